@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the tests need when it is missing. Idempotent: a machine that
+# already has everything spends a second here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg in postfix swaks openssl tmux chromium postgresql; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  # Postfix must not start a system MTA on port 25: the tests run their own instances.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

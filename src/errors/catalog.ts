@@ -1,0 +1,72 @@
+import type { ErrorCategory } from '../cmdlets/contract.js';
+
+interface CatalogEntry {
+  category: ErrorCategory;
+  httpStatus: number;
+  /** What the code means, for documentation. */
+  summary: string;
+}
+
+/**
+ * Every failure Interchange reports, declared once. Codes are stable: tests,
+ * the HTTP API and the documentation refer to them. Transport reply codes live
+ * with the SMTP session code, since they are protocol, not management, errors.
+ */
+export const ERROR_CATALOG = {
+  // Parameter binding (the cmdlet layer's own checks)
+  ICX_PARAM_UNKNOWN: { category: 'InvalidArgument', httpStatus: 400, summary: 'A parameter name matches no parameter of the cmdlet.' },
+  ICX_PARAM_AMBIGUOUS: { category: 'InvalidArgument', httpStatus: 400, summary: 'A parameter prefix matches several parameters.' },
+  ICX_PARAM_MISSING: { category: 'InvalidArgument', httpStatus: 400, summary: 'A mandatory parameter was not given.' },
+  ICX_PARAM_CONVERSION: { category: 'InvalidArgument', httpStatus: 400, summary: 'A value cannot be converted to the parameter type.' },
+  ICX_PARAM_SET_AMBIGUOUS: { category: 'InvalidArgument', httpStatus: 400, summary: 'The parameters given match no single parameter set.' },
+  ICX_PARAM_POSITIONAL: { category: 'InvalidArgument', httpStatus: 400, summary: 'A positional argument has no parameter to bind to.' },
+  ICX_PARAM_DUPLICATE: { category: 'InvalidArgument', httpStatus: 400, summary: 'A parameter was given twice.' },
+  ICX_PARAM_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'A value is out of range or of the wrong form.' },
+  ICX_CMDLET_UNKNOWN: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No cmdlet of that name.' },
+  ICX_CONFIRMATION_REQUIRED: { category: 'OperationStopped', httpStatus: 409, summary: 'The cmdlet needs confirmation before it acts.' },
+  ICX_CONFIRMATION_DECLINED: { category: 'OperationStopped', httpStatus: 409, summary: 'The operation was not confirmed.' },
+
+  // Authentication and authorization
+  ICX_AUTH_REQUIRED: { category: 'AuthenticationError', httpStatus: 401, summary: 'No valid credential was presented.' },
+  ICX_ACCESS_DENIED: { category: 'PermissionDenied', httpStatus: 403, summary: 'The caller lacks the role the cmdlet needs.' },
+  ICX_SIGNIN_RATE_LIMITED: { category: 'PermissionDenied', httpStatus: 429, summary: 'Too many failed sign-ins.' },
+
+  // Directory
+  ICX_OBJECT_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'The identity matches no object.' },
+  ICX_OBJECT_AMBIGUOUS: { category: 'InvalidArgument', httpStatus: 400, summary: 'The identity matches several objects.' },
+  ICX_OBJECT_EXISTS: { category: 'ResourceExists', httpStatus: 409, summary: 'An object of that name already exists.' },
+  ICX_SERVER_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No server of that name in the organization.' },
+  ICX_DIRECTORY_UNAVAILABLE: { category: 'ResourceUnavailable', httpStatus: 503, summary: 'The directory store cannot be reached.' },
+
+  // Certificates
+  ICX_CERT_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No certificate with that thumbprint on the server.' },
+  ICX_CERT_IN_USE_INTERNAL_TRANSPORT: { category: 'InvalidOperation', httpStatus: 409, summary: 'The certificate is the internal transport certificate.' },
+  ICX_CERT_IN_USE_SEND_CONNECTOR: { category: 'InvalidOperation', httpStatus: 409, summary: 'A Send connector names the certificate in TlsCertificateName.' },
+  ICX_CERT_EXISTS: { category: 'ResourceExists', httpStatus: 409, summary: 'A certificate with that thumbprint is already installed.' },
+  ICX_CERT_DATA_CORRUPT: { category: 'InvalidData', httpStatus: 400, summary: 'The certificate data cannot be parsed.' },
+  ICX_CERT_WRONG_PASSWORD: { category: 'InvalidData', httpStatus: 400, summary: 'The PKCS#12 password is wrong.' },
+  ICX_CERT_NO_PRIVATE_KEY: { category: 'InvalidOperation', httpStatus: 409, summary: 'The operation needs a private key the certificate lacks.' },
+  ICX_CERT_NOT_EXPORTABLE: { category: 'InvalidOperation', httpStatus: 409, summary: 'The private key is not exportable.' },
+  ICX_CERT_PASSWORD_REQUIRED: { category: 'InvalidArgument', httpStatus: 400, summary: 'Exporting a private key needs a password.' },
+  ICX_CERT_KEY_MISMATCH: { category: 'InvalidData', httpStatus: 400, summary: 'The private key does not belong to the certificate.' },
+  ICX_CERT_NO_PENDING_REQUEST: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No pending request matches the issued certificate.' },
+  ICX_CERT_SERVICE_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'A service cannot be assigned by this cmdlet.' },
+  ICX_CERT_NOT_SMTP: { category: 'InvalidOperation', httpStatus: 409, summary: 'The matching certificate is not enabled for SMTP.' },
+  ICX_CERT_ROTATION_FAILED: { category: 'InvalidOperation', httpStatus: 409, summary: 'A certificate rotation could not be completed and was rolled back.' },
+
+  // Connectors
+  ICX_CONNECTOR_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The connector settings break one of Exchange\'s rules.' },
+  ICX_TLS_CERT_NAME_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'TlsCertificateName is not a valid certificate identifier.' },
+
+  // Transport service
+  ICX_TRANSPORT_STOPPED: { category: 'ResourceUnavailable', httpStatus: 503, summary: 'The transport service on the server is stopped.' },
+  ICX_TRANSPORT_UNREACHABLE: { category: 'ConnectionError', httpStatus: 502, summary: 'The server\'s admin endpoint cannot be reached.' },
+  ICX_SERVICE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No service of that name.' },
+  ICX_QUEUE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No queue of that identity.' },
+  ICX_MESSAGE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No message of that identity.' },
+  ICX_PROTOCOL_LOG_UNREADABLE: { category: 'InvalidData', httpStatus: 400, summary: 'A protocol log file cannot be read.' },
+
+  ICX_INTERNAL: { category: 'NotSpecified', httpStatus: 500, summary: 'An unexpected failure; the service log has details.' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
