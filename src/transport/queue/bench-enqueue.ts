@@ -1,0 +1,36 @@
+// Measures durable enqueue throughput: `node --import tsx src/transport/queue/bench-enqueue.ts [sessions] [bytes] [seconds] [dir]`.
+// Each "session" enqueues one message after another, as an SMTP session would
+// (the next message only after the 250), so concurrency equals sessions.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { MailQueueStore } from './store.js';
+
+async function main(): Promise<void> {
+  const sessions = Number(process.argv[2] ?? 20);
+  const bytes = Number(process.argv[3] ?? 5120);
+  const seconds = Number(process.argv[4] ?? 5);
+  const base = process.argv[5] ?? os.tmpdir();
+  const dir = await mkdtemp(path.join(base, 'icx-queue-bench-'));
+  const store = await MailQueueStore.open(dir);
+  const body = Buffer.alloc(bytes, 'x');
+  let count = 0;
+  const deadline = Date.now() + seconds * 1000;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: sessions }, async () => {
+      while (Date.now() < deadline) {
+        await store.enqueue({ from: 'a@example.com', recipients: ['b@example.org'], body });
+        count++;
+      }
+    }),
+  );
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+  console.log(
+    `${sessions} sessions, ${bytes} B: ${count} messages in ${elapsed.toFixed(2)} s = ${(count / elapsed).toFixed(0)} msg/s (UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4})`,
+  );
+}
+
+void main();

@@ -1,0 +1,62 @@
+/** Message status, as Get-Message shows it (§8). */
+export type QueuedMessageStatus = 'Ready' | 'Active' | 'Retry' | 'Suspended' | 'PendingRemove';
+
+export interface FailedRecipient {
+  recipient: string;
+  /** The SMTP reply that failed it, e.g. `550 5.1.1 User unknown`. */
+  reply: string;
+}
+
+export interface QueuedMessage {
+  /** Monotonic across restarts; Exchange's MessageInteger. */
+  id: number;
+  from: string;
+  recipients: string[];
+  /** Recipients still to deliver to. */
+  pendingRecipients: string[];
+  deliveredRecipients: string[];
+  failedRecipients: FailedRecipient[];
+  /** Body size in bytes. */
+  size: number;
+  receivedAt: Date;
+  expiresAt: Date;
+  status: QueuedMessageStatus;
+  attempts: number;
+  nextAttemptAt: Date | undefined;
+  lastError: string | undefined;
+  /** The delivery queue (next hop) the router assigned, if any. */
+  queueIdentity: string | undefined;
+  sourceConnector: string | undefined;
+  sourceIp: string | undefined;
+  internetMessageId: string | undefined;
+  subject: string | undefined;
+}
+
+export interface EnqueueRequest {
+  from: string;
+  recipients: string[];
+  body: Buffer | AsyncIterable<Buffer>;
+  receivedAt?: Date;
+  sourceConnector?: string;
+  sourceIp?: string;
+  internetMessageId?: string;
+  subject?: string;
+  expiresAt?: Date;
+}
+
+export type QueuedMessagePatch = Partial<
+  Pick<
+    QueuedMessage,
+    | 'status'
+    | 'nextAttemptAt'
+    | 'attempts'
+    | 'lastError'
+    | 'pendingRecipients'
+    | 'deliveredRecipients'
+    | 'failedRecipients'
+    | 'queueIdentity'
+  >
+>;
+
+/** Exchange's MessageExpirationTimeout default: 2 days. */
+export const DEFAULT_EXPIRATION_MS = 2 * 24 * 60 * 60 * 1000;
