@@ -1,0 +1,39 @@
+export {
+  BOM,
+  CRLF,
+  FIELDS,
+  FILE_NAME_PATTERN,
+  csvField,
+  fileDatePart,
+  fileName,
+  formatDateTime,
+  formatHeader,
+  formatRow,
+  joinMultilineReply,
+  type ProtocolLogEvent,
+  type ProtocolLogKind,
+  type ProtocolLogRowInput,
+} from './format.js';
+export { ProtocolLogWriter, type ProtocolLogSettings, type ProtocolLogWriterOptions } from './writer.js';
+export {
+  ProtocolLogSession,
+  SENDING_CERTIFICATE_CONTEXT,
+  formatCertificateData,
+  type CertificateLogFacts,
+  type DisconnectReason,
+  type ProtocolLogSessionOptions,
+} from './session.js';
+export { describeTlsNegotiation, type EphemeralKeyInfo, type TlsCipherInfo } from './tls-description.js';
+export {
+  listProtocolLogFiles,
+  parseCsvLine,
+  parseProtocolLogText,
+  readProtocolLogs,
+  type ProtocolLogRow,
+} from './reader.js';
+export {
+  collectSendingCertificates,
+  parseSendingCertificateRow,
+  splitSubjectAndIssuer,
+  type LoggedCertificate,
+} from './certificate-rows.js';
