@@ -104,6 +104,8 @@ export interface ObjectTypeInfo {
   properties: PropertyInfo[];
   /** Columns of the default table view (Format-Table without -Property). */
   defaultTableView: string[];
+  /** Column headers that differ from the property name, e.g. ServicesStringForm shown as "Services". */
+  tableColumnLabels?: Record<string, string>;
   /** Properties of the default list view (Format-List without -Property). */
   defaultListView: string[];
 }
@@ -143,6 +145,13 @@ export interface InvokeRequest {
   confirmPreference?: ConfirmImpact;
   /** -Confirm switch given explicitly (forces the prompt even for low impact). */
   confirm?: boolean;
+  /**
+   * Answers to ShouldContinue questions (a ConfirmationRequired error whose
+   * confirmation has `kind: 'ShouldContinue'` and an `id`): true for Yes,
+   * false for No. A No lets the cmdlet go on without that step, as in Exchange
+   * (answering No to "Overwrite the existing default SMTP certificate?").
+   */
+  answers?: Record<string, boolean>;
 }
 
 export interface WireError {
@@ -150,7 +159,7 @@ export interface WireError {
   category: ErrorCategory;
   message: string;
   /** For ConfirmationRequired: the prompt caption and text. */
-  confirmation?: { caption: string; query: string; target: string };
+  confirmation?: { caption: string; query: string; target: string; kind: 'ShouldProcess' | 'ShouldContinue'; id?: string };
   /** Offending parameter, when the error is about one. */
   parameter?: string;
 }

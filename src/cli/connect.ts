@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { openDirectory } from '../directory/open-directory.js';
+import { InterchangeError } from '../errors/interchange-error.js';
+import { defaultServerName } from '../server/interchange-server.js';
+
+export interface Connection {
+  url: string;
+  token: string;
+  serverName: string;
+}
+
+/**
+ * Finds the admin API to talk to: --url/--token (or INTERCHANGE_URL and
+ * INTERCHANGE_TOKEN) for a remote server; otherwise the server of the local
+ * data folder, looked up in the directory where every server records its
+ * admin endpoint.
+ */
+export async function resolveConnection(opts: { url?: string; token?: string; dataDir: string; server?: string; directoryUrl?: string }): Promise<Connection> {
+  const token = opts.token ?? process.env.INTERCHANGE_TOKEN ?? readToken(opts.dataDir);
+  const url = opts.url ?? process.env.INTERCHANGE_URL;
+  if (url) {
+    if (!token) throw new InterchangeError('ICX_AUTH_REQUIRED', 'No administrator token: pass --token or set INTERCHANGE_TOKEN.');
+    return { url: url.replace(/\/$/, ''), token, serverName: opts.server ?? '' };
+  }
+  if (!fs.existsSync(path.join(opts.dataDir, 'directory.sqlite')) && !opts.directoryUrl) {
+    throw new InterchangeError('ICX_DIRECTORY_UNAVAILABLE', `No Interchange data folder at ${path.resolve(opts.dataDir)}. Start a server with 'interchange serve --data ${opts.dataDir}', or pass --url and --token.`);
+  }
+  if (!token) throw new InterchangeError('ICX_AUTH_REQUIRED', `No administrator token in ${path.join(opts.dataDir, 'admin-token')}: pass --token or set INTERCHANGE_TOKEN.`);
+  const directory = await openDirectory({ dataDir: opts.dataDir, directoryUrl: opts.directoryUrl });
+  try {
+    const servers = await directory.listServers();
+    const wanted = (opts.server ?? '').toLowerCase();
+    const server =
+      (wanted ? servers.find((s) => s.name.toLowerCase() === wanted || s.fqdn.toLowerCase() === wanted) : undefined) ??
+      (!wanted ? (servers.find((s) => s.name === defaultServerName()) ?? servers[0]) : undefined);
+    if (!server) throw new InterchangeError('ICX_SERVER_NOT_FOUND', `No server named '${opts.server}' in the organization. Known servers: ${servers.map((s) => s.name).join(', ') || 'none'}.`);
+    if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Server ${server.name} has not registered an admin endpoint yet; is it running?`);
+    return { url: server.adminUrl, token, serverName: server.name };
+  } finally {
+    await directory.close();
+  }
+}
+
+function readToken(dataDir: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,72 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { isInterchangeError } from '../errors/interchange-error.js';
+import { startInterchangeServer } from '../server/interchange-server.js';
+import { registerShellCommand } from './shell-command.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`'${value}' is not a TCP port (0-65535).`);
+  return n;
+}
+
+/**
+ * PowerShell users type `-Command` and `-File`; commander only knows
+ * single-letter short options, so those spellings are mapped to long ones.
+ */
+export function normalizeArgv(argv: string[]): string[] {
+  const map: Record<string, string> = { '-command': '--command', '-c': '--command', '-file': '--file', '-f': '--file', '-noninteractive': '--non-interactive', '-noprofile': '--no-profile' };
+  return argv.map((a, i) => (i >= 2 && map[a.toLowerCase()] ? map[a.toLowerCase()] : a));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program.name('interchange').description('Interchange: mail transport with the Exchange Server management model.').showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('Start a transport server (creates the organization and the server on first start).')
+    .option('--data <dir>', 'data folder (directory, queue, logs)', './interchange-data')
+    .option('--server <name>', 'server name (default: the host name in upper case)')
+    .option('--fqdn <fqdn>', "server's fully qualified domain name")
+    .option('--smtp-port <n>', 'port of the default frontend Receive connector', port, 2525)
+    .option('--admin-port <n>', 'admin API and admin center port (127.0.0.1)', port, 8080)
+    .option('--admin-host <host>', 'address the admin API listens on', '127.0.0.1')
+    .option('--directory <url>', 'postgres://… for a PostgreSQL directory (default: SQLite in the data folder)')
+    .action(async (o) => {
+      const { createTransportFactory } = await import('../transport/service/transport-factory.js');
+      const server = await startInterchangeServer({
+        dataDir: o.data,
+        serverName: o.server,
+        fqdn: o.fqdn,
+        smtpPort: o.smtpPort,
+        adminPort: o.adminPort,
+        adminHost: o.adminHost,
+        directoryUrl: o.directory ?? process.env.INTERCHANGE_DIRECTORY,
+        transportFactory: createTransportFactory(),
+      });
+      if (server.administratorToken) {
+        process.stdout.write(
+          `\nOrganization created. Administrator token (shown once, also saved with mode 0600 in ${server.tokenFile}):\n\n  ${server.administratorToken}\n\n`,
+        );
+      }
+      process.stdout.write(`Server ${server.serverName}: admin center and API at ${server.adminUrl}, SMTP on port ${server.smtpPort}.\n`);
+      const stop = async () => {
+        await server.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  registerShellCommand(program);
+
+  try {
+    await program.parseAsync(normalizeArgv(argv));
+  } catch (e) {
+    if (isInterchangeError(e)) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}

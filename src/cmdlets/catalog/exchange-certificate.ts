@@ -1,0 +1,390 @@
+import { CertificateStore, type EvaluatedCertificate, serverSideError } from '../../certificate-store/certificate-store.js';
+import { toExchangeCertificate } from '../../certificate-store/certificate-view.js';
+import { orderForDomain } from '../../certificate-store/selection.js';
+import { normalizeX500Name, parseX500Name } from '../../certificates/x500-name.js';
+import type { ExchangeService, ServerRecord } from '../../directory/records.js';
+import { InterchangeError } from '../../errors/interchange-error.js';
+import type { CmdletContext } from '../framework/context.js';
+import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
+import { resolveServer } from './common.js';
+
+const ALL_SERVICES = ['None', 'Federation', 'IIS', 'IMAP', 'POP', 'SMTP', 'UM', 'UMCallRouter'];
+
+export const exchangeCertificateType = defineObjectType({
+  name: 'ExchangeCertificate',
+  properties: [
+    { name: 'Identity', type: 'String' },
+    { name: 'Server', type: 'String' },
+    { name: 'Thumbprint', type: 'String' },
+    { name: 'Services', type: 'String' },
+    { name: 'ServicesStringForm', type: 'String' },
+    { name: 'Subject', type: 'String' },
+    { name: 'Issuer', type: 'String' },
+    { name: 'FriendlyName', type: 'String' },
+    { name: 'CertificateDomains', type: 'String', multiValued: true },
+    { name: 'HasPrivateKey', type: 'Boolean' },
+    { name: 'IsSelfSigned', type: 'Boolean' },
+    { name: 'NotAfter', type: 'DateTime' },
+    { name: 'NotBefore', type: 'DateTime' },
+    { name: 'PublicKeySize', type: 'Int32' },
+    { name: 'RootCAType', type: 'String' },
+    { name: 'SerialNumber', type: 'String' },
+    { name: 'Status', type: 'String' },
+    { name: 'PrivateKeyExportable', type: 'Boolean' },
+    { name: 'EnhancedKeyUsageList', type: 'String', multiValued: true },
+    { name: 'SignatureAlgorithm', type: 'String' },
+    { name: 'Version', type: 'Int32' },
+    { name: 'SubjectKeyIdentifier', type: 'String' },
+    { name: 'IsCertificateAuthority', type: 'Boolean' },
+    { name: 'CertificateRequest', type: 'String' },
+  ],
+  defaultTableView: ['Thumbprint', 'ServicesStringForm', 'Subject'],
+  tableColumnLabels: { ServicesStringForm: 'Services' },
+  defaultListView: [
+    'AccessRules',
+    'CertificateDomains',
+    'HasPrivateKey',
+    'IsSelfSigned',
+    'Issuer',
+    'NotAfter',
+    'NotBefore',
+    'PublicKeySize',
+    'RootCAType',
+    'SerialNumber',
+    'Services',
+    'Status',
+    'Subject',
+    'Thumbprint',
+  ],
+});
+
+export const binaryFileDataType = defineObjectType({
+  name: 'BinaryFileDataObject',
+  properties: [
+    { name: 'FileData', type: 'Object' },
+    { name: 'Identity', type: 'String' },
+  ],
+  defaultTableView: ['Identity'],
+  defaultListView: ['FileData', 'Identity'],
+});
+
+const thumbprintParam = (mandatory: boolean): ParameterDeclaration => ({
+  name: 'Thumbprint',
+  type: 'String',
+  sets: ['Thumbprint'],
+  position: 0,
+  mandatory: mandatory ? ['Thumbprint'] : undefined,
+  valueFromPipeline: true,
+  description: 'The thumbprint of the certificate (40 hexadecimal digits, any case).',
+});
+
+const identityParam = (mandatory: boolean): ParameterDeclaration => ({
+  name: 'Identity',
+  type: 'String',
+  sets: ['Identity'],
+  position: 0,
+  mandatory: mandatory ? ['Identity'] : undefined,
+  valueFromPipelineByPropertyName: true,
+  description: 'ServerNameOrFQDN\\Thumbprint, or a thumbprint on the connected server. Cannot be combined with -Server.',
+});
+
+const serverParam: ParameterDeclaration = {
+  name: 'Server',
+  type: 'String',
+  sets: ['Thumbprint'],
+  description: 'The server whose certificate store to use: name or FQDN. Default: the connected server.',
+};
+
+/** Which server and thumbprint a call names, from -Identity (`Server\Thumbprint`) or -Server and -Thumbprint. */
+async function target(ctx: CmdletContext, p: Record<string, unknown>): Promise<{ server: ServerRecord; thumbprint?: string }> {
+  const { directory, localServer } = ctx.services;
+  if (typeof p.Identity === 'string' && p.Identity) {
+    const slash = p.Identity.lastIndexOf('\\');
+    const serverPart = slash >= 0 ? p.Identity.slice(0, slash) : localServer;
+    const thumbprint = slash >= 0 ? p.Identity.slice(slash + 1) : p.Identity;
+    return { server: await resolveServer(directory, serverPart), thumbprint: thumbprint.trim().toUpperCase() };
+  }
+  const server = await resolveServer(directory, typeof p.Server === 'string' && p.Server ? p.Server : localServer);
+  return { server, thumbprint: typeof p.Thumbprint === 'string' ? p.Thumbprint.trim().toUpperCase() : undefined };
+}
+
+function view(c: EvaluatedCertificate) {
+  return toExchangeCertificate(c.record, c.server, { facts: c.status === 'PendingRequest' ? null : c.facts, status: c.status, rootCAType: c.rootCAType }, c.pending?.subject, c.pending?.domainNames);
+}
+
+function checkThumbprintSyntax(tp: string) {
+  if (!/^[0-9A-F]{40}$/.test(tp)) {
+    throw new InterchangeError('ICX_PARAM_INVALID', `The value "${tp}" isn't a valid certificate thumbprint. A thumbprint is 40 hexadecimal digits.`, { parameter: 'Thumbprint' });
+  }
+}
+
+export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDeclaration[] {
+  const get = defineCmdlet({
+    name: 'Get-ExchangeCertificate',
+    synopsis: 'Lists the certificates in the certificate store of a server.',
+    description:
+      'Without parameters, lists every certificate of the connected server. -DomainName lists the certificates that cover a name, in the order the transport would select them for STARTTLS: the first one is the one used.',
+    parameterSets: ['Thumbprint', 'Identity'],
+    defaultParameterSet: 'Thumbprint',
+    parameters: [
+      thumbprintParam(false),
+      identityParam(false),
+      serverParam,
+      { name: 'DomainName', type: 'String', multiValued: true, description: 'Only certificates whose Subject CN or SAN covers one of these names, in selection order.' },
+    ],
+    outputType: 'ExchangeCertificate',
+    role: 'Exchange Server Certificates',
+    changesState: false,
+    examples: [
+      { code: 'Get-ExchangeCertificate | Format-List FriendlyName,Subject,Issuer,CertificateDomains,Thumbprint,NotBefore,NotAfter', remarks: 'Every certificate of the connected server, with the properties needed to tell an old and a renewed certificate apart.' },
+      { code: 'Get-ExchangeCertificate -Server EX02 -DomainName mail.contoso.com', remarks: 'The certificates of EX02 that cover mail.contoso.com, the one STARTTLS would use first.' },
+    ],
+    async run(ctx, p) {
+      const { server, thumbprint } = await target(ctx, p);
+      let certs = await store.list(server.name);
+      if (thumbprint) {
+        certs = certs.filter((c) => c.thumbprint === thumbprint);
+        if (!certs.length && typeof p.Identity !== 'string') {
+          throw serverSideError('ICX_CERT_NOT_FOUND', server.name, `The certificate with thumbprint ${thumbprint} was not found.`);
+        }
+      }
+      const domains = (p.DomainName as string[] | undefined) ?? [];
+      if (domains.length) {
+        const ordered: EvaluatedCertificate[] = [];
+        for (const d of domains) for (const c of orderForDomain(certs.filter((x) => x.status !== 'PendingRequest'), d)) if (!ordered.includes(c)) ordered.push(c);
+        certs = ordered;
+      }
+      return certs.map(view);
+    },
+  });
+
+  const newCert = defineCmdlet({
+    name: 'New-ExchangeCertificate',
+    synopsis: 'Creates a self-signed certificate, or a certificate request for a certification authority.',
+    parameterSets: ['Certificate', 'Request'],
+    defaultParameterSet: 'Certificate',
+    parameters: [
+      { name: 'GenerateRequest', type: 'SwitchParameter', sets: ['Request'], mandatory: ['Request'], description: 'Create a PKCS#10 request instead of a self-signed certificate. It is kept as a pending request until Import-ExchangeCertificate completes it.' },
+      { name: 'BinaryEncoded', type: 'SwitchParameter', sets: ['Request'], description: 'Return the request DER-encoded instead of Base64.' },
+      { name: 'SubjectName', type: 'String', description: 'X.500 subject, CN last as written in Exchange: C=US,O=Contoso,CN=mail.contoso.com or CN first. Default: CN=<ServerName>.' },
+      { name: 'DomainName', type: 'String', multiValued: true, description: 'Subject alternative names. Default: the server name and FQDN.' },
+      { name: 'IncludeServerFQDN', type: 'SwitchParameter', description: "Add the server's FQDN to the names." },
+      { name: 'IncludeServerNetBIOSName', type: 'SwitchParameter', description: "Add the server's name to the names." },
+      { name: 'IncludeAutoDiscover', type: 'SwitchParameter', description: 'Add autodiscover.<domain> for each domain name.' },
+      { name: 'IncludeAcceptedDomains', type: 'SwitchParameter', description: 'Accepted for compatibility; Interchange has no accepted domains to add.' },
+      { name: 'Services', type: 'Flags', values: ALL_SERVICES, sets: ['Certificate'], description: 'Services for a self-signed certificate. Default: IMAP, POP, SMTP.' },
+      { name: 'KeySize', type: 'Int32', description: 'RSA key size: 1024, 2048 (default) or 4096.' },
+      { name: 'PrivateKeyExportable', type: 'Boolean', description: 'Whether Export-ExchangeCertificate may export the private key. Default $false.' },
+      { name: 'FriendlyName', type: 'String', description: 'Default: Microsoft Exchange. Fewer than 64 characters.' },
+      { name: 'SubjectKeyIdentifier', type: 'String', description: 'Accepted for compatibility; the identifier is derived from the key.' },
+      { name: 'Force', type: 'SwitchParameter', description: 'Make the new SMTP certificate the internal transport certificate without asking.' },
+      { name: 'Server', type: 'String', description: 'The server to create the certificate on. Default: the connected server.' },
+    ],
+    outputType: 'ExchangeCertificate',
+    role: 'Exchange Server Certificates',
+    changesState: true,
+    confirmImpact: 'Medium',
+    examples: [
+      { code: 'New-ExchangeCertificate -SubjectName "CN=mail.contoso.com" -DomainName mail.contoso.com,autodiscover.contoso.com -Services SMTP -Force', remarks: 'A self-signed SMTP certificate.' },
+      { code: 'New-ExchangeCertificate -GenerateRequest -SubjectName "C=US,O=Contoso,CN=mail.contoso.com" -DomainName mail.contoso.com', remarks: 'A request to send to a certification authority.' },
+    ],
+    async run(ctx, p) {
+      const server = await resolveServer(ctx.services.directory, (p.Server as string) ?? ctx.services.localServer);
+      const keySize = (p.KeySize as number | undefined) ?? 2048;
+      if (![1024, 2048, 4096].includes(keySize)) {
+        throw new InterchangeError('ICX_PARAM_INVALID', `${keySize} is not a valid key size. Valid key sizes are 4096, 2048, and 1024.`, { parameter: 'KeySize' });
+      }
+      const friendlyName = (p.FriendlyName as string | undefined) ?? 'Microsoft Exchange';
+      if (friendlyName.length > 63) throw new InterchangeError('ICX_PARAM_INVALID', 'The friendly name is too long. The maximum allowed length is 63 characters.', { parameter: 'FriendlyName' });
+      const subjectName = normalizeSubject((p.SubjectName as string | undefined) ?? `CN=${server.name}`);
+      const domains = certificateDomains(server, subjectName, p);
+      const request = ctx.parameterSetName === 'Request';
+      const services = request ? [] : ((p.Services as string[] | undefined) ?? ['IMAP', 'POP', 'SMTP']).filter((s) => s !== 'None') as ExchangeService[];
+      const message = `${request ? 'Generate Certificate Request' : 'Generate Certificate'}:\tFriendlyName="${friendlyName}",\tSubjectName="${subjectName}",\tDomainName="${domains.join(', ')}",\tServices="${services.join(', ') || 'None'}",\tKeySize="${keySize}"`;
+      if (!ctx.shouldProcess(message, server.name)) return;
+      if (request) {
+        const { record } = await store.createRequest(server.name, { subjectName, domainNames: domains, keySize, friendlyName, privateKeyExportable: !!p.PrivateKeyExportable });
+        ctx.objectModified = `${server.name}\\${record.thumbprint}`;
+        return view(await store.get(server.name, record.thumbprint));
+      }
+      const record = await store.createSelfSigned(server.name, { subjectName, domainNames: domains, keySize, friendlyName, services, privateKeyExportable: !!p.PrivateKeyExportable });
+      ctx.objectModified = `${server.name}\\${record.thumbprint}`;
+      if (services.includes('SMTP')) await maybeReplaceInternalTransport(ctx, store, server, record.thumbprint, !!p.Force);
+      return view(await store.get(server.name, record.thumbprint));
+    },
+  });
+
+  const importCert = defineCmdlet({
+    name: 'Import-ExchangeCertificate',
+    synopsis: 'Installs a certificate from a PKCS#12 (PFX) file, a PEM file or a PKCS#7 chain, or completes a pending request.',
+    parameters: [
+      { name: 'FileData', type: 'Byte[]', mandatory: true, description: "The file's bytes: -FileData ([System.IO.File]::ReadAllBytes('mail.pfx'))." },
+      { name: 'Password', type: 'SecureString', description: 'The PFX password.' },
+      { name: 'PrivateKeyExportable', type: 'Boolean', description: 'Whether the private key may be exported later. Default $false.' },
+      { name: 'FriendlyName', type: 'String', description: 'A friendly name of fewer than 64 characters.' },
+      { name: 'Server', type: 'String', description: 'The server to install it on. Default: the connected server.' },
+    ],
+    outputType: 'ExchangeCertificate',
+    role: 'Exchange Server Certificates',
+    changesState: true,
+    confirmImpact: 'Medium',
+    examples: [
+      {
+        code: "Import-ExchangeCertificate -Server EX01 -FileData ([System.IO.File]::ReadAllBytes('/root/mail.pfx')) -Password (ConvertTo-SecureString -String 'P@ssw0rd1' -AsPlainText -Force)",
+        remarks: 'Installs a certificate and its private key from a PFX file. It has no services until Enable-ExchangeCertificate assigns some.',
+      },
+    ],
+    async run(ctx, p) {
+      const server = await resolveServer(ctx.services.directory, (p.Server as string) ?? ctx.services.localServer);
+      const friendlyName = p.FriendlyName as string | undefined;
+      if (friendlyName && friendlyName.length > 63) throw new InterchangeError('ICX_PARAM_INVALID', 'The friendly name is too long. The maximum allowed length is 63 characters.', { parameter: 'FriendlyName' });
+      if (!ctx.shouldProcess('Importing a certificate from the data provided.', server.name)) return;
+      const record = await store.importData(server.name, p.FileData as Buffer, {
+        password: p.Password as string | undefined,
+        friendlyName,
+        privateKeyExportable: !!p.PrivateKeyExportable,
+      });
+      ctx.objectModified = `${server.name}\\${record.thumbprint}`;
+      return view(await store.get(server.name, record.thumbprint));
+    },
+  });
+
+  const exportCert = defineCmdlet({
+    name: 'Export-ExchangeCertificate',
+    synopsis: 'Exports a certificate (with its private key when a password is given) or a pending request.',
+    parameterSets: ['Thumbprint', 'Identity'],
+    defaultParameterSet: 'Thumbprint',
+    parameters: [
+      thumbprintParam(true),
+      identityParam(true),
+      serverParam,
+      { name: 'BinaryEncoded', type: 'SwitchParameter', description: 'DER/PFX bytes instead of Base64 text.' },
+      { name: 'Password', type: 'SecureString', description: 'Protects the exported private key; without it only the certificate is exported.' },
+    ],
+    outputType: 'BinaryFileDataObject',
+    role: 'Exchange Server Certificates',
+    changesState: true,
+    confirmImpact: 'Low',
+    examples: [
+      {
+        code: "$b = Export-ExchangeCertificate -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C -BinaryEncoded -Password (ConvertTo-SecureString -String 'P@ssw0rd1' -AsPlainText -Force); [System.IO.File]::WriteAllBytes('/root/mail.pfx', $b.FileData)",
+        remarks: 'Exports a certificate with its private key to a PFX file.',
+      },
+    ],
+    async run(ctx, p) {
+      const { server, thumbprint } = await target(ctx, p);
+      if (!ctx.shouldProcess(`Exporting the certificate with thumbprint ${thumbprint}.`, `${server.name}\\${thumbprint}`)) return;
+      const data = await store.exportCertificate(server.name, thumbprint!, { password: p.Password as string | undefined, binaryEncoded: !!p.BinaryEncoded });
+      return { $type: 'BinaryFileDataObject', Identity: `${server.fqdn}\\${thumbprint}`, FileData: { $bytes: data.toString('base64') } };
+    },
+  });
+
+  const enable = defineCmdlet({
+    name: 'Enable-ExchangeCertificate',
+    synopsis: 'Assigns services to a certificate. Services are added to those it has; they are never removed.',
+    parameterSets: ['Thumbprint', 'Identity'],
+    defaultParameterSet: 'Thumbprint',
+    parameters: [
+      thumbprintParam(true),
+      identityParam(true),
+      serverParam,
+      { name: 'Services', type: 'Flags', values: ALL_SERVICES, mandatory: true, description: 'IIS, IMAP, POP, SMTP, UM, UMCallRouter, comma-separated.' },
+      { name: 'Force', type: 'SwitchParameter', description: 'Replace the internal transport certificate without asking.' },
+      { name: 'DoNotRequireSsl', type: 'SwitchParameter', description: 'Accepted for compatibility (Interchange has no web site to secure).' },
+      { name: 'NetworkServiceAllowed', type: 'SwitchParameter', description: 'Accepted for compatibility (the transport always reads the keys it is given).' },
+    ],
+    outputType: 'ExchangeCertificate',
+    role: 'Exchange Server Certificates',
+    changesState: true,
+    confirmImpact: 'Medium',
+    examples: [{ code: 'Enable-ExchangeCertificate -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C -Services SMTP', remarks: 'Lets the transport use the certificate for STARTTLS.' }],
+    async run(ctx, p) {
+      const { server, thumbprint } = await target(ctx, p);
+      checkThumbprintSyntax(thumbprint!);
+      const services = (p.Services as string[]).filter((s) => s !== 'None') as ExchangeService[];
+      if (!ctx.shouldProcess(`Enable certificate with thumbprint ${thumbprint}?`, `${server.name}\\${thumbprint}`)) return;
+      await store.enable(server.name, thumbprint!, services, false);
+      if (services.includes('SMTP')) await maybeReplaceInternalTransport(ctx, store, server, thumbprint!, !!p.Force);
+      return view(await store.get(server.name, thumbprint!));
+    },
+  });
+
+  const remove = defineCmdlet({
+    name: 'Remove-ExchangeCertificate',
+    synopsis: "Removes a certificate or pending request from a server's certificate store.",
+    description:
+      'Refused for the internal transport certificate, and for any certificate whose Issuer and Subject are named by the TlsCertificateName of a Send connector of the organization (both an old and a renewed certificate with the same names are protected). Clear or change the connector first, or use Switch-ExchangeCertificate to rotate in one step.',
+    parameterSets: ['Thumbprint', 'Identity'],
+    defaultParameterSet: 'Thumbprint',
+    parameters: [thumbprintParam(true), identityParam(true), serverParam],
+    role: 'Exchange Server Certificates',
+    changesState: true,
+    confirmImpact: 'High',
+    examples: [
+      { code: 'Remove-ExchangeCertificate -Server EX01 -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C', remarks: 'Removes the certificate from EX01 after confirmation.' },
+      { code: 'Get-ExchangeCertificate -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C | Remove-ExchangeCertificate -Confirm:$false', remarks: 'The same through the pipeline, without a prompt.' },
+    ],
+    async run(ctx, p) {
+      const { server, thumbprint } = await target(ctx, p);
+      if (!thumbprint) throw new InterchangeError('ICX_PARAM_MISSING', 'Cannot process command because of one or more missing mandatory parameters: Thumbprint.', { parameter: 'Thumbprint' });
+      if (!ctx.shouldProcess(`Remove certificate with thumbprint ${thumbprint} from the computer's certificate store?`, `${server.name}\\${thumbprint}`)) return;
+      ctx.objectModified = `${server.name}\\${thumbprint}`;
+      await store.remove(server.name, thumbprint);
+    },
+  });
+
+  return [get, newCert, importCert, exportCert, enable, remove];
+}
+
+/** The "Overwrite the existing default SMTP certificate?" decision of New-/Enable-ExchangeCertificate. */
+async function maybeReplaceInternalTransport(ctx: CmdletContext, store: CertificateStore, server: ServerRecord, thumbprint: string, force: boolean) {
+  const current = (await ctx.services.directory.getServer(server.name))?.internalTransportCertificateThumbprint;
+  if (current?.toUpperCase() === thumbprint.toUpperCase()) return;
+  let replace = force || !current;
+  if (!replace) {
+    const certs = await store.list(server.name);
+    const old = certs.find((c) => c.thumbprint === current);
+    const neu = certs.find((c) => c.thumbprint === thumbprint);
+    if (!old) replace = true;
+    else {
+      const query = `Overwrite the existing default SMTP certificate?\n\nCurrent certificate: '${old.thumbprint}' (expires ${old.facts.notAfter.toISOString()})\nReplace it with certificate: '${thumbprint}' (expires ${neu?.facts.notAfter.toISOString()})`;
+      replace = ctx.shouldContinue('OverwriteDefaultSmtpCertificate', query);
+    }
+  }
+  if (replace) await store.enable(server.name, thumbprint, ['SMTP'], true);
+}
+
+function normalizeSubject(text: string): string {
+  const attrs = parseX500Name(text);
+  // Exchange documents SubjectName with CN last (C=US,O=Contoso,CN=mail); the rendered form puts CN first.
+  const ordered = attrs[attrs.length - 1]?.type.toUpperCase() === 'CN' && attrs.length > 1 && attrs[0].type.toUpperCase() !== 'CN' ? [...attrs].reverse() : attrs;
+  return normalizeX500Name(ordered.map((a) => `${a.type}=${/[,+"\\<>;=#]/.test(a.value) ? `"${a.value.replace(/"/g, '""')}"` : a.value}`).join(', '));
+}
+
+function certificateDomains(server: ServerRecord, subject: string, p: Record<string, unknown>): string[] {
+  const names: string[] = [];
+  const add = (n: string) => {
+    if (n && !names.some((x) => x.toLowerCase() === n.toLowerCase())) names.push(n);
+  };
+  const cn = parseX500Name(subject).find((a) => a.type.toUpperCase() === 'CN')?.value;
+  if (cn && /^[*a-z0-9.-]+$/i.test(cn)) add(cn);
+  const given = (p.DomainName as string[] | undefined) ?? [];
+  for (const d of given) {
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(d) || d.length > 255) {
+      throw new InterchangeError('ICX_PARAM_INVALID', `Domain name ${d} is not valid for a certificate.`, { parameter: 'DomainName' });
+    }
+    add(d);
+  }
+  const anyInclude = p.IncludeServerFQDN || p.IncludeServerNetBIOSName || p.IncludeAutoDiscover || p.IncludeAcceptedDomains;
+  if (!given.length && !anyInclude) {
+    add(server.name);
+    add(server.fqdn);
+  }
+  if (p.IncludeServerFQDN) add(server.fqdn);
+  if (p.IncludeServerNetBIOSName) add(server.name);
+  if (p.IncludeAutoDiscover) for (const d of [...names]) if (d.includes('.') && !d.startsWith('*')) add(`autodiscover.${d.split('.').slice(1).join('.')}`);
+  if (!names.length) {
+    throw new InterchangeError('ICX_PARAM_INVALID', 'You must specify at least one valid fully qualified domain name (FQDN) for either the Subject or the DomainName parameter.', { parameter: 'DomainName' });
+  }
+  return names;
+}

@@ -1,0 +1,22 @@
+import type { CertificateStore } from '../../certificate-store/certificate-store.js';
+import type { ObjectTypeInfo } from '../contract.js';
+import type { CmdletDeclaration } from '../framework/declaration.js';
+import { adminAuditLogCmdlets, adminAuditLogType } from './admin-audit-log.js';
+import { binaryFileDataType, exchangeCertificateCmdlets, exchangeCertificateType } from './exchange-certificate.js';
+import { receiveConnectorCmdlets, receiveConnectorType } from './receive-connector.js';
+import { sendConnectorCmdlets, sendConnectorType } from './send-connector.js';
+import { exchangeServerType, serverCmdlets, serviceType, transportServiceType } from './servers.js';
+
+/** Every cmdlet of Interchange and the object types they return. */
+export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlets: CmdletDeclaration[]; types: ObjectTypeInfo[] } {
+  return {
+    cmdlets: [
+      ...exchangeCertificateCmdlets(deps.certificates),
+      ...sendConnectorCmdlets(deps.certificates),
+      ...receiveConnectorCmdlets(),
+      ...serverCmdlets(),
+      ...adminAuditLogCmdlets(),
+    ],
+    types: [exchangeCertificateType, binaryFileDataType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType],
+  };
+}

@@ -1,0 +1,278 @@
+import crypto from 'node:crypto';
+import { formatBinding, parseBinding, parseIpRange, validateReceiveConnector } from '../../connectors/receive-connector-rules.js';
+import { formatSmtpX509Identifier, parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
+import type { DirectoryStore } from '../../directory/directory-store.js';
+import type { PermissionGroup, ReceiveAuthMechanism, ReceiveConnectorRecord, ReceiveConnectorUsage } from '../../directory/records.js';
+import { InterchangeError } from '../../errors/interchange-error.js';
+import type { CmdletContext } from '../framework/context.js';
+import { type BoundParameters, type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
+import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
+import { applyMultiValued, identityError, resolveServer, sameText } from './common.js';
+
+export const receiveConnectorType = defineObjectType({
+  name: 'ReceiveConnector',
+  properties: [
+    { name: 'Identity', type: 'String' },
+    { name: 'Name', type: 'String' },
+    { name: 'Server', type: 'String' },
+    { name: 'Guid', type: 'Guid' },
+    { name: 'Bindings', type: 'String', multiValued: true },
+    { name: 'RemoteIPRanges', type: 'String', multiValued: true },
+    { name: 'Fqdn', type: 'String' },
+    { name: 'TlsCertificateName', type: 'String' },
+    { name: 'AuthMechanism', type: 'String' },
+    { name: 'PermissionGroups', type: 'String' },
+    { name: 'ProtocolLoggingLevel', type: 'String' },
+    { name: 'MaxMessageSize', type: 'ByteQuantifiedSize' },
+    { name: 'Enabled', type: 'Boolean' },
+    { name: 'RequireTLS', type: 'Boolean' },
+    { name: 'TransportRole', type: 'String' },
+    { name: 'Banner', type: 'String' },
+    { name: 'Comment', type: 'String' },
+    { name: 'ConnectionTimeout', type: 'TimeSpan' },
+    { name: 'WhenChanged', type: 'DateTime' },
+    { name: 'WhenCreated', type: 'DateTime' },
+  ],
+  defaultTableView: ['Identity', 'Bindings', 'Enabled'],
+  defaultListView: [],
+});
+
+export function toReceiveConnectorObject(c: ReceiveConnectorRecord) {
+  return {
+    $type: 'ReceiveConnector',
+    Identity: `${c.server}\\${c.name}`,
+    Name: c.name,
+    Server: c.server,
+    Guid: c.guid,
+    Bindings: c.bindings,
+    RemoteIPRanges: c.remoteIpRanges,
+    Fqdn: c.fqdn,
+    TlsCertificateName: c.tlsCertificateName,
+    AuthMechanism: c.authMechanism.join(', '),
+    PermissionGroups: c.permissionGroups.join(', '),
+    ProtocolLoggingLevel: c.protocolLoggingLevel,
+    MaxMessageSize: formatByteQuantifiedSize(c.maxMessageSize),
+    Enabled: c.enabled,
+    RequireTLS: c.requireTls,
+    TransportRole: c.transportRole,
+    Banner: c.banner,
+    Comment: c.comment,
+    ConnectionTimeout: formatTimeSpan(c.connectionTimeout),
+    WhenChanged: c.whenChanged,
+    WhenCreated: c.whenCreated,
+  };
+}
+
+const AUTH = ['None', 'Tls', 'Integrated', 'BasicAuth', 'BasicAuthRequireTLS', 'ExchangeServer', 'ExternalAuthoritative'];
+const PERMISSIONS = ['None', 'AnonymousUsers', 'ExchangeUsers', 'ExchangeServers', 'ExchangeLegacyServers', 'Partners', 'Custom'];
+
+const settable: ParameterDeclaration[] = [
+  { name: 'Bindings', type: 'String', multiValued: true, description: 'Local IP:port pairs to listen on, e.g. 0.0.0.0:25 or [::]:25.' },
+  { name: 'RemoteIPRanges', type: 'String', multiValued: true, description: 'Remote addresses this connector serves: addresses, ranges or CIDR. The most specific match wins.' },
+  { name: 'Fqdn', type: 'String', nullable: true, description: 'Name in the banner and EHLO reply; picks the STARTTLS certificate when TlsCertificateName is empty.' },
+  { name: 'TlsCertificateName', type: 'String', nullable: true, description: 'The STARTTLS certificate: "<I>issuer<S>subject".' },
+  { name: 'AuthMechanism', type: 'Flags', values: AUTH, description: 'None, Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer, ExternalAuthoritative.' },
+  { name: 'PermissionGroups', type: 'Flags', values: PERMISSIONS, description: 'AnonymousUsers, ExchangeUsers, ExchangeServers, ExchangeLegacyServers, Partners, Custom.' },
+  { name: 'ProtocolLoggingLevel', type: 'Enum', values: ['None', 'Verbose'], description: 'Verbose writes the SMTP receive protocol log.' },
+  { name: 'MaxMessageSize', type: 'ByteQuantifiedSize', description: 'Largest message accepted (64 KB to 2 GB). Default 36 MB.' },
+  { name: 'Enabled', type: 'Boolean', description: 'A disabled connector does not listen.' },
+  { name: 'RequireTLS', type: 'Boolean', description: 'Refuse MAIL before STARTTLS.' },
+  { name: 'TransportRole', type: 'Enum', values: ['FrontendTransport', 'HubTransport'], description: 'The transport service that hosts the connector.' },
+  { name: 'Banner', type: 'String', nullable: true, description: 'The 220 greeting text (after "220 ").' },
+  { name: 'Comment', type: 'String', nullable: true, description: 'Free text.' },
+  { name: 'ConnectionTimeout', type: 'TimeSpan', description: 'Longest time a connection may stay open. Default 00:10:00.' },
+];
+
+/** Receive connectors are per server: `Server\Name`, a name on the connected server, or a GUID. */
+export async function findReceiveConnector(directory: DirectoryStore, identity: string, localServer: string): Promise<ReceiveConnectorRecord> {
+  const slash = identity.lastIndexOf('\\');
+  const serverName = slash >= 0 ? identity.slice(0, slash) : localServer;
+  const name = slash >= 0 ? identity.slice(slash + 1) : identity;
+  const all = await directory.listReceiveConnectors();
+  const found =
+    all.find((c) => c.guid === identity.toLowerCase()) ??
+    all.find((c) => sameText(c.server, serverName) && sameText(c.name, name)) ??
+    (slash < 0 ? (() => { const byName = all.filter((c) => sameText(c.name, name)); return byName.length === 1 ? byName[0] : undefined; })() : undefined);
+  if (!found) throw identityError('Receive connectors', identity);
+  return found;
+}
+
+function apply(ctx: CmdletContext, c: ReceiveConnectorRecord, p: BoundParameters): ReceiveConnectorRecord {
+  const next = { ...c };
+  const has = (k: string) => k in p;
+  if (has('Bindings')) next.bindings = applyMultiValued(c.bindings, p.Bindings, sameText).map((b) => formatBinding(parseBinding(b)));
+  if (has('RemoteIPRanges')) {
+    next.remoteIpRanges = applyMultiValued(c.remoteIpRanges, p.RemoteIPRanges, sameText);
+    next.remoteIpRanges.forEach(parseIpRange);
+  }
+  if (has('Fqdn')) next.fqdn = (p.Fqdn as string | null) || null;
+  if (has('TlsCertificateName')) {
+    const t = p.TlsCertificateName as string | null;
+    next.tlsCertificateName = t ? formatSmtpX509Identifier(parseSmtpX509Identifier(t)) : null;
+  }
+  if (has('AuthMechanism')) next.authMechanism = p.AuthMechanism as ReceiveAuthMechanism[];
+  if (has('PermissionGroups')) next.permissionGroups = p.PermissionGroups as PermissionGroup[];
+  if (has('ProtocolLoggingLevel')) next.protocolLoggingLevel = p.ProtocolLoggingLevel as 'None' | 'Verbose';
+  if (has('MaxMessageSize')) next.maxMessageSize = p.MaxMessageSize as number;
+  if (has('Enabled')) next.enabled = p.Enabled as boolean;
+  if (has('RequireTLS')) next.requireTls = p.RequireTLS as boolean;
+  if (has('TransportRole')) next.transportRole = p.TransportRole as 'FrontendTransport' | 'HubTransport';
+  if (has('Banner')) next.banner = (p.Banner as string | null) || null;
+  if (has('Comment')) next.comment = (p.Comment as string | null) ?? '';
+  if (has('ConnectionTimeout')) next.connectionTimeout = p.ConnectionTimeout as number;
+  next.whenChanged = ctx.services.clock();
+  validateReceiveConnector(next);
+  return next;
+}
+
+/** Defaults per usage type, after Exchange's (reference §4). */
+function usageDefaults(usage: ReceiveConnectorUsage): Pick<ReceiveConnectorRecord, 'authMechanism' | 'permissionGroups'> {
+  switch (usage) {
+    case 'Client':
+      return { authMechanism: ['Tls', 'BasicAuth', 'BasicAuthRequireTLS'], permissionGroups: ['ExchangeUsers'] };
+    case 'Internal':
+      return { authMechanism: ['Tls', 'ExchangeServer'], permissionGroups: ['ExchangeServers', 'ExchangeLegacyServers'] };
+    case 'Internet':
+      return { authMechanism: ['Tls'], permissionGroups: ['AnonymousUsers'] };
+    case 'Partner':
+      return { authMechanism: ['Tls'], permissionGroups: ['Partners'] };
+    default:
+      return { authMechanism: ['Tls'], permissionGroups: [] };
+  }
+}
+
+export function defaultReceiveConnector(server: string, port: number, now: Date): ReceiveConnectorRecord {
+  return {
+    guid: crypto.randomUUID(),
+    server,
+    name: `Default Frontend ${server}`,
+    bindings: [`0.0.0.0:${port}`],
+    remoteIpRanges: ['0.0.0.0-255.255.255.255', '::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
+    fqdn: null,
+    tlsCertificateName: null,
+    authMechanism: ['Tls', 'ExchangeServer'],
+    permissionGroups: ['AnonymousUsers', 'ExchangeServers', 'ExchangeLegacyServers'],
+    protocolLoggingLevel: 'Verbose',
+    maxMessageSize: 36 * 1024 * 1024,
+    enabled: true,
+    requireTls: false,
+    transportRole: 'FrontendTransport',
+    banner: null,
+    comment: '',
+    connectionTimeout: 10 * 60_000,
+    whenCreated: now,
+    whenChanged: now,
+  };
+}
+
+export function receiveConnectorCmdlets(): CmdletDeclaration[] {
+  const identity = (mandatory: boolean): ParameterDeclaration => ({
+    name: 'Identity',
+    type: 'String',
+    position: 0,
+    mandatory,
+    valueFromPipeline: true,
+    valueFromPipelineByPropertyName: true,
+    description: 'Server\\Name, a name on the connected server, or the GUID.',
+  });
+
+  const get = defineCmdlet({
+    name: 'Get-ReceiveConnector',
+    synopsis: 'Lists Receive connectors.',
+    parameters: [identity(false), { name: 'Server', type: 'String', description: 'Only the connectors of this server.' }],
+    outputType: 'ReceiveConnector',
+    role: 'Receive Connectors',
+    changesState: false,
+    examples: [{ code: 'Get-ReceiveConnector -Server EX01', remarks: 'The Receive connectors of EX01.' }],
+    async run(ctx, p) {
+      if (p.Identity !== undefined) return [toReceiveConnectorObject(await findReceiveConnector(ctx.services.directory, p.Identity as string, ctx.services.localServer))];
+      const server = p.Server ? (await resolveServer(ctx.services.directory, p.Server as string)).name : undefined;
+      return (await ctx.services.directory.listReceiveConnectors(server)).map(toReceiveConnectorObject);
+    },
+  });
+
+  const newConnector = defineCmdlet({
+    name: 'New-ReceiveConnector',
+    synopsis: 'Creates a Receive connector on a server.',
+    parameters: [
+      { name: 'Name', type: 'String', position: 0, mandatory: true, description: 'Unique on the server; at most 64 characters.' },
+      { name: 'Server', type: 'String', description: 'The server. Default: the connected server.' },
+      ...settable,
+      { name: 'Usage', type: 'Enum', values: ['Client', 'Internal', 'Internet', 'Partner', 'Custom'], description: 'Sets default permission groups and authentication.' },
+      { name: 'Client', type: 'SwitchParameter', description: 'Usage Client.' },
+      { name: 'Internal', type: 'SwitchParameter', description: 'Usage Internal.' },
+      { name: 'Internet', type: 'SwitchParameter', description: 'Usage Internet.' },
+      { name: 'Partner', type: 'SwitchParameter', description: 'Usage Partner.' },
+      { name: 'Custom', type: 'SwitchParameter', description: 'Usage Custom.' },
+    ],
+    outputType: 'ReceiveConnector',
+    role: 'Receive Connectors',
+    changesState: true,
+    confirmImpact: 'Medium',
+    examples: [{ code: 'New-ReceiveConnector -Name "Relay" -Internet -Bindings 0.0.0.0:2526 -RemoteIPRanges 10.0.0.0/24', remarks: 'A connector on port 2526 for one subnet.' }],
+    async run(ctx, p) {
+      const server = await resolveServer(ctx.services.directory, (p.Server as string) ?? ctx.services.localServer);
+      const switches = (['Client', 'Internal', 'Internet', 'Partner', 'Custom'] as const).filter((u) => p[u]);
+      if (switches.length + (p.Usage ? 1 : 0) > 1) throw new InterchangeError('ICX_CONNECTOR_INVALID', 'At most one of the following parameters can be specified: -usage, -client, -internal, -internet, -partner, -custom.');
+      const usage = ((p.Usage as ReceiveConnectorUsage | undefined) ?? switches[0] ?? 'Custom') as ReceiveConnectorUsage;
+      const name = (p.Name as string).trim();
+      const now = ctx.services.clock();
+      const base: ReceiveConnectorRecord = {
+        ...defaultReceiveConnector(server.name, usage === 'Client' ? 587 : 25, now),
+        name,
+        bindings: usage === 'Client' ? ['0.0.0.0:587'] : usage === 'Internal' ? ['0.0.0.0:25'] : [],
+        protocolLoggingLevel: 'None',
+        transportRole: 'FrontendTransport',
+        ...usageDefaults(usage),
+      };
+      const record = apply(ctx, base, p);
+      if (!ctx.shouldProcess(`Creating Receive connector "${name}" on server "${server.name}".`, `${server.name}\\${name}`)) return;
+      await ctx.services.directory.exclusive(async (tx) => {
+        if ((await tx.listReceiveConnectors(server.name)).some((c) => sameText(c.name, name))) {
+          throw new InterchangeError('ICX_OBJECT_EXISTS', `A Receive connector with the name "${name}" already exists on server ${server.name}.`, { parameter: 'Name' });
+        }
+        await tx.insertReceiveConnector(record);
+      });
+      return toReceiveConnectorObject(record);
+    },
+  });
+
+  const set = defineCmdlet({
+    name: 'Set-ReceiveConnector',
+    synopsis: 'Changes a Receive connector.',
+    parameters: [identity(true), { name: 'Name', type: 'String', description: 'A new name.' }, ...settable],
+    role: 'Receive Connectors',
+    changesState: true,
+    confirmImpact: 'Medium',
+    examples: [{ code: 'Set-ReceiveConnector "EX01\\Default Frontend EX01" -ProtocolLoggingLevel Verbose', remarks: 'Turns on the receive protocol log.' }],
+    async run(ctx, p) {
+      const current = await findReceiveConnector(ctx.services.directory, p.Identity as string, ctx.services.localServer);
+      if (!ctx.shouldProcess(`Configuring Receive connector "${current.server}\\${current.name}".`, `${current.server}\\${current.name}`)) return;
+      const next = apply(ctx, current, p);
+      if (typeof p.Name === 'string') next.name = p.Name.trim();
+      await ctx.services.directory.exclusive(async (tx) => {
+        if (!sameText(next.name, current.name) && (await tx.listReceiveConnectors(current.server)).some((c) => sameText(c.name, next.name))) {
+          throw new InterchangeError('ICX_OBJECT_EXISTS', `A Receive connector with the name "${next.name}" already exists on server ${current.server}.`, { parameter: 'Name' });
+        }
+        await tx.updateReceiveConnector(next);
+      });
+    },
+  });
+
+  const remove = defineCmdlet({
+    name: 'Remove-ReceiveConnector',
+    synopsis: 'Removes a Receive connector.',
+    parameters: [identity(true)],
+    role: 'Receive Connectors',
+    changesState: true,
+    confirmImpact: 'High',
+    examples: [{ code: 'Remove-ReceiveConnector "EX01\\Relay"', remarks: 'Removes the connector after confirmation.' }],
+    async run(ctx, p) {
+      const c = await findReceiveConnector(ctx.services.directory, p.Identity as string, ctx.services.localServer);
+      if (!ctx.shouldProcess(`Removing Receive connector "${c.server}\\${c.name}".`, `${c.server}\\${c.name}`)) return;
+      await ctx.services.directory.deleteReceiveConnector(c.guid);
+    },
+  });
+
+  return [get, newConnector, set, remove];
+}

@@ -1,0 +1,268 @@
+import type { ServerRecord, TransportServiceSettings } from '../../directory/records.js';
+import { InterchangeError } from '../../errors/interchange-error.js';
+import type { InvokeResponse } from '../contract.js';
+import type { CmdletContext } from '../framework/context.js';
+import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
+import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
+import { resolveServer } from './common.js';
+
+export const PRODUCT_VERSION = '0.1.0';
+
+export const exchangeServerType = defineObjectType({
+  name: 'ExchangeServer',
+  properties: [
+    { name: 'Name', type: 'String' },
+    { name: 'Identity', type: 'String' },
+    { name: 'Fqdn', type: 'String' },
+    { name: 'ServerRole', type: 'String' },
+    { name: 'Site', type: 'String' },
+    { name: 'Edition', type: 'String' },
+    { name: 'AdminDisplayVersion', type: 'String' },
+    { name: 'Guid', type: 'Guid' },
+    { name: 'AdminUrl', type: 'String' },
+    { name: 'WhenCreated', type: 'DateTime' },
+  ],
+  defaultTableView: ['Name', 'Site', 'ServerRole', 'Edition', 'AdminDisplayVersion'],
+  defaultListView: [],
+});
+
+export const transportServiceType = defineObjectType({
+  name: 'TransportService',
+  properties: [
+    { name: 'Identity', type: 'String' },
+    { name: 'Name', type: 'String' },
+    { name: 'InternalTransportCertificateThumbprint', type: 'String' },
+    { name: 'SendProtocolLogPath', type: 'String' },
+    { name: 'ReceiveProtocolLogPath', type: 'String' },
+    { name: 'SendProtocolLogMaxAge', type: 'TimeSpan' },
+    { name: 'ReceiveProtocolLogMaxAge', type: 'TimeSpan' },
+    { name: 'SendProtocolLogMaxDirectorySize', type: 'ByteQuantifiedSize' },
+    { name: 'ReceiveProtocolLogMaxDirectorySize', type: 'ByteQuantifiedSize' },
+    { name: 'SendProtocolLogMaxFileSize', type: 'ByteQuantifiedSize' },
+    { name: 'ReceiveProtocolLogMaxFileSize', type: 'ByteQuantifiedSize' },
+    { name: 'IntraOrgConnectorProtocolLoggingLevel', type: 'String' },
+    { name: 'MessageExpirationTimeout', type: 'TimeSpan' },
+    { name: 'TransientFailureRetryInterval', type: 'TimeSpan' },
+    { name: 'TransientFailureRetryCount', type: 'Int32' },
+    { name: 'OutboundConnectionFailureRetryInterval', type: 'TimeSpan' },
+    { name: 'MessageRetryInterval', type: 'TimeSpan' },
+    { name: 'DelayNotificationTimeout', type: 'TimeSpan' },
+    { name: 'MaxOutboundConnections', type: 'Int32' },
+    { name: 'MaxPerDomainOutboundConnections', type: 'Int32' },
+    { name: 'ExternalDNSServers', type: 'String', multiValued: true },
+  ],
+  defaultTableView: ['Name', 'SendProtocolLogPath', 'ReceiveProtocolLogPath'],
+  defaultListView: [],
+});
+
+export const serviceType = defineObjectType({
+  name: 'ServiceController',
+  properties: [
+    { name: 'Status', type: 'String' },
+    { name: 'Name', type: 'String' },
+    { name: 'DisplayName', type: 'String' },
+    { name: 'MachineName', type: 'String' },
+  ],
+  defaultTableView: ['Status', 'Name', 'DisplayName'],
+  defaultListView: ['Name', 'DisplayName', 'Status', 'MachineName'],
+});
+
+export function toExchangeServerObject(s: ServerRecord) {
+  return {
+    $type: 'ExchangeServer',
+    Name: s.name,
+    Identity: s.name,
+    Fqdn: s.fqdn,
+    ServerRole: s.roles.join(', '),
+    Site: 'Default-First-Site-Name',
+    Edition: 'Interchange',
+    AdminDisplayVersion: `Interchange ${PRODUCT_VERSION}`,
+    Guid: s.guid,
+    AdminUrl: s.adminUrl,
+    WhenCreated: s.createdAt,
+  };
+}
+
+export function toTransportServiceObject(s: ServerRecord) {
+  const t = s.transport;
+  return {
+    $type: 'TransportService',
+    Identity: s.name,
+    Name: s.name,
+    InternalTransportCertificateThumbprint: s.internalTransportCertificateThumbprint,
+    SendProtocolLogPath: t.sendProtocolLogPath,
+    ReceiveProtocolLogPath: t.receiveProtocolLogPath,
+    SendProtocolLogMaxAge: formatTimeSpan(t.sendProtocolLogMaxAge),
+    ReceiveProtocolLogMaxAge: formatTimeSpan(t.receiveProtocolLogMaxAge),
+    SendProtocolLogMaxDirectorySize: formatByteQuantifiedSize(t.sendProtocolLogMaxDirectorySize),
+    ReceiveProtocolLogMaxDirectorySize: formatByteQuantifiedSize(t.receiveProtocolLogMaxDirectorySize),
+    SendProtocolLogMaxFileSize: formatByteQuantifiedSize(t.sendProtocolLogMaxFileSize),
+    ReceiveProtocolLogMaxFileSize: formatByteQuantifiedSize(t.receiveProtocolLogMaxFileSize),
+    IntraOrgConnectorProtocolLoggingLevel: t.intraOrgConnectorProtocolLoggingLevel,
+    MessageExpirationTimeout: formatTimeSpan(t.messageExpirationTimeout),
+    TransientFailureRetryInterval: formatTimeSpan(t.transientFailureRetryInterval),
+    TransientFailureRetryCount: t.transientFailureRetryCount,
+    OutboundConnectionFailureRetryInterval: formatTimeSpan(t.outboundConnectionFailureRetryInterval),
+    MessageRetryInterval: formatTimeSpan(t.messageRetryInterval),
+    DelayNotificationTimeout: formatTimeSpan(t.delayNotificationTimeout),
+    MaxOutboundConnections: t.maxOutboundConnections,
+    MaxPerDomainOutboundConnections: t.maxPerDomainOutboundConnections,
+    ExternalDNSServers: t.externalDnsServers,
+  };
+}
+
+/** Set-TransportService parameter → settings field. */
+const TRANSPORT_SETTINGS: Array<[ParameterDeclaration, keyof TransportServiceSettings]> = [
+  [{ name: 'SendProtocolLogPath', type: 'String', description: 'Folder of the SMTP send protocol log.' }, 'sendProtocolLogPath'],
+  [{ name: 'ReceiveProtocolLogPath', type: 'String', description: 'Folder of the SMTP receive protocol log.' }, 'receiveProtocolLogPath'],
+  [{ name: 'SendProtocolLogMaxAge', type: 'TimeSpan', description: 'Age after which send log files are deleted; 00:00:00 keeps them.' }, 'sendProtocolLogMaxAge'],
+  [{ name: 'ReceiveProtocolLogMaxAge', type: 'TimeSpan', description: 'Age after which receive log files are deleted; 00:00:00 keeps them.' }, 'receiveProtocolLogMaxAge'],
+  [{ name: 'SendProtocolLogMaxDirectorySize', type: 'ByteQuantifiedSize', allowUnlimited: true, description: 'Largest size of the send log folder.' }, 'sendProtocolLogMaxDirectorySize'],
+  [{ name: 'ReceiveProtocolLogMaxDirectorySize', type: 'ByteQuantifiedSize', allowUnlimited: true, description: 'Largest size of the receive log folder.' }, 'receiveProtocolLogMaxDirectorySize'],
+  [{ name: 'SendProtocolLogMaxFileSize', type: 'ByteQuantifiedSize', allowUnlimited: true, description: 'Size at which a new send log file starts.' }, 'sendProtocolLogMaxFileSize'],
+  [{ name: 'ReceiveProtocolLogMaxFileSize', type: 'ByteQuantifiedSize', allowUnlimited: true, description: 'Size at which a new receive log file starts.' }, 'receiveProtocolLogMaxFileSize'],
+  [{ name: 'IntraOrgConnectorProtocolLoggingLevel', type: 'Enum', values: ['None', 'Verbose'], description: 'Protocol logging of server-to-server hops.' }, 'intraOrgConnectorProtocolLoggingLevel'],
+  [{ name: 'MessageExpirationTimeout', type: 'TimeSpan', description: 'How long a message may stay queued before a non-delivery report (00:00:05 to 90.00:00:00).' }, 'messageExpirationTimeout'],
+  [{ name: 'TransientFailureRetryInterval', type: 'TimeSpan', description: 'Wait between quick retries of a failed connection.' }, 'transientFailureRetryInterval'],
+  [{ name: 'TransientFailureRetryCount', type: 'Int32', range: [0, 15], description: 'Quick retries before the queue goes to Retry.' }, 'transientFailureRetryCount'],
+  [{ name: 'OutboundConnectionFailureRetryInterval', type: 'TimeSpan', description: 'Wait between retries after the quick retries failed.' }, 'outboundConnectionFailureRetryInterval'],
+  [{ name: 'MessageRetryInterval', type: 'TimeSpan', description: 'Wait before retrying a message that failed on its own.' }, 'messageRetryInterval'],
+  [{ name: 'DelayNotificationTimeout', type: 'TimeSpan', description: 'When a delay notification goes to the sender.' }, 'delayNotificationTimeout'],
+  [{ name: 'MaxOutboundConnections', type: 'Int32', range: [1, 100000], description: 'Concurrent outbound connections of the server.' }, 'maxOutboundConnections'],
+  [{ name: 'MaxPerDomainOutboundConnections', type: 'Int32', range: [1, 100000], description: 'Concurrent outbound connections per next hop.' }, 'maxPerDomainOutboundConnections'],
+  [{ name: 'ExternalDNSServers', type: 'String', multiValued: true, nullable: true, description: 'DNS servers (IP or IP:port) for MX lookups; empty = the system resolver.' }, 'externalDnsServers'],
+];
+
+const SERVICES: Record<string, string> = {
+  msexchangetransport: 'MSExchangeTransport',
+  'microsoft exchange transport': 'MSExchangeTransport',
+};
+
+/** Stop-/Start-Service on another server are run by that server's own admin API. */
+async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, parameters: Record<string, unknown>): Promise<unknown[]> {
+  const server = await resolveServer(ctx.services.directory, serverName);
+  if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot find any service with service name 'MSExchangeTransport' on computer '${server.name}': the server has not registered an admin endpoint.`);
+  if (!ctx.caller.token) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot reach computer '${server.name}' without the caller's credential.`);
+  let res: Response;
+  try {
+    res = await fetch(`${server.adminUrl}/api/v1/cmdlets/${cmdlet}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.caller.token}` },
+      body: JSON.stringify({ parameters, confirmed: true }),
+    });
+  } catch (e) {
+    throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot open MSExchangeTransport service on computer '${server.name}' (${server.adminUrl}): ${(e as Error).message}`);
+  }
+  const body = (await res.json()) as InvokeResponse;
+  if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);
+  return body.output;
+}
+
+export function serverCmdlets(): CmdletDeclaration[] {
+  const getServer = defineCmdlet({
+    name: 'Get-ExchangeServer',
+    synopsis: 'Lists the servers of the organization.',
+    parameters: [{ name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'Server name or FQDN.' }],
+    outputType: 'ExchangeServer',
+    role: 'Exchange Servers',
+    changesState: false,
+    examples: [{ code: 'Get-ExchangeServer | Format-List Name,Fqdn,AdminUrl', remarks: 'Every server and where its admin API listens.' }],
+    async run(ctx, p) {
+      if (p.Identity) return [toExchangeServerObject(await resolveServer(ctx.services.directory, p.Identity as string))];
+      return (await ctx.services.directory.listServers()).map(toExchangeServerObject);
+    },
+  });
+
+  const getTransport = defineCmdlet({
+    name: 'Get-TransportService',
+    synopsis: 'Shows the transport service settings of servers.',
+    parameters: [{ name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'Server name or FQDN. Default: every server.' }],
+    outputType: 'TransportService',
+    role: 'Exchange Servers',
+    changesState: false,
+    examples: [{ code: 'Get-TransportService | Format-List Identity,*ProtocolLogPath', remarks: 'Where each server writes its SMTP protocol logs.' }],
+    async run(ctx, p) {
+      if (p.Identity) return [toTransportServiceObject(await resolveServer(ctx.services.directory, p.Identity as string))];
+      return (await ctx.services.directory.listServers()).map(toTransportServiceObject);
+    },
+  });
+
+  const setTransport = defineCmdlet({
+    name: 'Set-TransportService',
+    synopsis: "Changes a server's transport service settings: protocol log folders and limits, retry and expiry intervals.",
+    parameters: [
+      { name: 'Identity', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'Server name or FQDN.' },
+      ...TRANSPORT_SETTINGS.map(([p]) => p),
+    ],
+    role: 'Exchange Servers',
+    changesState: true,
+    confirmImpact: 'Medium',
+    examples: [{ code: 'Set-TransportService EX01 -SendProtocolLogPath /var/log/interchange/SmtpSend', remarks: 'Moves the send protocol log of EX01.' }],
+    async run(ctx, p) {
+      const server = await resolveServer(ctx.services.directory, p.Identity as string);
+      if (!ctx.shouldProcess(`Configuring transport service "${server.name}".`, server.name)) return;
+      const transport = { ...server.transport };
+      for (const [param, field] of TRANSPORT_SETTINGS) {
+        if (!(param.name in p)) continue;
+        const value = p[param.name];
+        if ((field === 'sendProtocolLogPath' || field === 'receiveProtocolLogPath') && (typeof value !== 'string' || !value.startsWith('/'))) {
+          throw new InterchangeError('ICX_PARAM_INVALID', `${param.name} must be an absolute path.`, { parameter: param.name });
+        }
+        if (field === 'messageExpirationTimeout' && ((value as number) < 5000 || (value as number) > 90 * 86_400_000)) {
+          throw new InterchangeError('ICX_PARAM_INVALID', 'MessageExpirationTimeout must be from 00:00:05 through 90.00:00:00.', { parameter: param.name });
+        }
+        (transport as Record<string, unknown>)[field] = field === 'externalDnsServers' ? (value ?? []) : value;
+      }
+      await ctx.services.directory.exclusive(async (tx) => {
+        const fresh = await tx.getServer(server.name);
+        if (fresh) await tx.updateServer({ ...fresh, transport });
+      });
+    },
+  });
+
+  const serviceParams: ParameterDeclaration[] = [
+    { name: 'Name', type: 'String', position: 0, multiValued: true, valueFromPipelineByPropertyName: true, description: 'The service: MSExchangeTransport.', aliases: ['ServiceName'] },
+    { name: 'ComputerName', type: 'String', description: "A server of the organization; default: the connected server. Interchange reaches it through the admin API it registered." },
+  ];
+
+  const serviceCmdlet = (name: string, verb: 'Get' | 'Stop' | 'Start' | 'Restart'): CmdletDeclaration =>
+    defineCmdlet({
+      name,
+      synopsis: verb === 'Get' ? "Shows the state of the server's transport service." : `${verb}s the Microsoft Exchange Transport service of a server.`,
+      description:
+        verb === 'Stop'
+          ? 'Stopping closes the Receive connectors, lets sessions in progress finish (or ends them with 421 after a grace period) and pauses delivery. Queued mail is kept and delivered after Start-Service.'
+          : undefined,
+      parameters: [{ ...serviceParams[0], mandatory: verb !== 'Get' }, serviceParams[1], ...(verb === 'Get' ? [] : [{ name: 'Force', type: 'SwitchParameter', description: 'Accepted for compatibility.' } as ParameterDeclaration])],
+      outputType: 'ServiceController',
+      role: 'Exchange Servers',
+      changesState: verb !== 'Get',
+      confirmImpact: 'Medium',
+      examples: [{ code: `${name} MSExchangeTransport`, remarks: `${verb === 'Get' ? 'Shows' : verb + 's'} the transport service of the connected server.` }],
+      async run(ctx, p) {
+        const target = (p.ComputerName as string | undefined) ?? ctx.services.localServer;
+        const server = await resolveServer(ctx.services.directory, target);
+        const names = (p.Name as string[] | undefined) ?? ['MSExchangeTransport'];
+        for (const n of names) {
+          if (!SERVICES[n.toLowerCase()] && !(verb === 'Get' && n.includes('*'))) {
+            throw new InterchangeError('ICX_SERVICE_NOT_FOUND', `Cannot find any service with service name '${n}'.`);
+          }
+        }
+        if (server.name.toLowerCase() !== ctx.services.localServer.toLowerCase()) {
+          if (verb !== 'Get' && !ctx.shouldProcess(`Performing the operation "${verb}-Service" on target "Microsoft Exchange Transport (MSExchangeTransport)" on computer "${server.name}".`, server.name)) return;
+          return forward(ctx, server.name, name, { Name: ['MSExchangeTransport'] });
+        }
+        const transport = ctx.services.transport;
+        if (!transport) throw new InterchangeError('ICX_SERVICE_NOT_FOUND', `Cannot find any service with service name 'MSExchangeTransport' on computer '${server.name}': this process runs no transport.`);
+        if (verb !== 'Get') {
+          if (!ctx.shouldProcess(`Performing the operation "${verb}-Service" on target "Microsoft Exchange Transport (MSExchangeTransport)".`, server.name)) return;
+          if (verb === 'Stop' || verb === 'Restart') await transport.stop();
+          if (verb === 'Start' || verb === 'Restart') await transport.start();
+          if (verb !== 'Restart') return;
+        }
+        return { $type: 'ServiceController', Status: transport.status(), Name: 'MSExchangeTransport', DisplayName: 'Microsoft Exchange Transport', MachineName: server.name };
+      },
+    });
+
+  return [getServer, getTransport, setTransport, serviceCmdlet('Get-Service', 'Get'), serviceCmdlet('Stop-Service', 'Stop'), serviceCmdlet('Start-Service', 'Start'), serviceCmdlet('Restart-Service', 'Restart')];
+}

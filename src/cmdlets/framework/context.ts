@@ -1,0 +1,123 @@
+import type { ConfirmImpact, WireError } from '../contract.js';
+import type { DirectoryStore } from '../../directory/directory-store.js';
+import type { RoleGroup } from '../../directory/records.js';
+import { InterchangeError } from '../../errors/interchange-error.js';
+import type { KeyVault } from '../../security/key-vault.js';
+
+/** What a running transport service offers the cmdlet layer (queues, service control). */
+export interface TransportServiceControl {
+  readonly serverName: string;
+  status(): 'Running' | 'Stopped' | 'StartPending' | 'StopPending';
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Queue viewer; throws ICX_TRANSPORT_STOPPED while stopped. */
+  queues?: QueueViewer;
+}
+
+export interface QueueViewer {
+  getQueues(): Promise<Array<Record<string, unknown>>>;
+  getMessages(queueIdentity?: string): Promise<Array<Record<string, unknown>>>;
+  retryQueue(identity: string): Promise<void>;
+  suspendQueue(identity: string): Promise<void>;
+  resumeQueue(identity: string): Promise<void>;
+  suspendMessage(identity: string): Promise<void>;
+  resumeMessage(identity: string): Promise<void>;
+  removeMessage(identity: string, withNdr: boolean): Promise<void>;
+}
+
+/**
+ * Everything a cmdlet may use, passed in explicitly. One instance per server
+ * process; `localServer` is the server whose admin API received the call.
+ */
+export interface OrganizationServices {
+  directory: DirectoryStore;
+  vault: KeyVault;
+  localServer: string;
+  clock: () => Date;
+  /** The transport service of this process's server, when it runs one. */
+  transport?: TransportServiceControl;
+  /** Data folder of this server (protocol log defaults live under it). */
+  dataDir: string;
+}
+
+export interface Caller {
+  name: string;
+  roleGroups: readonly RoleGroup[];
+  /** The caller's bearer token, so a cmdlet can act on another server's admin API on the caller's behalf. */
+  token?: string;
+}
+
+const IMPACT_ORDER: Record<ConfirmImpact, number> = { None: 0, Low: 1, Medium: 2, High: 3 };
+
+export interface ProcessingOptions {
+  whatIf: boolean;
+  confirmed: boolean;
+  confirmPreference: ConfirmImpact;
+  confirmSwitch: boolean;
+  impact: ConfirmImpact;
+  answers?: Record<string, boolean>;
+}
+
+/** The per-invocation view a cmdlet gets: services plus PowerShell's ShouldProcess, warnings and errors. */
+export class CmdletContext {
+  readonly warnings: string[] = [];
+  readonly whatIfLines: string[] = [];
+  readonly nonTerminatingErrors: WireError[] = [];
+  /** The object the audit log records as modified. */
+  objectModified: string | null = null;
+
+  constructor(
+    readonly services: OrganizationServices,
+    readonly caller: Caller,
+    readonly parameterSetName: string,
+    private readonly processing: ProcessingOptions,
+  ) {}
+
+  get whatIf(): boolean {
+    return this.processing.whatIf;
+  }
+
+  /**
+   * PowerShell's ShouldProcess. Returns false under -WhatIf (after recording
+   * the "What if:" line). When the caller has not confirmed and the impact
+   * calls for it, throws ConfirmationRequired with the prompt text, before any
+   * change, so the front end can ask and call again with `confirmed`.
+   */
+  shouldProcess(message: string, target: string): boolean {
+    this.objectModified ??= target;
+    if (this.processing.whatIf) {
+      this.whatIfLines.push(`What if: ${message}`);
+      return false;
+    }
+    const p = this.processing;
+    const needsPrompt =
+      p.confirmSwitch || (p.confirmPreference !== 'None' && IMPACT_ORDER[p.impact] >= IMPACT_ORDER[p.confirmPreference] && p.impact !== 'None');
+    if (needsPrompt && !p.confirmed) {
+      throw new InterchangeError('ICX_CONFIRMATION_REQUIRED', `Confirm\nAre you sure you want to perform this action?\n${message}`, {
+        details: { confirmation: { caption: 'Confirm', query: message, target, kind: 'ShouldProcess' } },
+      });
+    }
+    return true;
+  }
+
+  /**
+   * PowerShell's ShouldContinue: a question whose answer changes what the
+   * cmdlet does, not whether it runs. -Force answers Yes; otherwise the answer
+   * must come from the caller in `answers[id]`.
+   */
+  shouldContinue(id: string, query: string): boolean {
+    const answer = this.processing.answers?.[id];
+    if (answer !== undefined) return answer;
+    throw new InterchangeError('ICX_CONFIRMATION_REQUIRED', query, {
+      details: { confirmation: { caption: 'Confirm', query, target: id, kind: 'ShouldContinue', id } },
+    });
+  }
+
+  writeWarning(message: string): void {
+    this.warnings.push(message);
+  }
+
+  writeError(error: InterchangeError): void {
+    this.nonTerminatingErrors.push(error.toWire());
+  }
+}

@@ -1,0 +1,76 @@
+import type {
+  AdministratorRecord,
+  AuditLogRecord,
+  CertificateRecord,
+  OrganizationRecord,
+  ReceiveConnectorRecord,
+  SendConnectorRecord,
+  ServerRecord,
+  TrustedRootRecord,
+} from './records.js';
+
+export interface AuditSearch {
+  cmdlets?: string[];
+  caller?: string;
+  startDate?: Date;
+  endDate?: Date;
+  succeeded?: boolean;
+  objectIds?: string[];
+  resultSize?: number;
+}
+
+/**
+ * The organization's configuration behind one interface. The embedded default
+ * is SQLite; PostgreSQL serves organizations spread over several hosts. Callers
+ * never see SQL.
+ */
+export interface DirectoryStore {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /**
+   * Runs `work` as one serialized write transaction across every process that
+   * shares the directory. Checks that must not interleave with other writes
+   * (the certificate removal guard against Set-SendConnector) go through here.
+   * Nested calls join the outer transaction.
+   */
+  exclusive<T>(work: (tx: DirectoryStore) => Promise<T>): Promise<T>;
+
+  /** Increases on every committed change; readers poll it to notice changes made by other processes. */
+  revision(): Promise<number>;
+
+  getOrganization(): Promise<OrganizationRecord | undefined>;
+  createOrganization(org: OrganizationRecord): Promise<void>;
+
+  listServers(): Promise<ServerRecord[]>;
+  getServer(name: string): Promise<ServerRecord | undefined>;
+  insertServer(server: ServerRecord): Promise<void>;
+  updateServer(server: ServerRecord): Promise<void>;
+
+  listCertificates(serverName?: string): Promise<CertificateRecord[]>;
+  getCertificate(serverName: string, thumbprint: string): Promise<CertificateRecord | undefined>;
+  insertCertificate(cert: CertificateRecord): Promise<void>;
+  updateCertificate(cert: CertificateRecord): Promise<void>;
+  deleteCertificate(serverName: string, thumbprint: string): Promise<boolean>;
+
+  listTrustedRoots(serverName: string): Promise<TrustedRootRecord[]>;
+  insertTrustedRoot(root: TrustedRootRecord): Promise<void>;
+
+  listSendConnectors(): Promise<SendConnectorRecord[]>;
+  insertSendConnector(connector: SendConnectorRecord): Promise<void>;
+  updateSendConnector(connector: SendConnectorRecord): Promise<void>;
+  deleteSendConnector(guid: string): Promise<boolean>;
+
+  listReceiveConnectors(serverName?: string): Promise<ReceiveConnectorRecord[]>;
+  insertReceiveConnector(connector: ReceiveConnectorRecord): Promise<void>;
+  updateReceiveConnector(connector: ReceiveConnectorRecord): Promise<void>;
+  deleteReceiveConnector(guid: string): Promise<boolean>;
+
+  listAdministrators(): Promise<AdministratorRecord[]>;
+  findAdministratorByTokenHash(tokenHash: string): Promise<AdministratorRecord | undefined>;
+  insertAdministrator(admin: AdministratorRecord): Promise<void>;
+
+  appendAuditLog(entry: Omit<AuditLogRecord, 'id'>): Promise<number>;
+  searchAuditLog(search: AuditSearch): Promise<AuditLogRecord[]>;
+
+  close(): Promise<void>;
+}

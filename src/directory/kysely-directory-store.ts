@@ -1,0 +1,260 @@
+import { type Kysely, sql } from 'kysely';
+import type { AuditSearch, DirectoryStore } from './directory-store.js';
+import { decodeDocument, encodeDocument } from './document-codec.js';
+import type {
+  AdministratorRecord,
+  AuditLogRecord,
+  CertificateRecord,
+  OrganizationRecord,
+  ReceiveConnectorRecord,
+  SendConnectorRecord,
+  ServerRecord,
+  TrustedRootRecord,
+} from './records.js';
+import type { DirectoryDatabase } from './schema.js';
+
+/** How a dialect serializes writers across processes; the only behavior that differs at run time. */
+export interface TransactionStrategy {
+  kind: 'sqlite' | 'postgres';
+  runExclusive<T>(db: Kysely<DirectoryDatabase>, work: (tx: Kysely<DirectoryDatabase>) => Promise<T>): Promise<T>;
+  destroy(): Promise<void>;
+}
+
+const key = (name: string) => name.toLowerCase();
+
+/**
+ * The directory on any Kysely dialect. Only portable SQL lives here; what is
+ * dialect-specific (locking, DDL types, connection setup) sits in the adapters.
+ */
+export class KyselyDirectoryStore implements DirectoryStore {
+  readonly kind: 'sqlite' | 'postgres';
+
+  constructor(
+    private readonly db: Kysely<DirectoryDatabase>,
+    private readonly strategy: TransactionStrategy,
+    private readonly inTransaction = false,
+  ) {
+    this.kind = strategy.kind;
+  }
+
+  async exclusive<T>(work: (tx: DirectoryStore) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return work(this);
+    return this.strategy.runExclusive(this.db, (tx) => work(new KyselyDirectoryStore(tx, this.strategy, true)));
+  }
+
+  /** Every write bumps the revision inside its own transaction, so a reader that sees the new revision sees the change. */
+  private write<T>(work: (db: Kysely<DirectoryDatabase>) => Promise<T>): Promise<T> {
+    return this.exclusive(async (tx) => {
+      const db = (tx as KyselyDirectoryStore).db;
+      const result = await work(db);
+      await db.updateTable('meta').set({ value: sql`value + 1` }).where('key', '=', 'revision').execute();
+      return result;
+    });
+  }
+
+  async revision(): Promise<number> {
+    const row = await this.db.selectFrom('meta').select('value').where('key', '=', 'revision').executeTakeFirst();
+    return Number(row?.value ?? 0);
+  }
+
+  async getOrganization(): Promise<OrganizationRecord | undefined> {
+    const row = await this.db.selectFrom('organization').select('data').executeTakeFirst();
+    return row ? decodeDocument<OrganizationRecord>(row.data) : undefined;
+  }
+
+  createOrganization(org: OrganizationRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db.insertInto('organization').values({ guid: org.guid, data: encodeDocument(org) }).execute();
+    });
+  }
+
+  async listServers(): Promise<ServerRecord[]> {
+    const rows = await this.db.selectFrom('servers').select('data').orderBy('name_key').execute();
+    return rows.map((r) => decodeDocument<ServerRecord>(r.data));
+  }
+
+  async getServer(name: string): Promise<ServerRecord | undefined> {
+    const row = await this.db.selectFrom('servers').select('data').where('name_key', '=', key(name)).executeTakeFirst();
+    return row ? decodeDocument<ServerRecord>(row.data) : undefined;
+  }
+
+  insertServer(server: ServerRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db.insertInto('servers').values({ name_key: key(server.name), data: encodeDocument(server) }).execute();
+    });
+  }
+
+  updateServer(server: ServerRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db.updateTable('servers').set({ data: encodeDocument(server) }).where('name_key', '=', key(server.name)).execute();
+    });
+  }
+
+  async listCertificates(serverName?: string): Promise<CertificateRecord[]> {
+    let q = this.db.selectFrom('certificates').select('data');
+    if (serverName !== undefined) q = q.where('server_key', '=', key(serverName));
+    const rows = await q.orderBy('server_key').orderBy('thumbprint').execute();
+    return rows.map((r) => decodeDocument<CertificateRecord>(r.data));
+  }
+
+  async getCertificate(serverName: string, thumbprint: string): Promise<CertificateRecord | undefined> {
+    const row = await this.db
+      .selectFrom('certificates')
+      .select('data')
+      .where('server_key', '=', key(serverName))
+      .where('thumbprint', '=', thumbprint.toUpperCase())
+      .executeTakeFirst();
+    return row ? decodeDocument<CertificateRecord>(row.data) : undefined;
+  }
+
+  insertCertificate(cert: CertificateRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db
+        .insertInto('certificates')
+        .values({ server_key: key(cert.serverName), thumbprint: cert.thumbprint.toUpperCase(), data: encodeDocument(cert) })
+        .execute();
+    });
+  }
+
+  updateCertificate(cert: CertificateRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db
+        .updateTable('certificates')
+        .set({ data: encodeDocument(cert) })
+        .where('server_key', '=', key(cert.serverName))
+        .where('thumbprint', '=', cert.thumbprint.toUpperCase())
+        .execute();
+    });
+  }
+
+  deleteCertificate(serverName: string, thumbprint: string): Promise<boolean> {
+    return this.write(async (db) => {
+      const r = await db
+        .deleteFrom('certificates')
+        .where('server_key', '=', key(serverName))
+        .where('thumbprint', '=', thumbprint.toUpperCase())
+        .executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  async listTrustedRoots(serverName: string): Promise<TrustedRootRecord[]> {
+    const rows = await this.db.selectFrom('trusted_roots').select('data').where('server_key', '=', key(serverName)).execute();
+    return rows.map((r) => decodeDocument<TrustedRootRecord>(r.data));
+  }
+
+  insertTrustedRoot(root: TrustedRootRecord): Promise<void> {
+    return this.write(async (db) => {
+      const existing = await db
+        .selectFrom('trusted_roots')
+        .select('thumbprint')
+        .where('server_key', '=', key(root.serverName))
+        .where('thumbprint', '=', root.thumbprint)
+        .executeTakeFirst();
+      if (!existing) {
+        await db.insertInto('trusted_roots').values({ server_key: key(root.serverName), thumbprint: root.thumbprint, data: encodeDocument(root) }).execute();
+      }
+    });
+  }
+
+  async listSendConnectors(): Promise<SendConnectorRecord[]> {
+    const rows = await this.db.selectFrom('send_connectors').select('data').orderBy('name_key').execute();
+    return rows.map((r) => decodeDocument<SendConnectorRecord>(r.data));
+  }
+
+  insertSendConnector(c: SendConnectorRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db.insertInto('send_connectors').values({ guid: c.guid, name_key: key(c.name), data: encodeDocument(c) }).execute();
+    });
+  }
+
+  updateSendConnector(c: SendConnectorRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db.updateTable('send_connectors').set({ name_key: key(c.name), data: encodeDocument(c) }).where('guid', '=', c.guid).execute();
+    });
+  }
+
+  deleteSendConnector(guid: string): Promise<boolean> {
+    return this.write(async (db) => {
+      const r = await db.deleteFrom('send_connectors').where('guid', '=', guid).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  async listReceiveConnectors(serverName?: string): Promise<ReceiveConnectorRecord[]> {
+    let q = this.db.selectFrom('receive_connectors').select('data');
+    if (serverName !== undefined) q = q.where('server_key', '=', key(serverName));
+    const rows = await q.orderBy('server_key').orderBy('name_key').execute();
+    return rows.map((r) => decodeDocument<ReceiveConnectorRecord>(r.data));
+  }
+
+  insertReceiveConnector(c: ReceiveConnectorRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db
+        .insertInto('receive_connectors')
+        .values({ guid: c.guid, server_key: key(c.server), name_key: key(c.name), data: encodeDocument(c) })
+        .execute();
+    });
+  }
+
+  updateReceiveConnector(c: ReceiveConnectorRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db.updateTable('receive_connectors').set({ name_key: key(c.name), data: encodeDocument(c) }).where('guid', '=', c.guid).execute();
+    });
+  }
+
+  deleteReceiveConnector(guid: string): Promise<boolean> {
+    return this.write(async (db) => {
+      const r = await db.deleteFrom('receive_connectors').where('guid', '=', guid).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  async listAdministrators(): Promise<AdministratorRecord[]> {
+    const rows = await this.db.selectFrom('administrators').select('data').execute();
+    return rows.map((r) => decodeDocument<AdministratorRecord>(r.data));
+  }
+
+  async findAdministratorByTokenHash(tokenHash: string): Promise<AdministratorRecord | undefined> {
+    const row = await this.db.selectFrom('administrators').select('data').where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row ? decodeDocument<AdministratorRecord>(row.data) : undefined;
+  }
+
+  insertAdministrator(admin: AdministratorRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db.insertInto('administrators').values({ id: admin.id, token_hash: admin.tokenHash, data: encodeDocument(admin) }).execute();
+    });
+  }
+
+  async appendAuditLog(entry: Omit<AuditLogRecord, 'id'>): Promise<number> {
+    const row = await this.db
+      .insertInto('audit_log')
+      .values({
+        run_date: entry.runDate.toISOString(),
+        cmdlet_name: entry.cmdletName,
+        caller: entry.caller,
+        succeeded: entry.succeeded ? 1 : 0,
+        object_modified: entry.objectModified,
+        data: encodeDocument(entry),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  async searchAuditLog(search: AuditSearch): Promise<AuditLogRecord[]> {
+    let q = this.db.selectFrom('audit_log').select(['id', 'data']);
+    if (search.cmdlets?.length) q = q.where('cmdlet_name', 'in', search.cmdlets);
+    if (search.caller) q = q.where('caller', '=', search.caller);
+    if (search.startDate) q = q.where('run_date', '>=', search.startDate.toISOString());
+    if (search.endDate) q = q.where('run_date', '<=', search.endDate.toISOString());
+    if (search.succeeded !== undefined) q = q.where('succeeded', '=', search.succeeded ? 1 : 0);
+    if (search.objectIds?.length) q = q.where('object_modified', 'in', search.objectIds);
+    const rows = await q.orderBy('id', 'desc').limit(search.resultSize ?? 1000).execute();
+    return rows.map((r) => ({ ...decodeDocument<Omit<AuditLogRecord, 'id'>>(r.data), id: Number(r.id) }));
+  }
+
+  async close(): Promise<void> {
+    if (!this.inTransaction) await this.strategy.destroy();
+  }
+}

@@ -1,0 +1,94 @@
+import type { Kysely } from 'kysely';
+import { InterchangeError } from '../errors/interchange-error.js';
+
+/** What differs between the dialects in DDL; everything else is shared. */
+export interface DdlFlavor {
+  autoIncrementId: (table: string) => ReturnType<Kysely<unknown>['schema']['createTable']>;
+}
+
+interface Migration {
+  up(db: Kysely<any>): Promise<void>;
+}
+
+function migrations(flavor: DdlFlavor): Record<string, Migration> {
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('meta').addColumn('key', 'text', (c) => c.primaryKey()).addColumn('value', 'bigint', (c) => c.notNull()).execute();
+        await db.insertInto('meta').values({ key: 'revision', value: 0 }).execute();
+        await db.schema.createTable('organization').addColumn('guid', 'text', (c) => c.primaryKey()).addColumn('data', 'text', (c) => c.notNull()).execute();
+        await db.schema.createTable('servers').addColumn('name_key', 'text', (c) => c.primaryKey()).addColumn('data', 'text', (c) => c.notNull()).execute();
+        await db.schema
+          .createTable('certificates')
+          .addColumn('server_key', 'text', (c) => c.notNull())
+          .addColumn('thumbprint', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('certificates_pk', ['server_key', 'thumbprint'])
+          .execute();
+        await db.schema
+          .createTable('trusted_roots')
+          .addColumn('server_key', 'text', (c) => c.notNull())
+          .addColumn('thumbprint', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('trusted_roots_pk', ['server_key', 'thumbprint'])
+          .execute();
+        await db.schema
+          .createTable('send_connectors')
+          .addColumn('guid', 'text', (c) => c.primaryKey())
+          .addColumn('name_key', 'text', (c) => c.notNull().unique())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('receive_connectors')
+          .addColumn('guid', 'text', (c) => c.primaryKey())
+          .addColumn('server_key', 'text', (c) => c.notNull())
+          .addColumn('name_key', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addUniqueConstraint('receive_connectors_name', ['server_key', 'name_key'])
+          .execute();
+        await db.schema
+          .createTable('administrators')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+        await flavor
+          .autoIncrementId('audit_log')
+          .addColumn('run_date', 'text', (c) => c.notNull())
+          .addColumn('cmdlet_name', 'text', (c) => c.notNull())
+          .addColumn('caller', 'text', (c) => c.notNull())
+          .addColumn('succeeded', 'integer', (c) => c.notNull())
+          .addColumn('object_modified', 'text')
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_log_run_date').on('audit_log').column('run_date').execute();
+      },
+    },
+  };
+}
+
+/**
+ * Applies the migrations not yet recorded, in name order. The caller runs this
+ * inside its own cross-process write lock (SQLite BEGIN IMMEDIATE, PostgreSQL
+ * advisory lock). Kysely's Migrator cannot be used there: it always asks the
+ * pool for a new connection, which deadlocks against the one holding the lock,
+ * and its SQLite lock is only in-process.
+ */
+export async function migrateToLatest(db: Kysely<any>, flavor: DdlFlavor): Promise<void> {
+  await db.schema
+    .createTable('interchange_migration')
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('applied_at', 'text', (c) => c.notNull())
+    .execute();
+  const done = new Set((await db.selectFrom('interchange_migration').select('name').execute()).map((r: { name: string }) => r.name));
+  for (const [name, migration] of Object.entries(migrations(flavor)).sort(([a], [b]) => a.localeCompare(b))) {
+    if (done.has(name)) continue;
+    try {
+      await migration.up(db);
+    } catch (e) {
+      throw new InterchangeError('ICX_DIRECTORY_UNAVAILABLE', `The directory schema could not be upgraded (migration ${name}): ${(e as Error).message}`, { cause: e });
+    }
+    await db.insertInto('interchange_migration').values({ name, applied_at: new Date().toISOString() }).execute();
+  }
+}

@@ -1,0 +1,174 @@
+// The organization's configuration as the directory stores it. These are the
+// records behind the cmdlets' output objects; cmdlets shape them for display.
+
+export type ExchangeService = 'Federation' | 'IIS' | 'IMAP' | 'POP' | 'SMTP' | 'UM' | 'UMCallRouter';
+
+export interface OrganizationRecord {
+  guid: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface TransportServiceSettings {
+  sendProtocolLogPath: string;
+  receiveProtocolLogPath: string;
+  /** Milliseconds; 0 disables age-based deletion. */
+  sendProtocolLogMaxAge: number;
+  receiveProtocolLogMaxAge: number;
+  /** Bytes; null = unlimited. */
+  sendProtocolLogMaxDirectorySize: number | null;
+  receiveProtocolLogMaxDirectorySize: number | null;
+  sendProtocolLogMaxFileSize: number | null;
+  receiveProtocolLogMaxFileSize: number | null;
+  intraOrgConnectorProtocolLoggingLevel: 'None' | 'Verbose';
+  /** Milliseconds. */
+  messageExpirationTimeout: number;
+  transientFailureRetryInterval: number;
+  transientFailureRetryCount: number;
+  outboundConnectionFailureRetryInterval: number;
+  messageRetryInterval: number;
+  delayNotificationTimeout: number;
+  maxOutboundConnections: number;
+  maxPerDomainOutboundConnections: number;
+  /** DNS servers used for MX routing; empty = the system resolver. */
+  externalDnsServers: string[];
+}
+
+export interface ServerRecord {
+  name: string;
+  guid: string;
+  fqdn: string;
+  /** Exchange's ServerRole names, e.g. Mailbox. */
+  roles: string[];
+  /** Where this server's admin API listens, so any tool can reach it. */
+  adminUrl: string | null;
+  /** The SMTP port of the default receive connector (informational). */
+  smtpPort: number | null;
+  internalTransportCertificateThumbprint: string | null;
+  transport: TransportServiceSettings;
+  createdAt: Date;
+}
+
+export interface EncryptedSecret {
+  /** base64 of iv | tag | ciphertext, AES-256-GCM under the installation key. */
+  sealed: string;
+}
+
+export interface CertificateRecord {
+  serverName: string;
+  /** SHA-1 of the DER for installed certificates; for a pending request, of the PKCS#10 DER. */
+  thumbprint: string;
+  /** DER of the certificate; null while it is a pending request. */
+  der: Buffer | null;
+  /** DER of the PKCS#10 request while pending (kept after completion for the record). */
+  requestDer: Buffer | null;
+  privateKey: EncryptedSecret | null;
+  friendlyName: string;
+  services: ExchangeService[];
+  privateKeyExportable: boolean;
+  /** DER of the chain certificates that came with it (intermediates and root). */
+  chain: Buffer[];
+  createdAt: Date;
+}
+
+export interface TrustedRootRecord {
+  serverName: string;
+  thumbprint: string;
+  der: Buffer;
+}
+
+export type ProtocolLoggingLevel = 'None' | 'Verbose';
+export type TlsAuthLevel = 'EncryptionOnly' | 'CertificateValidation' | 'DomainValidation';
+export type SendConnectorUsage = 'Custom' | 'Internal' | 'Internet' | 'Partner';
+export type SmartHostAuthMechanism = 'None' | 'BasicAuth' | 'BasicAuthRequireTLS' | 'ExchangeServer' | 'ExternalAuthoritative';
+
+export interface AddressSpace {
+  type: string;
+  /** `*`, `contoso.com`, `*.contoso.com`, lower-cased for SMTP. */
+  address: string;
+  cost: number;
+}
+
+export interface SendConnectorRecord {
+  guid: string;
+  name: string;
+  addressSpaces: AddressSpace[];
+  smartHosts: string[];
+  dnsRoutingEnabled: boolean;
+  sourceTransportServers: string[];
+  usage: SendConnectorUsage;
+  port: number;
+  fqdn: string | null;
+  requireTls: boolean;
+  tlsAuthLevel: TlsAuthLevel | null;
+  tlsDomain: string | null;
+  /** Canonical `<I>issuer<S>subject`, or null. */
+  tlsCertificateName: string | null;
+  ignoreStartTls: boolean;
+  /** Bytes; null = unlimited. */
+  maxMessageSize: number | null;
+  protocolLoggingLevel: ProtocolLoggingLevel;
+  enabled: boolean;
+  /** Milliseconds. */
+  connectionInactivityTimeOut: number;
+  smartHostAuthMechanism: SmartHostAuthMechanism;
+  authenticationCredential: { userName: string; password: EncryptedSecret } | null;
+  comment: string;
+  domainSecureEnabled: boolean;
+  forceHelo: boolean;
+  smtpMaxMessagesPerConnection: number;
+  useExternalDnsServersEnabled: boolean;
+  cloudServicesMailEnabled: boolean;
+  whenCreated: Date;
+  whenChanged: Date;
+}
+
+export type ReceiveAuthMechanism = 'None' | 'Tls' | 'Integrated' | 'BasicAuth' | 'BasicAuthRequireTLS' | 'ExchangeServer' | 'ExternalAuthoritative';
+export type PermissionGroup = 'None' | 'AnonymousUsers' | 'ExchangeUsers' | 'ExchangeServers' | 'ExchangeLegacyServers' | 'Partners' | 'Custom';
+export type ReceiveConnectorUsage = 'Client' | 'Internal' | 'Internet' | 'Partner' | 'Custom';
+
+export interface ReceiveConnectorRecord {
+  guid: string;
+  server: string;
+  name: string;
+  bindings: string[];
+  remoteIpRanges: string[];
+  fqdn: string | null;
+  tlsCertificateName: string | null;
+  authMechanism: ReceiveAuthMechanism[];
+  permissionGroups: PermissionGroup[];
+  protocolLoggingLevel: ProtocolLoggingLevel;
+  /** Bytes. */
+  maxMessageSize: number;
+  enabled: boolean;
+  requireTls: boolean;
+  transportRole: 'FrontendTransport' | 'HubTransport';
+  banner: string | null;
+  comment: string;
+  connectionTimeout: number;
+  whenCreated: Date;
+  whenChanged: Date;
+}
+
+export type RoleGroup = 'Organization Management' | 'Server Management' | 'View-Only Organization Management';
+
+export interface AdministratorRecord {
+  id: string;
+  name: string;
+  /** SHA-256 of the bearer token; the token itself is never stored. */
+  tokenHash: string;
+  roleGroups: RoleGroup[];
+  createdAt: Date;
+}
+
+export interface AuditLogRecord {
+  id: number;
+  runDate: Date;
+  caller: string;
+  cmdletName: string;
+  cmdletParameters: Record<string, unknown>;
+  objectModified: string | null;
+  succeeded: boolean;
+  error: string | null;
+  originatingServer: string;
+}

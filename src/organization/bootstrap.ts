@@ -1,0 +1,118 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CertificateStore } from '../certificate-store/certificate-store.js';
+import { defaultReceiveConnector } from '../cmdlets/catalog/receive-connector.js';
+import type { DirectoryStore } from '../directory/directory-store.js';
+import type { ServerRecord, TransportServiceSettings } from '../directory/records.js';
+import { hashToken, newToken } from '../security/tokens.js';
+
+export const ORGANIZATION_NAME = 'First Organization';
+
+/** Where a server keeps its own files in the data folder: queue, protocol logs. */
+export function serverHome(dataDir: string, serverName: string): string {
+  return path.join(dataDir, 'servers', serverName.toUpperCase());
+}
+
+export function defaultTransportSettings(dataDir: string, serverName: string): TransportServiceSettings {
+  const logs = path.join(serverHome(dataDir, serverName), 'TransportRoles', 'Logs', 'Hub', 'ProtocolLog');
+  return {
+    sendProtocolLogPath: path.join(logs, 'SmtpSend'),
+    receiveProtocolLogPath: path.join(logs, 'SmtpReceive'),
+    sendProtocolLogMaxAge: 30 * 86_400_000,
+    receiveProtocolLogMaxAge: 30 * 86_400_000,
+    sendProtocolLogMaxDirectorySize: 250 * 1024 * 1024,
+    receiveProtocolLogMaxDirectorySize: 250 * 1024 * 1024,
+    sendProtocolLogMaxFileSize: 10 * 1024 * 1024,
+    receiveProtocolLogMaxFileSize: 10 * 1024 * 1024,
+    intraOrgConnectorProtocolLoggingLevel: 'None',
+    messageExpirationTimeout: 2 * 86_400_000,
+    transientFailureRetryInterval: 5 * 60_000,
+    transientFailureRetryCount: 6,
+    outboundConnectionFailureRetryInterval: 10 * 60_000,
+    messageRetryInterval: 5 * 60_000,
+    delayNotificationTimeout: 4 * 3_600_000,
+    maxOutboundConnections: 1000,
+    maxPerDomainOutboundConnections: 40,
+    externalDnsServers: [],
+  };
+}
+
+export interface BootstrapResult {
+  server: ServerRecord;
+  /** Set only on the organization's first start: shown once, never again. */
+  administratorToken?: string;
+  tokenFile: string;
+}
+
+/**
+ * First start of a server, as Exchange Setup does it: the organization (once),
+ * the server object, its default self-signed certificate as internal
+ * transport certificate, its default frontend Receive connector, and the first
+ * administrator. A later start only records where the server now listens.
+ */
+export async function bootstrapServer(opts: {
+  directory: DirectoryStore;
+  certificates: CertificateStore;
+  dataDir: string;
+  serverName: string;
+  fqdn: string;
+  smtpPort: number;
+  adminUrl: string;
+  clock: () => Date;
+}): Promise<BootstrapResult> {
+  const { directory, certificates, dataDir, clock } = opts;
+  const name = opts.serverName.toUpperCase();
+  const tokenFile = path.join(dataDir, 'admin-token');
+  let administratorToken: string | undefined;
+  let previousPort: number | null = null;
+
+  await directory.exclusive(async (tx) => {
+    if (!(await tx.getOrganization())) await tx.createOrganization({ guid: crypto.randomUUID(), name: ORGANIZATION_NAME, createdAt: clock() });
+    if ((await tx.listAdministrators()).length === 0) {
+      administratorToken = newToken();
+      fs.writeFileSync(tokenFile, administratorToken + '\n', { mode: 0o600 });
+      await tx.insertAdministrator({ id: crypto.randomUUID(), name: 'Administrator', tokenHash: hashToken(administratorToken), roleGroups: ['Organization Management'], createdAt: clock() });
+    }
+    const existing = await tx.getServer(name);
+    if (existing) {
+      previousPort = existing.smtpPort;
+      await tx.updateServer({ ...existing, adminUrl: opts.adminUrl, smtpPort: opts.smtpPort });
+    } else {
+      await tx.insertServer({
+        name,
+        guid: crypto.randomUUID(),
+        fqdn: opts.fqdn,
+        roles: ['Mailbox'],
+        adminUrl: opts.adminUrl,
+        smtpPort: opts.smtpPort,
+        internalTransportCertificateThumbprint: null,
+        transport: defaultTransportSettings(dataDir, name),
+        createdAt: clock(),
+      });
+      await tx.insertReceiveConnector(defaultReceiveConnector(name, opts.smtpPort, clock()));
+    }
+  });
+
+  let server = (await directory.getServer(name))!;
+  if (!server.internalTransportCertificateThumbprint) {
+    // Outside the directory lock: key generation takes a while and touches no shared state until the insert.
+    const cert = await certificates.createSelfSigned(name, {
+      subjectName: `CN=${name}`,
+      domainNames: [name, server.fqdn],
+      keySize: 2048,
+      friendlyName: 'Microsoft Exchange',
+      services: ['IMAP', 'POP', 'IIS', 'SMTP'],
+      privateKeyExportable: false,
+    });
+    await certificates.enable(name, cert.thumbprint, ['SMTP'], true);
+    server = (await directory.getServer(name))!;
+  }
+  if (previousPort !== null && previousPort !== opts.smtpPort) {
+    // The default frontend connector follows --smtp-port, so a restart on another port keeps one listener.
+    for (const rc of await directory.listReceiveConnectors(name)) {
+      if (rc.name === `Default Frontend ${name}`) await directory.updateReceiveConnector({ ...rc, bindings: [`0.0.0.0:${opts.smtpPort}`] });
+    }
+  }
+  return { server, administratorToken, tokenFile };
+}

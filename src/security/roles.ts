@@ -1,0 +1,42 @@
+import type { RoleGroup } from '../directory/records.js';
+
+/** Exchange's management roles that Interchange's cmdlets are grouped under. */
+export type ManagementRole =
+  | 'Exchange Server Certificates'
+  | 'Send Connectors'
+  | 'Receive Connectors'
+  | 'Exchange Servers'
+  | 'Transport Queues'
+  | 'Audit Logs'
+  | 'View-Only Configuration';
+
+/**
+ * Which role groups hold which roles, after Exchange's defaults. View-only
+ * admins may run every Get-* cmdlet: the cmdlet layer asks for
+ * 'View-Only Configuration' on reads.
+ */
+const ROLE_GROUPS: Record<RoleGroup, ReadonlySet<ManagementRole>> = {
+  'Organization Management': new Set<ManagementRole>([
+    'Exchange Server Certificates',
+    'Send Connectors',
+    'Receive Connectors',
+    'Exchange Servers',
+    'Transport Queues',
+    'Audit Logs',
+    'View-Only Configuration',
+  ]),
+  'Server Management': new Set<ManagementRole>([
+    'Exchange Server Certificates',
+    'Receive Connectors',
+    'Exchange Servers',
+    'Transport Queues',
+    'View-Only Configuration',
+  ]),
+  'View-Only Organization Management': new Set<ManagementRole>(['View-Only Configuration']),
+};
+
+export const ROLE_GROUP_NAMES = Object.keys(ROLE_GROUPS) as RoleGroup[];
+
+export function holdsRole(groups: readonly RoleGroup[], role: ManagementRole): boolean {
+  return groups.some((g) => ROLE_GROUPS[g]?.has(role));
+}

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { buildAdminApi } from '../api/admin-api.js';
+import { CertificateStore } from '../certificate-store/certificate-store.js';
+import { loadSystemRoots } from '../certificates/status.js';
+import { buildCatalog } from '../cmdlets/catalog/index.js';
+import type { OrganizationServices, TransportServiceControl } from '../cmdlets/framework/context.js';
+import { CmdletRunner } from '../cmdlets/framework/runner.js';
+import type { DirectoryStore } from '../directory/directory-store.js';
+import { openDirectory } from '../directory/open-directory.js';
+import { bootstrapServer } from '../organization/bootstrap.js';
+import { KeyVault } from '../security/key-vault.js';
+
+export interface ServeOptions {
+  dataDir: string;
+  serverName?: string;
+  fqdn?: string;
+  smtpPort: number;
+  adminPort: number;
+  adminHost?: string;
+  directoryUrl?: string;
+  logger?: Logger;
+  /** Starts the transport service for this server; omitted in management-only processes. */
+  transportFactory?: (deps: TransportDeps) => Promise<TransportServiceControl>;
+}
+
+export interface TransportDeps {
+  directory: DirectoryStore;
+  certificates: CertificateStore;
+  serverName: string;
+  dataDir: string;
+  logger: Logger;
+}
+
+export interface RunningServer {
+  serverName: string;
+  adminUrl: string;
+  smtpPort: number;
+  administratorToken?: string;
+  tokenFile: string;
+  directory: DirectoryStore;
+  runner: CmdletRunner;
+  api: FastifyInstance;
+  transport?: TransportServiceControl;
+  close(): Promise<void>;
+}
+
+export function defaultServerName(): string {
+  return os.hostname().split('.')[0].toUpperCase();
+}
+
+/** One Interchange server process: directory, cmdlet layer, admin API and (when given) its transport service. */
+export async function startInterchangeServer(input: ServeOptions): Promise<RunningServer> {
+  // Paths stored in the directory (log folders) must not depend on the working directory.
+  const opts = { ...input, dataDir: path.resolve(input.dataDir) };
+  const logger = opts.logger ?? pino({ level: process.env.INTERCHANGE_LOG_LEVEL ?? 'info' });
+  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const serverName = (opts.serverName ?? defaultServerName()).toUpperCase();
+  const fqdn = opts.fqdn ?? (serverName === defaultServerName() && os.hostname().includes('.') ? os.hostname().toLowerCase() : `${serverName.toLowerCase()}.interchange.local`);
+  const clock = () => new Date();
+  const vault = KeyVault.openOrCreate(path.join(opts.dataDir, 'keyvault.key'));
+  const directory = await openDirectory({ dataDir: opts.dataDir, directoryUrl: opts.directoryUrl });
+  const certificates = new CertificateStore({ directory, vault, clock, systemRoots: loadSystemRoots() });
+
+  const services: OrganizationServices = { directory, vault, localServer: serverName, clock, dataDir: opts.dataDir };
+  const catalog = buildCatalog({ certificates });
+  const runner = new CmdletRunner(catalog.cmdlets, catalog.types, services, logger);
+  const api = await buildAdminApi({ runner, directory, localServer: serverName, clock });
+  const host = opts.adminHost ?? '127.0.0.1';
+  await api.listen({ port: opts.adminPort, host });
+  const address = api.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.adminPort;
+  const adminUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const boot = await bootstrapServer({ directory, certificates, dataDir: opts.dataDir, serverName, fqdn, smtpPort: opts.smtpPort, adminUrl, clock });
+  if (opts.transportFactory) {
+    services.transport = await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger });
+  }
+  logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
+
+  return {
+    serverName,
+    adminUrl,
+    smtpPort: opts.smtpPort,
+    administratorToken: boot.administratorToken,
+    tokenFile: boot.tokenFile,
+    directory,
+    runner,
+    api,
+    transport: services.transport,
+    async close() {
+      if (services.transport?.status() === 'Running') await services.transport.stop();
+      await api.close();
+      await directory.close();
+    },
+  };
+}
