@@ -179,10 +179,10 @@ function firstElement(body: Buffer): Buffer {
   }
 }
 
+/** Text as opposed to DER: no control characters other than whitespace (UTF-8 letters allowed). */
 function isText(data: Buffer): boolean {
-  const sample = data.subarray(0, 4096);
-  for (const b of sample) {
-    if (b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127)) continue;
+  for (const b of data.subarray(0, 4096)) {
+    if (b === 9 || b === 10 || b === 13 || b >= 32) continue;
     return false;
   }
   return true;
