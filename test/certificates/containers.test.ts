@@ -67,6 +67,24 @@ for (const v of pfxVariants) {
   });
 }
 
+const moreVariants: Array<{ name: string; args: string[]; info: RegExp; noKey?: boolean; anyPassword?: boolean }> = [
+  { name: 'no encryption and no MAC (plain key bag)', args: ['-keypbe', 'NONE', '-certpbe', 'NONE', '-nomac'], info: /PKCS7 Data/, anyPassword: true },
+  { name: 'AES-128-CBC with a SHA-512 MAC and one iteration', args: ['-keypbe', 'AES-128-CBC', '-certpbe', 'AES-128-CBC', '-macalg', 'sha512', '-iter', '1'], info: /AES-128-CBC/ },
+  { name: '3DES PBES2 certificates', args: ['-certpbe', 'DES-EDE3-CBC', '-keypbe', 'DES-EDE3-CBC'], info: /DES-EDE3-CBC/ },
+  { name: 'certificates only (-nokeys)', args: [], info: /PKCS7 Encrypted data/, noKey: true },
+];
+
+for (const v of moreVariants) {
+  test(`PFX made by openssl pkcs12 -export: ${v.name}`, async () => {
+    const pki = await createTestPki();
+    const file = await pfx(pki.oldCert, 'pw', { withChain: true, extraArgs: v.args, noKey: v.noKey });
+    assert.match(await pfxInfo(file, 'pw'), v.info);
+    assertBundle(await readCertificateData(file, 'pw'), [pki.oldCert.der, pki.ca.der], !v.noKey);
+    if (v.anyPassword) assertBundle(await readCertificateData(file, 'anything'), [pki.oldCert.der, pki.ca.der], true);
+    else await assert.rejects(readCertificateData(file, 'other'), code('ICX_CERT_WRONG_PASSWORD'));
+  });
+}
+
 test('PFX without a password given is a wrong password, not corrupt data', async () => {
   const pki = await createTestPki();
   const file = await pfx(pki.selfSigned, 'secret');

@@ -145,15 +145,21 @@ export async function withOpenssl<T>(files: Record<string, string | Buffer>, fn:
  * A PFX made by the real `openssl pkcs12 -export` (OpenSSL 3 defaults, or
  * `-legacy` for 3DES/RC2), so import code is tested against files OpenSSL made.
  */
-export async function pfx(cert: TestCert, password: string, options: { withChain?: boolean; legacy?: boolean; friendlyName?: string } = {}): Promise<Buffer> {
+export async function pfx(
+  cert: TestCert,
+  password: string,
+  options: { withChain?: boolean; legacy?: boolean; friendlyName?: string; noKey?: boolean; extraArgs?: string[] } = {},
+): Promise<Buffer> {
   const p = pem(cert);
   const files: Record<string, string> = { 'cert.pem': p.certificate, 'key.pem': p.privateKey };
   if (options.withChain && cert.chain.length) files['chain.pem'] = cert.chain.map((c) => toPem(c, 'CERTIFICATE')).join('');
   return withOpenssl(files, async (dir, openssl) => {
-    const args = ['pkcs12', '-export', '-in', 'cert.pem', '-inkey', 'key.pem', '-out', 'out.pfx', '-passout', 'env:ICX_PFX_PASS'];
+    const args = ['pkcs12', '-export', '-in', 'cert.pem', '-out', 'out.pfx', '-passout', 'env:ICX_PFX_PASS'];
+    args.push(...(options.noKey ? ['-nokeys'] : ['-inkey', 'key.pem']));
     if (files['chain.pem']) args.push('-certfile', 'chain.pem');
     if (options.legacy) args.push('-legacy');
     if (options.friendlyName) args.push('-name', options.friendlyName);
+    if (options.extraArgs) args.push(...options.extraArgs);
     await openssl(args, { ICX_PFX_PASS: password });
     return readFile(join(dir, 'out.pfx'));
   });
