@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { InvokeRequest, InvokeResponse, WireValue } from '../../src/cmdlets/contract.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const CLI = path.join(REPO_ROOT, 'bin', 'interchange.js');
+
+export async function tempDir(prefix: string): Promise<string> {
+  return fs.promises.mkdtemp(path.join(os.tmpdir(), `icx-${prefix}-`));
+}
+
+/** A port the kernel just handed out and released: free for the test that asks next. */
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServerProcess {
+  name: string;
+  url: string;
+  smtpPort: number;
+  adminPort: number;
+  token: string;
+  child: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `interchange serve` as a real process (the build in dist/ must be current: `npm run build`). */
+export async function startServerProcess(opts: { dataDir: string; serverName: string; smtpPort?: number; adminPort?: number; env?: Record<string, string>; extraArgs?: string[] }): Promise<ServerProcess> {
+  const smtpPort = opts.smtpPort ?? (await freeTcpPort());
+  const adminPort = opts.adminPort ?? (await freeTcpPort());
+  const child = spawn(process.execPath, [CLI, 'serve', '--data', opts.dataDir, '--server', opts.serverName, '--smtp-port', String(smtpPort), '--admin-port', String(adminPort), ...(opts.extraArgs ?? [])], {
+    env: { ...process.env, INTERCHANGE_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  while (!/admin center and API at (\S+),/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`interchange serve exited with ${child.exitCode}:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`interchange serve did not start within 60 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = /admin center and API at (\S+),/.exec(out)![1];
+  const token = fs.readFileSync(path.join(opts.dataDir, 'admin-token'), 'utf8').trim();
+  return {
+    name: opts.serverName,
+    url,
+    smtpPort,
+    adminPort,
+    token,
+    child,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        await exited;
+      }
+    },
+  };
+}
+
+export interface ApiResult extends InvokeResponse {
+  status: number;
+}
+
+/** The admin API as any front end uses it. */
+export class AdminApi {
+  constructor(
+    readonly url: string,
+    readonly token: string,
+  ) {}
+
+  async invoke(cmdlet: string, parameters: Record<string, WireValue> = {}, extra: Omit<InvokeRequest, 'parameters'> = { confirmed: true }): Promise<ApiResult> {
+    const res = await fetch(`${this.url}/api/v1/cmdlets/${cmdlet}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+      body: JSON.stringify({ parameters, ...extra }),
+    });
+    return { ...((await res.json()) as InvokeResponse), status: res.status };
+  }
+
+  /** Invokes and insists on success, returning the output objects. */
+  async ok(cmdlet: string, parameters: Record<string, WireValue> = {}, extra?: Omit<InvokeRequest, 'parameters'>): Promise<Array<Record<string, any>>> {
+    const r = await this.invoke(cmdlet, parameters, extra);
+    if (!r.ok) throw new Error(`${cmdlet} failed: ${r.error?.code}: ${r.error?.message}`);
+    return r.output as Array<Record<string, any>>;
+  }
+}
+
+export const bytes = (b: Buffer): WireValue => ({ $bytes: b.toString('base64') });
+export const secure = (s: string): WireValue => ({ $secure: s });
