@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, createSecureContext, createServer, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
+import { readCertificateFacts } from '../../src/certificates/certificate-facts.js';
 import { readCertificateData, toPem, writePkcs12 } from '../../src/certificates/containers.js';
 import { privateKeyMatchesCertificate, privateKeyToPem } from '../../src/certificates/keys.js';
 import { writePkcs12Sync } from '../../src/certificates/pkcs12.js';
@@ -267,4 +268,26 @@ test('toPem wraps at 64 columns and round-trips', async () => {
   assert.equal(lines[lines.length - 1], '-----END CERTIFICATE-----');
   assert.ok(lines.slice(1, -1).every((l) => l.length <= 64));
   assertBundle(await readCertificateData(Buffer.from(text)), [pki.ca.der], false);
+});
+
+test('PKCS#12 keystores made by Java keytool (modern and legacy) read with key, name and alias', async () => {
+  await withOpenssl({}, async (dir) => {
+    for (const legacy of [false, true]) {
+      const store = join(dir, `k${legacy ? '-legacy' : ''}.p12`);
+      await execFileAsync('keytool', [
+        ...(legacy ? ['-J-Dkeystore.pkcs12.legacy'] : []),
+        '-genkeypair', '-keyalg', 'RSA', '-keysize', '2048', '-dname', 'CN=java.contoso.com, O="Contoso, Ltd", C=US',
+        '-ext', 'san=dns:java.contoso.com,dns:smtp.contoso.com', '-storetype', 'PKCS12', '-keystore', store, '-storepass', 'pass123',
+        '-validity', '30', '-alias', 'mail',
+      ]);
+      const bundle = await readCertificateData(await readFile(store), 'pass123');
+      assert.equal(bundle.certificates.length, 1);
+      assert.ok(bundle.privateKeyPkcs8 && privateKeyMatchesCertificate(bundle.privateKeyPkcs8, bundle.certificates[0]));
+      assert.equal(bundle.friendlyName, 'mail');
+      const facts = readCertificateFacts(bundle.certificates[0]);
+      assert.equal(facts.subject, 'CN=java.contoso.com, O="Contoso, Ltd", C=US');
+      assert.deepEqual(facts.certificateDomains, ['java.contoso.com', 'smtp.contoso.com']);
+      await assert.rejects(readCertificateData(await readFile(store), 'pass124'), code('ICX_CERT_WRONG_PASSWORD'));
+    }
+  });
 });
