@@ -8,6 +8,7 @@ export type ManagementRole =
   | 'Exchange Servers'
   | 'Transport Queues'
   | 'Audit Logs'
+  | 'Role Management'
   | 'View-Only Configuration';
 
 /**
@@ -23,6 +24,7 @@ const ROLE_GROUPS: Record<RoleGroup, ReadonlySet<ManagementRole>> = {
     'Exchange Servers',
     'Transport Queues',
     'Audit Logs',
+    'Role Management',
     'View-Only Configuration',
   ]),
   'Server Management': new Set<ManagementRole>([

@@ -2,6 +2,7 @@ import type { CertificateStore } from '../../certificate-store/certificate-store
 import type { ObjectTypeInfo } from '../contract.js';
 import type { CmdletDeclaration } from '../framework/declaration.js';
 import { adminAuditLogCmdlets, adminAuditLogType } from './admin-audit-log.js';
+import { administratorCmdlets, administratorType } from './administrators.js';
 import { binaryFileDataType, exchangeCertificateCmdlets, exchangeCertificateType } from './exchange-certificate.js';
 import { receiveConnectorCmdlets, receiveConnectorType } from './receive-connector.js';
 import { sendConnectorCmdlets, sendConnectorType } from './send-connector.js';
@@ -16,7 +17,8 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...receiveConnectorCmdlets(),
       ...serverCmdlets(),
       ...adminAuditLogCmdlets(),
+      ...administratorCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType],
+    types: [exchangeCertificateType, binaryFileDataType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType],
   };
 }
