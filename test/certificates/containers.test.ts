@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import * as asn1js from 'asn1js';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -290,4 +291,41 @@ test('PKCS#12 keystores made by Java keytool (modern and legacy) read with key, 
       await assert.rejects(readCertificateData(await readFile(store), 'pass124'), code('ICX_CERT_WRONG_PASSWORD'));
     }
   });
+});
+
+/**
+ * Re-encodes DER as BER the way some Windows and Java tools write PKCS#12:
+ * indefinite lengths on constructed elements and large OCTET STRINGs (and
+ * [0] IMPLICIT encrypted content) split into constructed chunks.
+ */
+function toBer(el: asn1js.AsnType): Buffer {
+  const raw = Buffer.from(el.valueBeforeDecodeView);
+  if (el.idBlock.isConstructed) {
+    const kids = (el.valueBlock as unknown as { value: asn1js.AsnType[] }).value.map(toBer);
+    return Buffer.concat([Buffer.from([raw[0], 0x80]), ...kids, Buffer.from([0, 0])]);
+  }
+  const isOctets = el.idBlock.tagClass === 1 && el.idBlock.tagNumber === 4;
+  const isImplicit0 = el.idBlock.tagClass === 3 && el.idBlock.tagNumber === 0;
+  const content = isOctets || isImplicit0 ? Buffer.from((el.valueBlock as unknown as { valueHexView: Uint8Array }).valueHexView) : Buffer.alloc(0);
+  if (content.length > 64) {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < content.length; i += 64) {
+      const part = content.subarray(i, i + 64);
+      chunks.push(Buffer.concat([Buffer.from([0x04, part.length]), part]));
+    }
+    return Buffer.concat([Buffer.from([isOctets ? 0x24 : 0xa0, 0x80]), ...chunks, Buffer.from([0, 0])]);
+  }
+  return raw;
+}
+
+test('BER-encoded PFX (indefinite lengths, constructed OCTET STRINGs) reads like its DER original', async () => {
+  const pki = await createTestPki();
+  for (const legacy of [false, true]) {
+    const file = await pfx(pki.oldCert, 'pw', { withChain: true, legacy });
+    const ber = toBer(asn1js.fromBER(new Uint8Array(file)).result);
+    assert.notEqual(ber.length, file.length);
+    assert.equal(ber[1], 0x80);
+    assertBundle(await readCertificateData(ber, 'pw'), [pki.oldCert.der, pki.ca.der], true);
+    await assert.rejects(readCertificateData(ber, 'px'), code('ICX_CERT_WRONG_PASSWORD'));
+  }
 });
