@@ -90,8 +90,8 @@ function mainCf(base: string, port: number, tls: PostfixTlsOptions | undefined):
     'relay_transport = sink',
     'local_transport = sink',
     'sink_destination_recipient_limit = 1000',
-    'smtpd_relay_restrictions = permit',
-    'smtpd_recipient_restrictions = permit',
+    // Loopback clients are in mynetworks, so every recipient is accepted (Postfix insists on a reject rule).
+    'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination',
     'message_size_limit = 104857600',
     'biff = no',
     'default_process_limit = 100',
@@ -112,7 +112,9 @@ function mainCf(base: string, port: number, tls: PostfixTlsOptions | undefined):
       'smtpd_tls_loglevel = 2',
       'smtpd_tls_fingerprint_digest = sha1',
       'smtpd_tls_received_header = yes',
+      // No resumption: every session does a full handshake, so every client certificate is logged.
       'smtpd_tls_session_cache_database =',
+      'tls_ssl_options = NO_TICKET',
     );
     if (tls.caPem) lines.push(`smtpd_tls_CAfile = ${base}/tls/ca.pem`);
   }
@@ -204,6 +206,15 @@ export async function startPostfixNextHop(opts: { port: number; tls?: PostfixTls
   master.stderr?.on('data', (d) => (masterOutput += String(d)));
   const exited = new Promise<void>((resolve) => master.once('exit', () => resolve()));
 
+  // If this test process dies without stop() (a timeout kill, a crash), the
+  // watchdog ends the instance so no Postfix outlives the run.
+  const watchdog = spawn(
+    '/bin/sh',
+    ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -TERM -"$2" 2>/dev/null; sleep 3; kill -KILL -"$2" 2>/dev/null; rm -rf -- "$3"', 'watchdog', String(process.pid), String(master.pid), base],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
+
   const logLines = async (): Promise<string[]> => (await readFile(path.join(base, 'maillog'), 'utf8')).split('\n').filter((l) => l.length > 0);
 
   let stopped = false;
@@ -230,6 +241,7 @@ export async function startPostfixNextHop(opts: { port: number; tls?: PostfixTls
         /* group already empty */
       }
     }
+    if (watchdog.exitCode === null && watchdog.signalCode === null) watchdog.kill('SIGKILL');
     await rm(base, { recursive: true, force: true });
   };
 
@@ -278,8 +290,7 @@ export async function startPostfixNextHop(opts: { port: number; tls?: PostfixTls
 }
 
 /**
- * Postfix (smtpd_tls_loglevel >= 2... and >= 1 with ask_ccert) logs a presented
- * client certificate as `<client>: subject_CN=…, issuer=…, fingerprint=AB:CD:…, pkey_fingerprint=…`.
+ * With smtpd_tls_loglevel = 2 Postfix logs a presented client certificate as `<client>: subject_CN=…, issuer=…, fingerprint=AB:CD:…, pkey_fingerprint=…`.
  */
 export function parseClientCertFingerprints(lines: string[]): string[] {
   const out: string[] = [];
