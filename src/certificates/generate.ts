@@ -174,6 +174,8 @@ export async function issueCertificate(opts: {
   serialNumber?: Buffer;
   /** The subject's public key when issuing for a request: a CryptoKey or DER SubjectPublicKeyInfo. No key is generated then. */
   publicKey?: WebCryptoKey | Buffer;
+  /** Use this encoded subject Name as is (e.g. copied from a request); subjectName then only supplies the CN for the SANs. */
+  subjectDer?: Buffer;
 }): Promise<{ der: Buffer; privateKeyPkcs8?: Buffer }> {
   const names = certificateDomainList(opts.subjectName, opts.domainNames);
   const issuerParts = parseCertificateParts(opts.issuer.der);
@@ -204,7 +206,7 @@ export async function issueCertificate(opts: {
     // The issuer's subject exactly as encoded in its certificate, so every certificate
     // it issues carries byte-identical Issuer (and Exchange compares the rendering).
     issuer: new x509.Name(issuerParts.subjectDer),
-    subject: x500NameToX509Name(opts.subjectName),
+    subject: opts.subjectDer ? new x509.Name(opts.subjectDer) : x500NameToX509Name(opts.subjectName),
     notBefore,
     notAfter,
     publicKey,
@@ -241,6 +243,8 @@ export async function createCertificateRequest(opts: {
 export interface CertificateRequestInfo {
   /** Exchange rendering of the requested subject. */
   subject: string;
+  /** The requested subject Name exactly as encoded in the request. */
+  subjectDer: Buffer;
   /** Subject CN (when a host name) then the SAN DNS names of the extension request. */
   domainNames: string[];
   publicKeySpki: Buffer;
@@ -248,14 +252,13 @@ export interface CertificateRequestInfo {
 }
 
 function requestDer(data: Buffer | string): Buffer {
-  const text = typeof data === 'string' ? data : data.subarray(0, 2).equals(Buffer.from([0x30, 0x82])) ? '' : data.toString('latin1');
-  if (text) {
-    const pem = /-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([\s\S]*?)-----END (?:NEW )?CERTIFICATE REQUEST-----/.exec(text);
-    const body = (pem ? pem[1] : text).replace(/\s+/g, '');
-    if (/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return Buffer.from(body, 'base64');
-    if (typeof data === 'string') throw new Error('the text is neither PEM nor Base64');
-  }
-  return Buffer.from(data as Buffer);
+  // DER starts with a SEQUENCE tag; anything else is PEM or bare Base64 text.
+  if (Buffer.isBuffer(data) && data[0] === 0x30) return Buffer.from(data);
+  const text = typeof data === 'string' ? data : data.toString('latin1');
+  const pem = /-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([\s\S]*?)-----END (?:NEW )?CERTIFICATE REQUEST-----/.exec(text);
+  const body = (pem ? pem[1] : text).replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new Error('the data is neither DER, PEM nor Base64');
+  return Buffer.from(body, 'base64');
 }
 
 /** Reads a PKCS#10 request (DER, PEM, or Base64 text). */
@@ -269,7 +272,7 @@ export function readCertificateRequest(data: Buffer | string): CertificateReques
     const cnNames = commonNames(parseX500NameRdns(subject)).filter(isCertificateDomainName);
     const seen = new Set<string>();
     const domainNames = [...cnNames, ...sanNames].filter((n) => (seen.has(n.toLowerCase()) ? false : (seen.add(n.toLowerCase()), true)));
-    return { subject, domainNames, publicKeySpki: Buffer.from(csr.publicKey.rawData), der };
+    return { subject, subjectDer: Buffer.from(csr.subjectName.toArrayBuffer()), domainNames, publicKeySpki: Buffer.from(csr.publicKey.rawData), der };
   } catch (e) {
     if (e instanceof InterchangeError) throw e;
     throw new InterchangeError(
@@ -310,6 +313,7 @@ export async function signCertificateRequest(opts: {
   const issued = await issueCertificate({
     issuer: opts.issuer,
     subjectName: info.subject,
+    subjectDer: info.subjectDer,
     domainNames: opts.domainNames ?? info.domainNames,
     notBefore: opts.notBefore,
     notAfter: opts.notAfter,

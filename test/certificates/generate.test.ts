@@ -154,7 +154,10 @@ test('a CSR made by openssl is read, and a tampered CSR is refused', async () =>
     assert.equal(info.subject, 'CN=relay.contoso.com, O="Contoso, Ltd", C=US');
     assert.deepEqual(info.domainNames, ['relay.contoso.com', 'relay2.contoso.com']);
     const issued = await signCertificateRequest({ issuer: pki.ca, request: csr });
-    assert.equal(readCertificateFacts(issued.der).subject, 'CN=relay.contoso.com, O="Contoso, Ltd", C=US');
+    const issuedFacts = readCertificateFacts(issued.der);
+    assert.equal(issuedFacts.subject, 'CN=relay.contoso.com, O="Contoso, Ltd", C=US');
+    // A CA copies the requested subject encoding unchanged (openssl writes UTF8String values).
+    assert.ok(issuedFacts.subjectDer.equals(info.subjectDer));
 
     const der = Buffer.from(info.der);
     der[der.length - 10] ^= 0xff; // inside the signature
