@@ -37,10 +37,6 @@ export function parseDerExact(data: Uint8Array, what: string): Asn {
   return parsed.result;
 }
 
-export function tagOf(el: Asn): { tagClass: number; tagNumber: number; constructed: boolean } {
-  return { tagClass: el.idBlock.tagClass, tagNumber: el.idBlock.tagNumber, constructed: el.idBlock.isConstructed };
-}
-
 export function isUniversal(el: Asn, tagNumber: number): boolean {
   return el.idBlock.tagClass === 1 && el.idBlock.tagNumber === tagNumber;
 }
@@ -100,8 +96,4 @@ export function octets(el: Asn | undefined, what: string): Buffer {
 /** The element's own encoding, exactly as it appeared in the input. */
 export function rawBytes(el: Asn): Buffer {
   return Buffer.from(el.valueBeforeDecodeView);
-}
-
-export function toDer(el: Asn): Buffer {
-  return Buffer.from(el.toBER(false));
 }
