@@ -1,0 +1,169 @@
+// Dates, files and secure strings: Get-Date, Get-Content, Set-Content,
+// Add-Content, Test-Path, Get-Location, Start-Sleep, ConvertTo-SecureString.
+
+import fs from 'node:fs';
+import { toDate, toNumber } from '../runtime/convert.js';
+import { StatementTerminatingError } from '../runtime/errors.js';
+import { formatDateCustom } from '../runtime/members.js';
+import { resolvePath, resolveWritePath } from '../runtime/paths.js';
+import { PSObject, SecureString, toPSString } from '../runtime/values.js';
+import { P } from './objects.js';
+import { builtin, type Builtin, type BuiltinCall } from './types.js';
+
+const S = (name: string, extra = {}): ReturnType<typeof P> => P(name, 'SwitchParameter', extra);
+
+const getDate = builtin('Get-Date', 'Gets the current date and time.', [
+  P('Date', 'DateTime', { position: 0, valueFromPipeline: true }),
+  P('Format', 'String'),
+  P('Year', 'Int32'), P('Month', 'Int32'), P('Day', 'Int32'), P('Hour', 'Int32'), P('Minute', 'Int32'), P('Second', 'Int32'),
+  P('DisplayHint', 'Enum', { values: ['Date', 'Time', 'DateTime'] }),
+], async (call) => {
+  const d = new Date(call.params.has('Date') ? toDate(call.params.get('Date')).getTime() : Date.now());
+  const n = (k: string): number | undefined => (call.params.has(k) ? toNumber(call.params.get(k)) : undefined);
+  if (n('Year') !== undefined) d.setFullYear(n('Year')!);
+  if (n('Month') !== undefined) d.setMonth(n('Month')! - 1);
+  if (n('Day') !== undefined) d.setDate(n('Day')!);
+  if (n('Hour') !== undefined) d.setHours(n('Hour')!);
+  if (n('Minute') !== undefined) d.setMinutes(n('Minute')!);
+  if (n('Second') !== undefined) d.setSeconds(n('Second')!);
+  if (call.params.has('Format')) return [formatDateCustom(d, toPSString(call.params.get('Format')))];
+  return [d];
+}, { examples: [{ code: '(Get-Date).AddDays(30)', remarks: 'The date 30 days from now.' }] });
+
+function pathNotFound(call: BuiltinCall, typed: string): void {
+  call.writeError(call.error(`Cannot find path '${typed}' because it does not exist.`, 'PathNotFound', 'ObjectNotFound', 'ItemNotFoundException', typed));
+}
+
+function paths(call: BuiltinCall, name = 'Path'): string[] {
+  const v = call.params.get(name);
+  return (Array.isArray(v) ? v : [v]).map(toPSString);
+}
+
+function isByteEncoding(call: BuiltinCall): boolean {
+  return call.params.get('AsByteStream') === true || toPSString(call.params.get('Encoding')).toLowerCase() === 'byte';
+}
+
+const getContent = builtin('Get-Content', 'Gets the content of the item at the specified location.', [
+  P('Path', 'String', { position: 0, mandatory: true, multiValued: true, aliases: ['FullName', 'LiteralPath', 'PSPath'], valueFromPipelineByPropertyName: true }),
+  S('Raw'),
+  S('AsByteStream'),
+  P('Encoding', 'String'),
+  P('TotalCount', 'Int64', { aliases: ['First', 'Head'] }),
+  P('Tail', 'Int32', { aliases: ['Last'] }),
+  P('ReadCount', 'Int64'),
+], async (call) => {
+  const out: unknown[] = [];
+  for (const typed of paths(call)) {
+    const file = resolvePath(call.rt.cwd, typed);
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR') {
+        call.writeError(call.error(`Unable to get content because it is a directory: '${typed}'. Please use 'Get-ChildItem' instead.`, 'GetContentReaderUnauthorizedAccessError', 'PermissionDenied', 'UnauthorizedAccessException', typed));
+      } else pathNotFound(call, typed);
+      continue;
+    }
+    // Byte content is returned as one byte array, which is what -FileData parameters want.
+    if (isByteEncoding(call)) {
+      out.push(new Uint8Array(data));
+      continue;
+    }
+    const text = data.toString('utf8').replace(/^\uFEFF/, '');
+    if (call.params.get('Raw') === true) {
+      out.push(text);
+      continue;
+    }
+    let lines = text.split(/\r?\n/);
+    if (lines.length && lines[lines.length - 1] === '') lines.pop();
+    if (call.params.has('TotalCount')) lines = lines.slice(0, toNumber(call.params.get('TotalCount')));
+    if (call.params.has('Tail')) lines = lines.slice(Math.max(0, lines.length - toNumber(call.params.get('Tail'))));
+    out.push(...lines);
+  }
+  return out;
+}, { aliases: ['gc', 'cat', 'type'], examples: [{ code: 'Get-Content -Path C:\\certs\\a.pfx -AsByteStream', remarks: 'The file as a byte array, for -FileData.' }] });
+
+function contentText(v: unknown): string | Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  const items = Array.isArray(v) ? v : [v];
+  return items.map((x) => toPSString(x) + '\n').join('');
+}
+
+function setContentImpl(append: boolean) {
+  return async (call: BuiltinCall): Promise<unknown[]> => {
+    let value: unknown = call.params.has('Value') ? call.params.get('Value') : call.input ?? [];
+    if (isByteEncoding(call) && Array.isArray(value)) value = Uint8Array.from(value.map((x) => toNumber(x)));
+    let data = contentText(value);
+    if (call.params.get('NoNewline') === true && typeof data === 'string') data = data.replace(/\n/g, '');
+    for (const typed of paths(call)) {
+      const file = resolveWritePath(call.rt.cwd, typed);
+      try {
+        if (append) fs.appendFileSync(file, data);
+        else fs.writeFileSync(file, data);
+      } catch {
+        call.writeError(call.error(`Could not find a part of the path '${typed}'.`, 'GetContentWriterDirectoryNotFoundError', 'ObjectNotFound', 'DirectoryNotFoundException', typed));
+      }
+    }
+    return [];
+  };
+}
+
+const contentParams = (): ReturnType<typeof P>[] => [
+  P('Path', 'String', { position: 0, mandatory: true, multiValued: true, aliases: ['LiteralPath'] }),
+  P('Value', 'String', { position: 1, valueFromPipeline: true }),
+  P('Encoding', 'String'),
+  S('AsByteStream'),
+  S('NoNewline'),
+  S('Force'),
+];
+
+const setContent = builtin('Set-Content', 'Writes new content or replaces existing content in a file.', contentParams(), setContentImpl(false), { aliases: ['sc'] });
+const addContent = builtin('Add-Content', 'Adds content to the specified items, such as adding words to a file.', contentParams(), setContentImpl(true), { aliases: ['ac'] });
+
+const testPath = builtin('Test-Path', 'Determines whether all elements of a path exist.', [
+  P('Path', 'String', { position: 0, mandatory: true, multiValued: true, aliases: ['LiteralPath'] }),
+], async (call) => paths(call).map((p) => fs.existsSync(resolvePath(call.rt.cwd, p))));
+
+const getLocation = builtin('Get-Location', 'Gets information about the current working location.', [], async (call) => [
+  new PSObject('System.Management.Automation.PathInfo', [['Path', call.rt.cwd]]),
+], { aliases: ['pwd', 'gl'] });
+
+const startSleep = builtin('Start-Sleep', 'Suspends the activity in a script or session for the specified period of time.', [
+  P('Seconds', 'Int32', { position: 0 }),
+  P('Milliseconds', 'Int32'),
+], async (call) => {
+  const ms = call.params.has('Milliseconds') ? toNumber(call.params.get('Milliseconds')) : toNumber(call.params.get('Seconds')) * 1000;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    call.rt.signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+  call.rt.checkStopped();
+  return [];
+}, { aliases: ['sleep'] });
+
+const convertToSecureString = builtin('ConvertTo-SecureString', 'Converts plain text or encrypted strings to secure strings.', [
+  P('String', 'String', { position: 0, mandatory: true, valueFromPipeline: true }),
+  S('AsPlainText'),
+  S('Force'),
+  P('Key', 'Byte[]'),
+], async (call) => {
+  const inputs = call.input ?? [call.params.get('String')];
+  if (call.params.get('AsPlainText') !== true) {
+    throw new StatementTerminatingError(call.error(
+      'The shell cannot decrypt a Windows DPAPI-encrypted string. Use -AsPlainText -Force, or Read-Host -AsSecureString.',
+      'ImportSecureString_InvalidArgument_CryptographicError', 'InvalidArgument', 'CryptographicException',
+    ));
+  }
+  if (call.params.get('Force') !== true) {
+    throw new StatementTerminatingError(call.error(
+      'The system cannot protect plain text input. To suppress this warning and convert the plain text to a SecureString, reissue the command specifying the Force parameter. For more information ,type: get-help ConvertTo-SecureString.',
+      'ImportSecureString_AsPlainTextWithoutForce', 'InvalidArgument', 'ArgumentException',
+    ));
+  }
+  return inputs.map((s) => new SecureString(toPSString(s)));
+}, { examples: [{ code: "ConvertTo-SecureString -String 'P@ssw0rd1' -AsPlainText -Force", remarks: 'A secure string for a -Password parameter.' }] });
+
+export const dataBuiltins: Builtin[] = [getDate, getContent, setContent, addContent, testPath, getLocation, startSleep, convertToSecureString];

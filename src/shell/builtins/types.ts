@@ -1,0 +1,63 @@
+// The shape of a local cmdlet (Where-Object, Format-List, Get-Date, ...).
+
+import type { CmdletInfo } from '../../cmdlets/contract.js';
+import type { LocalParameterInfo } from '../runtime/parameters.js';
+import type { ErrorRecord, SourceSpan } from '../runtime/errors.js';
+import type { Runtime } from '../runtime/evaluator.js';
+
+export interface BuiltinInfo extends CmdletInfo {
+  parameters: LocalParameterInfo[];
+}
+
+export interface BoundParameters {
+  has(name: string): boolean;
+  get(name: string): unknown;
+  /** The source text of a number argument, for String parameters. */
+  text(name: string): string | undefined;
+}
+
+export interface BuiltinCall {
+  rt: Runtime;
+  name: string;
+  params: BoundParameters;
+  /** Pipeline input; undefined when the cmdlet is first in its pipeline. */
+  input: unknown[] | undefined;
+  errorAction: string;
+  span: SourceSpan;
+  /** Writes a non-terminating error (honours -ErrorAction). */
+  writeError(record: ErrorRecord): void;
+  /** Builds an error record attributed to this cmdlet. */
+  error(message: string, errorId: string, category?: ErrorRecord['fields']['category'], exceptionName?: string, target?: string): ErrorRecord;
+}
+
+export interface Builtin {
+  info: BuiltinInfo;
+  aliases?: string[];
+  run(call: BuiltinCall): Promise<unknown[]>;
+}
+
+/** Declares a local cmdlet with the CmdletInfo fields that never vary for local cmdlets. */
+export function builtin(
+  name: string,
+  synopsis: string,
+  parameters: LocalParameterInfo[],
+  run: Builtin['run'],
+  options: { aliases?: string[]; examples?: CmdletInfo['examples']; changesState?: boolean; description?: string } = {},
+): Builtin {
+  return {
+    info: {
+      name,
+      synopsis,
+      description: options.description,
+      parameters,
+      parameterSets: ['Default'],
+      defaultParameterSet: 'Default',
+      role: 'Local',
+      changesState: options.changesState ?? false,
+      confirmImpact: 'None',
+      examples: options.examples ?? [],
+    },
+    aliases: options.aliases,
+    run,
+  };
+}
