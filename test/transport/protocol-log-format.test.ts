@@ -391,3 +391,29 @@ test('collectSendingCertificates handles the 2013 six-row form, interleaved sess
   assert.equal(found[1].certificate.thumbprint, '7A3F0C9E51B2D4F6A8C0E2B4D6F8A0C2E4B6D8F0');
   assert.equal(found[1].row.sessionId, '08DD5AC3F1A40B21');
 });
+
+test('rows are buffered and appended in order; beyond maxBufferedBytes they are dropped and reported, not queued', async () => {
+  await withDir(async (dir) => {
+    const w = new ProtocolLogWriter({ directory: dir, kind: 'Receive', maxFileSize: 0, maxDirectorySize: 0, maxAge: 0 });
+    const s = new ProtocolLogSession(w, { connectorId: 'EX01\\Default EX01', localEndpoint: '127.0.0.1:25', remoteEndpoint: '127.0.0.1:40000' });
+    for (let i = 0; i < 5000; i++) s.received(`RCPT TO:<u${i}@contoso.com>`);
+    // Nothing was written synchronously: write() only buffers.
+    assert.deepEqual(await readdir(dir), []);
+    await w.flush();
+    const rows: ProtocolLogRow[] = [];
+    for await (const r of readProtocolLogs(dir)) rows.push(r);
+    assert.equal(rows.length, 5000);
+    assert.ok(rows.every((r, i) => r.sequenceNumber === i && r.data === `RCPT TO:<u${i}@contoso.com>`));
+    await w.close();
+
+    const errors: unknown[] = [];
+    const small = new ProtocolLogWriter({ directory: path.join(dir, 'small'), kind: 'Receive', maxFileSize: 0, maxDirectorySize: 0, maxAge: 0, maxBufferedBytes: 1000, onError: (e) => errors.push(e) });
+    const s2 = new ProtocolLogSession(small, { connectorId: 'c' });
+    for (let i = 0; i < 100; i++) s2.received(`line ${i}`);
+    await small.close();
+    assert.equal(errors.length, 1);
+    const kept: ProtocolLogRow[] = [];
+    for await (const r of readProtocolLogs(path.join(dir, 'small'))) kept.push(r);
+    assert.ok(kept.length > 0 && kept.length < 100, `${kept.length} rows kept`);
+  });
+});

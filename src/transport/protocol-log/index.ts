@@ -14,7 +14,7 @@ export {
   type ProtocolLogKind,
   type ProtocolLogRowInput,
 } from './format.js';
-export { ProtocolLogWriter, type ProtocolLogSettings, type ProtocolLogWriterOptions } from './writer.js';
+export { PROTOCOL_LOG_DEFAULTS, ProtocolLogWriter, type ProtocolLogSettings, type ProtocolLogWriterOptions } from './writer.js';
 export {
   ProtocolLogSession,
   SENDING_CERTIFICATE_CONTEXT,

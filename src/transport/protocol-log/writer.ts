@@ -23,9 +23,22 @@ export interface ProtocolLogSettings {
   maxAge: number;
 }
 
+/** Set-TransportService defaults (reference §5): 10 MB files, 250 MB folder, 30 days. */
+export const PROTOCOL_LOG_DEFAULTS: Omit<ProtocolLogSettings, 'directory'> = {
+  maxFileSize: 10 * 1024 * 1024,
+  maxDirectorySize: 250 * 1024 * 1024,
+  maxAge: 30 * 24 * 3600 * 1000,
+};
+
 export interface ProtocolLogWriterOptions extends ProtocolLogSettings {
   kind: ProtocolLogKind;
   clock?: () => Date;
+  /**
+   * Bytes of rows that may wait for the disk (default 32 MiB). Beyond it rows
+   * are dropped and reported through onError: a stalled disk must not grow
+   * the transport's memory without bound.
+   */
+  maxBufferedBytes?: number;
   /** Called when the log cannot be written; rows are then dropped, mail flow goes on. */
   onError?: (e: unknown) => void;
 }
@@ -57,6 +70,9 @@ export class ProtocolLogWriter {
   private readonly clock: () => Date;
   private readonly onError: (e: unknown) => void;
   private queue: Op[] = [];
+  private queuedBytes = 0;
+  private dropped = 0;
+  private readonly maxBufferedBytes: number;
   private draining: Promise<void> | undefined;
   private current: OpenFile | undefined;
   private lastSessionTicks = 0n;
@@ -72,6 +88,7 @@ export class ProtocolLogWriter {
     };
     this.clock = opts.clock ?? (() => new Date());
     this.onError = opts.onError ?? (() => undefined);
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
   }
 
   get directory(): string {
@@ -94,7 +111,13 @@ export class ProtocolLogWriter {
   write(row: ProtocolLogRowInput): void {
     if (this.closed) return;
     const at = this.clock();
-    this.queue.push({ t: 'row', at, text: formatRow(at, row) + CRLF });
+    const text = formatRow(at, row) + CRLF;
+    if (this.queuedBytes + text.length > this.maxBufferedBytes) {
+      if (this.dropped++ === 0) this.onError(new Error(`protocol log ${this.settings.directory}: disk too slow, dropping rows`));
+      return;
+    }
+    this.queuedBytes += text.length;
+    this.queue.push({ t: 'row', at, text });
     this.kick();
   }
 
@@ -139,6 +162,8 @@ export class ProtocolLogWriter {
     while (this.queue.length > 0) {
       const ops = this.queue;
       this.queue = [];
+      this.queuedBytes = 0;
+      this.dropped = 0;
       // Rows bound for the same file go out in one write.
       let batch: string[] = [];
       let batchBytes = 0;

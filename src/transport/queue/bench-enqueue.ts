@@ -1,4 +1,6 @@
-// Measures durable enqueue throughput: `node --import tsx src/transport/queue/bench-enqueue.ts [sessions] [bytes] [seconds] [dir]`.
+// Measures durable enqueue throughput: `node --import tsx src/transport/queue/bench-enqueue.ts [sessions] [bytes] [seconds] [dir] [relay]`.
+// With `relay`, every message is also completed (removed) right after its enqueue, as a relay
+// does once the next hop accepted it: the steady state of a server, deletes included.
 // Each "session" enqueues one message after another, as an SMTP session would
 // (the next message only after the 250), so concurrency equals sessions.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +12,9 @@ async function main(): Promise<void> {
   const sessions = Number(process.argv[2] ?? 20);
   const bytes = Number(process.argv[3] ?? 5120);
   const seconds = Number(process.argv[4] ?? 5);
-  const base = process.argv[5] ?? os.tmpdir();
+  const base = process.argv[5] || os.tmpdir();
+  const relay = process.argv[6] === 'relay';
+  const completions: Array<Promise<void>> = [];
   const dir = await mkdtemp(path.join(base, 'icx-queue-bench-'));
   const store = await MailQueueStore.open(dir);
   const body = Buffer.alloc(bytes, 'x');
@@ -20,16 +24,18 @@ async function main(): Promise<void> {
   await Promise.all(
     Array.from({ length: sessions }, async () => {
       while (Date.now() < deadline) {
-        await store.enqueue({ from: 'a@example.com', recipients: ['b@example.org'], body });
+        const m = await store.enqueue({ from: 'a@example.com', recipients: ['b@example.org'], body });
         count++;
+        if (relay) completions.push(store.complete(m.id));
       }
     }),
   );
+  await Promise.all(completions);
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   await store.close();
   await rm(dir, { recursive: true, force: true });
   console.log(
-    `${sessions} sessions, ${bytes} B: ${count} messages in ${elapsed.toFixed(2)} s = ${(count / elapsed).toFixed(0)} msg/s (UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4})`,
+    `${sessions} sessions, ${bytes} B${relay ? ', enqueue+complete' : ''}: ${count} messages in ${elapsed.toFixed(2)} s = ${(count / elapsed).toFixed(0)} msg/s (UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4})`,
   );
 }
 
