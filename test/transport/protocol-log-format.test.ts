@@ -417,3 +417,16 @@ test('rows are buffered and appended in order; beyond maxBufferedBytes they are 
     assert.ok(kept.length > 0 && kept.length < 100, `${kept.length} rows kept`);
   });
 });
+
+test('TLS negotiation rows in Schannel terms from what Node reports', async () => {
+  const { describeTlsNegotiation } = await import('../../src/transport/protocol-log/index.js');
+  assert.equal(
+    describeTlsNegotiation('Receive', 'TLSv1.2', { name: 'ECDHE-RSA-AES128-GCM-SHA256', standardName: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' }, {}),
+    'TLS protocol SP_PROT_TLS1_2_SERVER negotiation succeeded using bulk encryption algorithm CALG_AES_128 with strength 128 bits, MAC hash algorithm CALG_SHA_256 with strength 0 bits and key exchange algorithm CALG_ECDH_EPHEM with strength 256 bits',
+  );
+  assert.equal(
+    describeTlsNegotiation('Send', 'TLSv1.3', { name: 'TLS_AES_256_GCM_SHA384', standardName: 'TLS_AES_256_GCM_SHA384', version: 'TLSv1.3' }, { type: 'ECDH', name: 'X25519', size: 253 }),
+    'TLS protocol SP_PROT_TLS1_3_CLIENT negotiation succeeded using bulk encryption algorithm CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 bits and key exchange algorithm CALG_ECDH_EPHEM with strength 255 bits',
+  );
+  assert.match(describeTlsNegotiation('Send', 'TLSv1.2', 'AES256-SHA', null), /CALG_AES_256 .* CALG_SHA1 with strength 160 bits and key exchange algorithm CALG_RSA_KEYX/);
+});

@@ -124,7 +124,7 @@ export class ProtocolLogSession {
   }
 
   /** Takes what a Node TLSSocket reports: getProtocol(), getCipher(), getEphemeralKeyInfo(). */
-  tlsNegotiated(protocol: string, cipher: TlsCipherInfo | string, ephemeral?: EphemeralKeyInfo): void {
+  tlsNegotiated(protocol: string, cipher: TlsCipherInfo | string, ephemeral?: EphemeralKeyInfo | object | null): void {
     this.row('*', undefined, describeTlsNegotiation(this.writer.kind, protocol, cipher, ephemeral));
   }
 

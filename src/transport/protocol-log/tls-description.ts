@@ -24,12 +24,13 @@ function schannelProtocol(protocol: string, kind: ProtocolLogKind): string {
   return `SP_PROT_TLS${m[1]}_${m[2] ?? '0'}_${side}`;
 }
 
+/** Bits of the ECDHE group; a server-side socket does not report it, where P-256 (Schannel's usual) is assumed. */
 function curveBits(e: EphemeralKeyInfo | undefined): number {
-  if (!e) return 0;
+  if (!e || (!e.name && !e.size)) return 256;
   if (e.name === 'X25519') return 255;
   if (e.name === 'X448') return 448;
   if (e.name && /(\d{3})/.test(e.name)) return Number(/(\d{3})/.exec(e.name)![1]);
-  return e.size ?? 0;
+  return e.size ?? 256;
 }
 
 /**
@@ -41,8 +42,10 @@ export function describeTlsNegotiation(
   kind: ProtocolLogKind,
   protocol: string,
   cipher: TlsCipherInfo | string,
-  ephemeral?: EphemeralKeyInfo,
+  ephemeralKey?: EphemeralKeyInfo | object | null,
 ): string {
+  // TLSSocket.getEphemeralKeyInfo() is typed `EphemeralKeyInfo | object | null` (empty on the server side).
+  const ephemeral = (ephemeralKey ?? undefined) as EphemeralKeyInfo | undefined;
   const c = typeof cipher === 'string' ? { name: cipher } : cipher;
   const n = (c.standardName || c.name).toUpperCase().replace(/-/g, '_');
   let bulk = 'CALG_UNKNOWN';
