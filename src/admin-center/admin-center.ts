@@ -1,0 +1,150 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../api/admin-api.js';
+import type { DirectoryStore } from '../directory/directory-store.js';
+import { InterchangeError } from '../errors/interchange-error.js';
+import { hashToken } from '../security/tokens.js';
+import { SessionStore } from './session-store.js';
+import { defaultWebRoot } from './web-root.js';
+
+export const SESSION_COOKIE = 'icx_session';
+
+export interface AdminCenterOptions {
+  directory: DirectoryStore;
+  localServer: string;
+  clock: () => Date;
+  /** The built web app (dist/web). */
+  webRoot?: string;
+  /** Sign-in attempts allowed per client address in `signInWindowMs` before 429. */
+  signInAttempts?: number;
+  signInWindowMs?: number;
+  sessionIdleTimeoutMs?: number;
+}
+
+export interface AdminCenter {
+  /** Recognizes the session cookie; pass in `buildAdminApi({ authenticators })`. */
+  authenticator: Authenticator;
+  /** Registers sign-in, sign-out and the web app; pass as `buildAdminApi({ extend })`. */
+  register: (app: FastifyInstance, auth: Authenticator) => Promise<void>;
+  sessions: SessionStore;
+}
+
+// Same-origin only; Fluent UI's styling engine inserts <style> rules at run time.
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+function securityHeaders(reply: FastifyReply) {
+  reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  reply.header('x-frame-options', 'DENY');
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
+}
+
+/** Reads one cookie from the request header, without depending on hook order. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/**
+ * The admin center on the admin API's own Fastify instance: the same origin
+ * as the API, so the session cookie can be SameSite=Strict and the page calls
+ * the cmdlets exactly as any other client does.
+ */
+export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
+  const sessions = new SessionStore({ clock: opts.clock, idleTimeoutMs: opts.sessionIdleTimeoutMs });
+  const webRoot = opts.webRoot ?? defaultWebRoot();
+
+  const authenticator: Authenticator = async (request) => sessions.resolve(readCookie(request.headers.cookie, SESSION_COOKIE));
+
+  async function register(app: FastifyInstance, auth: Authenticator) {
+    await app.register(fastifyCookie);
+    await app.register(fastifyRateLimit, { global: false });
+
+    const cookieOptions = { path: '/', httpOnly: true, secure: true, sameSite: 'strict' as const };
+
+    app.post<{ Body: { token?: unknown } | undefined }>(
+      '/api/v1/session',
+      {
+        config: {
+          rateLimit: {
+            max: opts.signInAttempts ?? 10,
+            timeWindow: opts.signInWindowMs ?? 5 * 60_000,
+            errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) => ({
+              statusCode: 429,
+              ok: false,
+              error: new InterchangeError('ICX_SIGNIN_RATE_LIMITED', `Too many sign-in attempts from this address. Try again in ${ctx.after}.`).toWire(),
+            }),
+          },
+        },
+      },
+      async (req, reply) => {
+        const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+        const admin = token ? await opts.directory.findAdministratorByTokenHash(hashToken(token)) : undefined;
+        if (!admin) {
+          await opts.directory
+            .appendAuditLog({
+              runDate: opts.clock(),
+              caller: '(unauthenticated)',
+              cmdletName: 'Sign-In',
+              cmdletParameters: { Client: req.ip },
+              objectModified: null,
+              succeeded: false,
+              error: 'ICX_AUTH_REQUIRED: The administrator token was not recognized.',
+              originatingServer: opts.localServer,
+            })
+            .catch(() => undefined);
+          return reply.code(401).send({ ok: false, error: new InterchangeError('ICX_AUTH_REQUIRED', 'The administrator token was not recognized.').toWire() });
+        }
+        const id = sessions.create({ name: admin.name, roleGroups: admin.roleGroups, token });
+        reply.setCookie(SESSION_COOKIE, id, cookieOptions);
+        return { ok: true, name: admin.name, roleGroups: admin.roleGroups, server: opts.localServer };
+      },
+    );
+
+    app.get('/api/v1/session', async (req, reply) => {
+      const caller = await auth(req);
+      if (!caller) return reply.code(401).send({ ok: false, error: new InterchangeError('ICX_AUTH_REQUIRED', 'Sign in to the admin center.').toWire() });
+      return { ok: true, name: caller.name, roleGroups: caller.roleGroups, server: opts.localServer };
+    });
+
+    app.delete('/api/v1/session', async (req, reply) => {
+      sessions.destroy(readCookie(req.headers.cookie, SESSION_COOKIE));
+      reply.clearCookie(SESSION_COOKIE, cookieOptions);
+      return reply.code(204).send();
+    });
+
+    const indexFile = path.join(webRoot, 'index.html');
+    if (fs.existsSync(indexFile)) {
+      await app.register(fastifyStatic, {
+        root: webRoot,
+        prefix: '/',
+        index: 'index.html',
+        setHeaders: (reply: FastifyReply) => securityHeaders(reply),
+      });
+    }
+
+    // Client-side routes (/certificates, /send-connectors …) all load the app.
+    app.setNotFoundHandler(async (req, reply) => {
+      if (req.method !== 'GET' || req.url.startsWith('/api/')) {
+        return reply.code(404).send({ ok: false, error: new InterchangeError('ICX_OBJECT_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`).toWire() });
+      }
+      securityHeaders(reply);
+      if (!fs.existsSync(indexFile)) {
+        return reply.code(503).type('text/plain').send('The admin center has not been built. Run `npm run build`.');
+      }
+      reply.header('cache-control', 'no-cache');
+      return reply.type('text/html').send(fs.createReadStream(indexFile));
+    });
+  }
+
+  return { authenticator, register, sessions };
+}

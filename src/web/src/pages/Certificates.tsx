@@ -1,0 +1,286 @@
+import {
+  Badge,
+  Link,
+  makeStyles,
+  Menu,
+  MenuItem,
+  MenuList,
+  MenuPopover,
+  MenuTrigger,
+  MessageBar,
+  MessageBarBody,
+  Text,
+  Toolbar,
+  ToolbarButton,
+  ToolbarDivider,
+  tokens,
+  Tooltip,
+} from '@fluentui/react-components';
+import {
+  AddRegular,
+  ArrowClockwiseRegular,
+  ArrowDownloadRegular,
+  ArrowUploadRegular,
+  CheckmarkCircleRegular,
+  DeleteRegular,
+  EditRegular,
+  ErrorCircleRegular,
+  WarningRegular,
+} from '@fluentui/react-icons';
+import { useEffect, useState } from 'react';
+import { useCmdlet, useCmdletQuery } from '../api/admin-context';
+import type { CmdletObject, WireError } from '../api/client';
+import { CmdletErrorBar, ConfirmDialog, Detail, formatDate, list, Loading, PageHeader, str } from '../components/common';
+import { ObjectList } from '../components/object-list';
+import { ServerPicker } from '../components/server-picker';
+import { type CertificateAlert, tlsCertificateNameOf } from '../lib/certificate-alerts';
+import { navigate, useLocation } from '../router';
+import { AssignServicesDialog, ExportCertificateDialog, ImportCertificateDialog, NewCertificateDialog } from './certificate-dialogs';
+
+const useStyles = makeStyles({
+  layout: { display: 'grid', gridTemplateColumns: 'minmax(420px, 1fr) 400px', gap: '20px', alignItems: 'start', marginTop: '8px' },
+  pane: { border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusMedium, padding: '14px 16px', backgroundColor: tokens.colorNeutralBackground1 },
+  paneTitle: { fontSize: tokens.fontSizeBase400, fontWeight: tokens.fontWeightSemibold, margin: '0 0 8px 0', wordBreak: 'break-word' },
+  toolbar: { borderBottom: `1px solid ${tokens.colorNeutralStroke2}`, marginBottom: '4px' },
+  name: { display: 'flex', alignItems: 'center', gap: '6px', flexWrap: 'wrap' },
+  alerts: { display: 'flex', flexDirection: 'column', gap: '6px', margin: '8px 0' },
+});
+
+const STATUS_LABEL: Record<string, string> = {
+  Valid: 'Valid',
+  Invalid: 'Invalid',
+  Revoked: 'Revoked',
+  DateInvalid: 'Date invalid',
+  PendingRequest: 'Pending request',
+  Untrusted: 'Untrusted',
+  RevocationCheckFailure: 'Revocation check failed',
+  Unknown: 'Unknown',
+};
+
+/** The connector names of Exchange's "tagged with following Send Connectors" refusal. */
+function taggedConnectors(message: string): string[] {
+  const m = /tagged with following Send Connectors : (.*?)\. Removing and replacing/.exec(message);
+  return m ? m[1].split(', ').filter(Boolean) : [];
+}
+
+export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
+  const s = useStyles();
+  const run = useCmdlet();
+  const { query } = useLocation();
+  const [server, setServer] = useState<string | undefined>(query.get('server') ?? undefined);
+  const [selected, setSelected] = useState<string | undefined>(query.get('thumbprint') || undefined);
+  const [dialog, setDialog] = useState<'self-signed' | 'request' | 'import' | 'complete' | 'export' | 'services' | 'delete' | undefined>();
+  const [deleteError, setDeleteError] = useState<WireError>();
+  const [busy, setBusy] = useState(false);
+  const certs = useCmdletQuery('Get-ExchangeCertificate', { Server: server }, { skip: !server });
+  const items = certs.data ?? [];
+  const cert = items.find((c) => c.Thumbprint === selected);
+
+  useEffect(() => {
+    if (selected && certs.data && !certs.data.some((c) => c.Thumbprint === selected)) setSelected(undefined);
+  }, [certs.data, selected]);
+
+  const flagsFor = (c: CmdletObject) => props.alerts.filter((a) => a.thumbprint === c.Thumbprint && a.server.toLowerCase() === str(c.Server).toLowerCase());
+  const serverAlerts = props.alerts.filter((a) => server && a.server.toLowerCase() === server.toLowerCase());
+
+  const close = (thumbprint?: string) => {
+    setDialog(undefined);
+    setDeleteError(undefined);
+    certs.reload();
+    if (thumbprint) setSelected(thumbprint);
+  };
+
+  const remove = async () => {
+    if (!cert || !server) return;
+    setBusy(true);
+    const res = await run('Remove-ExchangeCertificate', { Server: server, Thumbprint: str(cert.Thumbprint) }, { confirmed: true });
+    setBusy(false);
+    if (!res.ok) return setDeleteError(res.error);
+    setSelected(undefined);
+    close();
+  };
+
+  const name = (c: CmdletObject) => str(c.FriendlyName) || str(c.Subject);
+  const pending = cert?.Status === 'PendingRequest';
+
+  return (
+    <>
+      <PageHeader title="Certificates" description="The certificates installed on each server, the services they are assigned to, and certificate requests waiting for a certification authority.">
+        <ServerPicker
+          value={server}
+          onChange={(v) => {
+            setServer(v);
+            setSelected(undefined);
+          }}
+        />
+      </PageHeader>
+      {serverAlerts.length > 0 && (
+        <section aria-label="Certificate notifications" className={s.alerts}>
+          {serverAlerts.map((a, i) => (
+            <MessageBar key={i} intent={a.severity}>
+              <MessageBarBody>
+                {a.text}{' '}
+                {a.connector && <Link onClick={() => navigate(`/mail-flow/send-connectors?open=${encodeURIComponent(a.connector!)}`)}>Open the connector</Link>}
+              </MessageBarBody>
+            </MessageBar>
+          ))}
+        </section>
+      )}
+      <Toolbar aria-label="Certificate actions" className={s.toolbar}>
+        <Menu>
+          <MenuTrigger disableButtonEnhancement>
+            <ToolbarButton icon={<AddRegular />} disabled={!server}>
+              New
+            </ToolbarButton>
+          </MenuTrigger>
+          <MenuPopover>
+            <MenuList>
+              <MenuItem onClick={() => setDialog('self-signed')}>Create a self-signed certificate</MenuItem>
+              <MenuItem onClick={() => setDialog('request')}>Create a request for a certificate from a certification authority</MenuItem>
+            </MenuList>
+          </MenuPopover>
+        </Menu>
+        <ToolbarButton icon={<ArrowUploadRegular />} disabled={!server} onClick={() => setDialog('import')}>
+          Import
+        </ToolbarButton>
+        <ToolbarButton icon={<CheckmarkCircleRegular />} disabled={!pending} onClick={() => setDialog('complete')}>
+          Complete
+        </ToolbarButton>
+        <ToolbarDivider />
+        <ToolbarButton icon={<EditRegular />} disabled={!cert || pending} onClick={() => setDialog('services')}>
+          Assign services
+        </ToolbarButton>
+        <ToolbarButton icon={<ArrowDownloadRegular />} disabled={!cert} onClick={() => setDialog('export')}>
+          Export
+        </ToolbarButton>
+        <ToolbarButton icon={<DeleteRegular />} disabled={!cert} onClick={() => setDialog('delete')}>
+          Delete
+        </ToolbarButton>
+        <ToolbarDivider />
+        <ToolbarButton icon={<ArrowClockwiseRegular />} onClick={certs.reload}>
+          Refresh
+        </ToolbarButton>
+      </Toolbar>
+      <CmdletErrorBar error={certs.error} />
+      <div className={s.layout}>
+        <div>
+          {certs.loading && !certs.data ? (
+            <Loading />
+          ) : (
+            <ObjectList
+              label={`Certificates on ${server ?? ''}`}
+              items={items}
+              getKey={(c) => str(c.Thumbprint)}
+              selectedKey={selected}
+              onSelect={setSelected}
+              onOpen={(c) => {
+                setSelected(str(c.Thumbprint));
+                if (c.Status !== 'PendingRequest') setDialog('services');
+              }}
+              columns={[
+                {
+                  id: 'name',
+                  title: 'Name',
+                  sortValue: name,
+                  render: (c) => (
+                    <span className={s.name}>
+                      {name(c)}
+                      {flagsFor(c).map((a, i) => (
+                        <Tooltip key={i} content={a.text} relationship="description">
+                          <Badge
+                            appearance="tint"
+                            color={a.severity === 'error' ? 'danger' : 'warning'}
+                            icon={a.severity === 'error' ? <ErrorCircleRegular /> : <WarningRegular />}
+                            tabIndex={0}
+                          >
+                            {a.kind === 'expired' ? 'Expired' : 'Expires soon'}
+                          </Badge>
+                        </Tooltip>
+                      ))}
+                    </span>
+                  ),
+                },
+                { id: 'status', title: 'Status', sortValue: (c) => str(c.Status), render: (c) => STATUS_LABEL[str(c.Status)] ?? str(c.Status) },
+                { id: 'expires', title: 'Expires on', sortValue: (c) => str(c.NotAfter), render: (c) => formatDate(c.NotAfter) },
+              ]}
+              empty="There are no certificates on this server."
+            />
+          )}
+        </div>
+        <aside className={s.pane} aria-label="Certificate details">
+          {!cert ? (
+            <Text>Select a certificate to see its details.</Text>
+          ) : (
+            <>
+              <h2 className={s.paneTitle}>{name(cert)}</h2>
+              <dl style={{ margin: 0 }}>
+                <Detail label="Status">{STATUS_LABEL[str(cert.Status)] ?? str(cert.Status)}</Detail>
+                {!pending && <Detail label="Expires on">{formatDate(cert.NotAfter)}</Detail>}
+                {!pending && <Detail label="Valid from">{formatDate(cert.NotBefore)}</Detail>}
+                <Detail label="Issuer">{str(cert.Issuer)}</Detail>
+                <Detail label="Subject">{str(cert.Subject)}</Detail>
+                <Detail label="Domains">{list(cert.CertificateDomains).join(', ')}</Detail>
+                {!pending && (
+                  <Detail label="Serial number" mono>
+                    {str(cert.SerialNumber)}
+                  </Detail>
+                )}
+                <Detail label="Thumbprint" mono>
+                  {str(cert.Thumbprint)}
+                </Detail>
+                <Detail label="Assigned to services">{str(cert.Services) || 'None'}</Detail>
+                <Detail label="Private key">{cert.HasPrivateKey ? (cert.PrivateKeyExportable ? 'Yes (exportable)' : 'Yes (not exportable)') : 'No'}</Detail>
+                {!pending && <Detail label="Self-signed">{cert.IsSelfSigned ? 'Yes' : 'No'}</Detail>}
+                {!pending && <Detail label="Public key size">{`${str(cert.PublicKeySize)} bits`}</Detail>}
+                {!pending && (
+                  <Detail label="TlsCertificateName" mono>
+                    {tlsCertificateNameOf({ Issuer: str(cert.Issuer), Subject: str(cert.Subject) })}
+                  </Detail>
+                )}
+              </dl>
+              {pending && (
+                <p>
+                  <Link onClick={() => setDialog('complete')}>Complete</Link> this request when your certification authority has issued the certificate.
+                </p>
+              )}
+            </>
+          )}
+        </aside>
+      </div>
+
+      {server && (dialog === 'self-signed' || dialog === 'request') && <NewCertificateDialog mode={dialog} server={server} onClose={() => setDialog(undefined)} onDone={close} />}
+      {server && dialog === 'import' && <ImportCertificateDialog server={server} onClose={() => setDialog(undefined)} onDone={close} />}
+      {server && dialog === 'complete' && cert && <ImportCertificateDialog server={server} completing={cert} onClose={() => setDialog(undefined)} onDone={close} />}
+      {server && dialog === 'export' && cert && <ExportCertificateDialog server={server} certificate={cert} onClose={() => setDialog(undefined)} onDone={() => setDialog(undefined)} />}
+      {server && dialog === 'services' && cert && <AssignServicesDialog server={server} certificate={cert} onClose={() => setDialog(undefined)} onDone={close} />}
+      {cert && (
+        <ConfirmDialog
+          open={dialog === 'delete'}
+          title={deleteError ? 'The certificate was not deleted' : 'Delete certificate'}
+          text={`Are you sure you want to delete the certificate "${name(cert)}"?`}
+          confirmLabel="Delete"
+          busy={busy}
+          error={deleteError}
+          errorAction={
+            deleteError && taggedConnectors(deleteError.message).length > 0 ? (
+              <span>
+                What to do next: on each Send connector named above, clear or change <b>TlsCertificateName</b> (stop the transport service on its source servers first), delete this
+                certificate, then choose the renewed certificate on the connector.{' '}
+                {taggedConnectors(deleteError.message).map((n) => (
+                  <Link key={n} onClick={() => navigate(`/mail-flow/send-connectors?open=${encodeURIComponent(n)}&tab=delivery`)}>
+                    {`Open Send connector "${n}"`}
+                  </Link>
+                ))}
+              </span>
+            ) : undefined
+          }
+          onConfirm={remove}
+          onCancel={() => {
+            setDialog(undefined);
+            setDeleteError(undefined);
+          }}
+        />
+      )}
+    </>
+  );
+}

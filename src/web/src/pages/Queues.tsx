@@ -1,0 +1,134 @@
+import { Link, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Toolbar, ToolbarButton, ToolbarDivider, tokens } from '@fluentui/react-components';
+import { ArrowClockwiseRegular, ArrowRepeatAllRegular, MailRegular, PauseRegular, PlayRegular } from '@fluentui/react-icons';
+import { useState } from 'react';
+import { hasCmdlet, useAdmin, useCmdlet, useCmdletQuery } from '../api/admin-context';
+import type { WireError } from '../api/client';
+import { CmdletErrorBar, formatDateTime, list, Loading, PageHeader, str } from '../components/common';
+import { ObjectList } from '../components/object-list';
+import { ServerPicker } from '../components/server-picker';
+import { navigate } from '../router';
+
+const useStyles = makeStyles({ toolbar: { borderBottom: `1px solid ${tokens.colorNeutralStroke2}`, marginBottom: '4px' }, h2: { fontSize: tokens.fontSizeBase400, margin: '18px 0 6px 0' } });
+
+function paramsFor(catalog: ReturnType<typeof useAdmin>['catalog'], cmdlet: string, wanted: Record<string, string | undefined>) {
+  const info = catalog.cmdlets.find((c) => c.name === cmdlet);
+  return Object.fromEntries(Object.entries(wanted).filter(([k]) => info?.parameters.some((p) => p.name === k)));
+}
+
+/** Why the queues cannot be shown, in words an administrator can act on. */
+function QueueUnavailable(props: { error: WireError; server: string }) {
+  if (props.error.code === 'ICX_TRANSPORT_STOPPED' || /Verify that the service is started/i.test(props.error.message)) {
+    return (
+      <MessageBar intent="warning" layout="multiline">
+        <MessageBarBody>
+          <MessageBarTitle>The transport service on {props.server} is stopped</MessageBarTitle>
+          {props.error.message} <Link onClick={() => navigate('/servers/servers')}>Start it on the Servers page.</Link>
+        </MessageBarBody>
+      </MessageBar>
+    );
+  }
+  return <CmdletErrorBar error={props.error} />;
+}
+
+export function QueuesPage() {
+  const s = useStyles();
+  const { catalog, notify } = useAdmin();
+  const run = useCmdlet();
+  const [server, setServer] = useState<string>();
+  const [selected, setSelected] = useState<string>();
+  const [actionError, setActionError] = useState<WireError>();
+  const available = hasCmdlet(catalog, 'Get-Queue');
+  const queues = useCmdletQuery('Get-Queue', paramsFor(catalog, 'Get-Queue', { Server: server }), { skip: !server || !available });
+  const messages = useCmdletQuery('Get-Message', paramsFor(catalog, 'Get-Message', { Queue: selected }), { skip: !selected || !hasCmdlet(catalog, 'Get-Message') });
+  const current = queues.data?.find((q) => q.Identity === selected);
+
+  const act = async (cmdlet: string) => {
+    if (!selected) return;
+    if (!hasCmdlet(catalog, cmdlet)) return setActionError({ code: 'ICX_CMDLET_UNKNOWN', category: 'ObjectNotFound', message: `${cmdlet} is not available on this server yet.` });
+    const res = await run(cmdlet, { Identity: selected }, { confirmed: true });
+    if (!res.ok) return setActionError(res.error);
+    setActionError(undefined);
+    notify(`${cmdlet} ${selected}: done.`);
+    queues.reload();
+  };
+
+  return (
+    <>
+      <PageHeader title="Queues" description="The delivery queues of a server: where mail waits for its next hop, how much, and why it is waiting.">
+        <ServerPicker value={server} onChange={(v) => (setServer(v), setSelected(undefined))} />
+      </PageHeader>
+      {!available ? (
+        <MessageBar intent="info" layout="multiline">
+          <MessageBarBody>
+            <MessageBarTitle>Queue viewer not available</MessageBarTitle>
+            This server does not offer the queue cmdlets yet (Get-Queue is not recognized). Queues can be viewed here once the server is updated.
+          </MessageBarBody>
+        </MessageBar>
+      ) : (
+        <>
+          <Toolbar aria-label="Queue actions" className={s.toolbar}>
+            <ToolbarButton icon={<ArrowRepeatAllRegular />} disabled={!current || str(current.Status) !== 'Retry'} onClick={() => void act('Retry-Queue')}>
+              Retry
+            </ToolbarButton>
+            <ToolbarButton icon={<PauseRegular />} disabled={!current || str(current.Status) === 'Suspended'} onClick={() => void act('Suspend-Queue')}>
+              Suspend
+            </ToolbarButton>
+            <ToolbarButton icon={<PlayRegular />} disabled={!current || str(current.Status) !== 'Suspended'} onClick={() => void act('Resume-Queue')}>
+              Resume
+            </ToolbarButton>
+            <ToolbarDivider />
+            <ToolbarButton icon={<ArrowClockwiseRegular />} onClick={queues.reload}>
+              Refresh
+            </ToolbarButton>
+          </Toolbar>
+          <CmdletErrorBar error={actionError} onDismiss={() => setActionError(undefined)} />
+          {queues.error && server ? (
+            <QueueUnavailable error={queues.error} server={server} />
+          ) : queues.loading && !queues.data ? (
+            <Loading />
+          ) : (
+            <ObjectList
+              label={`Queues on ${server ?? ''}`}
+              items={queues.data ?? []}
+              getKey={(q) => str(q.Identity)}
+              selectedKey={selected}
+              onSelect={setSelected}
+              columns={[
+                { id: 'id', title: 'Identity', sortValue: (q) => str(q.Identity), render: (q) => str(q.Identity) },
+                { id: 'type', title: 'Delivery type', render: (q) => str(q.DeliveryType) },
+                { id: 'status', title: 'Status', render: (q) => str(q.Status) },
+                { id: 'count', title: 'Message count', sortValue: (q) => Number(q.MessageCount ?? 0), render: (q) => str(q.MessageCount) },
+                { id: 'next', title: 'Next hop domain', render: (q) => str(q.NextHopDomain) },
+                { id: 'error', title: 'Last error', render: (q) => str(q.LastError) },
+              ]}
+              empty="No queues on this server: nothing is waiting for delivery."
+            />
+          )}
+          {selected && (
+            <section aria-label="Messages in the queue">
+              <h2 className={s.h2}>
+                <MailRegular aria-hidden /> Messages in {selected}
+              </h2>
+              <CmdletErrorBar error={messages.error} />
+              <ObjectList
+                label={`Messages in ${selected}`}
+                items={messages.data ?? []}
+                getKey={(m) => str(m.Identity)}
+                onSelect={() => undefined}
+                columns={[
+                  { id: 'from', title: 'From', render: (m) => str(m.FromAddress) },
+                  { id: 'to', title: 'Recipients', render: (m) => list(m.Recipients).join(', ') },
+                  { id: 'subject', title: 'Subject', render: (m) => str(m.Subject) },
+                  { id: 'status', title: 'Status', render: (m) => str(m.Status) },
+                  { id: 'received', title: 'Received', render: (m) => formatDateTime(m.DateReceived) },
+                  { id: 'error', title: 'Last error', render: (m) => str(m.LastError) },
+                ]}
+                empty="The queue holds no messages."
+              />
+            </section>
+          )}
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,252 @@
+import { Checkbox, Field, Input, Link, Radio, RadioGroup, Text, Textarea } from '@fluentui/react-components';
+import { useState } from 'react';
+import { fieldError, formError, useAdmin, useCmdlet } from '../api/admin-context';
+import { bytes, secure, type CmdletObject, type WireError } from '../api/client';
+import { CmdletErrorBar, str } from '../components/common';
+import { FormDialog } from '../components/form-dialog';
+import { download, readFileBase64 } from '../lib/files';
+
+const SERVICES = ['SMTP', 'IMAP', 'POP', 'IIS'];
+const splitNames = (text: string) => text.split(/[,;\s]+/).map((x) => x.trim()).filter(Boolean);
+
+function FilePicker(props: { label: string; hint?: string; accept?: string; error?: string; onFile(f: File | undefined): void }) {
+  return (
+    <Field label={props.label} hint={props.hint} validationMessage={props.error} validationState={props.error ? 'error' : 'none'} required>
+      {(fieldProps) => <input {...fieldProps} type="file" accept={props.accept} onChange={(e) => props.onFile(e.currentTarget.files?.[0] ?? undefined)} />}
+    </Field>
+  );
+}
+
+interface DialogProps {
+  server: string;
+  onClose(): void;
+  onDone(thumbprint?: string): void;
+}
+
+/** New-ExchangeCertificate: self-signed or a request for a certification authority. */
+export function NewCertificateDialog(props: DialogProps & { mode: 'self-signed' | 'request' }) {
+  const run = useCmdlet();
+  const { notify } = useAdmin();
+  const [friendlyName, setFriendlyName] = useState('');
+  const [subject, setSubject] = useState('');
+  const [domains, setDomains] = useState('');
+  const [services, setServices] = useState<string[]>(['SMTP']);
+  const [keySize, setKeySize] = useState('2048');
+  const [exportable, setExportable] = useState(false);
+  const [error, setError] = useState<WireError>();
+  const [busy, setBusy] = useState(false);
+  const [request, setRequest] = useState<CmdletObject>();
+  const request_ = props.mode === 'request';
+
+  const submit = async () => {
+    setBusy(true);
+    const res = await run('New-ExchangeCertificate', {
+      Server: props.server,
+      GenerateRequest: request_ ? true : undefined,
+      FriendlyName: friendlyName || undefined,
+      SubjectName: subject || undefined,
+      DomainName: domains ? splitNames(domains) : undefined,
+      Services: request_ ? undefined : services.length ? services.join(',') : 'None',
+      KeySize: Number(keySize),
+      PrivateKeyExportable: exportable,
+    });
+    setBusy(false);
+    if (!res.ok) return setError(res.error);
+    const cert = res.output[0];
+    if (request_) {
+      setRequest(cert);
+      return;
+    }
+    notify(`Certificate "${str(cert?.FriendlyName)}" created on ${props.server}.`);
+    props.onDone(str(cert?.Thumbprint));
+  };
+
+  if (request) {
+    return (
+      <FormDialog open title="Certificate request created" submitLabel="Close" onSubmit={() => props.onDone(str(request.Thumbprint))} onClose={() => props.onDone(str(request.Thumbprint))} wide>
+        <Text>
+          Send this request to your certification authority. When it issues the certificate, select the pending request and choose <b>Complete</b> to import the issued file.
+        </Text>
+        <Field label="Certificate request (PKCS #10)">
+          <Textarea readOnly value={str(request.CertificateRequest)} rows={10} style={{ fontFamily: 'monospace' }} />
+        </Field>
+        <Link onClick={() => download(`${props.server}-${str(request.Thumbprint).slice(0, 8)}.req`, { text: str(request.CertificateRequest) })}>Download the request file</Link>
+      </FormDialog>
+    );
+  }
+
+  const fields = ['FriendlyName', 'SubjectName', 'DomainName', 'Services', 'KeySize'];
+  return (
+    <FormDialog open title={request_ ? 'New certificate request' : 'New self-signed certificate'} submitLabel={request_ ? 'Create request' : 'Create'} busy={busy} onSubmit={submit} onClose={props.onClose}>
+      <Text>
+        On server <b>{props.server}</b>.
+      </Text>
+      <CmdletErrorBar error={formError(error, fields)} />
+      <Field label="Friendly name" hint="Default: Microsoft Exchange" validationMessage={fieldError(error, 'FriendlyName')}>
+        <Input value={friendlyName} onChange={(_, d) => setFriendlyName(d.value)} />
+      </Field>
+      <Field label="Subject name" hint={`For example CN=mail.contoso.com, O=Contoso, C=US. Default: CN=${props.server}`} validationMessage={fieldError(error, 'SubjectName')}>
+        <Input value={subject} onChange={(_, d) => setSubject(d.value)} />
+      </Field>
+      <Field label="Domains (subject alternative names)" hint="Separated by commas. Default: the server's name and FQDN." validationMessage={fieldError(error, 'DomainName')}>
+        <Input value={domains} onChange={(_, d) => setDomains(d.value)} />
+      </Field>
+      {!request_ && (
+        <Field label="Services" validationMessage={fieldError(error, 'Services')}>
+          <div role="group" aria-label="Services" style={{ display: 'flex', gap: 8 }}>
+            {SERVICES.map((x) => (
+              <Checkbox key={x} label={x} checked={services.includes(x)} onChange={(_, d) => setServices((s) => (d.checked ? [...s, x] : s.filter((y) => y !== x)))} />
+            ))}
+          </div>
+        </Field>
+      )}
+      <Field label="Key size" validationMessage={fieldError(error, 'KeySize')}>
+        <RadioGroup layout="horizontal" value={keySize} onChange={(_, d) => setKeySize(d.value)}>
+          <Radio value="2048" label="2048 bits" />
+          <Radio value="4096" label="4096 bits" />
+        </RadioGroup>
+      </Field>
+      <Checkbox label="Make the private key exportable" checked={exportable} onChange={(_, d) => setExportable(!!d.checked)} />
+    </FormDialog>
+  );
+}
+
+/** Import-ExchangeCertificate with a PFX (or, to complete a request, the CA's issued file). */
+export function ImportCertificateDialog(props: DialogProps & { completing?: CmdletObject }) {
+  const run = useCmdlet();
+  const { notify } = useAdmin();
+  const [file, setFile] = useState<File>();
+  const [password, setPassword] = useState('');
+  const [friendlyName, setFriendlyName] = useState('');
+  const [exportable, setExportable] = useState(false);
+  const [error, setError] = useState<WireError>();
+  const [busy, setBusy] = useState(false);
+  const completing = props.completing;
+
+  const submit = async () => {
+    if (!file) return;
+    setBusy(true);
+    const res = await run('Import-ExchangeCertificate', {
+      Server: props.server,
+      FileData: bytes(await readFileBase64(file)),
+      Password: password ? secure(password) : undefined,
+      FriendlyName: friendlyName || undefined,
+      PrivateKeyExportable: completing ? undefined : exportable,
+    });
+    setBusy(false);
+    if (!res.ok) return setError(res.error);
+    const cert = res.output[0];
+    notify(completing ? `The request was completed on ${props.server}.` : `Certificate "${str(cert?.FriendlyName)}" imported on ${props.server}.`);
+    props.onDone(str(cert?.Thumbprint));
+  };
+
+  const fields = ['FileData', 'Password', 'FriendlyName'];
+  return (
+    <FormDialog open title={completing ? 'Complete pending request' : 'Import Exchange certificate'} submitLabel={completing ? 'Complete' : 'Import'} busy={busy} canSubmit={!!file} onSubmit={submit} onClose={props.onClose}>
+      <Text>
+        {completing ? (
+          <>
+            Import the certificate your certification authority issued for the request <b>{str(completing.Subject)}</b> on <b>{props.server}</b>.
+          </>
+        ) : (
+          <>
+            Install a certificate with its private key on <b>{props.server}</b>. It has no services until you assign some.
+          </>
+        )}
+      </Text>
+      <CmdletErrorBar error={formError(error, fields)} />
+      <FilePicker
+        label={completing ? 'Issued certificate file' : 'Certificate file (.pfx, .p12)'}
+        hint={completing ? '.cer, .crt, .pem or .p7b' : undefined}
+        accept={completing ? '.cer,.crt,.pem,.p7b,.p7c,.der' : '.pfx,.p12,.pem,.cer,.crt,.p7b'}
+        error={fieldError(error, 'FileData')}
+        onFile={setFile}
+      />
+      {!completing && (
+        <>
+          <Field label="Password" validationMessage={fieldError(error, 'Password')}>
+            <Input type="password" value={password} onChange={(_, d) => setPassword(d.value)} autoComplete="off" />
+          </Field>
+          <Field label="Friendly name" hint="Optional" validationMessage={fieldError(error, 'FriendlyName')}>
+            <Input value={friendlyName} onChange={(_, d) => setFriendlyName(d.value)} />
+          </Field>
+          <Checkbox label="Make the private key exportable" checked={exportable} onChange={(_, d) => setExportable(!!d.checked)} />
+        </>
+      )}
+    </FormDialog>
+  );
+}
+
+/** Export-ExchangeCertificate to a file the browser saves. */
+export function ExportCertificateDialog(props: DialogProps & { certificate: CmdletObject }) {
+  const run = useCmdlet();
+  const { notify } = useAdmin();
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<WireError>();
+  const [busy, setBusy] = useState(false);
+  const pending = props.certificate.Status === 'PendingRequest';
+
+  const submit = async () => {
+    setBusy(true);
+    const res = await run('Export-ExchangeCertificate', { Server: props.server, Thumbprint: str(props.certificate.Thumbprint), BinaryEncoded: !!password || undefined, Password: password ? secure(password) : undefined }, { confirmed: true });
+    setBusy(false);
+    if (!res.ok) return setError(res.error);
+    const data = res.output[0]?.FileData as { $bytes: string } | undefined;
+    const base = `${props.server}-${str(props.certificate.Thumbprint).slice(0, 8)}`;
+    if (data) download(password ? `${base}.pfx` : pending ? `${base}.req` : `${base}.cer`, { base64: data.$bytes }, password ? 'application/x-pkcs12' : 'application/pkix-cert');
+    notify('The certificate was exported.');
+    props.onDone();
+  };
+
+  return (
+    <FormDialog open title="Export Exchange certificate" submitLabel="Export" busy={busy} onSubmit={submit} onClose={props.onClose}>
+      <Text>
+        {pending ? 'Exports the pending request.' : 'With a password, the private key is exported too (PFX). Without one, only the certificate.'}
+      </Text>
+      <CmdletErrorBar error={formError(error, ['Password'])} />
+      {!pending && (
+        <Field label="Password" hint="Leave empty to export the certificate without its private key." validationMessage={fieldError(error, 'Password')}>
+          <Input type="password" value={password} onChange={(_, d) => setPassword(d.value)} autoComplete="off" />
+        </Field>
+      )}
+    </FormDialog>
+  );
+}
+
+/** Enable-ExchangeCertificate: services are added, never removed, as in Exchange. */
+export function AssignServicesDialog(props: DialogProps & { certificate: CmdletObject }) {
+  const run = useCmdlet();
+  const { notify } = useAdmin();
+  const has = str(props.certificate.Services).split(',').map((x) => x.trim()).filter((x) => x && x !== 'None');
+  const [chosen, setChosen] = useState<string[]>(has);
+  const [error, setError] = useState<WireError>();
+  const [busy, setBusy] = useState(false);
+  const added = chosen.filter((x) => !has.includes(x));
+
+  const submit = async () => {
+    setBusy(true);
+    const res = await run('Enable-ExchangeCertificate', { Server: props.server, Thumbprint: str(props.certificate.Thumbprint), Services: added.join(',') });
+    setBusy(false);
+    if (!res.ok) return setError(res.error);
+    notify(`Services assigned: ${added.join(', ')}.`);
+    props.onDone(str(props.certificate.Thumbprint));
+  };
+
+  return (
+    <FormDialog open title="Assign services to certificate" submitLabel="Save" busy={busy} canSubmit={added.length > 0} onSubmit={submit} onClose={props.onClose}>
+      <Text>
+        <b>{str(props.certificate.FriendlyName)}</b> on {props.server}. Services already assigned can't be removed; assign them to another certificate instead.
+      </Text>
+      <CmdletErrorBar error={formError(error, ['Services'])} />
+      <Field label="Services" validationMessage={fieldError(error, 'Services')}>
+        <div role="group" aria-label="Services">
+          {SERVICES.map((x) => (
+            <Checkbox key={x} label={x} checked={chosen.includes(x)} disabled={has.includes(x)} onChange={(_, d) => setChosen((s) => (d.checked ? [...s, x] : s.filter((y) => y !== x)))} />
+          ))}
+        </div>
+      </Field>
+    </FormDialog>
+  );
+}
+
+

@@ -1,0 +1,32 @@
+import { useEffect, useState } from 'react';
+
+export interface RouteInfo {
+  path: string;
+  title: string;
+  section: 'Mail flow' | 'Servers' | 'Compliance';
+}
+
+export const ROUTES: RouteInfo[] = [
+  { path: '/mail-flow/send-connectors', title: 'Send connectors', section: 'Mail flow' },
+  { path: '/mail-flow/receive-connectors', title: 'Receive connectors', section: 'Mail flow' },
+  { path: '/mail-flow/queues', title: 'Queues', section: 'Mail flow' },
+  { path: '/servers/servers', title: 'Servers', section: 'Servers' },
+  { path: '/servers/certificates', title: 'Certificates', section: 'Servers' },
+  { path: '/compliance/admin-audit-log', title: 'Admin audit log', section: 'Compliance' },
+];
+
+export function navigate(path: string) {
+  if (window.location.pathname + window.location.search !== path) window.history.pushState(null, '', path);
+  window.dispatchEvent(new PopStateEvent('popstate'));
+}
+
+/** The current path and query, following back/forward. */
+export function useLocation(): { path: string; query: URLSearchParams } {
+  const [loc, setLoc] = useState(() => ({ path: window.location.pathname, search: window.location.search }));
+  useEffect(() => {
+    const on = () => setLoc({ path: window.location.pathname, search: window.location.search });
+    window.addEventListener('popstate', on);
+    return () => window.removeEventListener('popstate', on);
+  }, []);
+  return { path: loc.path, query: new URLSearchParams(loc.search) };
+}
