@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { createAdminCenter } from '../admin-center/admin-center.js';
 import { buildAdminApi } from '../api/admin-api.js';
 import { CertificateStore } from '../certificate-store/certificate-store.js';
 import { loadSystemRoots } from '../certificates/status.js';
@@ -68,7 +69,8 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   const services: OrganizationServices = { directory, vault, localServer: serverName, clock, dataDir: opts.dataDir };
   const catalog = buildCatalog({ certificates });
   const runner = new CmdletRunner(catalog.cmdlets, catalog.types, services, logger);
-  const api = await buildAdminApi({ runner, directory, localServer: serverName, clock });
+  const adminCenter = createAdminCenter({ directory, localServer: serverName, clock });
+  const api = await buildAdminApi({ runner, directory, localServer: serverName, clock, authenticators: [adminCenter.authenticator], extend: adminCenter.register });
   const host = opts.adminHost ?? '127.0.0.1';
   await api.listen({ port: opts.adminPort, host });
   const address = api.server.address();
