@@ -149,7 +149,14 @@ export class MailQueueStore {
       const upTo = id + ID_BLOCK;
       this.reservedUpTo = upTo;
       const prev = this.reserving ?? Promise.resolve();
-      this.reserving = prev.then(() => this.writeNextId(upTo));
+      this.reserving = prev
+        .catch(() => undefined)
+        .then(() => this.writeNextId(upTo))
+        .catch((e: unknown) => {
+          // Disk trouble: fail the enqueues of this block and reserve again next time.
+          if (this.reservedUpTo === upTo) this.reservedUpTo = this.nextId;
+          throw e;
+        });
     }
     return { id, reserved: this.reserving ?? Promise.resolve() };
   }
