@@ -96,6 +96,10 @@ export const CMDLETS: CmdletInfo[] = [
     parameterSets: ['Name'], defaultParameterSet: 'Name', parameters: [p('Name', 'String', { position: 0 })], examples: [],
   },
   {
+    name: 'Get-Queue', synopsis: 'Gets queues (the fake never answers, for Ctrl-C tests).', role: 'View-Only Configuration', changesState: false, confirmImpact: 'None',
+    parameterSets: ['Identity'], defaultParameterSet: 'Identity', parameters: [p('Identity', 'String', { position: 0 })], examples: [],
+  },
+  {
     name: 'Get-TransportService', synopsis: 'Gets transport service settings.', role: 'View-Only Configuration', changesState: false, confirmImpact: 'None',
     parameterSets: ['Identity'], defaultParameterSet: 'Identity', parameters: [p('Identity', 'String', { position: 0 })], examples: [],
   },
@@ -183,7 +187,7 @@ export class FakeHost implements CmdletHost {
 
   async invoke(name: string, request: InvokeRequest, options: { signal?: AbortSignal } = {}): Promise<InvokeResponse> {
     this.requests.push({ name, request: JSON.parse(JSON.stringify(request)) });
-    if (this.hang) {
+    if (this.hang || name === 'Get-Queue') {
       await new Promise((_, reject) => options.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))));
     }
     const info = CMDLETS.find((c) => c.name.toLowerCase() === name.toLowerCase());
@@ -252,6 +256,12 @@ export class FakeHost implements CmdletHost {
         if (b.Thumbprint !== undefined) {
           certs = certs.filter((c) => c.Thumbprint.toLowerCase() === String(b.Thumbprint).toLowerCase());
           if (!certs.length) return fail(info.name, 'ICX_CERT_NOT_FOUND', 'ObjectNotFound', `The certificate with thumbprint ${String(b.Thumbprint)} was not found.`);
+        }
+        if (b.DomainName !== undefined) {
+          const wanted = ([] as WireValue[]).concat(b.DomainName).map((d) => String(d).toLowerCase());
+          const hits = certs.filter((c) => c.CertificateDomains.some((d) => wanted.includes(d.toLowerCase())));
+          const missing = wanted.filter((w) => !certs.some((c) => c.CertificateDomains.includes(w)));
+          return ok(hits.map((c) => this.certObject(c)), { errors: missing.map((m) => ({ code: 'ICX_CERT_NOT_FOUND', category: 'ObjectNotFound' as const, message: `No certificate for the domain ${m} was found.` })) });
         }
         return ok(certs.map((c) => this.certObject(c)));
       }

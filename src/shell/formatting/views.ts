@@ -118,7 +118,7 @@ export function renderTable(objects: unknown[], columns: Column[], width?: numbe
   out.push(line(columns.map((c) => c.label), true));
   out.push(line(columns.map((c, i) => (numeric[i] ? '-'.repeat(c.label.length).padStart(widths[i]) : '-'.repeat(c.label.length))), true));
   for (const r of rows) out.push(line(r, false));
-  out.push('', '');
+  out.push('', '', '');
   return out.join('\n');
 }
 
@@ -136,7 +136,7 @@ export function renderList(objects: unknown[], columnsFor: (obj: unknown) => Col
     }
     out.push('');
   }
-  out.push('');
+  out.push('', '');
   return out.join('\n');
 }
 

@@ -344,6 +344,14 @@ class Parser {
     if (this.startsExpression()) {
       const expression = this.parseExpression();
       this.skipTrivia(false);
+      if ((this.peek() === '+' && this.peek(1) === '+') || (isDash(this.peek()) && isDash(this.peek(1)))) {
+        if (!['variable', 'member', 'index'].includes(expression.kind)) throw this.unexpectedToken();
+        const plus = this.peek() === '+';
+        this.pos += 2;
+        const one: ExpressionAst = { kind: 'constant', value: 1, start: this.pos - 2, end: this.pos };
+        const value: PipelineAst = { kind: 'pipeline', elements: [{ kind: 'commandExpression', expression: one, start: one.start, end: one.end }], start: one.start, end: one.end };
+        return { kind: 'assignment', target: expression, operator: plus ? '+=' : '-=', value, start, end: this.pos };
+      }
       const op = this.peekAssignmentOperator();
       if (op) {
         if (!['variable', 'member', 'index'].includes(expression.kind) && !(expression.kind === 'convert' && expression.operand.kind === 'variable')) {
@@ -521,6 +529,7 @@ class Parser {
         return expr;
       }
       if (c === '@' && (isDoubleQuote(n) || isSingleQuote(n))) return this.parsePrimary();
+      if (c === '<' && n !== '#') throw this.fail("The '<' operator is reserved for future use.", 'RedirectionNotSupported', start, 1, false);
       if (isSingleQuote(c) || isDoubleQuote(c)) {
         const expr = this.parsePrimary();
         if (!this.atArgumentEnd() && this.peek() !== '(') {
