@@ -239,11 +239,15 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       const friendlyName = p.FriendlyName as string | undefined;
       if (friendlyName && friendlyName.length > 63) throw new InterchangeError('ICX_PARAM_INVALID', 'The friendly name is too long. The maximum allowed length is 63 characters.', { parameter: 'FriendlyName' });
       if (!ctx.shouldProcess('Importing a certificate from the data provided.', server.name)) return;
-      const record = await store.importData(server.name, p.FileData as Buffer, {
-        password: p.Password as string | undefined,
-        friendlyName,
-        privateKeyExportable: !!p.PrivateKeyExportable,
-      });
+      const record = await store
+        .importData(server.name, p.FileData as Buffer, {
+          password: p.Password as string | undefined,
+          friendlyName,
+          privateKeyExportable: !!p.PrivateKeyExportable,
+        })
+        .catch((e: unknown) => {
+          throw blameParameter(e);
+        });
       ctx.objectModified = `${server.name}\\${record.thumbprint}`;
       return view(await store.get(server.name, record.thumbprint));
     },
@@ -334,6 +338,17 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
   });
 
   return [get, newCert, importCert, exportCert, enable, remove];
+}
+
+/**
+ * Names the parameter an import failure is about, so a form can show the
+ * error beside the field (a wrong password beside Password, unreadable data
+ * beside FileData). The message is kept as it is.
+ */
+function blameParameter(e: unknown): unknown {
+  if (!(e instanceof InterchangeError) || e.parameter) return e;
+  const parameter = e.code === 'ICX_CERT_WRONG_PASSWORD' ? 'Password' : e.code === 'ICX_CERT_DATA_CORRUPT' ? 'FileData' : undefined;
+  return parameter ? new InterchangeError(e.code, e.message, { parameter, cause: e, details: e.details }) : e;
 }
 
 /** The "Overwrite the existing default SMTP certificate?" decision of New-/Enable-ExchangeCertificate. */
