@@ -1091,6 +1091,7 @@ class Parser {
         this.pos++;
         this.skipTrivia(true);
         if (this.peek() === ']') throw this.fail('Array index expression is missing or not valid.', 'MissingArrayIndexExpression', at, 1, false);
+        if (this.atEnd()) throw this.fail("Missing ']' after array index expression.", 'MissingEndSquareBracket', at, 1, true);
         const saveNoComma = this.noComma;
         this.noComma = false;
         const index = this.parseExpression();
