@@ -1,19 +1,17 @@
 import type { TransportServiceControl } from '../../cmdlets/framework/context.js';
 import type { TransportDeps } from '../../server/interchange-server.js';
+import { TransportService } from './transport-service.js';
 
-/** The transport service of a server process. (The SMTP engine is being built; until then the service only keeps its state.) */
-export function createTransportFactory(): (deps: TransportDeps) => Promise<TransportServiceControl> {
-  return async (deps) => {
-    let state: 'Running' | 'Stopped' = 'Running';
-    return {
+/** The transport service of a server process: started with the process, stopped and started by Stop-/Start-Service. */
+export function createTransportFactory(overrides: { configPollMs?: number; stopGraceMs?: number } = {}): (deps: TransportDeps) => Promise<TransportServiceControl> {
+  return async (deps) =>
+    TransportService.create({
+      directory: deps.directory,
+      certificates: deps.certificates,
       serverName: deps.serverName,
-      status: () => state,
-      async stop() {
-        state = 'Stopped';
-      },
-      async start() {
-        state = 'Running';
-      },
-    };
-  };
+      dataDir: deps.dataDir,
+      logger: deps.logger,
+      configPollMs: overrides.configPollMs ?? (Number(process.env.INTERCHANGE_CONFIG_POLL_MS) || undefined),
+      stopGraceMs: overrides.stopGraceMs ?? (Number(process.env.INTERCHANGE_STOP_GRACE_MS) || undefined),
+    });
 }

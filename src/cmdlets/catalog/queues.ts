@@ -1,0 +1,222 @@
+// Queue viewer cmdlets (reference §8). A queue or message identity names its
+// server (`EX01\contoso.com`, `EX01\contoso.com\12`); a request for another
+// server is run by that server's admin API, since only its transport holds its queues.
+import type { InvokeResponse } from '../contract.js';
+import { InterchangeError } from '../../errors/interchange-error.js';
+import type { CmdletContext, QueueViewer } from '../framework/context.js';
+import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
+import { resolveServer } from './common.js';
+
+export const queueType = defineObjectType({
+  name: 'ExtensibleQueueInfo',
+  properties: [
+    { name: 'Identity', type: 'String' },
+    { name: 'DeliveryType', type: 'String' },
+    { name: 'NextHopDomain', type: 'String' },
+    { name: 'NextHopConnector', type: 'Guid' },
+    { name: 'NextHopCategory', type: 'String' },
+    { name: 'Status', type: 'String' },
+    { name: 'MessageCount', type: 'Int32' },
+    { name: 'DeferredMessageCount', type: 'Int32' },
+    { name: 'LockedMessageCount', type: 'Int32' },
+    { name: 'LastError', type: 'String' },
+    { name: 'RetryCount', type: 'Int32' },
+    { name: 'FirstRetryTime', type: 'DateTime' },
+    { name: 'LastRetryTime', type: 'DateTime' },
+    { name: 'NextRetryTime', type: 'DateTime' },
+    { name: 'IncomingRate', type: 'Object' },
+    { name: 'OutgoingRate', type: 'Object' },
+    { name: 'Velocity', type: 'Object' },
+    { name: 'TlsDomain', type: 'String' },
+    { name: 'MessageCountsPerPriority', type: 'Int32', multiValued: true },
+    { name: 'Server', type: 'String' },
+  ],
+  defaultTableView: ['Identity', 'DeliveryType', 'Status', 'MessageCount', 'Velocity', 'NextHopDomain'],
+  defaultListView: [],
+});
+
+export const messageType = defineObjectType({
+  name: 'ExtensibleMessageInfo',
+  properties: [
+    { name: 'Identity', type: 'String' },
+    { name: 'FromAddress', type: 'String' },
+    { name: 'Status', type: 'String' },
+    { name: 'Size', type: 'ByteQuantifiedSize' },
+    { name: 'SCL', type: 'Int32' },
+    { name: 'Queue', type: 'String' },
+    { name: 'DateReceived', type: 'DateTime' },
+    { name: 'ExpirationTime', type: 'DateTime' },
+    { name: 'Subject', type: 'String' },
+    { name: 'LastError', type: 'String' },
+    { name: 'RetryCount', type: 'Int32' },
+    { name: 'Recipients', type: 'String', multiValued: true },
+    { name: 'InternetMessageId', type: 'String' },
+    { name: 'MessageSourceName', type: 'String' },
+    { name: 'SourceIP', type: 'String' },
+    { name: 'DeferReason', type: 'String' },
+    { name: 'Priority', type: 'String' },
+    { name: 'Server', type: 'String' },
+  ],
+  defaultTableView: ['Identity', 'FromAddress', 'Status', 'Size', 'SCL', 'Queue', 'Subject'],
+  defaultListView: [],
+});
+
+/** `EX01\contoso.com` → `EX01`; an identity without a server part names the connected server. */
+function serverPart(identity: string | undefined): string | undefined {
+  if (!identity) return undefined;
+  const i = identity.indexOf('\\');
+  return i > 0 ? identity.slice(0, i) : undefined;
+}
+
+async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, parameters: Record<string, unknown>): Promise<unknown[]> {
+  const server = await resolveServer(ctx.services.directory, serverName);
+  if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}": it has not registered an admin endpoint.`);
+  if (!ctx.caller.token) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot reach computer '${server.name}' without the caller's credential.`);
+  let res: Response;
+  try {
+    res = await fetch(`${server.adminUrl}/api/v1/cmdlets/${cmdlet}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.caller.token}` },
+      body: JSON.stringify({ parameters, confirmed: true }),
+    });
+  } catch {
+    throw new InterchangeError('ICX_TRANSPORT_STOPPED', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}". Verify that the service is started.`);
+  }
+  const body = (await res.json()) as InvokeResponse;
+  if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);
+  return body.output;
+}
+
+/** The local queue viewer, or why there is none. */
+function localViewer(ctx: CmdletContext): QueueViewer {
+  const t = ctx.services.transport;
+  if (!t?.queues) {
+    throw new InterchangeError('ICX_TRANSPORT_STOPPED', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${ctx.services.localServer}". Verify that the service is started.`);
+  }
+  return t.queues;
+}
+
+/** Runs `local` on the server the identity (or -Server) names, forwarding when that is not this one. */
+async function onServer<T>(ctx: CmdletContext, cmdlet: string, p: Record<string, unknown>, server: string | undefined, local: (v: QueueViewer) => Promise<T>): Promise<T | unknown[]> {
+  const target = server ? (await resolveServer(ctx.services.directory, server)).name : ctx.services.localServer;
+  if (target.toLowerCase() !== ctx.services.localServer.toLowerCase()) {
+    const { Server: _s, ...rest } = p;
+    return forward(ctx, target, cmdlet, server && !serverPart(p.Identity as string | undefined) && !serverPart(p.Queue as string | undefined) ? { ...rest, Server: target } : rest);
+  }
+  return local(localViewer(ctx));
+}
+
+const serverParam: ParameterDeclaration = { name: 'Server', type: 'String', description: 'The server whose queues to act on (name or FQDN). Default: the connected server.' };
+
+export function queueCmdlets(): CmdletDeclaration[] {
+  const getQueue = defineCmdlet({
+    name: 'Get-Queue',
+    synopsis: 'Shows the delivery, Submission and Unreachable queues of a server.',
+    parameters: [
+      { name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'A queue: <Server>\\<NextHopDomain>, <Server>\\Submission, <Server>\\Unreachable.' },
+      serverParam,
+      { name: 'Include', type: 'String', multiValued: true, description: 'Only queues of these kinds: Empty, Internal, External, or a DeliveryType.' },
+      { name: 'Exclude', type: 'String', multiValued: true, description: 'Leave out queues of these kinds: Empty, Internal, External, or a DeliveryType.' },
+    ],
+    outputType: 'ExtensibleQueueInfo',
+    role: 'Transport Queues',
+    changesState: false,
+    examples: [{ code: 'Get-Queue -Server EX01 | Format-List Identity,Status,MessageCount,LastError,NextRetryTime', remarks: 'The queues of EX01 and why any of them is in Retry.' }],
+    async run(ctx, p) {
+      const identity = p.Identity as string | undefined;
+      return onServer(ctx, 'Get-Queue', p, serverPart(identity) ?? (p.Server as string | undefined), async (v) => {
+        let queues = await v.getQueues();
+        if (identity) {
+          const name = identity.includes('\\') ? identity.slice(identity.indexOf('\\') + 1) : identity;
+          queues = queues.filter((q) => String(q.Identity).toLowerCase().endsWith('\\' + name.toLowerCase()) || String(q.NextHopDomain).toLowerCase() === name.toLowerCase());
+          if (queues.length === 0) throw new InterchangeError('ICX_QUEUE_NOT_FOUND', `The queue "${identity}" couldn't be found.`);
+        }
+        const kind = (q: Record<string, unknown>, k: string) => {
+          const key = k.toLowerCase();
+          if (key === 'empty') return q.MessageCount === 0;
+          if (key === 'internal' || key === 'external') return String(q.NextHopCategory).toLowerCase() === key;
+          return String(q.DeliveryType).toLowerCase() === key;
+        };
+        const include = p.Include as string[] | undefined;
+        const exclude = p.Exclude as string[] | undefined;
+        if (include?.length) queues = queues.filter((q) => include.some((k) => kind(q, k)));
+        if (exclude?.length) queues = queues.filter((q) => !exclude.some((k) => kind(q, k)));
+        return queues;
+      });
+    },
+  });
+
+  const getMessage = defineCmdlet({
+    name: 'Get-Message',
+    synopsis: 'Shows the messages in the queues of a server.',
+    parameters: [
+      { name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'A message: <Server>\\<Queue>\\<MessageInteger>.' },
+      { name: 'Queue', type: 'String', description: 'Only the messages of this queue: <Server>\\<NextHopDomain>.' },
+      serverParam,
+      { name: 'IncludeRecipientInfo', type: 'SwitchParameter', description: 'Accepted for compatibility; Recipients is always filled.' },
+    ],
+    outputType: 'ExtensibleMessageInfo',
+    role: 'Transport Queues',
+    changesState: false,
+    examples: [{ code: 'Get-Message -Queue EX01\\contoso.com | Format-List Identity,FromAddress,Status,LastError', remarks: 'Messages waiting for contoso.com.' }],
+    async run(ctx, p) {
+      const identity = p.Identity as string | undefined;
+      const queue = p.Queue as string | undefined;
+      return onServer(ctx, 'Get-Message', p, serverPart(identity) ?? serverPart(queue) ?? (p.Server as string | undefined), async (v) => {
+        const messages = await v.getMessages(queue);
+        if (!identity) return messages;
+        const id = identity.split('\\').pop();
+        const found = messages.filter((m) => String(m.Identity).split('\\').pop() === id);
+        if (found.length === 0) throw new InterchangeError('ICX_MESSAGE_NOT_FOUND', `The message "${identity}" couldn't be found.`);
+        return found;
+      });
+    },
+  });
+
+  const queueAction = (name: string, verb: string, confirm: string, act: (v: QueueViewer, identity: string) => Promise<void>, description: string): CmdletDeclaration =>
+    defineCmdlet({
+      name,
+      synopsis: description,
+      parameters: [{ name: 'Identity', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'The queue: <Server>\\<NextHopDomain>.' }],
+      role: 'Transport Queues',
+      changesState: true,
+      confirmImpact: 'Medium',
+      examples: [{ code: `${name} -Identity EX01\\contoso.com`, remarks: description }],
+      async run(ctx, p) {
+        const identity = p.Identity as string;
+        if (!ctx.shouldProcess(confirm.replace('{0}', identity), identity)) return;
+        await onServer(ctx, name, p, serverPart(identity), (v) => act(v, identity));
+        void verb;
+      },
+    });
+
+  const messageAction = (name: string, confirm: string, act: (v: QueueViewer, identity: string, withNdr: boolean) => Promise<void>, description: string, impact: 'Medium' | 'High' = 'Medium'): CmdletDeclaration =>
+    defineCmdlet({
+      name,
+      synopsis: description,
+      parameters: [
+        { name: 'Identity', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'The message: <Server>\\<Queue>\\<MessageInteger>.' },
+        ...(name === 'Remove-Message' ? [{ name: 'WithNDR', type: 'Boolean', description: 'Send a non-delivery report to the sender (default $true).' } as ParameterDeclaration] : []),
+      ],
+      role: 'Transport Queues',
+      changesState: true,
+      confirmImpact: impact,
+      examples: [{ code: `${name} -Identity EX01\\contoso.com\\12`, remarks: description }],
+      async run(ctx, p) {
+        const identity = p.Identity as string;
+        if (!ctx.shouldProcess(confirm.replace('{0}', identity), identity)) return;
+        await onServer(ctx, name, p, serverPart(identity), (v) => act(v, identity, p.WithNDR === undefined ? true : Boolean(p.WithNDR)));
+      },
+    });
+
+  return [
+    getQueue,
+    getMessage,
+    queueAction('Retry-Queue', 'Retry', 'Retrying the queue "{0}".', (v, i) => v.retryQueue(i), 'Connects to the next hop of a queue in Retry now instead of at NextRetryTime.'),
+    queueAction('Suspend-Queue', 'Suspend', 'Suspending the queue "{0}".', (v, i) => v.suspendQueue(i), 'Stops delivery from a queue until Resume-Queue.'),
+    queueAction('Resume-Queue', 'Resume', 'Resuming the queue "{0}".', (v, i) => v.resumeQueue(i), 'Resumes delivery from a suspended queue.'),
+    messageAction('Suspend-Message', 'Suspending the message "{0}".', (v, i) => v.suspendMessage(i), 'Holds a message in its queue until Resume-Message.'),
+    messageAction('Resume-Message', 'Resuming the message "{0}".', (v, i) => v.resumeMessage(i), 'Lets a suspended message be delivered again.'),
+    messageAction('Remove-Message', 'Removing the message "{0}".', (v, i, ndr) => v.removeMessage(i, ndr), 'Deletes a message from its queue, with a non-delivery report to the sender unless -WithNDR $false.', 'High'),
+  ];
+}

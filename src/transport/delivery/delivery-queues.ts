@@ -1,0 +1,578 @@
+// Delivery queues in Exchange's model (reference §8): every stored message sits
+// in the queue of its next hop (connector + NextHopDomain); each queue opens
+// connections up to MaxPerDomainOutboundConnections, reuses each one for up to
+// SmtpMaxMessagesPerConnection messages, and goes to Retry with a LastError
+// when it cannot connect. Queue state lives in memory and is rebuilt from the
+// durable spool at start, as Exchange rebuilds its queues from mail.que.
+import type { Logger } from 'pino';
+import { InterchangeError } from '../../errors/interchange-error.js';
+import { ProtocolLogSession, type ProtocolLogWriter } from '../protocol-log/index.js';
+import type { MailQueueStore, QueuedMessage } from '../queue/index.js';
+import { queueKey, recipientDomain, selectSendConnector, type Route } from '../routing/route.js';
+import type { TransportSnapshot } from '../service/config-snapshot.js';
+import { DeliveryError, SmtpClientConnection, type ConnectTarget } from '../outbound/smtp-client.js';
+import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
+import { buildDsn, headerSection, type DsnRecipient } from './dsn.js';
+import { delayNotificationDue, messageRetryDelay, queueRetryDelay } from './retry-policy.js';
+
+export type QueueStatus = 'Active' | 'Ready' | 'Retry' | 'Suspended';
+
+export interface DeliveryQueue {
+  key: string;
+  route: Route;
+  identity: string;
+  suspended: boolean;
+  inRetry: boolean;
+  /** Messages waiting for a connection, in arrival order. */
+  ready: number[];
+  /** Every message whose current next hop is this queue. */
+  members: Set<number>;
+  connections: number;
+  lastError: string | undefined;
+  retryCount: number;
+  firstRetryTime: Date | undefined;
+  lastRetryTime: Date | undefined;
+  nextRetryTime: Date | undefined;
+  lastActivity: number;
+  incoming: number[];
+  outgoing: number[];
+  waiters: Array<() => void>;
+}
+
+export interface DeliveryDeps {
+  store: MailQueueStore;
+  snapshot(): TransportSnapshot;
+  sendLog: ProtocolLogWriter;
+  clock(): Date;
+  logger: Logger;
+  serverName: string;
+}
+
+/** How long an idle outbound connection waits for the next message before QUIT. */
+const IDLE_CONNECTION_MS = 200;
+const BODY_CACHE_BYTES = 64 * 1024 * 1024;
+const EXPIRED_REPLY = '550 4.4.7 Message expired: the message could not be delivered before MessageExpirationTimeout';
+
+export class DeliveryEngine {
+  private readonly queues = new Map<string, DeliveryQueue>();
+  private readonly messageQueue = new Map<number, string>();
+  /** Messages held back until their own retry time. */
+  private readonly waitingUntil = new Map<number, number>();
+  private readonly active = new Set<number>();
+  private readonly delaySent = new Set<number>();
+  private readonly bodies = new Map<number, Buffer>();
+  private bodyBytes = 0;
+  private paused = true;
+  private connections = 0;
+  private readonly workers = new Set<Promise<void>>();
+  private readonly openConnections = new Set<SmtpClientConnection>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastScan = 0;
+  private routedRevision = -1;
+  private resolver: { servers: string; resolver: Resolver | undefined } | undefined;
+
+  constructor(private readonly deps: DeliveryDeps) {}
+
+  /** Places every message of the spool in its queue (start of the service). */
+  async load(): Promise<void> {
+    for (const m of this.deps.store.list()) await this.place(m);
+    this.routedRevision = this.deps.snapshot().revision;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.timer ??= setInterval(() => this.tick(), 250);
+    this.kick();
+  }
+
+  /** Stops taking new work; waits for deliveries in progress, aborting them after the grace period. */
+  async pause(graceMs: number): Promise<void> {
+    this.paused = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const q of this.queues.values()) for (const w of q.waiters.splice(0)) w();
+    const all = Promise.allSettled([...this.workers]);
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+    if (timedOut) {
+      for (const c of this.openConnections) c.destroy();
+      await all;
+    }
+  }
+
+  // ---- intake -------------------------------------------------------------
+
+  /** A message just made durable (accepted over SMTP, or a DSN). */
+  async accepted(msg: QueuedMessage, body: Buffer): Promise<void> {
+    if (this.bodyBytes + body.length <= BODY_CACHE_BYTES) {
+      this.bodies.set(msg.id, body);
+      this.bodyBytes += body.length;
+    }
+    await this.place(msg);
+    this.kick();
+  }
+
+  private route(recipient: string, size: number): ReturnType<typeof selectSendConnector> {
+    const s = this.deps.snapshot();
+    return selectSendConnector(s.sendConnectors, s.server.name, recipient, size);
+  }
+
+  /**
+   * Categorizes a message: recipients without a route fail at once (NDR); the
+   * first routable pending recipient decides the queue. Recipients of other
+   * next hops are delivered once the message comes round again.
+   */
+  private async place(msg: QueuedMessage): Promise<void> {
+    this.unplace(msg.id);
+    const failed: DsnRecipient[] = [];
+    let route: Route | undefined;
+    for (const r of msg.pendingRecipients) {
+      const res = this.route(r, msg.size);
+      if (!res.ok) failed.push({ recipient: r, reply: res.reply });
+      else route ??= res.route;
+    }
+    if (failed.length > 0) {
+      const stillPending = msg.pendingRecipients.filter((r) => !failed.some((f) => f.recipient === r));
+      await this.bounce(msg, failed);
+      if (stillPending.length === 0) return this.finish(msg.id);
+      msg = await this.deps.store.update(msg.id, { pendingRecipients: stillPending, failedRecipients: [...msg.failedRecipients, ...failed] });
+    }
+    if (!route) return this.finish(msg.id);
+    const q = this.queueFor(route);
+    q.members.add(msg.id);
+    q.incoming.push(Date.now());
+    this.messageQueue.set(msg.id, q.key);
+    const due = msg.nextAttemptAt?.getTime() ?? 0;
+    if (msg.status === 'Suspended') return;
+    if (due > this.deps.clock().getTime()) this.waitingUntil.set(msg.id, due);
+    else this.enqueueReady(q, msg.id);
+  }
+
+  private unplace(id: number): void {
+    const key = this.messageQueue.get(id);
+    if (key === undefined) return;
+    const q = this.queues.get(key);
+    if (q) {
+      q.members.delete(id);
+      const i = q.ready.indexOf(id);
+      if (i >= 0) q.ready.splice(i, 1);
+    }
+    this.messageQueue.delete(id);
+    this.waitingUntil.delete(id);
+  }
+
+  private enqueueReady(q: DeliveryQueue, id: number, front = false): void {
+    if (front) q.ready.unshift(id);
+    else q.ready.push(id);
+    const w = q.waiters.shift();
+    if (w) w();
+  }
+
+  private queueFor(route: Route): DeliveryQueue {
+    const key = queueKey(route);
+    let q = this.queues.get(key);
+    if (!q) {
+      q = {
+        key,
+        route,
+        identity: `${this.deps.serverName}\\${route.nextHopDomain}`,
+        suspended: false,
+        inRetry: false,
+        ready: [],
+        members: new Set(),
+        connections: 0,
+        lastError: undefined,
+        retryCount: 0,
+        firstRetryTime: undefined,
+        lastRetryTime: undefined,
+        nextRetryTime: undefined,
+        lastActivity: Date.now(),
+        incoming: [],
+        outgoing: [],
+        waiters: [],
+      };
+      this.queues.set(key, q);
+    }
+    q.route = route;
+    return q;
+  }
+
+  /** Configuration changed: messages not being delivered are routed again. */
+  async reroute(): Promise<void> {
+    const s = this.deps.snapshot();
+    if (s.revision === this.routedRevision) return;
+    this.routedRevision = s.revision;
+    for (const m of this.deps.store.list()) {
+      if (this.active.has(m.id)) continue;
+      const before = this.messageQueue.get(m.id);
+      const first = m.pendingRecipients[0];
+      const r = first ? this.route(first, m.size) : undefined;
+      if (r && r.ok && queueKey(r.route) === before) continue;
+      await this.place(m);
+    }
+    this.kick();
+  }
+
+  // ---- delivery ----------------------------------------------------------
+
+  private kick(): void {
+    if (this.paused) return;
+    const settings = this.deps.snapshot().server.transport;
+    for (const q of this.queues.values()) {
+      if (q.suspended || q.inRetry) continue;
+      // One more connection while more messages wait than the open ones are about to take.
+      while (q.ready.length > q.connections && q.connections < settings.maxPerDomainOutboundConnections && this.connections < settings.maxOutboundConnections) {
+        this.startWorker(q);
+      }
+    }
+  }
+
+  private startWorker(q: DeliveryQueue): void {
+    q.connections++;
+    this.connections++;
+    const p = this.runConnection(q)
+      .catch((e) => this.deps.logger.error({ err: e, queue: q.identity }, 'Delivery worker failed'))
+      .finally(() => {
+        q.connections--;
+        this.connections--;
+        this.workers.delete(p);
+        this.kick();
+      });
+    this.workers.add(p);
+  }
+
+  private resolverFor(s: TransportSnapshot): Resolver | undefined {
+    const servers = s.server.transport.externalDnsServers;
+    const key = servers.join(',');
+    if (!this.resolver || this.resolver.servers !== key) this.resolver = { servers: key, resolver: servers.length ? createResolver(servers) : undefined };
+    return this.resolver.resolver;
+  }
+
+  private async connect(q: DeliveryQueue, snapshot: TransportSnapshot): Promise<SmtpClientConnection> {
+    const runtime = snapshot.sendRuntime.get(q.route.connector.guid);
+    if (!runtime) throw new DeliveryError('451 4.4.0 The Send connector of this queue is no longer available on this server', false, true);
+    const targets: ConnectTarget[] = await resolveTargets(q.route, this.resolverFor(snapshot));
+    let last: unknown;
+    for (const t of targets) {
+      const log =
+        runtime.record.protocolLoggingLevel === 'Verbose' ? new ProtocolLogSession(this.deps.sendLog, { connectorId: runtime.record.name }) : undefined;
+      try {
+        return await SmtpClientConnection.open(runtime, t, log, q.route.deliveryType === 'DnsConnectorDelivery' ? q.route.nextHopDomain : t.name);
+      } catch (e) {
+        last = e;
+        log?.disconnect('Local');
+        // The certificate problem is ours, not the target's: no point trying the next host.
+        if (e instanceof DeliveryError && e.reply.startsWith('454 4.7.5 The certificate specified')) break;
+      }
+    }
+    throw last;
+  }
+
+  private async runConnection(q: DeliveryQueue): Promise<void> {
+    const snapshot = this.deps.snapshot();
+    let conn: SmtpClientConnection;
+    try {
+      conn = await this.connect(q, snapshot);
+    } catch (e) {
+      await this.queueFailed(q, e);
+      return;
+    }
+    this.openConnections.add(conn);
+    q.inRetry = false;
+    q.retryCount = 0;
+    q.firstRetryTime = undefined;
+    q.nextRetryTime = undefined;
+    q.lastError = undefined;
+    const max = Math.max(1, q.route.connector.smtpMaxMessagesPerConnection || 20);
+    try {
+      while (conn.messagesSent < max && !this.paused && !q.suspended && !conn.closed) {
+        const id = await this.nextReady(q);
+        if (id === undefined) break;
+        const ok = await this.deliverOne(conn, q, id);
+        if (!ok) break;
+      }
+    } finally {
+      this.openConnections.delete(conn);
+      await conn.quit();
+    }
+  }
+
+  private async nextReady(q: DeliveryQueue): Promise<number | undefined> {
+    for (;;) {
+      const id = q.ready.shift();
+      if (id !== undefined) return id;
+      if (this.paused || q.suspended) return undefined;
+      const got = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          const i = q.waiters.indexOf(wake);
+          if (i >= 0) q.waiters.splice(i, 1);
+          resolve(false);
+        }, IDLE_CONNECTION_MS);
+        const wake = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        q.waiters.push(wake);
+      });
+      if (!got) return undefined;
+    }
+  }
+
+  /** Delivers one message on an open connection; false when the connection is no longer usable. */
+  private async deliverOne(conn: SmtpClientConnection, q: DeliveryQueue, id: number): Promise<boolean> {
+    const msg = this.deps.store.get(id);
+    if (!msg || msg.status === 'Suspended' || this.messageQueue.get(id) !== q.key) return true;
+    const recipients = msg.pendingRecipients.filter((r) => {
+      const res = this.route(r, msg.size);
+      return res.ok && queueKey(res.route) === q.key;
+    });
+    if (recipients.length === 0) {
+      await this.place(msg);
+      return true;
+    }
+    this.active.add(id);
+    try {
+      const body = this.bodies.get(id) ?? (await this.deps.store.readBody(id));
+      let result;
+      try {
+        result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId });
+      } catch (e) {
+        // The connection broke during this message: it goes back to the front of the queue.
+        this.enqueueReady(q, id, true);
+        await this.queueFailed(q, e);
+        return false;
+      }
+      q.outgoing.push(Date.now());
+      q.lastActivity = Date.now();
+      const permanent = result.rejected.filter((r) => r.permanent).map((r) => ({ recipient: r.recipient, reply: r.reply }));
+      const transient = result.rejected.filter((r) => !r.permanent);
+      const pending = msg.pendingRecipients.filter((r) => !result.accepted.includes(r) && !permanent.some((p) => p.recipient === r));
+      if (permanent.length > 0) await this.bounce(msg, permanent);
+      if (pending.length === 0) {
+        await this.finish(id);
+        return true;
+      }
+      const now = this.deps.clock();
+      const patch = {
+        pendingRecipients: pending,
+        deliveredRecipients: [...msg.deliveredRecipients, ...result.accepted],
+        failedRecipients: [...msg.failedRecipients, ...permanent],
+        attempts: msg.attempts + 1,
+        lastError: transient[0]?.reply ?? msg.lastError,
+      };
+      if (transient.length > 0) {
+        const next = new Date(now.getTime() + messageRetryDelay(this.deps.snapshot().server.transport));
+        const updated = await this.deps.store.update(id, { ...patch, status: 'Retry', nextAttemptAt: next });
+        this.unplace(id);
+        await this.place(updated);
+      } else {
+        // Delivered here; recipients of other next hops remain.
+        const updated = await this.deps.store.update(id, patch);
+        await this.place(updated);
+      }
+      return true;
+    } finally {
+      this.active.delete(id);
+    }
+  }
+
+  private async queueFailed(q: DeliveryQueue, e: unknown): Promise<void> {
+    const now = this.deps.clock();
+    const reply = e instanceof DeliveryError ? e.reply : `451 4.4.0 ${(e as Error).message}`;
+    q.lastError = reply;
+    if (e instanceof DeliveryError && e.permanent) {
+      // The next hop refuses us outright (5xx greeting, non-existent domain): NDR what waits for it.
+      for (const id of q.ready.splice(0)) {
+        const msg = this.deps.store.get(id);
+        if (!msg) continue;
+        await this.bounce(msg, msg.pendingRecipients.map((recipient) => ({ recipient, reply })));
+        await this.finish(id);
+      }
+      return;
+    }
+    q.retryCount++;
+    q.inRetry = true;
+    q.firstRetryTime ??= now;
+    q.lastRetryTime = now;
+    q.nextRetryTime = new Date(now.getTime() + queueRetryDelay(q.retryCount, this.deps.snapshot().server.transport));
+    for (const w of q.waiters.splice(0)) w();
+  }
+
+  /** The message needs nothing more: forget it everywhere and delete it from the spool. */
+  private async finish(id: number): Promise<void> {
+    this.unplace(id);
+    const body = this.bodies.get(id);
+    if (body) {
+      this.bodyBytes -= body.length;
+      this.bodies.delete(id);
+    }
+    this.delaySent.delete(id);
+    if (this.deps.store.get(id)) await this.deps.store.complete(id);
+  }
+
+  /** Sends a non-delivery report for these recipients (none for a message from the null sender). */
+  private async bounce(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed' = 'failed'): Promise<void> {
+    if (!msg.from || recipients.length === 0) return;
+    const body = this.bodies.get(msg.id) ?? (await this.deps.store.readBody(msg.id).catch(() => Buffer.alloc(0)));
+    const now = this.deps.clock();
+    const dsn = buildDsn({
+      kind,
+      reportingMta: this.deps.snapshot().server.fqdn,
+      originalFrom: msg.from,
+      originalSubject: msg.subject,
+      arrivalDate: msg.receivedAt,
+      recipients,
+      originalHeaders: headerSection(body),
+      now,
+    });
+    const queued = await this.deps.store.enqueue({
+      from: '',
+      recipients: [msg.from],
+      body: dsn,
+      receivedAt: now,
+      sourceConnector: 'DSN',
+      subject: `${kind === 'failed' ? 'Undeliverable' : 'Delivery delayed'}: ${msg.subject ?? ''}`,
+      expiresAt: new Date(now.getTime() + this.deps.snapshot().server.transport.messageExpirationTimeout),
+    });
+    await this.accepted(queued, dsn);
+  }
+
+  // ---- time --------------------------------------------------------------
+
+  private tick(): void {
+    if (this.paused) return;
+    const now = this.deps.clock().getTime();
+    for (const q of this.queues.values()) {
+      if (q.inRetry && q.nextRetryTime && q.nextRetryTime.getTime() <= now) q.inRetry = false;
+      const cutoff = Date.now() - 60_000;
+      while (q.incoming.length && q.incoming[0] < cutoff) q.incoming.shift();
+      while (q.outgoing.length && q.outgoing[0] < cutoff) q.outgoing.shift();
+      // Empty queues disappear after QueueMaxIdleTime (3 minutes), as in Exchange.
+      if (q.members.size === 0 && q.connections === 0 && Date.now() - q.lastActivity > 180_000) this.queues.delete(q.key);
+    }
+    for (const [id, due] of this.waitingUntil) {
+      if (due > now) continue;
+      this.waitingUntil.delete(id);
+      const key = this.messageQueue.get(id);
+      const q = key ? this.queues.get(key) : undefined;
+      if (q) this.enqueueReady(q, id);
+    }
+    if (now - this.lastScan >= 5000) {
+      this.lastScan = now;
+      void this.scanExpiry().catch((e) => this.deps.logger.error({ err: e }, 'Expiry scan failed'));
+    }
+    this.kick();
+  }
+
+  private scanning = false;
+
+  /** Expired messages get an NDR; long-delayed ones a delay notification, once. */
+  private async scanExpiry(): Promise<void> {
+    if (this.scanning) return;
+    this.scanning = true;
+    try {
+      const now = this.deps.clock();
+      const settings = this.deps.snapshot().server.transport;
+      for (const m of this.deps.store.list()) {
+        if (this.active.has(m.id)) continue;
+        const key = this.messageQueue.get(m.id);
+        const qErr = key ? this.queues.get(key)?.lastError : undefined;
+        if (m.expiresAt.getTime() <= now.getTime()) {
+          const reason = m.lastError ?? qErr;
+          await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: reason ? `${EXPIRED_REPLY}. Last error: ${reason}` : EXPIRED_REPLY })));
+          await this.finish(m.id);
+        } else if (m.from && m.sourceConnector !== 'DSN' && delayNotificationDue(m.receivedAt, now, settings.delayNotificationTimeout, this.delaySent.has(m.id))) {
+          this.delaySent.add(m.id);
+          await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: m.lastError ?? qErr ?? '400 4.4.7 Message delayed' })), 'delayed');
+        }
+      }
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  // ---- management (Get-Queue and friends) ---------------------------------
+
+  queueList(): DeliveryQueue[] {
+    return [...this.queues.values()];
+  }
+
+  queueStatus(q: DeliveryQueue): QueueStatus {
+    if (q.suspended) return 'Suspended';
+    if (q.inRetry) return 'Retry';
+    if (q.connections > 0) return 'Active';
+    return 'Ready';
+  }
+
+  messageStatus(m: QueuedMessage): 'Active' | 'Ready' | 'Retry' | 'Suspended' {
+    if (this.active.has(m.id)) return 'Active';
+    if (m.status === 'Suspended') return 'Suspended';
+    if (this.waitingUntil.has(m.id)) return 'Retry';
+    const key = this.messageQueue.get(m.id);
+    if (key && this.queues.get(key)?.inRetry) return 'Retry';
+    return 'Ready';
+  }
+
+  queueOf(id: number): DeliveryQueue | undefined {
+    const key = this.messageQueue.get(id);
+    return key ? this.queues.get(key) : undefined;
+  }
+
+  findQueue(identity: string): DeliveryQueue {
+    const wanted = identity.toLowerCase();
+    const q = [...this.queues.values()].find((x) => x.identity.toLowerCase() === wanted || x.route.nextHopDomain.toLowerCase() === wanted);
+    if (!q) throw new InterchangeError('ICX_QUEUE_NOT_FOUND', `The queue "${identity}" couldn't be found on server ${this.deps.serverName}.`);
+    return q;
+  }
+
+  retryQueue(q: DeliveryQueue): void {
+    if (q.inRetry) {
+      q.inRetry = false;
+      q.nextRetryTime = this.deps.clock();
+    }
+    this.kick();
+  }
+
+  suspendQueue(q: DeliveryQueue): void {
+    q.suspended = true;
+    for (const w of q.waiters.splice(0)) w();
+  }
+
+  resumeQueue(q: DeliveryQueue): void {
+    q.suspended = false;
+    this.kick();
+  }
+
+  async suspendMessage(id: number): Promise<void> {
+    const m = this.mustGet(id);
+    if (this.active.has(id)) throw new InterchangeError('ICX_PARAM_INVALID', `The message ${id} is being delivered and can't be suspended now.`);
+    const updated = await this.deps.store.update(id, { status: 'Suspended' });
+    this.unplace(id);
+    await this.place(updated);
+    void m;
+  }
+
+  async resumeMessage(id: number): Promise<void> {
+    this.mustGet(id);
+    const updated = await this.deps.store.update(id, { status: 'Ready', nextAttemptAt: undefined });
+    await this.place(updated);
+    this.kick();
+  }
+
+  async removeMessage(id: number, withNdr: boolean): Promise<void> {
+    const m = this.mustGet(id);
+    if (this.active.has(id)) throw new InterchangeError('ICX_PARAM_INVALID', `The message ${id} is being delivered and can't be removed now.`);
+    if (withNdr) await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: '550 5.7.1 The message was deleted by an administrator' })));
+    await this.finish(id);
+  }
+
+  private mustGet(id: number): QueuedMessage {
+    const m = this.deps.store.get(id);
+    if (!m) throw new InterchangeError('ICX_MESSAGE_NOT_FOUND', `The message ${id} couldn't be found on server ${this.deps.serverName}.`);
+    return m;
+  }
+
+  /** Recipient domain of the first pending recipient (for messages whose queue went away). */
+  static domainOf(m: QueuedMessage): string {
+    return recipientDomain(m.pendingRecipients[0] ?? '');
+  }
+}

@@ -1,0 +1,168 @@
+// What Get-Queue and Get-Message show (reference §8), and the queue actions,
+// over the delivery engine of a running transport.
+import type { QueueViewer } from '../../cmdlets/framework/context.js';
+import { formatByteQuantifiedSize } from '../../cmdlets/framework/units.js';
+import { InterchangeError } from '../../errors/interchange-error.js';
+import type { MailQueueStore, QueuedMessage } from '../queue/index.js';
+import type { DeliveryEngine, DeliveryQueue } from './delivery-queues.js';
+
+const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
+
+export interface QueueViewDeps {
+  engine: DeliveryEngine;
+  store: MailQueueStore;
+  serverName: string;
+  /** Throws ICX_TRANSPORT_STOPPED when the service is not running. */
+  assertRunning(): void;
+}
+
+export function stoppedError(server: string): InterchangeError {
+  return new InterchangeError('ICX_TRANSPORT_STOPPED', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server}". Verify that the service is started.`);
+}
+
+export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
+  const { engine, store, serverName } = deps;
+  const rate = (xs: number[]) => Math.round((xs.length / 60) * 100) / 100;
+
+  const deliveryQueueObject = (q: DeliveryQueue) => {
+    const messages = [...q.members].map((id) => store.get(id)).filter((m): m is QueuedMessage => m !== undefined);
+    const incoming = rate(q.incoming);
+    const outgoing = rate(q.outgoing);
+    return {
+      $type: 'ExtensibleQueueInfo',
+      Identity: q.identity,
+      DeliveryType: q.route.deliveryType,
+      NextHopDomain: q.route.nextHopDomain,
+      NextHopConnector: q.route.connector.guid,
+      NextHopCategory: 'External',
+      Status: engine.queueStatus(q),
+      MessageCount: messages.length,
+      DeferredMessageCount: messages.filter((m) => engine.messageStatus(m) === 'Retry').length,
+      LockedMessageCount: 0,
+      LastError: q.lastError ?? null,
+      RetryCount: q.retryCount,
+      FirstRetryTime: q.firstRetryTime ?? null,
+      LastRetryTime: q.lastRetryTime ?? null,
+      NextRetryTime: q.nextRetryTime ?? null,
+      IncomingRate: incoming,
+      OutgoingRate: outgoing,
+      Velocity: Math.round((outgoing - incoming) * 100) / 100,
+      TlsDomain: q.route.connector.tlsDomain,
+      MessageCountsPerPriority: [0, messages.length, 0, 0],
+      Server: serverName,
+    };
+  };
+
+  const specialQueue = (name: 'Submission' | 'Unreachable' | 'Poison') => ({
+    $type: 'ExtensibleQueueInfo',
+    Identity: `${serverName}\\${name}`,
+    DeliveryType: name === 'Unreachable' ? 'Unreachable' : 'Undefined',
+    NextHopDomain: name === 'Submission' ? 'Submission' : name === 'Unreachable' ? 'Unreachable Domain' : 'Poison Message',
+    NextHopConnector: ZERO_GUID,
+    NextHopCategory: 'Internal',
+    Status: 'Ready',
+    MessageCount: 0,
+    DeferredMessageCount: 0,
+    LockedMessageCount: 0,
+    LastError: null,
+    RetryCount: 0,
+    FirstRetryTime: null,
+    LastRetryTime: null,
+    NextRetryTime: null,
+    IncomingRate: 0,
+    OutgoingRate: 0,
+    Velocity: 0,
+    TlsDomain: null,
+    MessageCountsPerPriority: [0, 0, 0, 0],
+    Server: serverName,
+  });
+
+  const messageObject = (m: QueuedMessage) => {
+    const q = engine.queueOf(m.id);
+    const queueIdentity = q?.identity ?? `${serverName}\\Submission`;
+    return {
+      $type: 'ExtensibleMessageInfo',
+      Identity: `${queueIdentity}\\${m.id}`,
+      FromAddress: m.from,
+      Status: engine.messageStatus(m),
+      Size: formatByteQuantifiedSize(m.size),
+      SCL: -1,
+      Queue: queueIdentity,
+      DateReceived: m.receivedAt,
+      ExpirationTime: m.expiresAt,
+      Subject: m.subject ?? '',
+      LastError: m.lastError ?? q?.lastError ?? null,
+      RetryCount: m.attempts,
+      Recipients: m.pendingRecipients,
+      InternetMessageId: m.internetMessageId ?? null,
+      MessageSourceName: m.sourceConnector === 'DSN' ? 'DSN' : `SMTP:${m.sourceConnector ?? ''}`,
+      SourceIP: m.sourceIp ?? null,
+      DeferReason: engine.messageStatus(m) === 'Retry' ? 'TransientFailure' : null,
+      Priority: 'Normal',
+      Server: serverName,
+    };
+  };
+
+  /** `EX01\contoso.com`, `contoso.com`, `EX01\Submission`. */
+  const queueName = (identity: string): string => {
+    const i = identity.indexOf('\\');
+    return i < 0 ? identity : identity.slice(i + 1);
+  };
+
+  /** `EX01\contoso.com\12`, `EX01\12`, `12`. */
+  const messageId = (identity: string): number => {
+    const last = identity.split('\\').pop() ?? '';
+    if (!/^\d+$/.test(last)) throw new InterchangeError('ICX_PARAM_INVALID', `"${identity}" isn't a valid message identity. Use <Server>\\<Queue>\\<MessageInteger>.`, { parameter: 'Identity' });
+    return Number(last);
+  };
+
+  const findQueue = (identity: string): DeliveryQueue => engine.findQueue(`${serverName}\\${queueName(identity)}`);
+
+  return {
+    async getQueues() {
+      deps.assertRunning();
+      const out: Array<Record<string, unknown>> = [specialQueue('Submission')];
+      for (const q of engine.queueList()) out.push(deliveryQueueObject(q));
+      out.push(specialQueue('Unreachable'));
+      return out;
+    },
+    async getMessages(queueIdentity?: string) {
+      deps.assertRunning();
+      let messages = store.list();
+      if (queueIdentity) {
+        const name = queueName(queueIdentity).toLowerCase();
+        if (['submission', 'unreachable', 'poison'].includes(name)) {
+          messages = name === 'submission' ? messages.filter((m) => !engine.queueOf(m.id)) : [];
+        } else {
+          const q = findQueue(queueIdentity);
+          messages = messages.filter((m) => q.members.has(m.id));
+        }
+      }
+      return messages.map(messageObject);
+    },
+    async retryQueue(identity) {
+      deps.assertRunning();
+      engine.retryQueue(findQueue(identity));
+    },
+    async suspendQueue(identity) {
+      deps.assertRunning();
+      engine.suspendQueue(findQueue(identity));
+    },
+    async resumeQueue(identity) {
+      deps.assertRunning();
+      engine.resumeQueue(findQueue(identity));
+    },
+    async suspendMessage(identity) {
+      deps.assertRunning();
+      await engine.suspendMessage(messageId(identity));
+    },
+    async resumeMessage(identity) {
+      deps.assertRunning();
+      await engine.resumeMessage(messageId(identity));
+    },
+    async removeMessage(identity, withNdr) {
+      deps.assertRunning();
+      await engine.removeMessage(messageId(identity), withNdr);
+    },
+  };
+}

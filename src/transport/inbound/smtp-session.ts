@@ -1,0 +1,418 @@
+// One inbound SMTP session: a state machine with one handler per verb. The
+// Receive connector is chosen when the connection arrives and, with the
+// configuration snapshot of that moment, governs the whole session.
+import crypto from 'node:crypto';
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { ProtocolLogSession } from '../protocol-log/index.js';
+import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
+import { DataReader } from './data-reader.js';
+import { REPLY } from './replies.js';
+
+export interface AcceptedMessage {
+  from: string;
+  recipients: string[];
+  body: Buffer;
+  sourceConnector: string;
+  sourceIp: string;
+  internetMessageId: string | undefined;
+  subject: string | undefined;
+  receivedAt: Date;
+}
+
+export interface SessionHost {
+  serverName: string;
+  clock(): Date;
+  /** Resolves once the message is durable (the 250 follows); returns the queue's message id. */
+  accept(message: AcceptedMessage): Promise<number>;
+  /** True once the service is stopping: idle sessions are closed at their next command. */
+  stopping(): boolean;
+  onClose(session: InboundSession): void;
+}
+
+const MAX_LINE = 4096;
+const MAX_ERRORS = 10;
+const MAX_RECIPIENTS = 200;
+/** Stop reading while this much of our output waits for a client that does not read. */
+const WRITE_HIGH_WATER = 256 * 1024;
+
+type State = 'command' | 'data' | 'busy' | 'closed';
+
+export class InboundSession {
+  private socket: net.Socket;
+  private buffer: Buffer | undefined;
+  private state: State = 'command';
+  private helo: string | undefined;
+  private esmtp = false;
+  private from: string | undefined;
+  private recipients: string[] = [];
+  private data: DataReader | undefined;
+  private errors = 0;
+  private secure = false;
+  private out: string[] = [];
+  private discardingLongLine = false;
+  private readonly remoteIp: string;
+  private closeReason = 'Remote';
+
+  constructor(
+    socket: net.Socket,
+    private readonly connector: ReceiveConnectorRuntime,
+    private readonly host: SessionHost,
+    private readonly log: ProtocolLogSession | undefined,
+  ) {
+    this.socket = socket;
+    this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    socket.setNoDelay(true);
+    socket.setTimeout(Math.max(1000, connector.record.connectionTimeout || 600_000));
+    this.attach(socket);
+    log?.connect();
+    log?.info(permissionsText(connector), 'Set Session Permissions');
+    const banner = connector.record.banner ?? `220 ${connector.fqdn} Microsoft ESMTP MAIL Service ready at ${host.clock().toUTCString().replace('GMT', '+0000')}`;
+    this.reply(banner);
+    this.flush();
+  }
+
+  get isIdle(): boolean {
+    return this.state === 'command' && this.from === undefined;
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('timeout', () => {
+      if (this.state === 'closed') return;
+      this.reply(REPLY.timeout);
+      this.close('Timeout');
+    });
+    socket.on('error', () => this.close(this.closeReason));
+    socket.on('close', () => this.close(this.closeReason));
+    socket.on('drain', () => {
+      if (this.state !== 'closed') socket.resume();
+    });
+  }
+
+  /** Stop-Service after the grace period: 421 and close, whatever the session is doing. */
+  abort(): void {
+    if (this.state === 'closed') return;
+    this.reply(REPLY.shuttingDown);
+    this.close('Local');
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+    this.process();
+  }
+
+  /** Runs every complete command in the buffer (pipelining), then writes all replies at once. */
+  private process(): void {
+    while (this.buffer && this.buffer.length > 0 && (this.state === 'command' || this.state === 'data')) {
+      if (this.state === 'data') {
+        const buf = this.buffer;
+        this.buffer = undefined;
+        const result = this.data!.push(buf);
+        if (!result) break;
+        this.buffer = result.rest.length ? result.rest : undefined;
+        this.endOfData(result);
+        continue;
+      }
+      const nl = this.buffer.indexOf(0x0a);
+      if (nl < 0) {
+        if (this.buffer.length > MAX_LINE) {
+          // Overlong command: answer once, then skip to its end.
+          if (!this.discardingLongLine) this.error(REPLY.lineTooLong);
+          this.discardingLongLine = true;
+          this.buffer = undefined;
+        }
+        break;
+      }
+      const raw = this.buffer.subarray(0, nl);
+      this.buffer = nl + 1 < this.buffer.length ? this.buffer.subarray(nl + 1) : undefined;
+      if (this.discardingLongLine) {
+        this.discardingLongLine = false;
+        continue;
+      }
+      if (raw.length > MAX_LINE) {
+        this.error(REPLY.lineTooLong);
+        continue;
+      }
+      const line = raw.toString('latin1').replace(/\r$/, '');
+      this.command(line);
+    }
+    this.flush();
+    if (this.socket.writableLength > WRITE_HIGH_WATER) this.socket.pause();
+  }
+
+  private reply(text: string): void {
+    this.out.push(text.includes('\n') ? text.replace(/\r?\n/g, '\r\n') + '\r\n' : text + '\r\n');
+    this.log?.sent(text);
+  }
+
+  private flush(): void {
+    if (this.out.length === 0 || this.socket.destroyed) {
+      this.out = [];
+      return;
+    }
+    this.socket.write(this.out.length === 1 ? this.out[0] : this.out.join(''));
+    this.out = [];
+  }
+
+  private error(text: string): void {
+    this.reply(text);
+    if (++this.errors >= MAX_ERRORS) {
+      this.reply(REPLY.tooManyErrors);
+      this.close('TooManyErrors');
+    }
+  }
+
+  private close(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.flush();
+    this.log?.disconnect(reason);
+    this.socket.end();
+    // A client that never reads must not keep the socket open forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+    this.host.onClose(this);
+  }
+
+  private command(line: string): void {
+    const sp = line.indexOf(' ');
+    const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
+    const arg = sp < 0 ? '' : line.slice(sp + 1);
+    // Never write credentials into the log.
+    this.log?.received(verb === 'AUTH' ? 'AUTH ****' : line);
+    if (this.host.stopping() && this.isIdle && verb !== 'QUIT') {
+      this.reply(REPLY.shuttingDown);
+      this.close('Local');
+      return;
+    }
+    switch (verb) {
+      case 'EHLO':
+      case 'HELO':
+        return this.onHello(verb, arg);
+      case 'STARTTLS':
+        return this.onStartTls(arg);
+      case 'MAIL':
+        return this.onMail(arg);
+      case 'RCPT':
+        return this.onRcpt(arg);
+      case 'DATA':
+        return this.onDataCommand(arg);
+      case 'RSET':
+        this.resetTransaction();
+        return this.reply(REPLY.reset);
+      case 'NOOP':
+        return this.reply(REPLY.noop);
+      case 'QUIT':
+        this.reply(REPLY.quit);
+        this.closeReason = 'QuitVerb';
+        return this.close('QuitVerb');
+      case 'VRFY':
+        return this.reply(REPLY.vrfy);
+      case 'AUTH':
+        return this.error(REPLY.authNotOffered);
+      case 'BDAT':
+        return this.error(REPLY.bdatNotOffered);
+      default:
+        return this.error(REPLY.unrecognized(verb || line));
+    }
+  }
+
+  private resetTransaction(): void {
+    this.from = undefined;
+    this.recipients = [];
+  }
+
+  private offersStartTls(): boolean {
+    return !this.secure && this.connector.tls !== undefined;
+  }
+
+  private onHello(verb: string, arg: string): void {
+    const name = arg.trim();
+    if (!name) return this.error(`501 5.5.4 Invalid domain name`);
+    this.helo = name.split(/\s+/)[0];
+    this.esmtp = verb === 'EHLO';
+    this.resetTransaction();
+    const greeting = REPLY.ehloGreeting(this.connector.fqdn, this.remoteIp);
+    if (!this.esmtp) return this.reply(`250 ${greeting}`);
+    const lines = [greeting, `SIZE ${this.connector.record.maxMessageSize}`, 'PIPELINING', 'DSN', 'ENHANCEDSTATUSCODES'];
+    if (this.offersStartTls()) lines.push('STARTTLS');
+    lines.push('8BITMIME', 'SMTPUTF8');
+    this.reply(lines.map((l, i) => `250${i === lines.length - 1 ? ' ' : '-'}${l}`).join('\n'));
+  }
+
+  private onStartTls(arg: string): void {
+    if (arg.trim()) return this.error('501 5.5.4 Syntax error: STARTTLS takes no parameters');
+    if (this.secure) return this.error(REPLY.tlsAlready);
+    const material = this.connector.tls;
+    if (!material) return this.error(REPLY.tlsNotAvailable);
+    this.reply(REPLY.startTls);
+    this.flush();
+    // RFC 3207: anything the client pipelined after STARTTLS was sent in the clear; drop it.
+    this.buffer = undefined;
+    this.log?.sendingCertificate(material.logFacts);
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('timeout');
+    plain.removeAllListeners('drain');
+    plain.removeAllListeners('error');
+    plain.removeAllListeners('close');
+    this.state = 'busy';
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: material.secureContext, requestCert: true, rejectUnauthorized: false });
+    this.socket = secure;
+    secure.setTimeout(Math.max(1000, this.connector.record.connectionTimeout || 600_000));
+    this.attach(secure);
+    secure.once('secure', () => {
+      this.secure = true;
+      const cipher = secure.getCipher();
+      this.log?.tlsNegotiated(secure.getProtocol() ?? 'TLSv1.2', { name: cipher.name, standardName: cipher.standardName, version: cipher.version }, secure.getEphemeralKeyInfo() as never);
+      const peer = secure.getPeerCertificate();
+      if (peer && peer.raw) this.log?.receivedCertificate({ thumbprint: crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() });
+      // A fresh start after TLS: the client must say EHLO again.
+      this.helo = undefined;
+      this.resetTransaction();
+      this.state = 'command';
+      this.process();
+    });
+    secure.once('error', (e: Error) => {
+      this.log?.tlsFailed(e.message);
+    });
+  }
+
+  private checkReadyForMail(): boolean {
+    if (!this.helo) {
+      this.error(REPLY.needHelo);
+      return false;
+    }
+    if (this.connector.record.requireTls && !this.secure) {
+      this.error(REPLY.mustStartTls);
+      return false;
+    }
+    if (!this.connector.record.permissionGroups.includes('AnonymousUsers')) {
+      this.error(REPLY.notAuthenticated);
+      return false;
+    }
+    return true;
+  }
+
+  private onMail(arg: string): void {
+    if (!this.checkReadyForMail()) return;
+    if (this.from !== undefined) return this.error(REPLY.senderAlready);
+    const m = /^FROM:\s*<([^<>\s]*)>((?:\s+\S+)*)\s*$/i.exec(arg);
+    if (!m) return this.error(REPLY.syntaxMail);
+    const address = m[1];
+    if (address && !isAddress(address)) return this.error(REPLY.badAddress);
+    const params = parseParams(m[2]);
+    if (params.SIZE !== undefined) {
+      if (!/^\d{1,20}$/.test(params.SIZE)) return this.error(REPLY.syntaxMail);
+      if (Number(params.SIZE) > this.connector.record.maxMessageSize) return this.reply(REPLY.tooBig);
+    }
+    this.from = address;
+    this.recipients = [];
+    this.reply(REPLY.senderOk);
+  }
+
+  private onRcpt(arg: string): void {
+    if (!this.checkReadyForMail()) return;
+    if (this.from === undefined) return this.error(REPLY.needMail);
+    const m = /^TO:\s*<([^<>\s]+)>((?:\s+\S+)*)\s*$/i.exec(arg);
+    if (!m) return this.error(REPLY.syntaxMail);
+    if (!isAddress(m[1])) return this.error(REPLY.badAddress);
+    if (this.recipients.length >= MAX_RECIPIENTS) return this.reply(REPLY.tooManyRecipients);
+    this.recipients.push(m[1]);
+    this.reply(REPLY.recipientOk);
+  }
+
+  private onDataCommand(arg: string): void {
+    if (arg.trim()) return this.error('501 5.5.4 Syntax error: DATA takes no parameters');
+    if (!this.checkReadyForMail()) return;
+    if (this.from === undefined) return this.error(REPLY.needMail);
+    if (this.recipients.length === 0) return this.error(REPLY.needRcpt);
+    this.reply(REPLY.startData);
+    this.data = new DataReader(this.connector.record.maxMessageSize);
+    this.state = 'data';
+  }
+
+  private endOfData(result: { body: Buffer; size: number; tooBig: boolean; bareLf: boolean }): void {
+    this.data = undefined;
+    const from = this.from!;
+    const recipients = this.recipients;
+    this.resetTransaction();
+    if (result.tooBig) {
+      this.state = 'command';
+      return this.reply(REPLY.tooBig);
+    }
+    if (result.bareLf) {
+      this.state = 'command';
+      return this.reply(REPLY.bareLf);
+    }
+    const receivedAt = this.host.clock();
+    const headers = headerSummary(result.body);
+    const messageId = headers.messageId ?? `<${crypto.randomUUID()}@${this.connector.fqdn}>`;
+    const received =
+      `Received: from ${sanitize(this.helo ?? this.remoteIp)} (${this.remoteIp}) by ${this.connector.fqdn} (${this.host.serverName})\r\n` +
+      ` with ${this.secure ? 'ESMTPS' : this.esmtp ? 'ESMTP' : 'SMTP'}; ${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
+    const body = Buffer.concat([Buffer.from(received, 'latin1'), ...(headers.messageId ? [] : [Buffer.from(`Message-ID: ${messageId}\r\n`)]), result.body]);
+    this.state = 'busy';
+    this.log?.info(undefined, 'receiving message');
+    this.host
+      .accept({ from, recipients, body, sourceConnector: this.connector.record.name, sourceIp: this.remoteIp, internetMessageId: messageId, subject: headers.subject, receivedAt })
+      .then(
+        (id) => {
+          if (this.state === 'closed') return;
+          this.reply(REPLY.queued(messageId, id, this.connector.fqdn));
+        },
+        () => {
+          if (this.state === 'closed') return;
+          this.reply(REPLY.storeFailed);
+        },
+      )
+      .finally(() => {
+        if (this.state === 'closed') return;
+        this.state = 'command';
+        this.process();
+        this.flush();
+      });
+  }
+}
+
+function permissionsText(c: ReceiveConnectorRuntime): string {
+  const p = c.record.permissionGroups;
+  const perms: string[] = [];
+  if (p.includes('AnonymousUsers')) perms.push('SMTPSubmit', 'SMTPAcceptAnyRecipient');
+  if (p.includes('ExchangeServers')) perms.push('SMTPAcceptAnySender', 'SMTPAcceptAuthoritativeDomainSender', 'AcceptRoutingHeaders');
+  return perms.join(' ');
+}
+
+function isAddress(a: string): boolean {
+  return a.length <= 320 && /^[^@\s]+@[^@\s]+$/.test(a);
+}
+
+function parseParams(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of text.trim().split(/\s+/).filter(Boolean)) {
+    const eq = p.indexOf('=');
+    out[(eq < 0 ? p : p.slice(0, eq)).toUpperCase()] = eq < 0 ? '' : p.slice(eq + 1);
+  }
+  return out;
+}
+
+function sanitize(s: string): string {
+  return s.replace(/[^\x21-\x7e]/g, '').slice(0, 255);
+}
+
+/** Subject and Message-ID from the header section (unfolded), without parsing the whole message. */
+export function headerSummary(body: Buffer): { subject?: string; messageId?: string } {
+  let end = body.indexOf('\r\n\r\n');
+  if (end < 0) end = Math.min(body.length, 65536);
+  const text = body.subarray(0, Math.min(end, 65536)).toString('utf8').replace(/\r\n[ \t]+/g, ' ');
+  const out: { subject?: string; messageId?: string } = {};
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).toLowerCase();
+    if (name === 'subject' && out.subject === undefined) out.subject = line.slice(colon + 1).trim();
+    else if (name === 'message-id' && out.messageId === undefined) out.messageId = line.slice(colon + 1).trim();
+  }
+  return out;
+}

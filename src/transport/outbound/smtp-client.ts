@@ -1,0 +1,346 @@
+// One outbound SMTP connection of a Send connector: greeting, EHLO, STARTTLS
+// with the connector's client certificate, then one message after another
+// (pipelined when the peer offers PIPELINING) until the caller quits.
+import crypto from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ProtocolLogSession } from '../protocol-log/index.js';
+import type { SendConnectorRuntime } from '../service/config-snapshot.js';
+import { checkRemoteCertificate } from './tls-policy.js';
+
+/** A failure with the reply that goes into the queue's LastError. */
+export class DeliveryError extends Error {
+  constructor(
+    readonly reply: string,
+    /** permanent: 5xx for the message; otherwise a retry. */
+    readonly permanent: boolean,
+    /** The connection itself failed (the queue goes to Retry, not just the message). */
+    readonly connectionLevel: boolean,
+  ) {
+    super(reply);
+  }
+}
+
+export const CERTIFICATE_NOT_FOUND = '454 4.7.5 The certificate specified in TlsCertificateName of the SendConnector could not be found.';
+
+export interface ConnectTarget {
+  /** Address to connect to (IP or host name). */
+  host: string;
+  port: number;
+  /** The name the target was found by (smart host or MX host), for SNI and logs. */
+  name: string;
+}
+
+export interface OutboundMessage {
+  id: number;
+  from: string;
+  recipients: string[];
+  body: Buffer;
+  internetMessageId?: string;
+}
+
+export interface SendResult {
+  accepted: string[];
+  /** Recipients the peer refused, with its reply. */
+  rejected: Array<{ recipient: string; reply: string; permanent: boolean }>;
+  /** The peer's final reply to the data. */
+  reply: string;
+}
+
+interface Reply {
+  code: number;
+  text: string;
+}
+
+const TIMEOUT_MS = 60_000;
+
+export class SmtpClientConnection {
+  private socket: net.Socket;
+  private buffer = '';
+  private lines: string[] = [];
+  private waiting: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }> = [];
+  private replies: Reply[] = [];
+  private failure: Error | undefined;
+  private extensions = new Set<string>();
+  private maxSize = 0;
+  messagesSent = 0;
+  secure = false;
+  presentedThumbprint: string | undefined;
+
+  private constructor(
+    socket: net.Socket,
+    private readonly runtime: SendConnectorRuntime,
+    private readonly log: ProtocolLogSession | undefined,
+    readonly target: ConnectTarget,
+  ) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  get closed(): boolean {
+    return this.failure !== undefined || this.socket.destroyed;
+  }
+
+  /**
+   * Connects and gets the session ready for MAIL: greeting, EHLO, STARTTLS
+   * (unless IgnoreSTARTTLS) with the client certificate the connector selects,
+   * the TLS checks of TlsAuthLevel, EHLO again.
+   */
+  static async open(runtime: SendConnectorRuntime, target: ConnectTarget, log: ProtocolLogSession | undefined, tlsDomainFallback: string): Promise<SmtpClientConnection> {
+    log?.setEndpoints(undefined, endpoint(target.host, target.port));
+    log?.attemptingToConnect();
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: target.host, port: target.port, noDelay: true });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new DeliveryError(`451 4.4.1 Connection to ${target.name} (${target.host}:${target.port}) timed out`, false, true));
+      }, Math.min(runtime.record.connectionInactivityTimeOut || TIMEOUT_MS, TIMEOUT_MS));
+      s.once('connect', () => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new DeliveryError(`451 4.4.0 Primary target IP address responded with: "421 4.2.1 Unable to connect." Attempted failover to alternate host, but that did not succeed. Either there are no alternate hosts, or delivery failed to all alternate hosts. The last endpoint attempted was ${target.host}:${target.port} (${e.code ?? e.message})`, false, true));
+      });
+    });
+    log?.setEndpoints(endpoint(socket.localAddress, socket.localPort), endpoint(socket.remoteAddress, socket.remotePort));
+    log?.connect();
+    const conn = new SmtpClientConnection(socket, runtime, log, target);
+    try {
+      await conn.handshake(tlsDomainFallback);
+      return conn;
+    } catch (e) {
+      conn.destroy();
+      throw e;
+    }
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.setEncoding('latin1');
+    socket.setTimeout(Math.min(this.runtime.record.connectionInactivityTimeOut || TIMEOUT_MS, 10 * 60_000));
+    socket.on('data', (d: string) => this.onData(d));
+    socket.on('timeout', () => this.fail(new DeliveryError('451 4.4.2 Timeout waiting for the remote server', false, true)));
+    socket.on('error', (e) => this.fail(new DeliveryError(`451 4.4.0 Connection error: ${e.message}`, false, true)));
+    socket.on('close', () => this.fail(new DeliveryError('451 4.4.0 The remote server closed the connection', false, true)));
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    for (const w of this.waiting.splice(0)) w.reject(e);
+  }
+
+  private onData(d: string): void {
+    this.buffer += d;
+    let nl: number;
+    while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
+      this.buffer = this.buffer.slice(nl + 1);
+      this.lines.push(line);
+      if (line.length < 4 || line[3] !== '-') {
+        const text = this.lines.join('\n');
+        this.lines = [];
+        this.log?.received(text);
+        const r = { code: Number(line.slice(0, 3)) || 0, text };
+        const w = this.waiting.shift();
+        if (w) w.resolve(r);
+        else this.replies.push(r);
+      }
+    }
+  }
+
+  private read(): Promise<Reply> {
+    const r = this.replies.shift();
+    if (r) return Promise.resolve(r);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private write(commands: string[]): void {
+    for (const c of commands) this.log?.sent(c);
+    this.socket.write(commands.map((c) => c + '\r\n').join(''));
+  }
+
+  private async command(cmd: string): Promise<Reply> {
+    this.write([cmd]);
+    return this.read();
+  }
+
+  private async ehlo(): Promise<void> {
+    const name = this.runtime.fqdn;
+    let r = await this.command(`${this.runtime.record.forceHelo ? 'HELO' : 'EHLO'} ${name}`);
+    if (r.code !== 250 && !this.runtime.record.forceHelo) r = await this.command(`HELO ${name}`);
+    if (r.code !== 250) throw replyError(r, true);
+    this.extensions.clear();
+    for (const line of r.text.split('\n').slice(1)) {
+      const kw = line.slice(4).trim().toUpperCase();
+      this.extensions.add(kw.split(' ')[0]);
+      if (kw.startsWith('SIZE ')) this.maxSize = Number(kw.slice(5)) || 0;
+    }
+  }
+
+  private async handshake(tlsDomainFallback: string): Promise<void> {
+    const greeting = await this.read();
+    if (greeting.code !== 220) throw replyError(greeting, true);
+    await this.ehlo();
+    const record = this.runtime.record;
+    const offered = this.extensions.has('STARTTLS');
+    if (record.ignoreStartTls || !offered) {
+      if (record.requireTls) throw new DeliveryError(`451 4.7.4 ${this.target.name} did not offer STARTTLS, and the Send connector ${record.name} requires TLS`, false, true);
+      return;
+    }
+    const choice = this.runtime.clientCertificate;
+    // Exchange looks the certificate up when it is about to start TLS; none found abandons the connection.
+    if (choice.kind === 'named-missing') {
+      this.log?.tlsFailed('CannotLoadSTARTTLSCertificateFromStore');
+      throw new DeliveryError(CERTIFICATE_NOT_FOUND, false, true);
+    }
+    const r = await this.command('STARTTLS');
+    if (r.code !== 220) {
+      if (record.requireTls) throw replyError(r, true);
+      return;
+    }
+    if (choice.material) {
+      this.log?.sendingCertificate(choice.material.logFacts);
+      this.presentedThumbprint = choice.material.thumbprint;
+    }
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('timeout');
+    plain.removeAllListeners('error');
+    plain.removeAllListeners('close');
+    const servername = net.isIP(this.target.name.replace(/^\[|\]$/g, '')) ? undefined : this.target.name;
+    const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ socket: plain, secureContext: this.runtime.secureContext, servername, rejectUnauthorized: false });
+      s.once('secureConnect', () => resolve(s));
+      s.once('error', (e) => {
+        this.log?.tlsFailed(e.message);
+        reject(new DeliveryError(`451 4.4.317 TLS negotiation with ${this.target.name} failed: ${e.message}`, false, true));
+      });
+    });
+    this.socket = secure;
+    this.attach(secure);
+    this.secure = true;
+    const cipher = secure.getCipher();
+    this.log?.tlsNegotiated(secure.getProtocol() ?? 'TLSv1.2', { name: cipher.name, standardName: cipher.standardName, version: cipher.version }, secure.getEphemeralKeyInfo() as never);
+    const peer = secure.getPeerCertificate();
+    if (peer && peer.raw) this.log?.receivedCertificate({ thumbprint: crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() });
+    const problem = checkRemoteCertificate(record, secure, tlsDomainFallback);
+    if (problem) throw new DeliveryError(problem, false, true);
+    await this.ehlo();
+  }
+
+  /** Sends one message; recipient refusals are reported, connection trouble throws. */
+  async send(msg: OutboundMessage): Promise<SendResult> {
+    if (this.failure) throw this.failure;
+    this.log?.info(undefined, `sending message with RecordId ${msg.id} and InternetMessageId ${msg.internetMessageId ?? ''}`);
+    if (this.maxSize && msg.body.length > this.maxSize) {
+      return { accepted: [], rejected: msg.recipients.map((recipient) => ({ recipient, reply: `552 5.3.4 Message size ${msg.body.length} exceeds the remote limit of ${this.maxSize}`, permanent: true })), reply: '' };
+    }
+    const mail = `MAIL FROM:<${msg.from}>${this.extensions.has('SIZE') ? ` SIZE=${msg.body.length}` : ''}`;
+    const rcpts = msg.recipients.map((r) => `RCPT TO:<${r}>`);
+    const pipelining = this.extensions.has('PIPELINING');
+    let replies: Reply[];
+    if (pipelining) {
+      this.write([mail, ...rcpts, 'DATA']);
+      replies = [];
+      for (let i = 0; i < rcpts.length + 2; i++) replies.push(await this.read());
+    } else {
+      replies = [await this.command(mail)];
+      if (replies[0].code === 250) for (const r of rcpts) replies.push(await this.command(r));
+      if (replies.slice(1).some((r) => r.code === 250 || r.code === 251)) replies.push(await this.command('DATA'));
+    }
+    const mailReply = replies[0];
+    const rejected: SendResult['rejected'] = [];
+    const accepted: string[] = [];
+    if (mailReply.code !== 250) {
+      if (replies.length === rcpts.length + 2 && replies[replies.length - 1].code === 354) await this.abortData();
+      await this.reset();
+      const e = replyError(mailReply, false);
+      return { accepted: [], rejected: msg.recipients.map((recipient) => ({ recipient, reply: e.reply, permanent: e.permanent })), reply: mailReply.text };
+    }
+    msg.recipients.forEach((recipient, i) => {
+      const r = replies[i + 1];
+      if (r && (r.code === 250 || r.code === 251)) accepted.push(recipient);
+      else rejected.push({ recipient, reply: r ? oneLine(r.text) : '451 4.4.0 No reply to RCPT', permanent: r ? r.code >= 500 : false });
+    });
+    const dataReply = replies[rcpts.length + 1];
+    if (accepted.length === 0 || !dataReply || dataReply.code !== 354) {
+      if (dataReply && dataReply.code === 354) await this.abortData();
+      await this.reset();
+      if (dataReply && dataReply.code !== 354 && accepted.length > 0) {
+        const e = replyError(dataReply, false);
+        return { accepted: [], rejected: msg.recipients.map((recipient) => ({ recipient, reply: e.reply, permanent: e.permanent })), reply: dataReply.text };
+      }
+      return { accepted: [], rejected, reply: '' };
+    }
+    this.socket.write(dotStuff(msg.body));
+    const final = await this.read();
+    this.messagesSent++;
+    if (final.code !== 250) {
+      const e = replyError(final, false);
+      return { accepted: [], rejected: msg.recipients.map((recipient) => ({ recipient, reply: e.reply, permanent: e.permanent })), reply: final.text };
+    }
+    return { accepted, rejected, reply: oneLine(final.text) };
+  }
+
+  /** The peer said 354 although every recipient failed (pipelining): send an empty message and let RSET discard it. */
+  private async abortData(): Promise<void> {
+    this.socket.write('.\r\n');
+    await this.read().catch(() => undefined);
+  }
+
+  private async reset(): Promise<void> {
+    await this.command('RSET').catch(() => undefined);
+  }
+
+  async quit(): Promise<void> {
+    if (this.failure) return this.destroy();
+    try {
+      this.write(['QUIT']);
+      await Promise.race([this.read(), new Promise((r) => setTimeout(r, 2000))]);
+    } catch {
+      /* the peer closed first: fine */
+    }
+    this.log?.disconnect('Local');
+    this.destroy();
+  }
+
+  destroy(): void {
+    this.fail(new DeliveryError('451 4.4.0 Connection closed', false, true));
+    this.socket.destroy();
+  }
+}
+
+function oneLine(text: string): string {
+  return text.split('\n').map((l, i) => (i === 0 ? l : l.slice(4))).join(' ');
+}
+
+function replyError(r: Reply, connectionLevel: boolean): DeliveryError {
+  const text = oneLine(r.text) || '451 4.4.0 No reply';
+  return new DeliveryError(text, r.code >= 500 && r.code < 600, connectionLevel);
+}
+
+/** Dot-stuffing and the terminator; the body is copied only when it has lines starting with a dot. */
+export function dotStuff(body: Buffer): Buffer {
+  const endsWithCrlf = body.length >= 2 && body[body.length - 2] === 0x0d && body[body.length - 1] === 0x0a;
+  const tail = Buffer.from(endsWithCrlf ? '.\r\n' : '\r\n.\r\n');
+  if (body[0] !== 0x2e && body.indexOf('\n.') < 0) return Buffer.concat([body, tail]);
+  const parts: Buffer[] = [];
+  let start = 0;
+  if (body[0] === 0x2e) parts.push(Buffer.from('.'));
+  let i = body.indexOf('\n.');
+  while (i >= 0) {
+    parts.push(body.subarray(start, i + 1), Buffer.from('.'));
+    start = i + 1;
+    i = body.indexOf('\n.', start);
+  }
+  parts.push(body.subarray(start), tail);
+  return Buffer.concat(parts);
+}
+
+function endpoint(address: string | undefined, port: number | undefined): string {
+  const a = (address ?? '').replace(/^::ffff:/, '');
+  return a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`;
+}

@@ -1,0 +1,80 @@
+// Connector selection for a recipient (reference §3.7). Pure: the snapshot's
+// connectors and a recipient in, one route (or the reason there is none) out.
+import { addressSpaceSpecificity } from '../../connectors/address-space.js';
+import type { SendConnectorRecord } from '../../directory/records.js';
+
+export type DeliveryType = 'DnsConnectorDelivery' | 'SmartHostConnectorDelivery' | 'Unreachable';
+
+export interface Route {
+  connector: SendConnectorRecord;
+  deliveryType: Exclude<DeliveryType, 'Unreachable'>;
+  /**
+   * The queue's NextHopDomain: the recipient domain for MX delivery, the smart
+   * hosts (IP literals bracketed, as Exchange shows them) for smart-host delivery.
+   */
+  nextHopDomain: string;
+}
+
+export type RouteResult = { ok: true; route: Route } | { ok: false; reply: string };
+
+export const NO_CONNECTOR_REPLY = '550 5.4.4 SMTPSEND.DNS.NonExistentDomain; unable to route: no Send connector of this server covers the recipient domain';
+export const TOO_BIG_REPLY = '550 5.3.4 Message too big for the Send connectors that cover the recipient domain';
+
+/** `user@Contoso.com` → `contoso.com` (an address without a domain routes as the empty domain). */
+export function recipientDomain(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? '' : address.slice(at + 1).toLowerCase().replace(/^\[|\]$/g, '');
+}
+
+/** `10.0.0.1` → `[10.0.0.1]`; host names unchanged, lower-cased. */
+export function renderSmartHost(host: string): string {
+  const h = host.trim();
+  const ipish = /^\[?(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]*)\]?$/i.test(h) && !/^[a-z]/i.test(h.replace(/^\[/, ''));
+  return ipish ? `[${h.replace(/^\[|\]$/g, '')}]` : h.toLowerCase();
+}
+
+/**
+ * The connector for one recipient: connectors sourced on `serverName` and
+ * enabled, big enough for the message, the most specific address space, then
+ * the lowest cost, then the alphanumerically lowest name.
+ */
+export function selectSendConnector(connectors: readonly SendConnectorRecord[], serverName: string, recipient: string, messageSize: number): RouteResult {
+  const domain = recipientDomain(recipient);
+  const server = serverName.toLowerCase();
+  type Candidate = { c: SendConnectorRecord; specificity: number; cost: number };
+  const matches: Candidate[] = [];
+  let tooBig = false;
+  for (const c of connectors) {
+    if (!c.enabled || !c.sourceTransportServers.some((s) => s.toLowerCase() === server)) continue;
+    let best: { specificity: number; cost: number } | undefined;
+    for (const a of c.addressSpaces) {
+      const specificity = addressSpaceSpecificity(a, domain);
+      if (specificity < 0) continue;
+      if (!best || specificity > best.specificity || (specificity === best.specificity && a.cost < best.cost)) best = { specificity, cost: a.cost };
+    }
+    if (!best) continue;
+    if (c.maxMessageSize !== null && messageSize > c.maxMessageSize) {
+      tooBig = true;
+      continue;
+    }
+    matches.push({ c, ...best });
+  }
+  if (matches.length === 0) return { ok: false, reply: tooBig ? TOO_BIG_REPLY : NO_CONNECTOR_REPLY };
+  matches.sort((a, b) => b.specificity - a.specificity || a.cost - b.cost || compareNames(a.c.name, b.c.name));
+  const connector = matches[0].c;
+  if (connector.dnsRoutingEnabled || connector.smartHosts.length === 0) {
+    return { ok: true, route: { connector, deliveryType: 'DnsConnectorDelivery', nextHopDomain: domain } };
+  }
+  return { ok: true, route: { connector, deliveryType: 'SmartHostConnectorDelivery', nextHopDomain: connector.smartHosts.map(renderSmartHost).join(',') } };
+}
+
+function compareNames(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Messages with the same key travel through the same delivery queue. */
+export function queueKey(route: Route): string {
+  return `${route.connector.guid}|${route.nextHopDomain}`;
+}

@@ -1,0 +1,156 @@
+// Everything a running transport reads from the directory, built whole and
+// swapped as one immutable object (certificate and connector changes take
+// effect for the next session; sessions in progress keep the snapshot they
+// started with).
+import tls from 'node:tls';
+import type { CertificateStore, EvaluatedCertificate } from '../../certificate-store/certificate-store.js';
+import { selectCertificateByName, selectCertificateForDomain } from '../../certificate-store/selection.js';
+import { derToPem } from '../../certificates/keys.js';
+import { ipInRange, parseBinding, parseIpRange, type IpRange } from '../../connectors/receive-connector-rules.js';
+import { parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
+import type { DirectoryStore } from '../../directory/directory-store.js';
+import type { ReceiveConnectorRecord, SendConnectorRecord, ServerRecord } from '../../directory/records.js';
+import { buildTlsMaterial, type TlsMaterial } from './tls-material.js';
+
+export interface ReceiveConnectorRuntime {
+  record: ReceiveConnectorRecord;
+  bindings: Array<{ address: string; port: number }>;
+  ranges: IpRange[];
+  /** The name this connector greets with and advertises. */
+  fqdn: string;
+  /** The STARTTLS certificate Exchange would select; undefined: no STARTTLS offered. */
+  tls: TlsMaterial | undefined;
+}
+
+export type ClientCertificateChoice =
+  /** TlsCertificateName set and a valid certificate with a key matches it. */
+  | { kind: 'named'; material: TlsMaterial }
+  /** TlsCertificateName set, nothing usable matches: delivery fails with 454 4.7.5. */
+  | { kind: 'named-missing' }
+  /** No TlsCertificateName: by the connector's (or server's) FQDN, possibly none. */
+  | { kind: 'fqdn'; material: TlsMaterial | undefined };
+
+export interface SendConnectorRuntime {
+  record: SendConnectorRecord;
+  /** EHLO name: the connector's Fqdn, else the server's. */
+  fqdn: string;
+  clientCertificate: ClientCertificateChoice;
+  /** Client context: the chosen certificate plus the CAs this server trusts. */
+  secureContext: tls.SecureContext;
+}
+
+export interface TransportSnapshot {
+  revision: number;
+  builtAt: Date;
+  server: ServerRecord;
+  receiveConnectors: ReceiveConnectorRuntime[];
+  /** Every Send connector of the organization (routing filters by source server). */
+  sendConnectors: SendConnectorRecord[];
+  sendRuntime: Map<string, SendConnectorRuntime>;
+  certificates: EvaluatedCertificate[];
+}
+
+export interface SnapshotDeps {
+  directory: DirectoryStore;
+  certificates: CertificateStore;
+  serverName: string;
+  systemRoots: Buffer[];
+  clock: () => Date;
+}
+
+/** Reads configuration and certificates and builds every TLS context up front. */
+export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapshot> {
+  const { directory } = deps;
+  const revision = await directory.revision();
+  const server = await deps.certificates.server(deps.serverName);
+  const [receive, send, certificates, roots] = await Promise.all([
+    directory.listReceiveConnectors(server.name),
+    directory.listSendConnectors(),
+    deps.certificates.list(server.name),
+    directory.listTrustedRoots(server.name),
+  ]);
+  const installed = certificates.filter((c) => c.record.der !== null);
+  const materials = new Map<string, TlsMaterial | undefined>();
+  const material = (c: EvaluatedCertificate | undefined): TlsMaterial | undefined => {
+    if (!c) return undefined;
+    if (!materials.has(c.thumbprint)) materials.set(c.thumbprint, buildTlsMaterial(deps.certificates, c));
+    return materials.get(c.thumbprint);
+  };
+
+  const receiveConnectors: ReceiveConnectorRuntime[] = receive
+    .filter((r) => r.enabled)
+    .map((record) => {
+      const fqdn = record.fqdn ?? server.fqdn;
+      const offersTls = record.authMechanism.includes('Tls') || record.requireTls;
+      let chosen: EvaluatedCertificate | undefined;
+      if (offersTls) {
+        chosen = record.tlsCertificateName
+          ? selectCertificateByName(installed, parseSmtpX509Identifier(record.tlsCertificateName))
+          : selectCertificateForDomain(installed.filter((c) => c.services.includes('SMTP')), fqdn) ?? selectCertificateForDomain(installed, fqdn);
+      }
+      return {
+        record,
+        bindings: record.bindings.map(parseBinding),
+        ranges: record.remoteIpRanges.map(parseIpRange),
+        fqdn,
+        tls: material(chosen),
+      };
+    });
+
+  const caPems = [...deps.systemRoots, ...roots.map((r) => r.der)].map((d) => derToPem(d, 'CERTIFICATE'));
+  const sendRuntime = new Map<string, SendConnectorRuntime>();
+  for (const record of send) {
+    if (!record.sourceTransportServers.some((s) => s.toLowerCase() === server.name.toLowerCase())) continue;
+    const fqdn = record.fqdn ?? server.fqdn;
+    let clientCertificate: ClientCertificateChoice;
+    if (record.tlsCertificateName) {
+      const m = material(selectCertificateByName(installed, parseSmtpX509Identifier(record.tlsCertificateName)));
+      clientCertificate = m ? { kind: 'named', material: m } : { kind: 'named-missing' };
+    } else {
+      clientCertificate = { kind: 'fqdn', material: material(selectCertificateForDomain(installed, fqdn)) };
+    }
+    const m = clientCertificate.kind === 'named-missing' ? undefined : clientCertificate.material;
+    const secureContext = tls.createSecureContext({ ca: caPems, ...(m ? { cert: m.certPem, key: m.keyPem } : {}) });
+    sendRuntime.set(record.guid, { record, fqdn, clientCertificate, secureContext });
+  }
+  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, certificates };
+}
+
+/**
+ * The Receive connector for a connection (reference §4): among the enabled
+ * connectors bound to the local address and port, the one whose RemoteIPRanges
+ * match the client most specifically (the smallest matching range).
+ */
+export function matchReceiveConnector(
+  connectors: readonly ReceiveConnectorRuntime[],
+  local: { address: string; port: number },
+  remoteAddress: string,
+): ReceiveConnectorRuntime | undefined {
+  const localPlain = local.address.startsWith('::ffff:') ? local.address.slice(7) : local.address;
+  let best: { c: ReceiveConnectorRuntime; width: bigint; exactBinding: boolean } | undefined;
+  for (const c of connectors) {
+    const binding = c.bindings.find((b) => b.port === local.port && (b.address === localPlain || b.address === '0.0.0.0' || b.address === '::'));
+    if (!binding) continue;
+    const exactBinding = binding.address === localPlain;
+    for (const r of c.ranges) {
+      if (!ipInRange(remoteAddress, r)) continue;
+      const width = r.end - r.start;
+      // A connector bound to the exact address beats one bound to all addresses (Exchange's binding rule), then the narrower range wins.
+      if (!best || (exactBinding && !best.exactBinding) || (exactBinding === best.exactBinding && width < best.width)) best = { c, width, exactBinding };
+    }
+  }
+  return best?.c;
+}
+
+/** The distinct listening sockets the enabled connectors need. */
+export function listenerBindings(connectors: readonly ReceiveConnectorRuntime[]): Array<{ address: string; port: number }> {
+  const seen = new Map<string, { address: string; port: number }>();
+  for (const c of connectors) for (const b of c.bindings) seen.set(`${b.address}|${b.port}`, b);
+  // 0.0.0.0:p covers every specific IPv4 address on p; binding both would fail with EADDRINUSE.
+  const all = [...seen.values()];
+  return all.filter((b) => !(b.address !== '0.0.0.0' && b.address !== '::' && all.some((o) => o.port === b.port && (o.address === '0.0.0.0' || o.address === '::') && sameFamily(o.address, b.address))));
+}
+
+function sameFamily(wild: string, addr: string): boolean {
+  return (wild === '0.0.0.0') === !addr.includes(':');
+}

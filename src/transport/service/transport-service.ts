@@ -1,0 +1,200 @@
+// The Microsoft Exchange Transport service of one server: Receive connector
+// listeners, the durable queue, delivery, protocol logs, and the
+// configuration snapshot they all read. Start/stop as Stop-Service and
+// Start-Service see them; a stop keeps every queued message.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { CertificateStore } from '../../certificate-store/certificate-store.js';
+import { loadSystemRoots } from '../../certificates/status.js';
+import type { QueueViewer, TransportServiceControl } from '../../cmdlets/framework/context.js';
+import type { DirectoryStore } from '../../directory/directory-store.js';
+import type { TransportServiceSettings } from '../../directory/records.js';
+import { serverHome } from '../../organization/bootstrap.js';
+import { DeliveryEngine } from '../delivery/delivery-queues.js';
+import { createQueueViewer, stoppedError } from '../delivery/queue-view.js';
+import { ReceiveListeners } from '../inbound/receive-listeners.js';
+import type { AcceptedMessage } from '../inbound/smtp-session.js';
+import { ProtocolLogWriter, type ProtocolLogSettings } from '../protocol-log/index.js';
+import { MailQueueStore } from '../queue/index.js';
+import { buildSnapshot, type TransportSnapshot } from './config-snapshot.js';
+
+export interface TransportServiceOptions {
+  directory: DirectoryStore;
+  certificates: CertificateStore;
+  serverName: string;
+  dataDir: string;
+  logger: Logger;
+  clock?: () => Date;
+  /** How often the directory revision is polled (ms). */
+  configPollMs?: number;
+  /** How long Stop-Service lets sessions and deliveries finish before ending them (ms). */
+  stopGraceMs?: number;
+  /** Spool folder; default <data>/servers/<SERVER>/Queue. */
+  queueDir?: string;
+}
+
+type State = 'Running' | 'Stopped' | 'StartPending' | 'StopPending';
+
+function logSettings(t: TransportServiceSettings, kind: 'send' | 'receive'): ProtocolLogSettings {
+  return kind === 'send'
+    ? { directory: t.sendProtocolLogPath, maxFileSize: t.sendProtocolLogMaxFileSize ?? 0, maxDirectorySize: t.sendProtocolLogMaxDirectorySize ?? 0, maxAge: t.sendProtocolLogMaxAge }
+    : { directory: t.receiveProtocolLogPath, maxFileSize: t.receiveProtocolLogMaxFileSize ?? 0, maxDirectorySize: t.receiveProtocolLogMaxDirectorySize ?? 0, maxAge: t.receiveProtocolLogMaxAge };
+}
+
+export class TransportService implements TransportServiceControl {
+  readonly serverName: string;
+  queues!: QueueViewer;
+  private state: State = 'Stopped';
+  private snapshot!: TransportSnapshot;
+  private sendLog!: ProtocolLogWriter;
+  private receiveLog!: ProtocolLogWriter;
+  private listeners!: ReceiveListeners;
+  private engine!: DeliveryEngine;
+  private poller: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private lastBuild = 0;
+  private readonly clock: () => Date;
+  private readonly systemRoots = loadSystemRoots();
+  private transition: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly opts: TransportServiceOptions,
+    private readonly store: MailQueueStore,
+  ) {
+    this.serverName = opts.serverName.toUpperCase();
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  /** Opens the spool (replaying it), builds the first snapshot and starts the service. */
+  static async create(opts: TransportServiceOptions): Promise<TransportService> {
+    const store = await MailQueueStore.open(opts.queueDir ?? path.join(serverHome(opts.dataDir, opts.serverName), 'Queue'));
+    const service = new TransportService(opts, store);
+    await service.init();
+    await service.start();
+    return service;
+  }
+
+  private async init(): Promise<void> {
+    this.snapshot = await this.build();
+    const t = this.snapshot.server.transport;
+    const onError = (e: unknown) => this.opts.logger.warn({ err: e }, 'Protocol log write failed');
+    this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...logSettings(t, 'send'), clock: this.clock, onError });
+    this.receiveLog = new ProtocolLogWriter({ kind: 'Receive', ...logSettings(t, 'receive'), clock: this.clock, onError });
+    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName });
+    this.listeners = new ReceiveListeners({
+      snapshot: () => this.snapshot,
+      receiveLog: this.receiveLog,
+      logger: this.opts.logger,
+      host: {
+        serverName: this.serverName,
+        clock: this.clock,
+        stopping: () => this.state !== 'Running',
+        accept: (m) => this.accept(m),
+      },
+    });
+    this.queues = createQueueViewer({
+      engine: this.engine,
+      store: this.store,
+      serverName: this.serverName,
+      assertRunning: () => {
+        if (this.state !== 'Running') throw stoppedError(this.serverName);
+      },
+    });
+    await this.engine.load();
+  }
+
+  private build(): Promise<TransportSnapshot> {
+    this.lastBuild = Date.now();
+    return buildSnapshot({ directory: this.opts.directory, certificates: this.opts.certificates, serverName: this.serverName, systemRoots: this.systemRoots, clock: this.clock });
+  }
+
+  /** The 250 waits for this: the message is on disk when it resolves. */
+  private async accept(m: AcceptedMessage): Promise<number> {
+    const settings = this.snapshot.server.transport;
+    const queued = await this.store.enqueue({
+      from: m.from,
+      recipients: m.recipients,
+      body: m.body,
+      receivedAt: m.receivedAt,
+      sourceConnector: m.sourceConnector,
+      sourceIp: m.sourceIp,
+      internetMessageId: m.internetMessageId,
+      subject: m.subject,
+      expiresAt: new Date(m.receivedAt.getTime() + settings.messageExpirationTimeout),
+    });
+    void this.engine.accepted(queued, m.body).catch((e) => this.opts.logger.error({ err: e, id: queued.id }, 'Categorizing a message failed'));
+    return queued.id;
+  }
+
+  /** Rebuilds the snapshot when the directory changed (or once a minute, for certificate validity) and swaps it in. */
+  private async refresh(): Promise<void> {
+    const revision = await this.opts.directory.revision();
+    if (revision === this.snapshot.revision && Date.now() - this.lastBuild < 60_000) return;
+    const next = await this.build();
+    const before = this.snapshot.server.transport;
+    this.snapshot = next;
+    const t = next.server.transport;
+    if (JSON.stringify(logSettings(before, 'send')) !== JSON.stringify(logSettings(t, 'send'))) this.sendLog.updateSettings(logSettings(t, 'send'));
+    if (JSON.stringify(logSettings(before, 'receive')) !== JSON.stringify(logSettings(t, 'receive'))) this.receiveLog.updateSettings(logSettings(t, 'receive'));
+    if (this.state === 'Running') {
+      await this.listeners.reconcile();
+      await this.engine.reroute();
+    }
+  }
+
+  /** Forces a configuration reload now (tests and cmdlets that must not wait for the poll). */
+  async reload(): Promise<void> {
+    this.lastBuild = 0;
+    await this.pollOnce();
+  }
+
+  private pollOnce(): Promise<void> {
+    this.refreshing ??= this.refresh()
+      .catch((e) => this.opts.logger.error({ err: e }, 'Reloading the transport configuration failed; the previous one stays in effect'))
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  status(): State {
+    return this.state;
+  }
+
+  start(): Promise<void> {
+    this.transition = this.transition.then(async () => {
+      if (this.state === 'Running') return;
+      this.state = 'StartPending';
+      this.snapshot = await this.build();
+      await this.listeners.reconcile();
+      this.engine.resume();
+      this.poller = setInterval(() => void this.pollOnce(), this.opts.configPollMs ?? 500);
+      this.state = 'Running';
+      this.opts.logger.info({ server: this.serverName }, 'Microsoft Exchange Transport service started');
+    });
+    return this.transition;
+  }
+
+  stop(): Promise<void> {
+    this.transition = this.transition.then(async () => {
+      if (this.state === 'Stopped') return;
+      this.state = 'StopPending';
+      const grace = this.opts.stopGraceMs ?? Number(process.env.INTERCHANGE_STOP_GRACE_MS ?? 10_000);
+      if (this.poller) clearInterval(this.poller);
+      this.poller = undefined;
+      await this.refreshing;
+      await this.listeners.closeListeners();
+      await this.listeners.drain(grace);
+      await this.engine.pause(grace);
+      await Promise.all([this.sendLog.flush(), this.receiveLog.flush()]);
+      this.state = 'Stopped';
+      this.opts.logger.info({ server: this.serverName }, 'Microsoft Exchange Transport service stopped');
+    });
+    return this.transition;
+  }
+
+  /** Process shutdown: stop, then release the spool and the log files. */
+  async close(): Promise<void> {
+    await this.stop();
+    await Promise.all([this.sendLog.close(), this.receiveLog.close()]);
+    await this.store.close();
+  }
+}
