@@ -430,3 +430,41 @@ test('TLS negotiation rows in Schannel terms from what Node reports', async () =
   );
   assert.match(describeTlsNegotiation('Send', 'TLSv1.2', 'AES256-SHA', null), /CALG_AES_256 .* CALG_SHA1 with strength 160 bits and key exchange algorithm CALG_RSA_KEYX/);
 });
+
+test('latestSendingCertificates: per connector, the newest Sending certificate row across files (before and after a renewal)', async () => {
+  await withDir(async (dir) => {
+    const c = manualClock('2026-11-26T10:00:00.000Z');
+    const w = new ProtocolLogWriter({ directory: dir, kind: 'Send', maxFileSize: 2000, maxDirectorySize: 0, maxAge: 0, clock: c.clock });
+    const facts = (serial: string, thumb: string, nb: string) => ({
+      subject: 'CN=mail.contoso.com, O=Contoso, C=US', issuer: 'CN=Interchange Test Root CA, O=Interchange Tests, C=US',
+      serialNumber: serial, thumbprint: thumb, notBefore: new Date(nb), notAfter: new Date('2027-11-26T00:00:00Z'), certificateDomains: ['mail.contoso.com'],
+    });
+    const session = (connector: string, f: ReturnType<typeof facts>): void => {
+      const s = new ProtocolLogSession(w, { connectorId: connector, localEndpoint: '127.0.0.1:40001', remoteEndpoint: '127.0.0.1:2525' });
+      s.connect();
+      s.sent('STARTTLS');
+      s.received('220 2.0.0 Ready to start TLS');
+      s.sendingCertificate(f);
+      s.disconnect('Local');
+    };
+    const oldF = facts('0A01', 'A'.repeat(40), '2026-10-27T00:00:00Z');
+    const newF = facts('0A02', 'B'.repeat(40), '2026-11-25T00:00:00Z');
+    session('Outbound to Fabrikam', oldF);
+    session('Internet', oldF);
+    c.set('2026-11-26T11:30:00.000Z');
+    session('Outbound to Fabrikam', newF);
+    await w.close();
+    assert.ok((await readdir(dir)).length >= 2);
+    const { latestSendingCertificates } = await import('../../src/transport/protocol-log/index.js');
+    const all = await latestSendingCertificates(readProtocolLogs(dir, { kind: 'Send' }));
+    assert.deepEqual(all.map((p) => [p.connectorId, p.certificate.thumbprint, p.dateTime.toISOString()]), [
+      ['Internet', 'A'.repeat(40), '2026-11-26T10:00:00.000Z'],
+      ['Outbound to Fabrikam', 'B'.repeat(40), '2026-11-26T11:30:00.000Z'],
+    ]);
+    const one = await latestSendingCertificates(readProtocolLogs(dir), { connectorId: 'outbound to fabrikam' });
+    assert.equal(one.length, 1);
+    assert.equal(one[0].certificate.serialNumber, '0A02');
+    assert.equal(one[0].certificate.issuer, 'CN=Interchange Test Root CA, O=Interchange Tests, C=US');
+    assert.equal(one[0].remoteEndpoint, '127.0.0.1:2525');
+  });
+});

@@ -119,3 +119,44 @@ export async function* collectSendingCertificates(
   }
   for (const key of [...open.keys()]) yield* finish(key);
 }
+
+export interface PresentedCertificate {
+  connectorId: string;
+  sessionId: string;
+  dateTime: Date;
+  localEndpoint: string;
+  remoteEndpoint: string;
+  file: string;
+  certificate: LoggedCertificate;
+}
+
+/**
+ * The article's "More information" procedure for a folder of Send logs: for
+ * each connector (or only `connectorId`, case-insensitive), the certificate of
+ * its most recent `Sending certificate` row. Connectors never seen presenting
+ * one are absent.
+ */
+export async function latestSendingCertificates(
+  rows: Iterable<ProtocolLogRow> | AsyncIterable<ProtocolLogRow>,
+  opts: { connectorId?: string } = {},
+): Promise<PresentedCertificate[]> {
+  const want = opts.connectorId?.toLowerCase();
+  const latest = new Map<string, PresentedCertificate>();
+  for await (const { row, certificate } of collectSendingCertificates(rows)) {
+    const key = row.connectorId.toLowerCase();
+    if (want !== undefined && key !== want) continue;
+    const prev = latest.get(key);
+    if (!prev || row.dateTime.getTime() >= prev.dateTime.getTime()) {
+      latest.set(key, {
+        connectorId: row.connectorId,
+        sessionId: row.sessionId,
+        dateTime: row.dateTime,
+        localEndpoint: row.localEndpoint,
+        remoteEndpoint: row.remoteEndpoint,
+        file: row.file,
+        certificate,
+      });
+    }
+  }
+  return [...latest.values()].sort((a, b) => a.connectorId.localeCompare(b.connectorId));
+}

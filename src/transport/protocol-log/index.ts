@@ -33,7 +33,9 @@ export {
 } from './reader.js';
 export {
   collectSendingCertificates,
+  latestSendingCertificates,
   parseSendingCertificateRow,
   splitSubjectAndIssuer,
   type LoggedCertificate,
+  type PresentedCertificate,
 } from './certificate-rows.js';
