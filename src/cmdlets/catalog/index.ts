@@ -7,6 +7,8 @@ import { binaryFileDataType, exchangeCertificateCmdlets, exchangeCertificateType
 import { receiveConnectorCmdlets, receiveConnectorType } from './receive-connector.js';
 import { sendConnectorCmdlets, sendConnectorType } from './send-connector.js';
 import { exchangeServerType, serverCmdlets, serviceType, transportServiceType } from './servers.js';
+import { messageType, queueCmdlets, queueType } from './queues.js';
+import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-logs.js';
 
 /** Every cmdlet of Interchange and the object types they return. */
 export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlets: CmdletDeclaration[]; types: ObjectTypeInfo[] } {
@@ -17,8 +19,10 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...receiveConnectorCmdlets(),
       ...serverCmdlets(),
       ...adminAuditLogCmdlets(),
+      ...queueCmdlets(),
+      ...protocolLogCmdlets(deps.certificates),
       ...administratorCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType],
+    types: [exchangeCertificateType, binaryFileDataType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType],
   };
 }
