@@ -23,6 +23,8 @@ export type StatementAst =
 export interface PipelineAst extends Extent {
   kind: 'pipeline';
   elements: PipelineElementAst[];
+  /** `expr > file` after an expression pipeline. */
+  redirection?: { append: boolean; target: ExpressionAst };
 }
 
 export type PipelineElementAst = CommandAst | CommandExpressionAst;

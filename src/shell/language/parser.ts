@@ -367,6 +367,15 @@ class Parser {
         const value = this.parseStatement();
         return { kind: 'assignment', target: expression, operator: op as AssignmentAst['operator'], value, start, end: this.pos };
       }
+      if (this.peek() === '>') {
+        const at = this.pos;
+        const append = this.peek(1) === '>';
+        this.pos += append ? 2 : 1;
+        this.skipTrivia(false);
+        if (this.atCommandEnd()) throw this.fail('Missing file specification after redirection operator.', 'MissingFileSpecification', at, 1);
+        const target = this.parseArgumentValue();
+        return { kind: 'pipeline', elements: [{ kind: 'commandExpression', expression, start: expression.start, end: expression.end }], redirection: { append, target }, start, end: this.pos };
+      }
       return this.continuePipeline(start, [{ kind: 'commandExpression', expression, start: expression.start, end: expression.end }]);
     }
     return this.continuePipeline(start, [this.parseCommand()]);

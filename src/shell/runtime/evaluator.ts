@@ -443,6 +443,7 @@ export class Runtime implements MemberContext {
         current = await this.invokeCommand(el, i === 0 && input === undefined ? undefined : current ?? [], i + 1, state);
       }
     }
+    if (p.redirection) return this.redirectTo(p.redirection, current ?? [], p);
     return current ?? [];
   }
 
@@ -801,15 +802,20 @@ export class Runtime implements MemberContext {
 
   private async redirect(cmd: CommandAst, output: unknown[]): Promise<unknown[]> {
     if (!cmd.redirection) return output;
-    const target = toPSString(await this.evaluate(cmd.redirection.target));
+    return this.redirectTo(cmd.redirection, output, cmd);
+  }
+
+  /** `> file` and `>> file` are Out-File on the success stream. */
+  private async redirectTo(redirection: { append: boolean; target: ExpressionAst }, output: unknown[], extent: Extent): Promise<unknown[]> {
+    const target = toPSString(await this.evaluate(redirection.target));
     const outFile = this.resolveCommand('Out-File');
     if (!outFile || outFile.kind !== 'builtin') return output;
-    const params = new Map<string, unknown>([['filepath', target], ['append', cmd.redirection.append]]);
-    await outFile.builtin.run(this.builtinCall(outFile.builtin, 'Out-File', params, new Map(), output, cmd, this.errorActionPreference()));
+    const params = new Map<string, unknown>([['filepath', target], ['append', redirection.append]]);
+    await outFile.builtin.run(this.builtinCall(outFile.builtin, 'Out-File', params, new Map(), output, extent, this.errorActionPreference()));
     return [];
   }
 
-  private builtinCall(b: Builtin, name: string, values: Map<string, unknown>, texts: Map<string, string>, input: unknown[] | undefined, cmd: CommandAst, errorAction: string): BuiltinCall {
+  private builtinCall(b: Builtin, name: string, values: Map<string, unknown>, texts: Map<string, string>, input: unknown[] | undefined, cmd: Extent, errorAction: string): BuiltinCall {
     const span = this.span(cmd);
     const params: BoundParameters = {
       has: (n) => values.has(n.toLowerCase()),
