@@ -100,6 +100,27 @@ test('Postfix next hop with STARTTLS: s_client sees its certificate; client cert
   }
 });
 
+test('Postfix next hop options: TLS required, and main.cf overrides (a small size limit)', { timeout: 120_000 }, async () => {
+  const pki = await createTestPki();
+  const port = await freePort();
+  const server = pem(pki.selfSigned);
+  const pf = await startPostfixNextHop({ port, tls: { certPem: server.certificate, keyPem: server.privateKey, require: true }, mainCf: { message_size_limit: '2000' } });
+  try {
+    const plain = await swaks(['--server', `127.0.0.1:${port}`, '--from', 'a@contoso.com', '--to', 'b@fabrikam.com']);
+    assert.notEqual(plain.code, 0);
+    assert.match(plain.stdout, /530 5\.7\.0 Must issue a STARTTLS command first/);
+    const big = await swaks(['--server', `127.0.0.1:${port}`, '--tls', '--from', 'a@contoso.com', '--to', 'b@fabrikam.com', '--body', 'x'.repeat(5000)]);
+    assert.notEqual(big.code, 0);
+    assert.match(big.stdout, /552 5\.3\.4 Error: message file too big/);
+    const ok = await swaks(['--server', `127.0.0.1:${port}`, '--tls', '--from', 'a@contoso.com', '--to', 'b@fabrikam.com', '--body', 'small']);
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.equal((await pf.waitForMessages(1)).length, 1);
+    assert.equal((await opensslSClientStartTls(port)).fingerprintSha1, pki.selfSigned.facts.thumbprint);
+  } finally {
+    await pf.stop();
+  }
+});
+
 test('parseClientCertFingerprints reads only smtpd peer-certificate lines', () => {
   const lines = [
     'Nov 26 23:21:57 nexthop postfix/smtpd[13154]: localhost[127.0.0.1]: subject_CN=mail.contoso.com, issuer=mail.contoso.com, fingerprint=49:6B:82:8A:EB:6E:16:C1:C8:17:31:63:EE:47:DD:85:00:06:C8:9C, pkey_fingerprint=F8:88:96:61:AB:22:19:21:38:5E:53:E5:02:87:94:D3:1E:62:57:17',

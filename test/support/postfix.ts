@@ -21,6 +21,8 @@ export interface PostfixTlsOptions {
   askClientCert?: boolean;
   /** CA certificates sent in the CertificateRequest and used to verify clients (smtpd_tls_CAfile). */
   caPem?: string;
+  /** smtpd_tls_security_level = encrypt: refuse MAIL before STARTTLS. */
+  require?: boolean;
 }
 
 export interface ReceivedMessage {
@@ -67,7 +69,7 @@ cat > "$dir/.$name.msg" || exit 75
 mv "$dir/.$name.msg" "$dir/$name.msg" && mv "$dir/.$name.env" "$dir/$name.env"
 `;
 
-function mainCf(base: string, port: number, tls: PostfixTlsOptions | undefined): string {
+function mainCf(base: string, tls: PostfixTlsOptions | undefined, overrides: Record<string, string>): string {
   const lines = [
     'compatibility_level = 3.6',
     `queue_directory = ${base}/queue`,
@@ -104,7 +106,7 @@ function mainCf(base: string, port: number, tls: PostfixTlsOptions | undefined):
   ];
   if (tls) {
     lines.push(
-      'smtpd_tls_security_level = may',
+      `smtpd_tls_security_level = ${tls.require ? 'encrypt' : 'may'}`,
       `smtpd_tls_cert_file = ${base}/tls/cert.pem`,
       `smtpd_tls_key_file = ${base}/tls/key.pem`,
       `smtpd_tls_ask_ccert = ${tls.askClientCert === false ? 'no' : 'yes'}`,
@@ -118,6 +120,8 @@ function mainCf(base: string, port: number, tls: PostfixTlsOptions | undefined):
     );
     if (tls.caPem) lines.push(`smtpd_tls_CAfile = ${base}/tls/ca.pem`);
   }
+  // Later lines win in main.cf.
+  for (const [k, v] of Object.entries(overrides)) lines.push(`${k} = ${v}`);
   return lines.join('\n') + '\n';
 }
 
@@ -165,7 +169,12 @@ async function waitForPort(port: number, proc: ChildProcess, timeoutMs: number):
 }
 
 /** Starts a private Postfix on 127.0.0.1:port; call stop() in a finally. */
-export async function startPostfixNextHop(opts: { port: number; tls?: PostfixTlsOptions }): Promise<PostfixNextHop> {
+export async function startPostfixNextHop(opts: {
+  port: number;
+  tls?: PostfixTlsOptions;
+  /** Extra main.cf settings, e.g. `{ smtpd_client_restrictions: 'reject' }` or a smaller `message_size_limit`. */
+  mainCf?: Record<string, string>;
+}): Promise<PostfixNextHop> {
   const daemonDir = await postconf('daemon_directory');
   const base = await mkdtemp(path.join(os.tmpdir(), 'icx-postfix-'));
   // Postfix daemons run as user postfix and must traverse to the queue; the sink runs as nobody.
@@ -186,7 +195,7 @@ export async function startPostfixNextHop(opts: { port: number; tls?: PostfixTls
     if (opts.tls.caPem) await writeFile(path.join(base, 'tls', 'ca.pem'), opts.tls.caPem);
   }
   await writeFile(path.join(base, 'maillog'), '');
-  await writeFile(path.join(base, 'conf', 'main.cf'), mainCf(base, opts.port, opts.tls));
+  await writeFile(path.join(base, 'conf', 'main.cf'), mainCf(base, opts.tls, opts.mainCf ?? {}));
   await writeFile(path.join(base, 'conf', 'master.cf'), masterCf(base, opts.port));
 
   const env = { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` };
