@@ -1,0 +1,182 @@
+// Transport tests: an in-process Interchange server with its transport (real
+// sockets, real SQLite, real spool), a tiny recording SMTP next hop, and a raw
+// SMTP client for feeding a server exactly the bytes a test wants.
+import { rm } from 'node:fs/promises';
+import net from 'node:net';
+import pino from 'pino';
+import { SMTPServer } from 'smtp-server';
+import { startInterchangeServer, type RunningServer } from '../../src/server/interchange-server.js';
+import type { TransportService } from '../../src/transport/service/transport-service.js';
+import { createTransportFactory } from '../../src/transport/service/transport-factory.js';
+import { AdminApi, freeTcpPort, tempDir } from './interchange.js';
+
+export interface TestServer {
+  server: RunningServer;
+  api: AdminApi;
+  dataDir: string;
+  smtpPort: number;
+  transport: TransportService;
+  close(): Promise<void>;
+}
+
+/** Starts EX01 (or `name`) in this process with a fast configuration poll and a short stop grace period. */
+export async function startTestServer(opts: { name?: string; dataDir?: string; stopGraceMs?: number } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? (await tempDir('transport'));
+  const smtpPort = await freeTcpPort();
+  const adminPort = await freeTcpPort();
+  const server = await startInterchangeServer({
+    dataDir,
+    serverName: opts.name ?? 'EX01',
+    fqdn: `${(opts.name ?? 'EX01').toLowerCase()}.contoso.com`,
+    smtpPort,
+    adminPort,
+    logger: pino({ level: 'silent' }),
+    transportFactory: createTransportFactory({ configPollMs: 100, stopGraceMs: opts.stopGraceMs ?? 1500 }),
+  });
+  const token = server.administratorToken ?? (await import('node:fs')).readFileSync(server.tokenFile, 'utf8').trim();
+  const transport = server.transport as unknown as TransportService;
+  await waitForPort(smtpPort);
+  return {
+    server,
+    api: new AdminApi(server.adminUrl, token),
+    dataDir,
+    smtpPort,
+    transport,
+    async close() {
+      await server.close();
+      await transport.close().catch(() => undefined);
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface SinkMessage {
+  from: string;
+  to: string[];
+  raw: string;
+  messageId: string | undefined;
+}
+
+export interface RecordingSink {
+  port: number;
+  messages: SinkMessage[];
+  stop(): Promise<void>;
+}
+
+/** A next hop that records every message (smtp-server, no TLS); `port` may be reused after stop(). */
+export async function startRecordingSink(port?: number): Promise<RecordingSink> {
+  const p = port ?? (await freeTcpPort());
+  const messages: SinkMessage[] = [];
+  const srv = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    size: 200 * 1024 * 1024,
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const m = /^Message-ID:\s*(\S+)/im.exec(raw);
+        messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw, messageId: m?.[1] });
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(p, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: p,
+    messages,
+    stop: () => new Promise<void>((resolve) => srv.close(() => resolve())),
+  };
+}
+
+/** A raw SMTP client: send exact bytes, read replies. */
+export class RawSmtp {
+  private buf = '';
+  private waiters: Array<() => void> = [];
+  closed = false;
+  private constructor(readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      for (const w of this.waiters.splice(0)) w();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) w();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async connect(port: number): Promise<RawSmtp> {
+    const s = await new Promise<net.Socket>((resolve, reject) => {
+      const sock = net.connect({ host: '127.0.0.1', port }, () => resolve(sock));
+      sock.once('error', reject);
+    });
+    return new RawSmtp(s);
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** The next complete reply (all its lines), or undefined when the server closed. */
+  async reply(timeoutMs = 10_000): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = /^(?:\d{3}-[^\n]*\n)*\d{3}(?: [^\n]*)?\r?\n/.exec(this.buf);
+      if (m) {
+        this.buf = this.buf.slice(m[0].length);
+        return m[0].replace(/\r?\n$/, '');
+      }
+      if (this.closed) return undefined;
+      if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms; buffer: ${JSON.stringify(this.buf)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async command(line: string): Promise<string | undefined> {
+    this.write(line + '\r\n');
+    return this.reply();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

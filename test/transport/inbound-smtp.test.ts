@@ -1,0 +1,195 @@
+// Receive connectors against real clients (swaks, openssl s_client) and raw
+// bytes: replies, STARTTLS certificate choice, limits, bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createTestPki, pfx } from '../support/pki.js';
+import { opensslSClientStartTls, swaks } from '../support/smtp-tools.js';
+import { bytes, secure } from '../support/interchange.js';
+import { RawSmtp, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
+
+/** Mail for fabrikam.com waits in Retry (nothing listens on port 1), so it stays visible in the queue. */
+async function holdingConnector(s: TestServer): Promise<void> {
+  await s.api.ok('New-SendConnector', { Name: 'To nowhere', AddressSpaces: ['*'], SmartHosts: ['127.0.0.1'], Port: 1, DNSRoutingEnabled: false });
+  await s.transport.reload();
+}
+
+async function messages(s: TestServer): Promise<Array<Record<string, any>>> {
+  return s.api.ok('Get-Message', {});
+}
+
+
+test('swaks submits to the default Receive connector; the message is queued with its envelope and shown by Get-Message', { timeout: 60_000 }, async () => {
+  const s = await startTestServer();
+  try {
+    await holdingConnector(s);
+    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@fabrikam.com', '--header', 'Subject: hello from swaks']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /<- {2}220 ex01\.contoso\.com Microsoft ESMTP MAIL Service ready at /);
+    assert.match(r.stdout, /<- {2}250 2\.6\.0 <[^>]+> \[InternalId=\d+, Hostname=ex01\.contoso\.com\] Queued mail for delivery/);
+    const list = await messages(s);
+    assert.equal(list.length, 1);
+    assert.equal(list[0].FromAddress, 'alice@contoso.com');
+    assert.deepEqual(list[0].Recipients, ['bob@fabrikam.com']);
+    assert.equal(list[0].Subject, 'hello from swaks');
+    assert.equal(list[0].MessageSourceName, 'SMTP:Default Frontend EX01');
+    assert.equal(list[0].SourceIP, '127.0.0.1');
+  } finally {
+    await s.close();
+  }
+});
+
+test('openssl s_client sees the certificate Exchange would select: the default self-signed one, then a CA-issued one for the connector FQDN (newest), then the TlsCertificateName one', { timeout: 120_000 }, async () => {
+  const pki = await createTestPki();
+  const s = await startTestServer();
+  try {
+    const certs = await s.api.ok('Get-ExchangeCertificate', {});
+    const selfSigned = certs.find((c) => c.Subject === 'CN=EX01');
+    assert.ok(selfSigned);
+    let seen = await opensslSClientStartTls(s.smtpPort);
+    assert.equal(seen.fingerprintSha1, selfSigned.Thumbprint);
+
+    for (const c of [pki.oldCert, pki.renewedCert]) {
+      await s.api.ok('Import-ExchangeCertificate', { FileData: bytes(await pfx(c, 'pw', { withChain: true })), Password: secure('pw') });
+      await s.api.ok('Enable-ExchangeCertificate', { Thumbprint: c.facts.thumbprint, Services: 'SMTP', Force: true });
+    }
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'Default Frontend EX01', Fqdn: 'mail.contoso.com' });
+    await s.transport.reload();
+    seen = await opensslSClientStartTls(s.smtpPort);
+    assert.equal(seen.fingerprintSha1, pki.renewedCert.facts.thumbprint, 'newest valid CA-issued certificate for mail.contoso.com');
+
+    await s.api.ok('Import-ExchangeCertificate', { FileData: bytes(await pfx(pki.wildcard, 'pw', { withChain: true })), Password: secure('pw') });
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'Default Frontend EX01', TlsCertificateName: `<I>${pki.wildcard.facts.issuer}<S>${pki.wildcard.facts.subject}` });
+    await s.transport.reload();
+    seen = await opensslSClientStartTls(s.smtpPort);
+    assert.equal(seen.fingerprintSha1, pki.wildcard.facts.thumbprint);
+  } finally {
+    await s.close();
+  }
+});
+
+test('bad SMTP input gets the right replies, the server survives, and nothing is half-queued', { timeout: 60_000 }, async () => {
+  const s = await startTestServer();
+  try {
+    await holdingConnector(s);
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'Default Frontend EX01', MaxMessageSize: '64KB' });
+    await s.transport.reload();
+    const c = await RawSmtp.connect(s.smtpPort);
+    assert.match((await c.reply())!, /^220 /);
+    // Malformed and out-of-order commands.
+    assert.match((await c.command('HELLO there'))!, /^500 5\.3\.3 Unrecognized command 'HELLO'/);
+    assert.match((await c.command('MAIL FROM:<a@contoso.com>'))!, /^503 5\.5\.1 Send hello first/);
+    assert.match((await c.command('EHLO client.test'))!, /^250-ex01\.contoso\.com Hello \[127\.0\.0\.1\][\s\S]*250 SMTPUTF8$/);
+    assert.match((await c.command('RCPT TO:<b@fabrikam.com>'))!, /^503 5\.5\.2 Need mail command/);
+    assert.match((await c.command('MAIL FROM:a@contoso.com'))!, /^501 5\.5\.4/);
+    assert.match((await c.command('MAIL FROM:<not an address>'))!, /^501 /);
+    assert.match((await c.command('DATA'))!, /^503 5\.5\.2 Need mail command/);
+    // Overlong line: one reply, then the session goes on.
+    assert.match((await c.command('NOOP ' + 'x'.repeat(10_000)))!, /^500 5\.5\.2 Line too long/);
+    assert.match((await c.command('NOOP'))!, /^250 2\.0\.0 OK/);
+    // Over the size limit: announced, then actually sent.
+    assert.match((await c.command('MAIL FROM:<a@contoso.com> SIZE=200000'))!, /^552 5\.3\.4/);
+    assert.match((await c.command('MAIL FROM:<a@contoso.com>'))!, /^250 2\.1\.0/);
+    assert.match((await c.command('RCPT TO:<b@fabrikam.com>'))!, /^250 2\.1\.5/);
+    assert.match((await c.command('DATA'))!, /^354 /);
+    c.write(('Subject: big\r\n\r\n' + ('y'.repeat(998) + '\r\n').repeat(100)) + '.\r\n');
+    assert.match((await c.reply())!, /^552 5\.3\.4 Message size exceeds fixed maximum message size/);
+    // Bare LF in the content, and LF.LF does not end the data (no smuggling).
+    assert.match((await c.command('MAIL FROM:<a@contoso.com>'))!, /^250 /);
+    assert.match((await c.command('RCPT TO:<b@fabrikam.com>'))!, /^250 /);
+    assert.match((await c.command('DATA'))!, /^354 /);
+    c.write('Subject: bare\r\n\r\nline one\nstill data\n.\nMAIL FROM:<smuggled@evil.test>\r\n.\r\n');
+    assert.match((await c.reply())!, /^550 5\.6\.11 /);
+    // Pipelining: a whole transaction in one write; replies in order, one message queued.
+    c.write('MAIL FROM:<p@contoso.com>\r\nRCPT TO:<q@fabrikam.com>\r\nRCPT TO:<r@fabrikam.com>\r\nDATA\r\n');
+    assert.match((await c.reply())!, /^250 2\.1\.0/);
+    assert.match((await c.reply())!, /^250 2\.1\.5/);
+    assert.match((await c.reply())!, /^250 2\.1\.5/);
+    assert.match((await c.reply())!, /^354 /);
+    c.write('Subject: pipelined\r\n\r\n..leading dot\r\n.\r\nNOOP\r\n');
+    assert.match((await c.reply())!, /^250 2\.6\.0 /);
+    assert.match((await c.reply())!, /^250 2\.0\.0 OK/);
+    assert.match((await c.command('QUIT'))!, /^221 2\.0\.0/);
+    c.close();
+
+    // Garbage flood: the session is ended with 421 after too many errors.
+    const g = await RawSmtp.connect(s.smtpPort);
+    await g.reply();
+    g.write('GARBAGE\r\n'.repeat(50));
+    let last: string | undefined;
+    for (;;) {
+      const r = await g.reply();
+      if (r === undefined) break;
+      last = r;
+    }
+    assert.match(last!, /^421 4\.7\.0 Too many errors/);
+
+    // A client that disconnects in the middle of DATA leaves nothing behind.
+    const d = await RawSmtp.connect(s.smtpPort);
+    await d.reply();
+    await d.command('EHLO x.test');
+    await d.command('MAIL FROM:<gone@contoso.com>');
+    await d.command('RCPT TO:<b@fabrikam.com>');
+    assert.match((await d.command('DATA'))!, /^354 /);
+    d.write('Subject: cut\r\n\r\nhalf a mess');
+    await new Promise((r) => setTimeout(r, 100));
+    d.close();
+
+    // The server still works, and exactly the one good message is queued.
+    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'ok@contoso.com', '--to', 'b@fabrikam.com', '--header', 'Subject: after the abuse']);
+    assert.equal(r.code, 0, r.stdout);
+    const list = await waitFor('two messages', async () => {
+      const l = await messages(s);
+      return l.length >= 2 ? l : undefined;
+    });
+    assert.deepEqual(list.map((m) => m.Subject).sort(), ['after the abuse', 'pipelined']);
+    const pipelined = list.find((m) => m.Subject === 'pipelined')!;
+    assert.deepEqual(pipelined.Recipients, ['q@fabrikam.com', 'r@fabrikam.com']);
+    const spool = await readdir(path.join(s.dataDir, 'servers', 'EX01', 'Queue'));
+    assert.equal(spool.filter((n) => n.endsWith('.tmp')).length, 0);
+    assert.equal(spool.filter((n) => n.endsWith('.meta')).length, 2);
+    assert.equal(spool.filter((n) => n.endsWith('.body')).length, 2);
+    const body = await s.transport.queues.getMessages();
+    assert.equal(body.length, 2);
+  } finally {
+    await s.close();
+  }
+});
+
+test('RequireTLS, RemoteIPRanges (most specific wins) and permission groups on Receive connectors', { timeout: 60_000 }, async () => {
+  const s = await startTestServer();
+  try {
+    await s.api.ok('New-ReceiveConnector', {
+      Name: 'Loopback only',
+      Usage: 'Custom',
+      Bindings: [`0.0.0.0:${s.smtpPort}`],
+      RemoteIPRanges: ['127.0.0.1'],
+      PermissionGroups: 'AnonymousUsers',
+      Banner: '220 loopback connector here',
+      RequireTLS: true,
+    });
+    await s.transport.reload();
+    const c = await RawSmtp.connect(s.smtpPort);
+    assert.equal(await c.reply(), '220 loopback connector here');
+    await c.command('EHLO x.test');
+    assert.match((await c.command('MAIL FROM:<a@contoso.com>'))!, /^530 5\.7\.10 Must issue a STARTTLS command first/);
+    c.close();
+
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'Loopback only', RequireTLS: false, PermissionGroups: 'ExchangeUsers' });
+    await s.transport.reload();
+    const d = await RawSmtp.connect(s.smtpPort);
+    await d.reply();
+    await d.command('EHLO x.test');
+    assert.match((await d.command('MAIL FROM:<a@contoso.com>'))!, /^530 5\.7\.1 Client was not authenticated/);
+    d.close();
+
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'Loopback only', Enabled: false });
+    await s.transport.reload();
+    const e = await RawSmtp.connect(s.smtpPort);
+    assert.match((await e.reply())!, /^220 ex01\.contoso\.com Microsoft ESMTP/);
+    e.close();
+  } finally {
+    await s.close();
+  }
+});
