@@ -45,6 +45,8 @@ export class ReplUI implements HostUI {
   /** Aborts a pending prompt when Ctrl-C stops the command. */
   signal?: AbortSignal;
   private muted = false;
+  /** A prompt inside a command is open; its answer is not a command for the history. */
+  asking = false;
 
   constructor(private readonly opts: ReplOptions) {}
 
@@ -85,9 +87,13 @@ export class ReplUI implements HostUI {
     if (!rl) return Promise.reject(new Error('No terminal.'));
     this.setPromptText(prompt);
     this.muted = !!options.secret;
+    this.asking = true;
     return new Promise<string>((resolve, reject) => {
       const done = (answer: string): void => {
         this.muted = false;
+        this.asking = false;
+        const history = (rl as unknown as { history: string[] }).history;
+        if (answer !== '' && history[0] === answer) history.shift();
         resolve(answer);
       };
       if (this.signal) {
@@ -97,6 +103,7 @@ export class ReplUI implements HostUI {
         }
         this.signal.addEventListener('abort', () => {
           this.muted = false;
+          this.asking = false;
           reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
         }, { once: true });
         rl.question(prompt, { signal: this.signal }, done);
@@ -135,7 +142,9 @@ export function runRepl(rt: Runtime, ui: ReplUI, opts: ReplOptions): Promise<num
     prompt,
   } as readline.ReadLineOptions);
   ui.attach(rl);
-  rl.on('history', (h: string[]) => saveHistory(opts.historyFile, h));
+  rl.on('history', (h: string[]) => {
+    if (!ui.asking) saveHistory(opts.historyFile, h);
+  });
 
   return new Promise<number>((resolve) => {
     let buffer = '';

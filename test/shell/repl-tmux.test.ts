@@ -1,0 +1,167 @@
+// The interactive shell driven as a person would, in a real pseudo-terminal:
+// tmux runs it, send-keys types, capture-pane reads the screen. Covers
+// completion, a confirmation prompt answered, errors, continuation lines,
+// Ctrl-C cancelling a running command, prompting for a mandatory parameter,
+// exit codes and history kept across sessions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const OLD = 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678';
+
+class Terminal {
+  constructor(readonly session: string) {}
+
+  static start(session: string, historyFile: string): Terminal {
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '220', '-y', '50', '-c', ROOT,
+      `node --import tsx test/shell/repl-driver.ts ${historyFile}; sleep 60`]);
+    return new Terminal(session);
+  }
+  keys(...keys: string[]): void {
+    execFileSync('tmux', ['send-keys', '-t', this.session, ...keys]);
+  }
+  type(text: string): void {
+    execFileSync('tmux', ['send-keys', '-t', this.session, '-l', text]);
+  }
+  screen(): string {
+    return execFileSync('tmux', ['capture-pane', '-t', this.session, '-p', '-J', '-S', '-1000']).toString();
+  }
+  async waitFor(pattern: RegExp, timeoutMs = 15000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = this.screen();
+      if (pattern.test(s)) return s;
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${pattern}; screen:\n${s}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  /** The screen text after the last occurrence of a marker. */
+  after(marker: string): string {
+    const s = this.screen();
+    return s.slice(s.lastIndexOf(marker));
+  }
+  kill(): void {
+    try {
+      execFileSync('tmux', ['kill-session', '-t', this.session]);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+test('interactive shell in a real terminal', { timeout: 120000 }, async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shell-repl-'));
+  const history = path.join(dir, 'history');
+  const term = Terminal.start(`shell-repl-${process.pid}`, history);
+  try {
+    await term.waitFor(/\[PS\] EX01> $/m);
+
+    // Completion of a cmdlet name, then a pipeline with a wildcard property.
+    term.type('Get-ExchangeCert');
+    term.keys('Tab');
+    await term.waitFor(/\[PS\] EX01> Get-ExchangeCertificate$/m);
+    term.type(' | Format-List Thumb*');
+    term.keys('Enter');
+    await term.waitFor(/Thumbprint : FFEE0011223344556677889900AABBCCDDEEFF00/);
+
+    // Case-insensitive completion of a cmdlet, a parameter and an enum value.
+    term.type('set-sendc');
+    term.keys('Tab');
+    await term.waitFor(/> Set-SendConnector$/m);
+    term.type(' -TlsA');
+    term.keys('Tab');
+    await term.waitFor(/> Set-SendConnector -TlsAuthLevel$/m);
+    term.type(' cert');
+    term.keys('Tab');
+    await term.waitFor(/> Set-SendConnector -TlsAuthLevel CertificateValidation$/m);
+    term.keys('C-u');
+    await term.waitFor(/\[PS\] EX01> $/m);
+
+    // A confirmation prompt answered, then the server's refusal rendered as PowerShell does.
+    term.type(`Remove-ExchangeCertificate -Thumbprint ${OLD}`);
+    term.keys('Enter');
+    await term.waitFor(/Are you sure you want to perform this action\?\nRemove certificate with thumbprint A1B2C3D4E5F60718293A4B5C6D7E8F9012345678 from the computer's certificate store\?\n\[Y\] Yes  \[A\] Yes to All  \[N\] No  \[L\] No to All  \[\?\] Help \(default is "Y"\): $/m);
+    term.type('y');
+    term.keys('Enter');
+    const refused = await term.waitFor(/FullyQualifiedErrorId : ICX_CERT_IN_USE_SEND_CONNECTOR,Remove-ExchangeCertificate\n\[PS\] EX01> $/m);
+    assert.match(refused, /Remove-ExchangeCertificate : A special Rpc error occurs on server EX01: These certificates are tagged with following Send Connectors : Contoso Outbound\./);
+
+    // An unknown cmdlet.
+    term.type('Get-Foo -Bar 1');
+    term.keys('Enter');
+    await term.waitFor(/Get-Foo : The term 'Get-Foo' is not recognized as the name of a cmdlet, function, script file, or operable program\./);
+
+    // An unfinished statement continues on a >> line.
+    term.type('if ($true) {');
+    term.keys('Enter');
+    await term.waitFor(/^>> $/m);
+    term.type('"inside " + 1');
+    term.keys('Enter');
+    term.type('}');
+    term.keys('Enter');
+    await term.waitFor(/^inside 1\n\[PS\] EX01> $/m);
+
+    // Ctrl-C stops a command that waits on the server, and the shell lives on.
+    term.type('Get-Queue');
+    term.keys('Enter');
+    await new Promise((r) => setTimeout(r, 700));
+    term.keys('C-c');
+    await term.waitFor(/> Get-Queue\n\n\[PS\] EX01> $/m);
+    term.type('Write-Output "still here"');
+    term.keys('Enter');
+    await term.waitFor(/^still here$/m);
+
+    // Ctrl-C on an unfinished line discards it.
+    term.type('Get-ExchangeCertificate |');
+    term.keys('Enter');
+    await term.waitFor(/^>> $/m);
+    term.keys('C-c');
+    await term.waitFor(/\^C\n\[PS\] EX01> $/m);
+
+    // A missing mandatory parameter is prompted for.
+    term.type('New-SendConnector -Name Internet');
+    term.keys('Enter');
+    await term.waitFor(/cmdlet New-SendConnector at command pipeline position 1\nSupply values for the following parameters:\nAddressSpaces\[0\]: $/m);
+    term.type('SMTP:*;1');
+    term.keys('Enter');
+    await term.waitFor(/AddressSpaces\[1\]: $/m);
+    term.keys('Enter');
+    await term.waitFor(/Internet +\{SMTP:\*;1\} +True/);
+
+    // A secure string is read without echo.
+    term.type('$p = Read-Host -AsSecureString -Prompt Password');
+    term.keys('Enter');
+    await term.waitFor(/Password: $/m);
+    term.type('hunter2');
+    term.keys('Enter');
+    const afterSecret = await term.waitFor(/Password: \*+\n\[PS\] EX01> $/m);
+    assert.doesNotMatch(afterSecret, /hunter2/);
+
+    term.type('exit 4');
+    term.keys('Enter');
+    await term.waitFor(/\[shell exited with 4\]/);
+    term.kill();
+
+    const saved = await fs.readFile(history, 'utf8');
+    assert.match(saved, /Get-Foo -Bar 1\n/);
+    assert.match(saved, /exit 4\n$/);
+    assert.doesNotMatch(saved, /hunter2/, 'answers to prompts are not history');
+
+    // History survives into the next session: Up recalls the last command.
+    const again = Terminal.start(`shell-repl2-${process.pid}`, history);
+    try {
+      await again.waitFor(/\[PS\] EX01> $/m);
+      again.keys('Up');
+      await again.waitFor(/\[PS\] EX01> exit 4$/m);
+    } finally {
+      again.kill();
+    }
+  } finally {
+    term.kill();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
