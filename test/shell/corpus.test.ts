@@ -295,6 +295,15 @@ const CASES: Array<[string, string]> = [
   ['foreach ($c in @()) { "never" }', ''],
   ['foreach ($x in $null) { "never" }', ''],
   ['foreach ($c in (Get-ExchangeCertificate)) { $c.FriendlyName }', 'Old\nNew'],
+  // --- try / catch / finally (about_Try_Catch_Finally) ---
+  ['try { Get-ExchangeCertificate 0000 } catch { "caught: $($_.Exception.Message)" }', 'caught: The certificate with thumbprint 0000 was not found.'],
+  ["try { throw 'x' } catch { $_.FullyQualifiedErrorId } finally { 'fin' }", 'x\nfin'],
+  ["try { 'body' } finally { 'fin' }", 'body\nfin'],
+  ["try { Get-Nope } catch [System.Management.Automation.CommandNotFoundException] { 'nf' } catch { 'other' }", 'nf'],
+  ["try { 1/0 } catch [System.Management.Automation.CommandNotFoundException] { 'nf' } catch { $_.CategoryInfo.Category }", 'NotSpecified'],
+  ["try { Get-ExchangeCertificate -DomainName nowhere.example -ErrorAction Stop } catch { 'caught' }", 'caught'],
+  ["try { 'before'; throw 'two'; 'after' } catch { \"stopped at $_\" }", 'before\nstopped at two'],
+  ["try {\n  Get-ExchangeCertificate 0000\n  'not reached'\n}\ncatch {\n  'handled'\n}", 'handled'],
   // --- pipelines and local cmdlets ---
   ['1,2,3 | ForEach-Object { $_ * 2 }', '2\n4\n6'],
   ['1..5 | Where-Object { $_ -gt 3 }', '4\n5'],

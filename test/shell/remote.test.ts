@@ -317,3 +317,11 @@ test('Ctrl-C aborts the running request and stops the script without an error', 
   assert.equal(r.out, '');
   assert.equal(r.err, '');
 });
+
+test('try/catch does not catch non-terminating errors; $Error[0] shows the last error', async () => {
+  const r = await run("try { Get-ExchangeCertificate -DomainName nowhere.example | Out-Null; 'went on' } catch { 'caught' }\n$Error[0].FullyQualifiedErrorId");
+  assert.deepEqual(lines(r.out), ['went on', 'ICX_CERT_NOT_FOUND,Get-ExchangeCertificate']);
+  assert.match(r.err, /No certificate for the domain nowhere\.example was found\./);
+  const shown = await run("Get-ExchangeCertificate 0000 -ErrorAction SilentlyContinue\n$Error[0]");
+  assert.match(shown.out, /^Get-ExchangeCertificate : The certificate with thumbprint 0000 was not found\.\nAt line:1 char:1\n/);
+});

@@ -2,6 +2,8 @@
 // views declared by the server's ObjectTypeInfo.
 
 import type { ObjectTypeInfo } from '../../cmdlets/contract.js';
+import { ErrorRecord } from '../runtime/errors.js';
+import { renderError } from './error-view.js';
 import { hasWildcard, wildcardToRegExp } from '../runtime/operators.js';
 import {
   Hashtable, PSObject, ScriptBlock, SecureString, TypeLiteral,
@@ -227,6 +229,7 @@ function groupByType(objects: unknown[]): unknown[][] {
 export function scalarText(o: unknown): string {
   if (o === null || o === undefined) return '';
   if (o instanceof FormattedText) return o.text;
+  if (o instanceof ErrorRecord) return renderError(o);
   if (o instanceof Date) return formatDateLong(o) + '\n';
   if (o instanceof Uint8Array) return [...o].map((b) => b + '\n').join('');
   if (Array.isArray(o)) return o.map(scalarText).join('');

@@ -18,7 +18,16 @@ export type StatementAst =
   | IfAst
   | ForeachAst
   | WhileAst
+  | TryAst
   | FlowAst;
+
+export interface TryAst extends Extent {
+  kind: 'try';
+  body: StatementBlockAst;
+  /** Each catch clause with the exception type names it filters on (none = all). */
+  catches: Array<{ types: string[]; body: StatementBlockAst }>;
+  finallyBody?: StatementBlockAst;
+}
 
 export interface PipelineAst extends Extent {
   kind: 'pipeline';

@@ -20,6 +20,7 @@ import type {
   StatementBlockAst,
   WhileAst,
   AssignmentAst,
+  TryAst,
 } from './ast.js';
 import { ParseError } from './parse-error.js';
 
@@ -36,7 +37,7 @@ const COMPARISON = new Set<string>([
 const LOGICAL = new Set(['and', 'or', 'xor']);
 const BITWISE = new Set(['band', 'bor', 'bxor', 'shl', 'shr']);
 const UNARY_WORDS = new Set(['not', 'bnot', 'split', 'join']);
-const KEYWORDS = new Set(['if', 'foreach', 'while', 'exit', 'throw', 'return', 'break', 'continue']);
+const KEYWORDS = new Set(['if', 'foreach', 'while', 'try', 'exit', 'throw', 'return', 'break', 'continue']);
 
 const LEVEL_LOGICAL = 0;
 const LEVEL_BITWISE = 1;
@@ -236,6 +237,7 @@ class Parser {
       case 'if': return this.parseIf();
       case 'foreach': return this.parseForeach();
       case 'while': return this.parseWhile();
+      case 'try': return this.parseTry();
       case 'exit':
       case 'throw':
       case 'return':
@@ -326,6 +328,43 @@ class Parser {
     const condition = this.parseCondition('while');
     const body = this.parseBlock('Missing statement body in while loop.', 'MissingLoopStatement');
     return { kind: 'while', condition, body, start, end: this.pos };
+  }
+
+  private parseTry(): TryAst {
+    const start = this.pos;
+    this.pos += 3;
+    const body = this.parseBlock("Missing statement block after 'try'.", 'MissingTryStatementBlock');
+    const catches: TryAst['catches'] = [];
+    let finallyBody: StatementBlockAst | undefined;
+    for (;;) {
+      const save = this.pos;
+      this.skipTrivia(true);
+      const word = this.peekWord().toLowerCase();
+      if (word === 'catch' && !finallyBody) {
+        this.pos += 5;
+        const types: string[] = [];
+        for (;;) {
+          this.skipTrivia(true);
+          if (this.peek() !== '[') break;
+          types.push(this.readTypeName());
+          this.skipTrivia(true);
+          if (this.peek() === ',') this.pos++;
+        }
+        catches.push({ types, body: this.parseBlock("Missing statement block in catch block.", 'MissingCatchBlock') });
+        continue;
+      }
+      if (word === 'finally' && !finallyBody) {
+        this.pos += 7;
+        finallyBody = this.parseBlock("Missing statement block after 'finally'.", 'MissingFinallyStatementBlock');
+        break;
+      }
+      this.pos = save;
+      break;
+    }
+    if (!catches.length && !finallyBody) {
+      throw this.fail('The Try statement is missing its Catch or Finally block.', 'MissingCatchOrFinally', start, 3, this.atEnd());
+    }
+    return { kind: 'try', body, catches, finallyBody, start, end: this.pos };
   }
 
   private parseFlow(): FlowAst {

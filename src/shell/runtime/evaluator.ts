@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import type { CmdletInfo } from '../../cmdlets/contract.js';
-import type { CommandAst, ExpressionAst, PipelineAst, ScriptAst, StatementAst, Extent } from '../language/ast.js';
+import type { CommandAst, ExpressionAst, PipelineAst, ScriptAst, StatementAst, Extent, TryAst } from '../language/ast.js';
 import { parseScript } from '../language/parser.js';
 import { ParseError } from '../language/parse-error.js';
 import type { CmdletCatalog, CmdletHost } from '../host.js';
@@ -77,6 +77,8 @@ export class Runtime implements MemberContext {
   /** A terminating error was reported (it decides the exit code of -Command and -File). */
   hadTerminatingError = false;
   private source: { text: string; file?: string } = { text: '' };
+  /** Inside a try block, statement-terminating errors unwind to its catch instead of being reported. */
+  private tryDepth = 0;
 
   constructor(options: RuntimeOptions) {
     this.ui = options.ui;
@@ -304,7 +306,7 @@ export class Runtime implements MemberContext {
       } catch (e) {
         const record = this.toStatementError(e, st);
         if (!record) throw e;
-        if (this.errorActionPreference() === 'Stop') throw new ScriptTerminatingError(record);
+        if (this.errorActionPreference() === 'Stop' || this.tryDepth > 0) throw new ScriptTerminatingError(record);
         const action = (e as { action?: string }).action ?? 'Continue';
         this.reportError(record, action, true);
       }
@@ -382,6 +384,8 @@ export class Runtime implements MemberContext {
         }
         return out;
       }
+      case 'try':
+        return this.executeTry(st);
       case 'flow': {
         const value = st.value ? await this.statementValue(st.value) : undefined;
         switch (st.keyword) {
@@ -400,6 +404,44 @@ export class Runtime implements MemberContext {
       }
     }
     return [];
+  }
+
+  private async executeTry(st: TryAst): Promise<unknown[]> {
+    const out: unknown[] = [];
+    try {
+      this.tryDepth++;
+      try {
+        // Output of the statements that completed before the error is kept.
+        await this.executeStatements(st.body.statements, (o) => out.push(...o));
+      } finally {
+        this.tryDepth--;
+      }
+    } catch (e) {
+      let record: ErrorRecord | undefined;
+      if (e instanceof ScriptTerminatingError || e instanceof StatementTerminatingError) record = e.record;
+      else if (e instanceof PSRuntimeError) record = e.toRecord(this.span(st));
+      const clause = record && st.catches.find((c) => c.types.length === 0 || c.types.some((t) => exceptionMatches(record!, t)));
+      if (!record || !clause) {
+        if (st.finallyBody) out.push(...(await this.runBlock(st.finallyBody.statements)));
+        throw e;
+      }
+      const scope = this.scope;
+      const saved = scope.vars.get('_');
+      scope.vars.set('_', { name: '_', value: record });
+      try {
+        out.push(...(await this.runBlock(clause.body.statements)));
+      } catch (inner) {
+        if (st.finallyBody) out.push(...(await this.runBlock(st.finallyBody.statements)));
+        throw inner;
+      } finally {
+        if (saved) scope.vars.set('_', saved);
+        else scope.vars.delete('_');
+      }
+      if (st.finallyBody) out.push(...(await this.runBlock(st.finallyBody.statements)));
+      return out;
+    }
+    if (st.finallyBody) out.push(...(await this.runBlock(st.finallyBody.statements)));
+    return out;
   }
 
   /** Statements of a block, their outputs collected; statement errors reported in place. */
@@ -893,6 +935,14 @@ export class Runtime implements MemberContext {
     }
     return b.run(this.builtinCall(b, name, values, texts, input, cmd, errorAction));
   }
+}
+
+function exceptionMatches(record: ErrorRecord, typeName: string): boolean {
+  const short = typeName.split('.').pop()!.toLowerCase();
+  const name = record.fields.exceptionName.toLowerCase();
+  if (short === 'exception' || short === 'systemexception') return true;
+  if (short === 'runtimeexception') return true;
+  return name === short;
 }
 
 function splitScope(raw: string): { name: string; scope?: string } {

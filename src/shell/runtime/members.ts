@@ -3,7 +3,7 @@
 // static members [System.IO.File]::ReadAllBytes(), [DateTime]::Now, [Math]::Round().
 
 import fs from 'node:fs';
-import { PSRuntimeError } from './errors.js';
+import { ErrorRecord, PSRuntimeError } from './errors.js';
 import { canonicalTypeName, convertTo, toDate, toNumber } from './convert.js';
 import { resolvePath, resolveWritePath } from './paths.js';
 import { compareValues, scalarEquals } from './operators.js';
@@ -47,6 +47,7 @@ function dateProperty(d: Date, name: string): { found: boolean; value: unknown }
 export function getMember(target: unknown, name: string): unknown {
   const lower = name.toLowerCase();
   if (target === null || target === undefined) return lower === 'count' || lower === 'length' ? 0 : null;
+  if (target instanceof ErrorRecord) return errorRecordMember(target, lower);
   if (target instanceof PSObject || target instanceof Hashtable) {
     const p = getProperty(target, name);
     if (p.found) return p.value;
@@ -87,6 +88,20 @@ export function getMember(target: unknown, name: string): unknown {
   }
   if (lower === 'count' || lower === 'length') return 1;
   return null;
+}
+
+function errorRecordMember(rec: ErrorRecord, lower: string): unknown {
+  const f = rec.fields;
+  switch (lower) {
+    case 'exception': return new PSObject(f.exceptionName, [['Message', rec.message]]);
+    case 'fullyqualifiederrorid': return f.errorId;
+    case 'categoryinfo': return new PSObject('System.Management.Automation.ErrorCategoryInfo', [
+      ['Category', f.category], ['Activity', f.activity ?? f.commandName ?? ''], ['Reason', f.exceptionName], ['TargetName', f.target ?? ''], ['TargetType', f.targetType ?? ''],
+    ]);
+    case 'targetobject': return f.target ?? null;
+    case 'count': case 'length': return 1;
+    default: return null;
+  }
 }
 
 /** `$x.Name = value` */
