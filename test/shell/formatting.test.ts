@@ -233,3 +233,8 @@ test('Get-Member lists the properties with their declared types', async () => {
   assert.match(r.out, /NotAfter +Property +DateTime NotAfter \{get;\}/);
   assert.match(r.out, /CertificateDomains +Property +String\[\] CertificateDomains \{get;\}/);
 });
+
+test('host text and pipeline output keep their order; objects of one type from a loop form one table', async () => {
+  const r = await run('foreach ($c in Get-ExchangeCertificate) { Write-Host "cert:"; $c | Format-List FriendlyName }\nforeach ($n in 1..2) { [pscustomobject]@{N=$n} }');
+  assert.equal(r.out, 'cert:\n\nFriendlyName : Old\n\n\ncert:\n\nFriendlyName : New\n\n\n\nN\n-\n1\n2\n\n\n');
+});

@@ -77,11 +77,24 @@ export class Runtime implements MemberContext {
   /** A terminating error was reported (it decides the exit code of -Command and -File). */
   hadTerminatingError = false;
   private source: { text: string; file?: string } = { text: '' };
+  private readonly rawUi: HostUI;
+  private pendingOutput: unknown[] = [];
   /** Inside a try block, statement-terminating errors unwind to its catch instead of being reported. */
   private tryDepth = 0;
 
   constructor(options: RuntimeOptions) {
-    this.ui = options.ui;
+    const raw = options.ui;
+    // Pipeline output waits in Out-Default's buffer (so one type forms one table) until
+    // anything else reaches the console; then it is written first, keeping the order.
+    this.ui = {
+      write: (t) => { this.flushOutput(); raw.write(t); },
+      writeError: (t) => { this.flushOutput(); raw.writeError(t); },
+      canPrompt: () => raw.canPrompt(),
+      readLine: (prompt, o) => { this.flushOutput(); return raw.readLine(prompt, o); },
+      width: () => raw.width(),
+      clear: raw.clear ? () => { this.flushOutput(); raw.clear!(); } : undefined,
+    };
+    this.rawUi = raw;
     this.host = options.host;
     this.catalog = options.catalog;
     this.types = new TypeRegistry(options.catalog.types);
@@ -256,7 +269,10 @@ export class Runtime implements MemberContext {
         throw e;
       }
       try {
-        await this.executeStatements(ast.statements, (out) => this.outDefault(out));
+        for (const st of ast.statements) {
+          await this.executeStatements([st], (out) => this.outDefault(out));
+          this.flushOutput();
+        }
       } catch (e) {
         if (e instanceof ExitSignal) return { exitCode: e.code, stopped: true };
         if (e instanceof ScriptTerminatingError) {
@@ -272,6 +288,7 @@ export class Runtime implements MemberContext {
       }
       return { stopped: false };
     } finally {
+      this.flushOutput();
       this.source = saved;
     }
   }
@@ -286,10 +303,17 @@ export class Runtime implements MemberContext {
     this.reportError(record, 'Continue', true);
   }
 
+  /** Out-Default: output for the console, formatted when the statement ends or other text is written. */
   outDefault(objects: unknown[]): void {
-    if (objects.length === 0) return;
-    const text = formatDefault(objects, this.types, this.ui.width());
-    if (text) this.ui.write(text);
+    this.pendingOutput.push(...objects);
+  }
+
+  flushOutput(): void {
+    if (this.pendingOutput.length === 0) return;
+    const objects = this.pendingOutput;
+    this.pendingOutput = [];
+    const text = formatDefault(objects, this.types, this.rawUi.width());
+    if (text) this.rawUi.write(text);
   }
 
   /**
@@ -300,7 +324,7 @@ export class Runtime implements MemberContext {
     for (const st of statements) {
       this.checkStopped();
       try {
-        const out = await this.executeStatement(st);
+        const out = await this.executeStatement(st, sink);
         this.setVariable('?', true);
         sink(out);
       } catch (e) {
@@ -335,7 +359,12 @@ export class Runtime implements MemberContext {
     if (this.signal.aborted) throw new PipelineStoppedError();
   }
 
-  async executeStatement(st: StatementAst): Promise<unknown[]> {
+  /**
+   * Runs one statement and returns its output. With a sink, the statements inside
+   * if/foreach/while/try send their output there as each completes, so output and
+   * host writes (Write-Host, prompts) appear in the order they happen.
+   */
+  async executeStatement(st: StatementAst, sink?: (out: unknown[]) => void): Promise<unknown[]> {
     switch (st.kind) {
       case 'pipeline':
         return this.runPipeline(st);
@@ -350,9 +379,9 @@ export class Runtime implements MemberContext {
       }
       case 'if': {
         for (const clause of st.clauses) {
-          if (toBool(await this.statementValue(clause.condition))) return this.runBlock(clause.body.statements);
+          if (toBool(await this.statementValue(clause.condition))) return this.block(clause.body.statements, sink);
         }
-        return st.elseBody ? this.runBlock(st.elseBody.statements) : [];
+        return st.elseBody ? this.block(st.elseBody.statements, sink) : [];
       }
       case 'foreach': {
         const items = await this.pipelineItems(st.iterable);
@@ -361,7 +390,7 @@ export class Runtime implements MemberContext {
           this.checkStopped();
           this.setVariable(st.variable, item);
           try {
-            out.push(...(await this.runBlock(st.body.statements)));
+            out.push(...(await this.block(st.body.statements, sink)));
           } catch (e) {
             if (e instanceof BreakSignal) break;
             if (e instanceof ContinueSignal) continue;
@@ -375,7 +404,7 @@ export class Runtime implements MemberContext {
         while (toBool(await this.statementValue(st.condition))) {
           this.checkStopped();
           try {
-            out.push(...(await this.runBlock(st.body.statements)));
+            out.push(...(await this.block(st.body.statements, sink)));
           } catch (e) {
             if (e instanceof BreakSignal) break;
             if (e instanceof ContinueSignal) continue;
@@ -385,7 +414,7 @@ export class Runtime implements MemberContext {
         return out;
       }
       case 'try':
-        return this.executeTry(st);
+        return this.executeTry(st, sink);
       case 'flow': {
         const value = st.value ? await this.statementValue(st.value) : undefined;
         switch (st.keyword) {
@@ -406,8 +435,9 @@ export class Runtime implements MemberContext {
     return [];
   }
 
-  private async executeTry(st: TryAst): Promise<unknown[]> {
-    const out: unknown[] = [];
+  private async executeTry(st: TryAst, sink?: (out: unknown[]) => void): Promise<unknown[]> {
+    const collected: unknown[] = [];
+    const out = sink ? { push: (...o: unknown[]) => sink(o) } : collected;
     try {
       this.tryDepth++;
       try {
@@ -438,10 +468,16 @@ export class Runtime implements MemberContext {
         else scope.vars.delete('_');
       }
       if (st.finallyBody) out.push(...(await this.runBlock(st.finallyBody.statements)));
-      return out;
+      return collected;
     }
     if (st.finallyBody) out.push(...(await this.runBlock(st.finallyBody.statements)));
-    return out;
+    return collected;
+  }
+
+  private async block(statements: StatementAst[], sink?: (out: unknown[]) => void): Promise<unknown[]> {
+    if (!sink) return this.runBlock(statements);
+    await this.executeStatements(statements, sink);
+    return [];
   }
 
   /** Statements of a block, their outputs collected; statement errors reported in place. */
