@@ -113,6 +113,8 @@ export async function startRecordingSink(port?: number): Promise<RecordingSink> 
     srv.once('error', reject);
     srv.listen(p, '127.0.0.1', () => resolve());
   });
+  // A sender killed mid-session resets its connection; that is expected here.
+  srv.on('error', () => undefined);
   return {
     port: p,
     messages,
