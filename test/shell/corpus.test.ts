@@ -277,6 +277,8 @@ const CASES: Array<[string, string]> = [
   ['[int]$i = "5"; $i + 1', '6'],
   ['$a = 1, 2 -join ""; $a', '12'],
   ['$s = "a"; $s += "b"; $s', 'ab'],
+  ['$a, $b = 1, 2, 3; $a; $b.Count', '1\n2'],
+  ['$first, $rest = "x"; $first; $rest', 'x'],
   ['$n = 10; $n -= 3; $n', '7'],
   ['$n = 2; $n *= 5; $n', '10'],
   // --- control flow ---

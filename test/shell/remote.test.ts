@@ -325,3 +325,13 @@ test('try/catch does not catch non-terminating errors; $Error[0] shows the last 
   const shown = await run("Get-ExchangeCertificate 0000 -ErrorAction SilentlyContinue\n$Error[0]");
   assert.match(shown.out, /^Get-ExchangeCertificate : The certificate with thumbprint 0000 was not found\.\nAt line:1 char:1\n/);
 });
+
+test('Get-Credential and New-Object PSCredential; a credential goes over the wire as $credential', async () => {
+  const r = await run("$c = Get-Credential -UserName admin\n$c.UserName\nImport-ExchangeCertificate -FileData ([byte[]](1)) -Password $c.Password\n$n = New-Object System.Management.Automation.PSCredential('svc', (ConvertTo-SecureString 'x' -AsPlainText -Force)); $n.UserName", { answers: ['pw'] });
+  assert.equal(r.err, '');
+  assert.deepEqual(r.prompts, ['Password for user admin: ']);
+  assert.deepEqual(lines(r.out).slice(-2), ['admin', 'svc']);
+  assert.deepEqual(r.host.state.imported[0].password, { $secure: 'pw' });
+  const { toWire } = await import('../../src/shell/runtime/wire.js');
+  assert.deepEqual(toWire(r.rt.getVariable('n')), { $credential: { userName: 'svc', password: 'x' } });
+});

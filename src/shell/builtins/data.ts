@@ -166,4 +166,51 @@ const convertToSecureString = builtin('ConvertTo-SecureString', 'Converts plain 
   return inputs.map((s) => new SecureString(toPSString(s)));
 }, { examples: [{ code: "ConvertTo-SecureString -String 'P@ssw0rd1' -AsPlainText -Force", remarks: 'A secure string for a -Password parameter.' }] });
 
-export const dataBuiltins: Builtin[] = [getDate, getContent, setContent, addContent, testPath, getLocation, startSleep, convertToSecureString];
+const CREDENTIAL_TYPE = 'System.Management.Automation.PSCredential';
+
+export function credential(userName: string, password: SecureString): PSObject {
+  return new PSObject(CREDENTIAL_TYPE, [['UserName', userName], ['Password', password]]);
+}
+
+const getCredential = builtin('Get-Credential', 'Gets a credential object based on a user name and password.', [
+  P('UserName', 'String', { position: 0, aliases: ['Credential'] }),
+  P('Message', 'String'),
+], async (call) => {
+  if (!call.rt.ui.canPrompt()) {
+    throw new StatementTerminatingError(call.error(
+      'PowerShell is in NonInteractive mode. Read and Prompt functionality is not available.',
+      'System.Management.Automation.PSInvalidOperationException', 'InvalidOperation', 'PSInvalidOperationException',
+    ));
+  }
+  if (call.params.has('Message')) call.rt.ui.write(toPSString(call.params.get('Message')) + '\n');
+  const user = call.params.has('UserName') ? toPSString(call.params.get('UserName')) : await call.rt.ui.readLine('User: ');
+  const password = await call.rt.ui.readLine(`Password for user ${user}: `, { secret: true });
+  return [credential(user, new SecureString(password))];
+});
+
+const newObject = builtin('New-Object', 'Creates an instance of a .NET object (PSCredential and PSObject here).', [
+  P('TypeName', 'String', { position: 0, mandatory: true }),
+  P('ArgumentList', 'String', { position: 1, multiValued: true, aliases: ['Args'] }),
+  P('Property', 'String'),
+], async (call) => {
+  const type = toPSString(call.params.get('TypeName')).toLowerCase().replace(/^system\.management\.automation\./, '');
+  const args = ([] as unknown[]).concat(call.params.get('ArgumentList') ?? []);
+  if (type === 'pscredential') {
+    const password = args[1];
+    if (!(password instanceof SecureString)) {
+      throw new StatementTerminatingError(call.error('The password of a PSCredential must be a SecureString.', 'ConstructorInvokedThrowException', 'InvalidOperation', 'MethodInvocationException'));
+    }
+    return [credential(toPSString(args[0]), password)];
+  }
+  if (type === 'psobject' || type === 'pscustomobject' || type === 'object') {
+    const props = call.params.get('Property');
+    const { Hashtable } = await import('../runtime/values.js');
+    return [new PSObject('System.Management.Automation.PSCustomObject', props instanceof Hashtable ? props.entries().map(([k, v]) => [toPSString(k), v]) : [])];
+  }
+  throw new StatementTerminatingError(call.error(
+    `Cannot find type [${toPSString(call.params.get('TypeName'))}]: verify that the assembly containing this type is loaded.`,
+    'TypeNotFound', 'InvalidType', 'PSArgumentException',
+  ));
+});
+
+export const dataBuiltins: Builtin[] = [getDate, getContent, setContent, addContent, testPath, getLocation, startSleep, convertToSecureString, getCredential, newObject];

@@ -393,7 +393,9 @@ class Parser {
       }
       const op = this.peekAssignmentOperator();
       if (op) {
-        if (!['variable', 'member', 'index'].includes(expression.kind) && !(expression.kind === 'convert' && expression.operand.kind === 'variable')) {
+        const assignable = (x: ExpressionAst): boolean => ['variable', 'member', 'index'].includes(x.kind) || (x.kind === 'convert' && x.operand.kind === 'variable');
+        const multiple = op === '=' && expression.kind === 'array' && expression.elements.every(assignable);
+        if (!assignable(expression) && !multiple) {
           throw this.fail(
             'The assignment expression is not valid. The input to an assignment operator must be an object that is able to accept assignments, such as a variable or a property.',
             'InvalidLeftHandSide', expression.start, expression.end - expression.start, false,

@@ -527,6 +527,16 @@ export class Runtime implements MemberContext {
 
   private async assign(target: ExpressionAst, value: unknown): Promise<void> {
     switch (target.kind) {
+      case 'array': {
+        // `$a, $b = 1, 2, 3`: one value each, the last variable takes the rest.
+        const items = value === null || value === undefined ? [] : Array.isArray(value) ? value : [value];
+        const n = target.elements.length;
+        for (let i = 0; i < n; i++) {
+          const v = i < n - 1 ? (items[i] ?? null) : collect(items.slice(n - 1));
+          await this.assign(target.elements[i], v);
+        }
+        return;
+      }
       case 'variable':
         this.setVariable(target.name, value);
         return;

@@ -34,6 +34,10 @@ export function toWire(value: unknown, param?: ParameterInfo, text?: string): Wi
     for (const [k, v] of value.entries()) out[toPSString(k)] = toWire(v, param);
     return out;
   }
+  if (value instanceof PSObject && value.typeName === 'System.Management.Automation.PSCredential') {
+    const password = value.get('Password');
+    return { $credential: { userName: toPSString(value.get('UserName')), password: password instanceof SecureString ? password.plainText : toPSString(password) } };
+  }
   if (value instanceof PSObject) {
     // An object given to a parameter stands for its identity, as Exchange's *IdParameter types do.
     if (value.has('Identity')) return toWire(value.get('Identity'));
