@@ -66,6 +66,7 @@ const CASES: Array<[string, string]> = [
   ['"{0}-{1}" -f \'a\', \'b\'', 'a-b'],
   ['"{0,5}|" -f 42', '   42|'],
   ['"{0:N2}" -f 1234.5', '1,234.50'],
+  ['"{0:yyyy-MM-dd}" -f (Get-Date -Year 1999 -Month 12 -Day 31)', '1999-12-31'],
   ['"$(Get-Date -Year 2021 -Month 3 -Day 4 -Hour 5 -Minute 6 -Second 7)"', '03/04/2021 05:06:07'],
   ['"$(1,2,3)"', '1 2 3'],
   ['$arr = 1,2,3; "$arr"', '1 2 3'],
@@ -262,6 +263,7 @@ const CASES: Array<[string, string]> = [
   ["(@{n='x'},@{n='y'}).n", 'x\ny'],
   // --- variables, scopes, preferences ---
   ['$ConfirmPreference', 'High'],
+  ['Get-ExchangeCertificate 0000 -ea 0; $?', 'False'],
   ['$ErrorActionPreference', 'Continue'],
   ['$WhatIfPreference', 'False'],
   ["$ConfirmPreference = 'None'; $ConfirmPreference", 'None'],

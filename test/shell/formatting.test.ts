@@ -238,3 +238,21 @@ test('host text and pipeline output keep their order; objects of one type from a
   const r = await run('foreach ($c in Get-ExchangeCertificate) { Write-Host "cert:"; $c | Format-List FriendlyName }\nforeach ($n in 1..2) { [pscustomobject]@{N=$n} }');
   assert.equal(r.out, 'cert:\n\nFriendlyName : Old\n\n\ncert:\n\nFriendlyName : New\n\n\n\nN\n-\n1\n2\n\n\n');
 });
+
+test('Format-Table and Format-List take calculated properties', async () => {
+  const r = await run('Get-ExchangeCertificate | Format-Table Thumbprint,@{Label="Issued";Expression={$_.NotBefore.ToString("yyyy")}}\nGet-ExchangeCertificate | fl FriendlyName,{$_.Subject.Length}');
+  assert.equal(r.out, [
+    '',
+    'Thumbprint                               Issued',
+    '----------                               ------',
+    `${OLD} 2023`,
+    `${NEW} 2024`,
+    '', '', '',
+    'FriendlyName      : Old',
+    '$_.Subject.Length : 19',
+    '',
+    'FriendlyName      : New',
+    '$_.Subject.Length : 19',
+    '', '', '',
+  ].join('\n'));
+});

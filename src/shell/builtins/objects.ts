@@ -156,20 +156,7 @@ const selectObject = builtin('Select-Object', 'Selects objects or object propert
   let out: unknown[] = [];
   for (const item of items) {
     if (props.length) {
-      const typeName = item instanceof PSObject ? 'Selected.' + item.typeName : 'Selected.' + typeNameOf(item);
-      const obj = new PSObject(typeName);
-      for (const spec of props) {
-        if (spec instanceof Hashtable) {
-          const { name, expression } = calculatedName(spec);
-          obj.set(name, await propertyOrExpression(call, item, expression));
-        } else if (spec instanceof ScriptBlock) {
-          obj.set(spec.toString(), await propertyOrExpression(call, item, spec));
-        } else {
-          const pattern = toPSString(spec);
-          const names = hasWildcard(pattern) ? expandPropertyPatterns(item, [pattern]) : [propertyNames(item).find((n) => n.toLowerCase() === pattern.toLowerCase()) ?? pattern];
-          for (const n of names) if (!exclude.includes(n.toLowerCase())) obj.set(n, getMember(item, n));
-        }
-      }
+      const obj = await projectObject(call, item, props, exclude);
       if (expand !== undefined) {
         out.push(...list(getMember(obj, toPSString(expand)) ?? getMember(item, toPSString(expand))));
         continue;
@@ -196,6 +183,25 @@ const selectObject = builtin('Select-Object', 'Selects objects or object propert
   }
   return out;
 }, { aliases: ['select'] });
+
+/** Select-Object's projection: names, wildcards, script blocks and @{Name=...; Expression=...}. */
+export async function projectObject(call: BuiltinCall, item: unknown, specs: unknown[], exclude: string[] = []): Promise<PSObject> {
+  const typeName = item instanceof PSObject ? 'Selected.' + item.typeName : 'Selected.' + typeNameOf(item);
+  const obj = new PSObject(typeName);
+  for (const spec of specs) {
+    if (spec instanceof Hashtable) {
+      const { name, expression } = calculatedName(spec);
+      obj.set(name, await propertyOrExpression(call, item, expression));
+    } else if (spec instanceof ScriptBlock) {
+      obj.set(spec.toString(), await propertyOrExpression(call, item, spec));
+    } else {
+      const pattern = toPSString(spec);
+      const names = hasWildcard(pattern) ? expandPropertyPatterns(item, [pattern]) : [propertyNames(item).find((n) => n.toLowerCase() === pattern.toLowerCase()) ?? pattern];
+      for (const n of names) if (!exclude.includes(n.toLowerCase())) obj.set(n, getMember(item, n));
+    }
+  }
+  return obj;
+}
 
 function sameObject(a: unknown, b: unknown): boolean {
   if (a instanceof PSObject && b instanceof PSObject) {

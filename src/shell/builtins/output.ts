@@ -6,8 +6,8 @@ import { formatDefault, formatList, formatTable, FormattedText } from '../format
 import { toCsvLines, toJson } from '../formatting/serialize.js';
 import { ErrorRecord } from '../runtime/errors.js';
 import { resolveWritePath } from '../runtime/paths.js';
-import { Hashtable, PSObject, SecureString, toPSString } from '../runtime/values.js';
-import { P } from './objects.js';
+import { Hashtable, PSObject, ScriptBlock, SecureString, toPSString } from '../runtime/values.js';
+import { P, projectObject } from './objects.js';
 import { builtin, type Builtin, type BuiltinCall } from './types.js';
 
 const S = (name: string, extra = {}): ReturnType<typeof P> => P(name, 'SwitchParameter', extra);
@@ -21,16 +21,30 @@ function inputOf(call: BuiltinCall): unknown[] {
   return [];
 }
 
-function patterns(call: BuiltinCall): string[] | undefined {
-  if (!call.params.has('Property')) return undefined;
+/**
+ * The objects to format and the property patterns. Calculated properties
+ * (@{Label=...; Expression={...}} or script blocks) are evaluated first, the way
+ * Select-Object does, and the result is formatted by its labels.
+ */
+async function formatInput(call: BuiltinCall): Promise<{ items: unknown[]; patterns: string[] | undefined }> {
+  const items = inputOf(call);
+  if (!call.params.has('Property')) return { items, patterns: undefined };
   const v = call.params.get('Property');
-  return (Array.isArray(v) ? v : [v]).map(toPSString);
+  const specs = Array.isArray(v) ? v : [v];
+  if (!specs.some((x) => x instanceof Hashtable || x instanceof ScriptBlock)) return { items, patterns: specs.map(toPSString) };
+  const projected: unknown[] = [];
+  for (const item of items) projected.push(item instanceof PSObject || item instanceof Hashtable ? await projectObject(call, item, specs) : item);
+  const first = projected.find((p) => p instanceof PSObject) as PSObject | undefined;
+  return { items: projected, patterns: first ? first.names().map((n) => n.replace(/([*?[`])/g, '`$1')) : undefined };
 }
 
 const formatListCmd = builtin('Format-List', 'Formats the output as a list of properties in which each property appears on a new line.', [
   P('Property', 'String', { position: 0, multiValued: true, description: 'Property names; wildcards such as *ProtocolLogPath and * are allowed.' }),
   P('InputObject', 'String', { valueFromPipeline: true }),
-], async (call) => [new FormattedText(formatList(inputOf(call), patterns(call), call.rt.types))], {
+], async (call) => {
+  const { items, patterns } = await formatInput(call);
+  return [new FormattedText(formatList(items, patterns, call.rt.types))];
+}, {
   aliases: ['fl'],
   examples: [{ code: 'Get-TransportService | Format-List Identity,*ProtocolLogPath', remarks: 'The identity and every property whose name ends in ProtocolLogPath.' }],
 });
@@ -42,7 +56,8 @@ const formatTableCmd = builtin('Format-Table', 'Formats the output as a table.',
   S('HideTableHeaders'),
   P('InputObject', 'String', { valueFromPipeline: true }),
 ], async (call) => {
-  let text = formatTable(inputOf(call), patterns(call), call.rt.types, call.params.get('Wrap') === true ? undefined : call.rt.ui.width());
+  const { items, patterns } = await formatInput(call);
+  let text = formatTable(items, patterns, call.rt.types, call.params.get('Wrap') === true ? undefined : call.rt.ui.width());
   if (call.params.get('HideTableHeaders') === true) text = text.split('\n').filter((_, i) => i !== 1 && i !== 2).join('\n');
   return [new FormattedText(text)];
 }, { aliases: ['ft'] });

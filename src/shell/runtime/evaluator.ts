@@ -1001,6 +1001,8 @@ function splitScope(raw: string): { name: string; scope?: string } {
 }
 
 export function normalizeAction(v: unknown): string | undefined {
+  // The ActionPreference enum also binds from its numeric values (-ea 0 is SilentlyContinue).
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < ACTIONS.length) return ACTIONS[v];
   const s = toPSString(v instanceof SwitchValue ? v.isPresent : v).toLowerCase();
   return ACTIONS.find((a) => a.toLowerCase() === s);
 }

@@ -4,6 +4,7 @@
 
 import { PSRuntimeError } from './errors.js';
 import { convertTo, isOfType, toDate, toNumber } from './convert.js';
+import { formatDateCustom } from './date-format.js';
 import { Hashtable, PSObject, SwitchValue, formatNumber, toBool, toPSString } from './values.js';
 
 export type MatchesSink = (matches: Hashtable) => void;
@@ -159,6 +160,7 @@ function formatOperator(format: unknown, args: unknown): string {
 
 function formatWithSpec(value: unknown, spec: string | undefined): string {
   if (!spec) return toPSString(value);
+  if (value instanceof Date) return formatDateCustom(value, spec);
   const m = /^([NnDdXxFfPp])(\d*)$/.exec(spec);
   if (!m || typeof value !== 'number') return toPSString(value);
   const digits = m[2] === '' ? undefined : Number(m[2]);
