@@ -284,9 +284,14 @@ export class DeliveryEngine {
     q.lastError = undefined;
     const max = Math.max(1, q.route.connector.smtpMaxMessagesPerConnection || 20);
     try {
-      while (conn.messagesSent < max && !this.paused && !q.suspended && !conn.closed) {
+      // A configuration change ends reuse: the next message gets a new session with the new certificate and settings.
+      while (conn.messagesSent < max && !this.paused && !q.suspended && !conn.closed && this.deps.snapshot().revision === snapshot.revision) {
         const id = await this.nextReady(q);
         if (id === undefined) break;
+        if (this.deps.snapshot().revision !== snapshot.revision) {
+          this.enqueueReady(q, id, true);
+          break;
+        }
         const ok = await this.deliverOne(conn, q, id);
         if (!ok) break;
       }

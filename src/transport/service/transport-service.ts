@@ -144,6 +144,8 @@ export class TransportService implements TransportServiceControl {
 
   /** Forces a configuration reload now (tests and cmdlets that must not wait for the poll). */
   async reload(): Promise<void> {
+    // A poll already under way may have read the revision before the caller's change.
+    await this.refreshing;
     this.lastBuild = 0;
     await this.pollOnce();
   }
