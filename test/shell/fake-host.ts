@@ -59,6 +59,16 @@ export const CMDLETS: CmdletInfo[] = [
     examples: [],
   },
   {
+    name: 'Enable-ExchangeCertificate', synopsis: 'Assigns a certificate to Exchange services.', role: 'Exchange Server Certificates', changesState: true, confirmImpact: 'Low',
+    parameterSets: ['Thumbprint'], defaultParameterSet: 'Thumbprint',
+    parameters: [
+      p('Thumbprint', 'String', { position: 0, mandatory: true, valueFromPipelineByPropertyName: true }),
+      p('Services', 'Flags', { values: ['None', 'IIS', 'SMTP', 'IMAP', 'POP'], multiValued: true, mandatory: true }),
+      p('Force', 'SwitchParameter'),
+    ],
+    examples: [],
+  },
+  {
     name: 'Get-SendConnector', synopsis: 'Gets Send connectors.', role: 'View-Only Configuration', changesState: false, confirmImpact: 'None',
     parameterSets: ['Identity'], defaultParameterSet: 'Identity',
     parameters: [p('Identity', 'String', { position: 0, valueFromPipeline: true })],
@@ -117,8 +127,10 @@ export const TYPES: ObjectTypeInfo[] = [
       { name: 'Thumbprint', type: 'String' }, { name: 'Services', type: 'String' }, { name: 'Subject', type: 'String' }, { name: 'Issuer', type: 'String' },
       { name: 'FriendlyName', type: 'String' }, { name: 'CertificateDomains', type: 'String', multiValued: true }, { name: 'NotBefore', type: 'DateTime' },
       { name: 'NotAfter', type: 'DateTime' }, { name: 'SerialNumber', type: 'String' }, { name: 'Status', type: 'String' }, { name: 'Identity', type: 'String' },
+      { name: 'ServicesStringForm', type: 'String' },
     ],
-    defaultTableView: ['Thumbprint', 'Services', 'Subject'],
+    defaultTableView: ['Thumbprint', 'ServicesStringForm', 'Subject'],
+    tableColumnLabels: { ServicesStringForm: 'Services' },
     defaultListView: ['CertificateDomains', 'Issuer', 'NotAfter', 'NotBefore', 'SerialNumber', 'Services', 'Status', 'Subject', 'Thumbprint'],
   },
   {
@@ -159,6 +171,7 @@ export interface FakeState {
   connectors: FakeConnector[];
   services: Record<string, 'Running' | 'Stopped'>;
   imported: Array<{ server: WireValue; fileData: WireValue; password: WireValue }>;
+  defaultSmtp: string;
 }
 
 export function initialState(): FakeState {
@@ -172,6 +185,7 @@ export function initialState(): FakeState {
     connectors: [{ Name: 'Contoso Outbound', AddressSpaces: ['SMTP:*;1'], Enabled: true, SourceTransportServers: ['EX01', 'EX02'], TlsCertificateName: '<I>CN=Contoso CA, O=Contoso, C=US<S>CN=mail.contoso.com' }],
     services: { MSExchangeTransport: 'Running' },
     imported: [],
+    defaultSmtp: 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678',
   };
 }
 
@@ -239,7 +253,9 @@ export class FakeHost implements CmdletHost {
   }
 
   private certObject(c: FakeCert): Record<string, unknown> {
-    return { $type: 'ExchangeCertificate', ...c, Identity: `${c.Server}\\${c.Thumbprint}` };
+    const has = (x: string): boolean => c.Services.split(', ').includes(x);
+    const form = (has('IMAP') ? 'I' : '.') + (has('POP') ? 'P' : '.') + '.' + (has('IIS') ? 'W' : '.') + (has('SMTP') ? 'S' : '.') + '..';
+    return { $type: 'ExchangeCertificate', ...c, Identity: `${c.Server}\\${c.Thumbprint}`, ServicesStringForm: form };
   }
 
   private execute(info: CmdletInfo, b: Record<string, WireValue>, request: InvokeRequest): InvokeResponse {
@@ -247,7 +263,7 @@ export class FakeHost implements CmdletHost {
     const s = this.state;
     const confirmation = (query: string, target: string): InvokeResponse | undefined => {
       if (request.whatIf) return ok([], { whatIf: [`What if: ${query.replace(/\?$/, '.')}`] });
-      if (this.needsConfirmation(info, request)) return fail(info.name, 'ICX_CONFIRMATION_REQUIRED', 'OperationStopped', 'Confirmation is required.', { confirmation: { caption: 'Confirm', query, target } });
+      if (this.needsConfirmation(info, request)) return fail(info.name, 'ICX_CONFIRMATION_REQUIRED', 'OperationStopped', 'Confirmation is required.', { confirmation: { caption: 'Confirm', query, target, kind: 'ShouldProcess' } });
       return undefined;
     };
     switch (info.name) {
@@ -283,6 +299,25 @@ export class FakeHost implements CmdletHost {
         const gate = confirmation('Import certificate.', 'EX01');
         if (gate) return gate;
         s.imported.push({ server: b.Server ?? null, fileData: b.FileData, password: b.Password ?? null });
+        return ok();
+      }
+      case 'Enable-ExchangeCertificate': {
+        const cert = s.certs.find((c) => c.Thumbprint.toLowerCase() === String(b.Thumbprint).toLowerCase());
+        if (!cert) return fail(info.name, 'ICX_CERT_NOT_FOUND', 'ObjectNotFound', `The certificate with thumbprint ${String(b.Thumbprint)} was not found.`);
+        const services = ([] as WireValue[]).concat(b.Services).flatMap((x) => String(x).split(',')).map((x) => x.trim());
+        let replace = true;
+        if (services.some((x) => x.toLowerCase() === 'smtp') && s.defaultSmtp !== cert.Thumbprint && !b.Force) {
+          const id = 'OverwriteDefaultSmtpCertificate';
+          const answer = request.answers?.[id];
+          if (answer === undefined) {
+            return fail(info.name, 'ICX_CONFIRMATION_REQUIRED', 'OperationStopped', 'Overwrite the existing default SMTP certificate?', {
+              confirmation: { caption: 'Confirm', query: `Overwrite the existing default SMTP certificate?\n\nCurrent certificate: '${s.defaultSmtp}'\nReplace it with certificate: '${cert.Thumbprint}'`, target: id, kind: 'ShouldContinue', id },
+            });
+          }
+          replace = answer;
+        }
+        cert.Services = [...new Set([...cert.Services.split(', '), ...services])].join(', ');
+        if (replace && services.some((x) => x.toLowerCase() === 'smtp')) s.defaultSmtp = cert.Thumbprint;
         return ok();
       }
       case 'Get-SendConnector': {

@@ -335,3 +335,25 @@ test('Get-Credential and New-Object PSCredential; a credential goes over the wir
   const { toWire } = await import('../../src/shell/runtime/wire.js');
   assert.deepEqual(toWire(r.rt.getVariable('n')), { $credential: { userName: 'svc', password: 'x' } });
 });
+
+test('ShouldContinue questions: answered Yes or No, the cmdlet is called again with answers; -Force needs none; no terminal fails clearly', async () => {
+  const yes = await run(`Enable-ExchangeCertificate -Thumbprint ${NEW} -Services SMTP`, { answers: ['y'] });
+  assert.equal(yes.err, '');
+  assert.match(yes.out, /^\nConfirm\nOverwrite the existing default SMTP certificate\?\n\nCurrent certificate: 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678'\nReplace it with certificate: 'FFEE0011223344556677889900AABBCCDDEEFF00'\n\[Y\] Yes  \[A\] Yes to All  \[N\] No  \[L\] No to All  \[\?\] Help \(default is "Y"\): y\n$/);
+  assert.doesNotMatch(yes.out, /Are you sure/);
+  assert.deepEqual(yes.host.requests[1].request.answers, { OverwriteDefaultSmtpCertificate: true });
+  assert.equal(yes.host.state.defaultSmtp, NEW);
+
+  const no = await run(`Enable-ExchangeCertificate -Thumbprint ${NEW} -Services SMTP`, { answers: ['n'] });
+  assert.deepEqual(no.host.requests[1].request.answers, { OverwriteDefaultSmtpCertificate: false });
+  assert.equal(no.host.state.defaultSmtp, OLD);
+  assert.match(no.host.state.certs[1].Services, /SMTP/, 'No skips only the question\'s step');
+
+  const force = await run(`Enable-ExchangeCertificate -Thumbprint ${NEW} -Services SMTP -Force`);
+  assert.equal(force.host.requests.length, 1);
+  assert.equal(force.host.state.defaultSmtp, NEW);
+
+  const batch = await run(`Enable-ExchangeCertificate -Thumbprint ${NEW} -Services SMTP`);
+  assert.match(batch.err, /This question needs an answer, but the shell cannot prompt .* Run the command with -Force to answer Yes\./);
+  assert.equal(batch.host.state.defaultSmtp, OLD);
+});

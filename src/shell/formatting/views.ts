@@ -163,8 +163,13 @@ export function tableColumns(sample: unknown, patterns: string[] | undefined, re
   }
   if (!(sample instanceof PSObject)) return [];
   if (patterns && patterns.length) return columnsOf(expandPropertyPatterns(sample, patterns));
-  const view = registry.get(sample.typeName)?.defaultTableView;
-  if (view && view.length) return columnsOf(expandPropertyPatterns(sample, view));
+  const type = registry.get(sample.typeName);
+  const view = type?.defaultTableView;
+  if (view && view.length) {
+    // A view may label a column differently from its property (ServicesStringForm shown as "Services").
+    const labels = type?.tableColumnLabels ?? {};
+    return expandPropertyPatterns(sample, view).map((n) => ({ label: labels[n] ?? n, value: (o: unknown) => propertyValue(o, n) }));
+  }
   return columnsOf(sample.names());
 }
 

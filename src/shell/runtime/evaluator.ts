@@ -511,7 +511,7 @@ export class Runtime implements MemberContext {
 
   async runPipeline(p: PipelineAst, input?: unknown[]): Promise<unknown[]> {
     let current: unknown[] | undefined = input;
-    const state: PipelineState = { yesToAll: false, noToAll: false };
+    const state: PipelineState = { yesToAll: false, noToAll: false, continueAnswers: new Map() };
     for (let i = 0; i < p.elements.length; i++) {
       const el = p.elements[i];
       this.checkStopped();

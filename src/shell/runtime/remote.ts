@@ -14,6 +14,8 @@ import { Hashtable, PSObject, SecureString, toPSString } from './values.js';
 export interface PipelineState {
   yesToAll: boolean;
   noToAll: boolean;
+  /** Yes/No to All answers to ShouldContinue questions, by question id. */
+  continueAnswers: Map<string, boolean>;
 }
 
 export interface RemoteInvocation {
@@ -205,7 +207,8 @@ export function recordFromWire(rt: Runtime, err: WireError, cmdlet: string, exte
 async function promptConfirm(rt: Runtime, c: NonNullable<WireError['confirmation']>): Promise<'Y' | 'A' | 'N' | 'L'> {
   const lines = ['', c.caption || 'Confirm'];
   const question = 'Are you sure you want to perform this action?';
-  if (!c.query.startsWith(question)) lines.push(question);
+  // ShouldProcess asks the standard question; ShouldContinue shows its own query only.
+  if (c.kind !== 'ShouldContinue' && !c.query.startsWith(question)) lines.push(question);
   lines.push(c.query);
   rt.ui.write(lines.join('\n') + '\n');
   for (;;) {
@@ -254,6 +257,26 @@ async function invokeOnce(rt: Runtime, info: CmdletInfo, request: InvokeRequest,
     const output = res.output.map((o) => fromWireObject(o, rt.types));
     if (res.ok) return output;
     const err = res.error ?? { code: 'ICX_INTERNAL', category: 'NotSpecified', message: 'The server reported a failure without details.' };
+    if (err.code === 'ICX_CONFIRMATION_REQUIRED' && err.confirmation?.kind === 'ShouldContinue' && err.confirmation.id) {
+      // A question whose answer changes what the cmdlet does; No lets it go on without that step.
+      const id = err.confirmation.id;
+      let answer: boolean;
+      const remembered = inv.state.continueAnswers.get(id);
+      if (remembered !== undefined) answer = remembered;
+      else {
+        if (!rt.ui.canPrompt()) {
+          rt.terminate(recordFromWire(rt, {
+            ...err,
+            message: `${err.confirmation.query} This question needs an answer, but the shell cannot prompt (it runs with -NonInteractive or without a terminal). Run the command with -Force to answer Yes.`,
+          }, info.name, inv.command), inv.errorAction);
+        }
+        const choice = await promptConfirm(rt, err.confirmation);
+        answer = choice === 'Y' || choice === 'A';
+        if (choice === 'A' || choice === 'L') inv.state.continueAnswers.set(id, answer);
+      }
+      request = { ...request, answers: { ...request.answers, [id]: answer } };
+      continue;
+    }
     if (err.code === 'ICX_CONFIRMATION_REQUIRED' && err.confirmation) {
       if (inv.state.noToAll) return output;
       if (!rt.ui.canPrompt()) {
