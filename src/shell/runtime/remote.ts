@@ -267,7 +267,7 @@ async function invokeOnce(rt: Runtime, info: CmdletInfo, request: InvokeRequest,
         if (!rt.ui.canPrompt()) {
           rt.terminate(recordFromWire(rt, {
             ...err,
-            message: `${err.confirmation.query} This question needs an answer, but the shell cannot prompt (it runs with -NonInteractive or without a terminal). Run the command with -Force to answer Yes.`,
+            message: `${err.confirmation.query}\nThis question needs an answer, but the shell cannot prompt (it runs with -NonInteractive or without a terminal). Run the command with -Force to answer Yes.`,
           }, info.name, inv.command), inv.errorAction);
         }
         const choice = await promptConfirm(rt, err.confirmation);
