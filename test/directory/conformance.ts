@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { it } from 'node:test';
+import type { DirectoryStore } from '../../src/directory/directory-store.js';
+import type { CertificateRecord, SendConnectorRecord, ServerRecord } from '../../src/directory/records.js';
+import { defaultTransportSettings } from '../../src/organization/bootstrap.js';
+
+export function server(name: string): ServerRecord {
+  return {
+    name,
+    guid: crypto.randomUUID(),
+    fqdn: `${name.toLowerCase()}.contoso.com`,
+    roles: ['Mailbox'],
+    adminUrl: null,
+    smtpPort: null,
+    internalTransportCertificateThumbprint: null,
+    transport: defaultTransportSettings('/tmp/x', name),
+    createdAt: new Date('2026-01-02T03:04:05.678Z'),
+  };
+}
+
+export function sendConnector(name: string, comment = ''): SendConnectorRecord {
+  const now = new Date();
+  return {
+    guid: crypto.randomUUID(),
+    name,
+    addressSpaces: [{ type: 'smtp', address: '*', cost: 1 }],
+    smartHosts: [],
+    dnsRoutingEnabled: true,
+    sourceTransportServers: ['EX01'],
+    usage: 'Custom',
+    port: 25,
+    fqdn: null,
+    requireTls: false,
+    tlsAuthLevel: null,
+    tlsDomain: null,
+    tlsCertificateName: null,
+    ignoreStartTls: false,
+    maxMessageSize: 36700160,
+    protocolLoggingLevel: 'None',
+    enabled: true,
+    connectionInactivityTimeOut: 600000,
+    smartHostAuthMechanism: 'None',
+    authenticationCredential: null,
+    comment,
+    domainSecureEnabled: false,
+    forceHelo: false,
+    smtpMaxMessagesPerConnection: 20,
+    useExternalDnsServersEnabled: false,
+    cloudServicesMailEnabled: false,
+    whenCreated: now,
+    whenChanged: now,
+  };
+}
+
+function certificate(serverName: string, thumbprint: string): CertificateRecord {
+  return {
+    serverName,
+    thumbprint,
+    der: crypto.randomBytes(300),
+    requestDer: null,
+    privateKey: { sealed: 'abc' },
+    friendlyName: 'Microsoft Exchange',
+    services: ['SMTP'],
+    privateKeyExportable: false,
+    chain: [crypto.randomBytes(10)],
+    createdAt: new Date(),
+  };
+}
+
+/**
+ * The behavior every DirectoryStore must have, whatever database is behind
+ * it. Each backend's test file runs all of these against a fresh store.
+ */
+export function directoryConformance(open: () => Promise<DirectoryStore>): void {
+  it('keeps records whole: dates, buffers and nested values round-trip', async () => {
+    const d = await open();
+    const s = server('EX01');
+    await d.insertServer(s);
+    assert.deepEqual(await d.getServer('ex01'), s, 'names are looked up in any case');
+    const c = certificate('EX01', 'A'.repeat(40));
+    await d.insertCertificate(c);
+    assert.deepEqual(await d.getCertificate('EX01', 'a'.repeat(40)), c, 'thumbprints are looked up in any case');
+    await d.close();
+  });
+
+  it('raises the revision on every committed change, and only then', async () => {
+    const d = await open();
+    const r0 = await d.revision();
+    await d.insertServer(server('EX01'));
+    const r1 = await d.revision();
+    assert.ok(r1 > r0);
+    await d.listServers();
+    assert.equal(await d.revision(), r1);
+    await assert.rejects(d.exclusive(async (tx) => {
+      await tx.insertSendConnector(sendConnector('A'));
+      throw new Error('abort');
+    }));
+    assert.equal(await d.revision(), r1, 'a rolled-back transaction leaves no trace');
+    assert.equal((await d.listSendConnectors()).length, 0);
+    await d.close();
+  });
+
+  it('holds the same certificate on two servers as two entries', async () => {
+    const d = await open();
+    await d.insertServer(server('EX01'));
+    await d.insertServer(server('EX02'));
+    const tp = 'B'.repeat(40);
+    await d.insertCertificate(certificate('EX01', tp));
+    await d.insertCertificate(certificate('EX02', tp));
+    assert.equal((await d.listCertificates()).length, 2);
+    assert.equal(await d.deleteCertificate('EX01', tp), true);
+    assert.equal(await d.getCertificate('EX01', tp), undefined);
+    assert.ok(await d.getCertificate('EX02', tp));
+    assert.equal(await d.deleteCertificate('EX01', tp), false);
+    await d.close();
+  });
+
+  it('refuses two Send connectors with one name in different case', async () => {
+    const d = await open();
+    await d.insertSendConnector(sendConnector('Outbound'));
+    await assert.rejects(d.insertSendConnector(sendConnector('OUTBOUND')));
+    assert.equal((await d.listSendConnectors()).length, 1);
+    await d.close();
+  });
+
+  it('serializes exclusive transactions: concurrent read-modify-write loses no update', async () => {
+    const d = await open();
+    const c = sendConnector('Counter', '0');
+    await d.insertSendConnector(c);
+    await Promise.all(
+      Array.from({ length: 25 }, () =>
+        d.exclusive(async (tx) => {
+          const cur = (await tx.listSendConnectors())[0];
+          await new Promise((r) => setTimeout(r, 1));
+          await tx.updateSendConnector({ ...cur, comment: String(Number(cur.comment) + 1) });
+        }),
+      ),
+    );
+    assert.equal((await d.listSendConnectors())[0].comment, '25');
+    await d.close();
+  });
+
+  it('searches the admin audit log by cmdlet, caller, result and time, newest first', async () => {
+    const d = await open();
+    const base = { cmdletParameters: { Identity: 'x' }, objectModified: 'x', error: null, originatingServer: 'EX01' };
+    await d.appendAuditLog({ ...base, runDate: new Date('2026-01-01T00:00:00Z'), caller: 'a', cmdletName: 'Set-SendConnector', succeeded: true });
+    await d.appendAuditLog({ ...base, runDate: new Date('2026-01-02T00:00:00Z'), caller: 'b', cmdletName: 'Remove-ExchangeCertificate', succeeded: false, error: 'E' });
+    await d.appendAuditLog({ ...base, runDate: new Date('2026-01-03T00:00:00Z'), caller: 'a', cmdletName: 'Remove-ExchangeCertificate', succeeded: true });
+    assert.deepEqual((await d.searchAuditLog({})).map((e) => e.runDate.toISOString().slice(0, 10)), ['2026-01-03', '2026-01-02', '2026-01-01']);
+    assert.equal((await d.searchAuditLog({ cmdlets: ['Remove-ExchangeCertificate'] })).length, 2);
+    assert.equal((await d.searchAuditLog({ caller: 'a' })).length, 2);
+    assert.equal((await d.searchAuditLog({ succeeded: false }))[0].error, 'E');
+    assert.equal((await d.searchAuditLog({ startDate: new Date('2026-01-02T00:00:00Z') })).length, 2);
+    assert.equal((await d.searchAuditLog({ resultSize: 1 })).length, 1);
+    await d.close();
+  });
+}
