@@ -48,7 +48,9 @@ export function App() {
   }, [api, session]);
 
   return (
-    <FluentProvider theme={lightTheme} className={s.root}>
+    // Not styled itself: Fluent copies the provider's classes onto portal mount nodes.
+    <FluentProvider theme={lightTheme}>
+      <div className={s.root}>
       {session === undefined || (session && !catalog) ? (
         <Loading label="Connecting to the server…" />
       ) : session === null ? (
@@ -56,6 +58,7 @@ export function App() {
       ) : (
         <SignedIn api={api} session={session} catalog={catalog!} />
       )}
+      </div>
     </FluentProvider>
   );
 }

@@ -4,7 +4,6 @@ import {
   DrawerBody,
   DrawerHeader,
   DrawerHeaderTitle,
-  Link,
   makeStyles,
   Menu,
   MenuItem,
@@ -35,6 +34,7 @@ import {
 } from '@fluentui/react-icons';
 import { type JSX, useState } from 'react';
 import { useAdmin } from './api/admin-context';
+import { NavLink } from './components/nav-link';
 import { useCertificateAlerts } from './lib/use-certificate-alerts';
 import { AuditLogPage } from './pages/AuditLog';
 import { CertificatesPage } from './pages/Certificates';
@@ -56,7 +56,7 @@ const useStyles = makeStyles({
     color: tokens.colorNeutralForegroundOnBrand,
   },
   product: { fontSize: tokens.fontSizeBase400, fontWeight: tokens.fontWeightSemibold, color: tokens.colorNeutralForegroundOnBrand },
-  server: { color: tokens.colorNeutralForegroundOnBrand, opacity: 0.9 },
+  server: { color: tokens.colorNeutralForegroundOnBrand },
   spacer: { flexGrow: 1 },
   topButton: { color: tokens.colorNeutralForegroundOnBrand, minWidth: 'auto' },
   nav: { height: '100%', borderRight: `1px solid ${tokens.colorNeutralStroke2}` },
@@ -170,14 +170,12 @@ export function Shell() {
             <MessageBar key={i} intent={a.severity} layout="multiline" className={s.alert}>
               <MessageBarBody>
                 {a.text}{' '}
-                <Link
-                  onClick={() => {
-                    setNotificationsOpen(false);
-                    navigate(a.connector ? `/mail-flow/send-connectors?open=${encodeURIComponent(a.connector)}` : `/servers/certificates?server=${encodeURIComponent(a.server)}&thumbprint=${a.thumbprint ?? ''}`);
-                  }}
+                <NavLink
+                  to={a.connector ? `/mail-flow/send-connectors?open=${encodeURIComponent(a.connector)}&tab=delivery` : `/servers/certificates?server=${encodeURIComponent(a.server)}&thumbprint=${a.thumbprint ?? ''}`}
+                  onNavigate={() => setNotificationsOpen(false)}
                 >
                   {a.connector ? 'Open the connector' : 'Show the certificate'}
-                </Link>
+                </NavLink>
               </MessageBarBody>
             </MessageBar>
           ))}

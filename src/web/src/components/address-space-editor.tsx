@@ -46,9 +46,10 @@ export function AddressSpaceEditor(props: { value: string[]; onChange(v: string[
             })}
           </TableBody>
         </Table>
-        <div style={{ display: 'flex', gap: 8, alignItems: 'end', marginTop: 8 }}>
-          <Field label="Fully qualified domain name (FQDN)" hint="*, contoso.com or *.contoso.com" style={{ flexGrow: 1 }}>
+        <div style={{ display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 90px auto', gap: 8, alignItems: 'start', marginTop: 8 }}>
+          <Field label="Fully qualified domain name (FQDN)" hint="*, contoso.com or *.contoso.com">
             <Input
+              style={{ minWidth: 0 }}
               value={domain}
               onChange={(_, d) => setDomain(d.value)}
               onKeyDown={(e) => {
@@ -59,10 +60,10 @@ export function AddressSpaceEditor(props: { value: string[]; onChange(v: string[
               }}
             />
           </Field>
-          <Field label="Cost" style={{ width: 80 }}>
-            <Input value={cost} onChange={(_, d) => setCost(d.value)} />
+          <Field label="Cost">
+            <Input style={{ minWidth: 0 }} value={cost} onChange={(_, d) => setCost(d.value)} />
           </Field>
-          <Button icon={<AddRegular />} onClick={add} disabled={!domain.trim()}>
+          <Button icon={<AddRegular />} onClick={add} disabled={!domain.trim()} style={{ marginTop: 26 }}>
             Add
           </Button>
         </div>

@@ -101,7 +101,7 @@ export function Detail(props: { label: string; children: ReactNode; mono?: boole
   return (
     <div style={{ display: 'grid', gridTemplateColumns: '170px 1fr', gap: 8, padding: '5px 0', borderBottom: `1px solid ${tokens.colorNeutralStroke3}` }}>
       <dt style={{ color: tokens.colorNeutralForeground2, fontWeight: 600 }}>{props.label}</dt>
-      <dd style={{ margin: 0, wordBreak: 'break-all', fontFamily: props.mono ? tokens.fontFamilyMonospace : undefined }}>{props.children}</dd>
+      <dd style={{ margin: 0, overflowWrap: 'anywhere', fontFamily: props.mono ? tokens.fontFamilyMonospace : undefined }}>{props.children}</dd>
     </div>
   );
 }

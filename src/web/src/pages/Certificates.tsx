@@ -34,7 +34,8 @@ import { CmdletErrorBar, ConfirmDialog, Detail, formatDate, list, Loading, PageH
 import { ObjectList } from '../components/object-list';
 import { ServerPicker } from '../components/server-picker';
 import { type CertificateAlert, tlsCertificateNameOf } from '../lib/certificate-alerts';
-import { navigate, useLocation } from '../router';
+import { NavLink } from '../components/nav-link';
+import { useLocation } from '../router';
 import { AssignServicesDialog, ExportCertificateDialog, ImportCertificateDialog, NewCertificateDialog } from './certificate-dialogs';
 
 const useStyles = makeStyles({
@@ -120,7 +121,7 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
             <MessageBar key={i} intent={a.severity}>
               <MessageBarBody>
                 {a.text}{' '}
-                {a.connector && <Link onClick={() => navigate(`/mail-flow/send-connectors?open=${encodeURIComponent(a.connector!)}`)}>Open the connector</Link>}
+                {a.connector && <NavLink to={`/mail-flow/send-connectors?open=${encodeURIComponent(a.connector)}&tab=delivery`}>Open the connector</NavLink>}
               </MessageBarBody>
             </MessageBar>
           ))}
@@ -267,9 +268,9 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
                 What to do next: on each Send connector named above, clear or change <b>TlsCertificateName</b> (stop the transport service on its source servers first), delete this
                 certificate, then choose the renewed certificate on the connector.{' '}
                 {taggedConnectors(deleteError.message).map((n) => (
-                  <Link key={n} onClick={() => navigate(`/mail-flow/send-connectors?open=${encodeURIComponent(n)}&tab=delivery`)}>
+                  <NavLink key={n} to={`/mail-flow/send-connectors?open=${encodeURIComponent(n)}&tab=delivery`}>
                     {`Open Send connector "${n}"`}
-                  </Link>
+                  </NavLink>
                 ))}
               </span>
             ) : undefined

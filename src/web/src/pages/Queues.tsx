@@ -1,4 +1,4 @@
-import { Link, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Toolbar, ToolbarButton, ToolbarDivider, tokens } from '@fluentui/react-components';
+import { makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Toolbar, ToolbarButton, ToolbarDivider, tokens } from '@fluentui/react-components';
 import { ArrowClockwiseRegular, ArrowRepeatAllRegular, MailRegular, PauseRegular, PlayRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
 import { hasCmdlet, useAdmin, useCmdlet, useCmdletQuery } from '../api/admin-context';
@@ -6,7 +6,7 @@ import type { WireError } from '../api/client';
 import { CmdletErrorBar, formatDateTime, list, Loading, PageHeader, str } from '../components/common';
 import { ObjectList } from '../components/object-list';
 import { ServerPicker } from '../components/server-picker';
-import { navigate } from '../router';
+import { NavLink } from '../components/nav-link';
 
 const useStyles = makeStyles({ toolbar: { borderBottom: `1px solid ${tokens.colorNeutralStroke2}`, marginBottom: '4px' }, h2: { fontSize: tokens.fontSizeBase400, margin: '18px 0 6px 0' } });
 
@@ -22,7 +22,7 @@ function QueueUnavailable(props: { error: WireError; server: string }) {
       <MessageBar intent="warning" layout="multiline">
         <MessageBarBody>
           <MessageBarTitle>The transport service on {props.server} is stopped</MessageBarTitle>
-          {props.error.message} <Link onClick={() => navigate('/servers/servers')}>Start it on the Servers page.</Link>
+          {props.error.message} <NavLink to="/servers/servers">Start it on the Servers page.</NavLink>
         </MessageBarBody>
       </MessageBar>
     );

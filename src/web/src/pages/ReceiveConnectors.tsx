@@ -3,6 +3,7 @@ import { AddRegular, ArrowClockwiseRegular, DeleteRegular, EditRegular } from '@
 import { useState } from 'react';
 import { fieldError, formError, useAdmin, useCmdlet, useCmdletQuery } from '../api/admin-context';
 import type { CmdletObject, WireError, WireValue } from '../api/client';
+import { CheckboxGroup } from '../components/checkbox-group';
 import { CmdletErrorBar, ConfirmDialog, list, Loading, PageHeader, str } from '../components/common';
 import { FormDialog } from '../components/form-dialog';
 import { ObjectList } from '../components/object-list';
@@ -15,15 +16,7 @@ const splitList = (t: string) => t.split(/[,\s]+/).map((x) => x.trim()).filter(B
 const flags = (v: unknown) => str(v).split(',').map((x) => x.trim()).filter((x) => x && x !== 'None');
 
 function FlagBoxes(props: { label: string; all: string[]; value: string[]; onChange(v: string[]): void; error?: string }) {
-  return (
-    <Field label={props.label} validationMessage={props.error}>
-      <div role="group" aria-label={props.label} style={{ display: 'grid', gridTemplateColumns: '1fr 1fr' }}>
-        {props.all.map((x) => (
-          <Checkbox key={x} label={x} checked={props.value.includes(x)} onChange={(_, d) => props.onChange(d.checked ? [...props.value, x] : props.value.filter((y) => y !== x))} />
-        ))}
-      </div>
-    </Field>
-  );
+  return <CheckboxGroup label={props.label} columns={2} options={props.all.map((x) => ({ value: x, label: x }))} value={props.value} onChange={props.onChange} error={props.error} />;
 }
 
 function NewReceiveConnector(props: { server: string; onClose(): void; onDone(name: string): void }) {

@@ -2,6 +2,7 @@ import { Checkbox, Field, Input, Link, Radio, RadioGroup, Text, Textarea } from 
 import { useState } from 'react';
 import { fieldError, formError, useAdmin, useCmdlet } from '../api/admin-context';
 import { bytes, secure, type CmdletObject, type WireError } from '../api/client';
+import { CheckboxGroup } from '../components/checkbox-group';
 import { CmdletErrorBar, str } from '../components/common';
 import { FormDialog } from '../components/form-dialog';
 import { download, readFileBase64 } from '../lib/files';
@@ -92,13 +93,7 @@ export function NewCertificateDialog(props: DialogProps & { mode: 'self-signed' 
         <Input value={domains} onChange={(_, d) => setDomains(d.value)} />
       </Field>
       {!request_ && (
-        <Field label="Services" validationMessage={fieldError(error, 'Services')}>
-          <div role="group" aria-label="Services" style={{ display: 'flex', gap: 8 }}>
-            {SERVICES.map((x) => (
-              <Checkbox key={x} label={x} checked={services.includes(x)} onChange={(_, d) => setServices((s) => (d.checked ? [...s, x] : s.filter((y) => y !== x)))} />
-            ))}
-          </div>
-        </Field>
+        <CheckboxGroup label="Services" columns={4} options={SERVICES.map((x) => ({ value: x, label: x }))} value={services} onChange={setServices} error={fieldError(error, 'Services')} />
       )}
       <Field label="Key size" validationMessage={fieldError(error, 'KeySize')}>
         <RadioGroup layout="horizontal" value={keySize} onChange={(_, d) => setKeySize(d.value)}>
@@ -238,13 +233,14 @@ export function AssignServicesDialog(props: DialogProps & { certificate: CmdletO
         <b>{str(props.certificate.FriendlyName)}</b> on {props.server}. Services already assigned can't be removed; assign them to another certificate instead.
       </Text>
       <CmdletErrorBar error={formError(error, ['Services'])} />
-      <Field label="Services" validationMessage={fieldError(error, 'Services')}>
-        <div role="group" aria-label="Services">
-          {SERVICES.map((x) => (
-            <Checkbox key={x} label={x} checked={chosen.includes(x)} disabled={has.includes(x)} onChange={(_, d) => setChosen((s) => (d.checked ? [...s, x] : s.filter((y) => y !== x)))} />
-          ))}
-        </div>
-      </Field>
+      <CheckboxGroup
+        label="Services"
+        columns={4}
+        options={SERVICES.map((x) => ({ value: x, label: x, disabled: has.includes(x) }))}
+        value={chosen}
+        onChange={setChosen}
+        error={fieldError(error, 'Services')}
+      />
     </FormDialog>
   );
 }
