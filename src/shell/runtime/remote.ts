@@ -74,12 +74,6 @@ function inSet(p: ParameterInfo, set: string): boolean {
   return !p.sets?.length || p.sets.includes(set);
 }
 
-function isMandatoryIn(p: ParameterInfo, set: string): boolean {
-  if (!p.mandatory) return false;
-  if (p.mandatory === true) return inSet(p, set);
-  return p.mandatory.includes(set);
-}
-
 function propertyOf(obj: unknown, p: ParameterInfo): { found: boolean; value: unknown } {
   const names = [p.name, ...(p.aliases ?? [])];
   for (const n of names) {
@@ -89,43 +83,71 @@ function propertyOf(obj: unknown, p: ParameterInfo): { found: boolean; value: un
   return { found: false, value: undefined };
 }
 
+/** Whether a pipeline value already has the parameter's type (PowerShell's binding "without coercion"). */
+function matchesWithoutCoercion(value: unknown, p: ParameterInfo): boolean {
+  switch (p.type) {
+    case 'String': case 'Enum': case 'Flags': return typeof value === 'string';
+    case 'Int32': case 'Int64': return typeof value === 'number';
+    case 'Boolean': case 'SwitchParameter': return typeof value === 'boolean';
+    case 'DateTime': return value instanceof Date;
+    case 'Byte[]': return value instanceof Uint8Array;
+    case 'SecureString': return value instanceof SecureString;
+    case 'PSCredential': return value instanceof PSObject && value.typeName === 'System.Management.Automation.PSCredential';
+    default: return false;
+  }
+}
+
+type PipelineStep = 'byValue' | 'byPropertyName' | 'byValueCoerced';
+
 /**
  * Binds one pipeline object to the cmdlet's parameters the way PowerShell does:
- * by property name for ValueFromPipelineByPropertyName parameters, the object
- * itself for a ValueFromPipeline parameter; within one parameter set.
+ * first ValueFromPipeline parameters whose type the object already has, then
+ * ValueFromPipelineByPropertyName parameters from the object's properties, then
+ * ValueFromPipeline with conversion (an object stands for its Identity). Each
+ * step tries the parameter sets still possible, the default set first.
  */
 export function bindPipelineObject(info: CmdletInfo, obj: unknown, userBound: ParameterInfo[], positionalCount: number): Record<string, unknown> {
   const boundNames = new Set(userBound.map((p) => p.name.toLowerCase()));
-  let best: { bindings: Record<string, unknown>; complete: boolean } | undefined;
-  for (const set of candidateSets(info, userBound)) {
+  const sets = candidateSets(info, userBound);
+  const takenIn = (set: string): Set<string> => {
     const taken = new Set(boundNames);
     info.parameters
       .filter((p) => p.position !== undefined && inSet(p, set) && !taken.has(p.name.toLowerCase()))
       .sort((a, b) => a.position! - b.position!)
       .slice(0, positionalCount)
       .forEach((p) => taken.add(p.name.toLowerCase()));
-    const bindings: Record<string, unknown> = {};
-    const isObject = obj instanceof PSObject || obj instanceof Hashtable;
-    if (isObject) {
-      for (const p of info.parameters) {
-        if (!p.valueFromPipelineByPropertyName || !inSet(p, set) || taken.has(p.name.toLowerCase())) continue;
+    return taken;
+  };
+  const bindStep = (step: PipelineStep, set: string, taken: Set<string>, bindings: Record<string, unknown>): void => {
+    for (const p of info.parameters) {
+      if (!inSet(p, set) || taken.has(p.name.toLowerCase())) continue;
+      if (step === 'byPropertyName') {
+        if (!p.valueFromPipelineByPropertyName) continue;
         const prop = propertyOf(obj, p);
-        if (prop.found) {
-          bindings[p.name] = prop.value;
-          taken.add(p.name.toLowerCase());
-        }
+        if (!prop.found) continue;
+        bindings[p.name] = prop.value;
+      } else {
+        if (!p.valueFromPipeline) continue;
+        if (step === 'byValue' && !matchesWithoutCoercion(obj, p)) continue;
+        bindings[p.name] = obj;
       }
+      taken.add(p.name.toLowerCase());
+      // The whole object binds to one parameter only.
+      if (step !== 'byPropertyName') return;
     }
-    const byValue = info.parameters.find((p) => p.valueFromPipeline && inSet(p, set) && !taken.has(p.name.toLowerCase()));
-    if (byValue && (!isObject || Object.keys(bindings).length === 0)) {
-      bindings[byValue.name] = obj;
-      taken.add(byValue.name.toLowerCase());
+  };
+  for (const step of ['byValue', 'byPropertyName', 'byValueCoerced'] as PipelineStep[]) {
+    for (const set of sets) {
+      const taken = takenIn(set);
+      const bindings: Record<string, unknown> = {};
+      bindStep(step, set, taken, bindings);
+      if (Object.keys(bindings).length === 0) continue;
+      // Once the object bound in a set, its other properties may fill that set's remaining parameters.
+      if (step === 'byValue') bindStep('byPropertyName', set, taken, bindings);
+      return bindings;
     }
-    const complete = info.parameters.every((p) => !isMandatoryIn(p, set) || taken.has(p.name.toLowerCase()));
-    if (complete && Object.keys(bindings).length) return bindings;
-    if (!best || (Object.keys(bindings).length > Object.keys(best.bindings).length)) best = { bindings, complete };
   }
-  return best?.bindings ?? {};
+  return {};
 }
 
 function paramFor(info: CmdletInfo, name: string): ParameterInfo | undefined {
