@@ -155,7 +155,9 @@ test('streamed bodies are stored whole; a failing stream leaves nothing behind',
     const m = await q.enqueue({ from: 'a@b.c', recipients: ['d@e.f'], body: gen() });
     assert.equal(m.size, Buffer.concat(parts).length);
     assert.deepEqual(await q.readBody(m.id), Buffer.concat(parts));
-    assert.equal((await stat(path.join(dir, `${m.id}.body`))).size, m.size);
+    assert.deepEqual(await streamToBuffer(q.openBody(m.id)), Buffer.concat(parts));
+    // The file holds the message and then its trailer (metadata and checksum).
+    assert.ok((await stat(path.join(dir, `${m.id}.body`))).size > m.size);
 
     async function* broken(): AsyncIterable<Buffer> {
       yield Buffer.from('Subject: half\r\n');
@@ -197,5 +199,51 @@ test('concurrent enqueues and updates: distinct ids, all durable, last update wi
     }
     await q2.close();
     assert.match(await readFile(path.join(dir, 'next-id'), 'utf8'), /^\d+\n$/);
+  });
+});
+
+test('replay restores a message from its body trailer when the .meta is missing or unreadable, and drops torn bodies', async () => {
+  await withDir(async (dir) => {
+    const q = await MailQueueStore.open(dir);
+    const a = await q.enqueue({ from: 'a@contoso.com', recipients: ['r1@f.com', 'r2@f.com'], body: Buffer.from('alpha body'), subject: 'alpha', sourceIp: '192.0.2.1' });
+    const b = await q.enqueue({ from: 'b@contoso.com', recipients: ['r3@f.com'], body: Buffer.from('bravo body') });
+    const c = await q.enqueue({ from: 'c@contoso.com', recipients: ['r4@f.com'], body: Buffer.from('charlie body') });
+    const e = await q.enqueue({ from: '', recipients: ['r5@f.com'], body: Buffer.alloc(0) });
+    await q.close();
+    // a: crash before its .meta reached the disk. b: .meta torn (zero-filled). c: body torn in the middle, no .meta.
+    await rm(path.join(dir, `${a.id}.meta`));
+    await writeFile(path.join(dir, `${b.id}.meta`), Buffer.alloc(64));
+    const cBody = await readFile(path.join(dir, `${c.id}.body`));
+    cBody[2] ^= 0xff;
+    await writeFile(path.join(dir, `${c.id}.body`), cBody);
+    await rm(path.join(dir, `${c.id}.meta`));
+    // An orphan .meta whose body complete() already removed.
+    await writeFile(path.join(dir, '77.meta'), '{"v":1}');
+
+    const q2 = await MailQueueStore.open(dir);
+    assert.deepEqual(q2.list().map((m) => m.id), [a.id, b.id, e.id]);
+    const ra = q2.get(a.id)!;
+    assert.deepEqual([ra.from, ra.recipients, ra.subject, ra.sourceIp, ra.size], ['a@contoso.com', ['r1@f.com', 'r2@f.com'], 'alpha', '192.0.2.1', 10]);
+    assert.deepEqual(await q2.readBody(a.id), Buffer.from('alpha body'));
+    assert.deepEqual(await q2.readBody(b.id), Buffer.from('bravo body'));
+    assert.deepEqual(await q2.readBody(e.id), Buffer.alloc(0));
+    assert.deepEqual(await streamToBuffer(q2.openBody(e.id)), Buffer.alloc(0));
+    const names = (await readdir(dir)).sort();
+    assert.deepEqual(names, [`${a.id}.body`, `${a.id}.meta`, `${b.id}.body`, `${b.id}.meta`, `${e.id}.body`, `${e.id}.meta`, 'next-id'].sort());
+    await q2.close();
+  });
+});
+
+test('marking a message Active is not written to disk (replay makes it Ready); every other change is', async () => {
+  await withDir(async (dir) => {
+    const q = await MailQueueStore.open(dir);
+    const m = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('x') });
+    const before = await readFile(path.join(dir, `${m.id}.meta`), 'utf8');
+    assert.equal((await q.update(m.id, { status: 'Active' })).status, 'Active');
+    assert.equal(q.get(m.id)!.status, 'Active');
+    assert.equal(await readFile(path.join(dir, `${m.id}.meta`), 'utf8'), before);
+    await q.update(m.id, { status: 'Suspended' });
+    assert.match(await readFile(path.join(dir, `${m.id}.meta`), 'utf8'), /"status":"Suspended"/);
+    await q.close();
   });
 });

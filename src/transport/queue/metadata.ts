@@ -29,6 +29,11 @@ interface MetadataV1 {
 const STATUSES: ReadonlySet<string> = new Set(['Ready', 'Active', 'Retry', 'Suspended', 'PendingRemove']);
 
 export function serializeMetadata(m: QueuedMessage): Buffer {
+  return Buffer.from(JSON.stringify(toMetadataDoc(m)) + '\n', 'utf8');
+}
+
+/** The metadata as a plain JSON document (also embedded in the body file's trailer). */
+export function toMetadataDoc(m: QueuedMessage): unknown {
   const doc: MetadataV1 = {
     v: 1,
     id: m.id,
@@ -50,12 +55,17 @@ export function serializeMetadata(m: QueuedMessage): Buffer {
     internetMessageId: m.internetMessageId,
     subject: m.subject,
   };
-  return Buffer.from(JSON.stringify(doc) + '\n', 'utf8');
+  return doc;
 }
 
 /** Parses a metadata file; throws on anything that is not a complete, valid document. */
 export function parseMetadata(text: string): QueuedMessage {
-  const doc = JSON.parse(text) as Partial<MetadataV1>;
+  return fromMetadataDoc(JSON.parse(text));
+}
+
+export function fromMetadataDoc(value: unknown): QueuedMessage {
+  if (typeof value !== 'object' || value === null) throw new Error('metadata is not an object');
+  const doc = value as Partial<MetadataV1>;
   if (doc.v !== 1) throw new Error(`unknown metadata version ${String(doc.v)}`);
   if (typeof doc.id !== 'number' || !Number.isSafeInteger(doc.id)) throw new Error('bad id');
   if (typeof doc.from !== 'string') throw new Error('bad from');

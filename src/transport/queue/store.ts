@@ -1,8 +1,10 @@
 import { createReadStream, promises as fsp } from 'node:fs';
+import { Readable } from 'node:stream';
 import path from 'node:path';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import { DirectorySyncer } from './dir-sync.js';
-import { cloneMessage, parseMetadata, serializeMetadata } from './metadata.js';
+import { readBodyTrailer, verifyBody, writeBodyFile } from './body-file.js';
+import { cloneMessage, fromMetadataDoc, parseMetadata, serializeMetadata, toMetadataDoc } from './metadata.js';
 import {
   DEFAULT_EXPIRATION_MS,
   type EnqueueRequest,
@@ -12,8 +14,10 @@ import {
 
 /*
  * Spool layout (one flat folder):
- *   <id>.body      the message as received (headers and body, CRLF, dot-unstuffed)
- *   <id>.meta      JSON metadata; its presence is what makes a message exist
+ *   <id>.body      the message as received (headers and body, CRLF, dot-unstuffed),
+ *                  then a trailer with its initial metadata and checksum (body-file.ts);
+ *                  its presence is what makes a message exist
+ *   <id>.meta      JSON metadata, the message's current state
  *   <id>.meta.tmp  a metadata file being written; never valid on its own
  *   next-id        high-water mark of reserved message ids (so ids never repeat)
  *   corrupt/       files that replay could not make sense of, kept for a human
@@ -57,20 +61,25 @@ export class MailQueueStore {
    * Startup replay. Order matters:
    * 1. Delete every *.tmp: a metadata write that never reached its rename; the
    *    previous <id>.meta (if any) is still the valid one, because rename is atomic.
-   * 2. Load every <id>.meta. Each one was fsynced before its rename, and its
-   *    body was fsynced before that, so a body of the recorded size must exist;
-   *    if not (disk trouble, manual edits), both files go to corrupt/.
-   * 3. Delete every <id>.body without a <id>.meta: an enqueue that crashed before
-   *    its metadata rename (never acknowledged), or a complete() that crashed
-   *    between its two unlinks (already delivered).
+   * 2. For every <id>.body:
+   *    - with a readable <id>.meta: that is the message's state. The .meta of a new
+   *      message is written only after its body was fdatasynced, so the body is
+   *      complete; its trailer must still agree on the size, otherwise both files
+   *      go to corrupt/ (disk trouble, manual edits).
+   *    - without one (a crash right after the body's fsync, before the .meta reached
+   *      the disk): the trailer's checksum decides. Intact: the message is restored
+   *      from the trailer (it may have been acknowledged). Not intact: an enqueue
+   *      that died while writing, never acknowledged; deleted.
+   * 3. Delete every <id>.meta without a body: complete() removes the body first,
+   *    so this is a delivered message whose .meta unlink did not happen.
    * 4. fsync the directory so the cleanup itself is durable.
    * 5. Continue ids after the highest of next-id and every id seen.
    */
   private async replay(): Promise<void> {
     const names = await fsp.readdir(this.dir);
     let maxSeen = 0;
-    const bodies = new Set<number>();
-    const metas: number[] = [];
+    const bodies: number[] = [];
+    const metas = new Set<number>();
     for (const name of names) {
       if (name.endsWith(TMP)) {
         await fsp.rm(path.join(this.dir, name), { force: true });
@@ -80,15 +89,38 @@ export class MailQueueStore {
       if (!m) continue;
       const id = Number(m[1]);
       maxSeen = Math.max(maxSeen, id);
-      if (m[2] === 'body') bodies.add(id);
-      else metas.push(id);
+      if (m[2] === 'body') bodies.push(id);
+      else metas.add(id);
     }
-    for (const id of metas) {
+    for (const id of bodies) {
+      const trailer = await readBodyTrailer(this.bodyPath(id));
+      let meta: QueuedMessage | undefined;
+      if (metas.has(id)) {
+        try {
+          meta = parseMetadata(await fsp.readFile(this.metaPath(id), 'utf8'));
+        } catch {
+          meta = undefined;
+        }
+      }
+      metas.delete(id);
       try {
-        const msg = parseMetadata(await fsp.readFile(this.metaPath(id), 'utf8'));
-        if (msg.id !== id) throw new Error(`metadata names id ${msg.id}`);
-        const st = await fsp.stat(this.bodyPath(id));
-        if (st.size !== msg.size) throw new Error(`body is ${st.size} bytes, metadata says ${msg.size}`);
+        let msg: QueuedMessage;
+        if (meta) {
+          if (meta.id !== id) throw new Error(`metadata names id ${meta.id}`);
+          if (!trailer || trailer.size !== meta.size) throw new Error('body does not match its metadata');
+          msg = meta;
+        } else {
+          if (!trailer || !(await verifyBody(this.bodyPath(id), trailer))) {
+            await fsp.rm(this.bodyPath(id), { force: true });
+            await fsp.rm(this.metaPath(id), { force: true });
+            continue;
+          }
+          msg = fromMetadataDoc(trailer.metadata);
+          if (msg.id !== id || msg.size !== trailer.size) throw new Error('trailer does not match its file');
+          // Bring the .meta back, durably, so the next start need not read the whole body again.
+          await this.writeFileDurably(this.metaPath(id) + TMP, serializeMetadata(msg));
+          await fsp.rename(this.metaPath(id) + TMP, this.metaPath(id));
+        }
         // Nothing is being delivered right after a start; a message that was
         // Active when the process died is simply ready again.
         if (msg.status === 'Active') msg.status = 'Ready';
@@ -96,9 +128,8 @@ export class MailQueueStore {
       } catch {
         await this.quarantine(id);
       }
-      bodies.delete(id);
     }
-    for (const id of bodies) await fsp.rm(this.bodyPath(id), { force: true });
+    for (const id of metas) await fsp.rm(this.metaPath(id), { force: true });
     await this.syncer.sync();
 
     let stored = 0;
@@ -181,13 +212,15 @@ export class MailQueueStore {
   /**
    * Stores a message. Resolves only when body and metadata are durable: the
    * caller may reply 250 after this, and not before. Steps, in this order:
-   * 1. Write <id>.body and fdatasync it (the file and its size are durable).
-   * 2. Write <id>.meta.tmp and fdatasync it (done alongside step 1: it is not
-   *    visible under its final name yet, so it may be durable first).
-   * 3. Rename <id>.meta.tmp to <id>.meta, only after both fsyncs completed: a
-   *    <id>.meta therefore never names a body that is not on disk.
-   * 4. fsync the directory (group commit, shared with every other enqueue that
-   *    reached step 3 in the same turn of the event loop), making both names durable.
+   * 1. Write <id>.body (message, then the trailer holding the metadata and a
+   *    checksum) and fdatasync it: message and envelope are now on disk,
+   *    with one flush.
+   * 2. Write <id>.meta, only after step 1 completed (a readable .meta thus
+   *    always has a complete body; see replay). No fsync of its own: until the
+   *    first update it repeats the trailer, which is already durable.
+   * 3. fsync the directory (group commit, shared with every other enqueue,
+   *    update and completion that reached this point in the same turn of the
+   *    event loop), making the names durable.
    * If anything fails, the files are removed and the promise rejects: no 250.
    */
   async enqueue(req: EnqueueRequest): Promise<QueuedMessage> {
@@ -201,7 +234,6 @@ export class MailQueueStore {
 
   private async enqueueWithId(id: number, reserved: Promise<void>, req: EnqueueRequest): Promise<QueuedMessage> {
     const bodyFile = this.bodyPath(id);
-    const tmpMeta = this.metaPath(id) + TMP;
     try {
       const receivedAt = req.receivedAt ?? new Date();
       const build = (size: number): QueuedMessage => ({
@@ -224,56 +256,25 @@ export class MailQueueStore {
         internetMessageId: req.internetMessageId,
         subject: req.subject,
       });
-      let msg: QueuedMessage;
-      if (Buffer.isBuffer(req.body)) {
-        // Steps 1 and 2 together: the size is known up front.
-        msg = build(req.body.length);
-        await Promise.all([
-          this.writeBody(bodyFile, req.body),
-          this.writeFileDurably(tmpMeta, serializeMetadata(msg), 'wx'),
-        ]);
-      } else {
-        // A streamed body's size is known only at its end: step 1, then step 2.
-        msg = build(await this.writeBody(bodyFile, req.body));
-        await this.writeFileDurably(tmpMeta, serializeMetadata(msg), 'wx');
+      // Step 1.
+      let msg: QueuedMessage | undefined;
+      await writeBodyFile(bodyFile, req.body, (size) => toMetadataDoc((msg = build(size))));
+      if (!msg) throw new Error('body written without metadata');
+      // Step 2.
+      const fh = await fsp.open(this.metaPath(id), 'wx');
+      try {
+        await fh.writeFile(serializeMetadata(msg));
+      } finally {
+        await fh.close();
       }
-      // Step 3.
-      await fsp.rename(tmpMeta, this.metaPath(id));
-      // Step 4, plus the id reservation that covers this id.
+      // Step 3, plus the id reservation that covers this id.
       await Promise.all([this.syncer.sync(), reserved]);
       this.messages.set(id, msg);
       return cloneMessage(msg);
     } catch (e) {
-      await fsp.rm(tmpMeta, { force: true }).catch(() => undefined);
-      await fsp.rm(this.metaPath(id), { force: true }).catch(() => undefined);
       await fsp.rm(bodyFile, { force: true }).catch(() => undefined);
+      await fsp.rm(this.metaPath(id), { force: true }).catch(() => undefined);
       throw e;
-    }
-  }
-
-  /** Step 1 of enqueue: writes the body, fdatasyncs it, returns its size. */
-  private async writeBody(file: string, body: Buffer | AsyncIterable<Buffer>): Promise<number> {
-    const fh = await fsp.open(file, 'wx');
-    try {
-      let size = 0;
-      if (Buffer.isBuffer(body)) {
-        await fh.writeFile(body);
-        size = body.length;
-      } else {
-        for await (const chunk of body) {
-          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-          let off = 0;
-          while (off < buf.length) {
-            const { bytesWritten } = await fh.write(buf, off, buf.length - off, size + off);
-            off += bytesWritten;
-          }
-          size += buf.length;
-        }
-      }
-      await fh.datasync();
-      return size;
-    } finally {
-      await fh.close();
     }
   }
 
@@ -318,6 +319,12 @@ export class MailQueueStore {
     return this.serialize(id, async () => {
       const current = this.mustGet(id);
       const next: QueuedMessage = cloneMessage({ ...current, ...patch });
+      // Replay turns Active into Ready anyway, so marking a message Active (once
+      // per delivery attempt, on the hot path) is not worth a flush.
+      if (Object.keys(patch).every((k) => k === 'status') && patch.status === 'Active') {
+        this.messages.set(id, next);
+        return cloneMessage(next);
+      }
       const tmp = this.metaPath(id) + TMP;
       await this.writeFileDurably(tmp, serializeMetadata(next));
       await fsp.rename(tmp, this.metaPath(id));
@@ -327,23 +334,36 @@ export class MailQueueStore {
     });
   }
 
-  /** The stored message (headers and body) as a stream. */
+  /** The stored message (headers and body) as a stream, without the trailer. */
   openBody(id: number): NodeJS.ReadableStream {
     this.assertOpen();
-    this.mustGet(id);
-    return createReadStream(this.bodyPath(id));
+    const m = this.mustGet(id);
+    if (m.size === 0) return Readable.from([]);
+    return createReadStream(this.bodyPath(id), { start: 0, end: m.size - 1 });
   }
 
   async readBody(id: number): Promise<Buffer> {
     this.assertOpen();
-    this.mustGet(id);
-    return fsp.readFile(this.bodyPath(id));
+    const m = this.mustGet(id);
+    const fh = await fsp.open(this.bodyPath(id), 'r');
+    try {
+      const buf = Buffer.alloc(m.size);
+      let pos = 0;
+      while (pos < m.size) {
+        const { bytesRead } = await fh.read(buf, pos, m.size - pos, pos);
+        if (bytesRead === 0) throw new InterchangeError('ICX_INTERNAL', `The body of message ${id} is shorter than recorded.`);
+        pos += bytesRead;
+      }
+      return buf;
+    } finally {
+      await fh.close();
+    }
   }
 
   /**
    * Removes a message that needs no further delivery (delivered, or bounced with
-   * its NDR already queued). Order: unlink <id>.meta first, so from that moment
-   * replay no longer sees the message; then <id>.body (an orphan body left by a
+   * its NDR already queued). Order: unlink <id>.body first, since the body is what
+   * makes a message exist for replay; then <id>.meta (an orphan .meta left by a
    * crash here is removed by replay); then fsync the directory.
    */
   async complete(id: number): Promise<void> {
@@ -351,9 +371,9 @@ export class MailQueueStore {
     this.mustGet(id);
     return this.serialize(id, async () => {
       if (!this.messages.has(id)) return;
-      await fsp.rm(this.metaPath(id), { force: true });
-      this.messages.delete(id);
       await fsp.rm(this.bodyPath(id), { force: true });
+      this.messages.delete(id);
+      await fsp.rm(this.metaPath(id), { force: true });
       await this.syncer.sync();
     });
   }
