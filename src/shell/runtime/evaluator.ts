@@ -8,7 +8,7 @@ import type { CommandAst, ExpressionAst, PipelineAst, ScriptAst, StatementAst, E
 import { parseScript } from '../language/parser.js';
 import { ParseError } from '../language/parse-error.js';
 import type { CmdletCatalog, CmdletHost } from '../host.js';
-import type { Builtin, BoundParameters, BuiltinCall } from '../builtins/types.js';
+import type { Builtin } from '../builtins/types.js';
 import { renderError, renderWarning } from '../formatting/error-view.js';
 import { TypeRegistry, formatDefault } from '../formatting/views.js';
 import { convertTo } from './convert.js';
@@ -20,10 +20,11 @@ import { getMember, invokeMethod, invokeStatic, setMember, type MemberContext } 
 import { binaryOperation, unaryOperation } from './operators.js';
 import {
   allParameters, isCommonParameter, resolveParameter, parameterTypeDisplay,
-  type EvaluatedArguments, type LocalParameterInfo,
+  type EvaluatedArguments,
 } from './parameters.js';
 import { resolvePath } from './paths.js';
 import { invokeRemote, type PipelineState } from './remote.js';
+import { builtinCall, invokeBuiltin } from './local-binding.js';
 import {
   Hashtable, PSObject, ScriptBlock, SwitchValue, TypeLiteral,
   collect, enumerate, toBool, toPSString,
@@ -874,7 +875,7 @@ export class Runtime implements MemberContext {
     const errorsBefore = (this.getVariable('Error') as unknown[]).length;
     let output: unknown[];
     if (entry.kind === 'builtin') {
-      output = await this.invokeBuiltin(entry.builtin, entry.name, { named, positional: args.positional }, input, cmd, effectiveAction);
+      output = await invokeBuiltin(this, entry.builtin, entry.name, { named, positional: args.positional }, input, cmd, effectiveAction);
     } else {
       output = await invokeRemote(this, entry.info, { named, positional: args.positional }, input, {
         position, command: cmd, errorAction: effectiveAction, warningAction: warningAction ?? 'Continue', whatIf, confirm, state,
@@ -899,88 +900,10 @@ export class Runtime implements MemberContext {
     const outFile = this.resolveCommand('Out-File');
     if (!outFile || outFile.kind !== 'builtin') return output;
     const params = new Map<string, unknown>([['filepath', target], ['append', redirection.append]]);
-    await outFile.builtin.run(this.builtinCall(outFile.builtin, 'Out-File', params, new Map(), output, extent, this.errorActionPreference()));
+    await outFile.builtin.run(builtinCall(this, 'Out-File', params, new Map(), output, extent, this.errorActionPreference()));
     return [];
   }
 
-  private builtinCall(b: Builtin, name: string, values: Map<string, unknown>, texts: Map<string, string>, input: unknown[] | undefined, cmd: Extent, errorAction: string): BuiltinCall {
-    const span = this.span(cmd);
-    const params: BoundParameters = {
-      has: (n) => values.has(n.toLowerCase()),
-      get: (n) => values.get(n.toLowerCase()),
-      text: (n) => texts.get(n.toLowerCase()),
-    };
-    return {
-      rt: this,
-      name,
-      params,
-      input,
-      errorAction,
-      span,
-      writeError: (record) => this.writeNonTerminating(record.withSpan(span).withCommand(name), errorAction),
-      error: (message, errorId, category = 'NotSpecified', exceptionName = 'Exception', target) => new ErrorRecord(message, {
-        errorId: `${errorId},${fullCommandName(name)}`, category, exceptionName, commandName: name, target, targetType: target === undefined ? undefined : 'String', span,
-      }),
-    };
-    void b;
-  }
-
-  private async invokeBuiltin(b: Builtin, name: string, args: EvaluatedArguments, input: unknown[] | undefined, cmd: CommandAst, errorAction: string): Promise<unknown[]> {
-    const values = new Map<string, unknown>();
-    const texts = new Map<string, string>();
-    const params = b.info.parameters as LocalParameterInfo[];
-    const full = fullCommandName(name);
-    for (const a of args.named) {
-      if (a.ambiguous) {
-        throw this.bindingError(name,
-          `Parameter cannot be processed because the parameter name '${a.typed}' is ambiguous. Possible matches include: ${a.ambiguous.map((p) => '-' + p.name).join(' ')}.`,
-          'AmbiguousParameter', a.extent, full);
-      }
-      if (!a.param) {
-        throw this.bindingError(name, `A parameter cannot be found that matches parameter name '${a.typed}'.`, 'NamedParameterNotFound', a.extent, full);
-      }
-      const key = a.param.name.toLowerCase();
-      if (values.has(key)) {
-        throw this.bindingError(name,
-          `Cannot bind parameter because parameter '${a.param.name}' is specified more than once. To provide multiple values to parameters that can accept multiple values, use the array syntax. For example, "-parameter value1,value2,value3".`,
-          'ParameterAlreadyBound', a.extent, full);
-      }
-      values.set(key, a.param.type === 'SwitchParameter' ? toBool(a.value) : a.value);
-      if (a.text !== undefined) texts.set(key, a.text);
-    }
-    const positional = params.filter((p) => p.position !== undefined && !values.has(p.name.toLowerCase())).sort((x, y) => x.position! - y.position!);
-    const remaining = params.find((p) => p.remaining && !values.has(p.name.toLowerCase()));
-    const leftovers: unknown[] = [];
-    for (const a of args.positional) {
-      const p = positional.shift();
-      if (p && !(p.remaining && remaining === p)) {
-        values.set(p.name.toLowerCase(), a.value);
-        if (a.text !== undefined) texts.set(p.name.toLowerCase(), a.text);
-        continue;
-      }
-      if (remaining) {
-        leftovers.push(a.value);
-        continue;
-      }
-      throw this.bindingError(name, `A positional parameter cannot be found that accepts argument '${toPSString(a.value)}'.`, 'PositionalParameterNotFound', a.extent, full);
-    }
-    if (remaining && leftovers.length) {
-      const existing = values.get(remaining.name.toLowerCase());
-      values.set(remaining.name.toLowerCase(), existing === undefined ? (leftovers.length === 1 && !remaining.multiValued ? leftovers[0] : leftovers) : [...enumerate(existing), ...leftovers]);
-    }
-    for (const p of params) {
-      if (p.mandatory && !values.has(p.name.toLowerCase()) && !(input !== undefined && p.valueFromPipeline)) {
-        if (this.ui.canPrompt()) {
-          this.ui.write(`\ncmdlet ${name} at command pipeline position 1\nSupply values for the following parameters:\n`);
-          const answer = await this.ui.readLine(`${p.name}: `, { secret: p.type === 'SecureString' });
-          values.set(p.name.toLowerCase(), answer);
-          continue;
-        }
-        throw this.bindingError(name, `Cannot process command because of one or more missing mandatory parameters: ${p.name}.`, 'MissingMandatoryParameter', cmd, full);
-      }
-    }
-    return b.run(this.builtinCall(b, name, values, texts, input, cmd, errorAction));
-  }
 }
 
 function exceptionMatches(record: ErrorRecord, typeName: string): boolean {
@@ -1022,9 +945,5 @@ function netTypeName(p: { type: string; multiValued?: boolean }): string {
   return p.multiValued && p.type !== 'Byte[]' ? base + '[]' : base;
 }
 
-/** Local cmdlets report errors with the .NET command class name, e.g. Microsoft.PowerShell.Commands.SelectObjectCommand. */
-function fullCommandName(name: string): string {
-  return 'Microsoft.PowerShell.Commands.' + name.replace(/-/g, '') + 'Command';
-}
 
 export { parameterTypeDisplay, netTypeName };
