@@ -27,6 +27,17 @@ async function child(dir: string): Promise<void> {
         const m = await q.enqueue({ from: 'load@contoso.com', recipients: ['sink@fabrikam.com'], body });
         // stdout to a pipe is synchronous on Linux: once this returns, the line survives our death.
         process.stdout.write(`${m.id} ${m.size} ${sha(body)}\n`);
+        // Some messages are then retried or delivered, as a running server would.
+        const r = Math.random();
+        if (r < 0.3) {
+          await q.update(m.id, { status: 'Retry', attempts: 1, lastError: '451 4.4.0 test' });
+          process.stdout.write(`U ${m.id}\n`);
+        } else if (r < 0.6) {
+          // Announced first: if we die inside complete(), the message may or may not be gone.
+          process.stdout.write(`c ${m.id}\n`);
+          await q.complete(m.id);
+          process.stdout.write(`C ${m.id}\n`);
+        }
       }
     }),
   );
@@ -38,23 +49,40 @@ if (process.env.ICX_QUEUE_CRASH_CHILD) {
   test('every message acknowledged before kill -9 survives, intact, across repeated crashes', { timeout: 120_000 }, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'icx-queue-crash-'));
     const acked = new Map<number, { size: number; hash: string }>();
+    const updated = new Set<number>();
+    const completed = new Set<number>();
+    const completing = new Set<number>();
     try {
       for (let round = 0; round < 3; round++) {
-        const lines = await runAndKill(dir, 300 + round * 250);
+        const lines = await runAndKill(dir, 400 + round * 300);
         for (const line of lines) {
-          const [id, size, hash] = line.split(' ');
-          assert.ok(!acked.has(Number(id)), `id ${id} handed out twice`);
-          acked.set(Number(id), { size: Number(size), hash });
+          const [a, b, c] = line.split(' ');
+          if (a === 'U') updated.add(Number(b));
+          else if (a === 'c') completing.add(Number(b));
+          else if (a === 'C') {
+            completed.add(Number(b));
+            acked.delete(Number(b));
+          } else {
+            assert.ok(!acked.has(Number(a)) && !completed.has(Number(a)), `id ${a} handed out twice`);
+            acked.set(Number(a), { size: Number(b), hash: c });
+          }
         }
         const q = await MailQueueStore.open(dir);
         try {
           const present = new Map(q.list().map((m) => [m.id, m]));
           for (const [id, want] of acked) {
             const m = present.get(id);
+            if (!m && completing.has(id)) continue;
             assert.ok(m, `acknowledged message ${id} lost after crash ${round + 1}`);
             assert.equal(m.size, want.size);
             assert.equal(sha(await q.readBody(id)), want.hash, `body of ${id} damaged`);
           }
+          for (const id of updated) {
+            if (completed.has(id)) continue;
+            assert.equal(present.get(id)?.attempts, 1, `update of ${id} lost`);
+            assert.equal(present.get(id)?.status, 'Retry');
+          }
+          for (const id of completed) assert.ok(!present.has(id), `completed message ${id} came back`);
           // Whatever else is there (enqueued but not yet printed when killed) must be whole too.
           for (const m of present.values()) assert.equal((await q.readBody(m.id)).length, m.size);
         } finally {
@@ -63,7 +91,8 @@ if (process.env.ICX_QUEUE_CRASH_CHILD) {
         const stray = (await readdir(dir)).filter((n) => n.endsWith('.tmp'));
         assert.deepEqual(stray, []);
       }
-      assert.ok(acked.size >= 300, `only ${acked.size} messages acknowledged`);
+      assert.ok(acked.size + completed.size >= 300, `only ${acked.size + completed.size} messages acknowledged`);
+      assert.ok(updated.size > 0 && completed.size > 0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
