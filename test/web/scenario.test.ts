@@ -102,7 +102,7 @@ test('the certificate renewal scenario, through the pages', async () => {
   await dialog.waitFor({ state: 'detached' });
   [connector] = await output(org.ex01, 'Get-SendConnector', { Identity: CONNECTOR });
   assert.equal(connector.TlsCertificateName, expectedName);
-  await row(page, CONNECTOR).getByText(expectedName).waitFor();
+  await row(page, CONNECTOR).locator(`[title="${expectedName}"]`).waitFor();
   assert.deepEqual(await axe(page), [], 'Send connectors page');
   await screenshot(page, 'send-connectors');
 

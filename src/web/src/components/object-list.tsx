@@ -7,6 +7,7 @@ import {
   DataGridHeaderCell,
   DataGridRow,
   type TableColumnDefinition,
+  type TableColumnId,
   type TableRowId,
 } from '@fluentui/react-components';
 import type { KeyboardEvent as ReactKeyboardEvent, ReactNode } from 'react';
@@ -16,7 +17,8 @@ export interface Column<T> {
   title: string;
   render(item: T): ReactNode;
   sortValue?(item: T): string | number;
-  width?: number;
+  /** Share of the row's width (default 1). */
+  grow?: number;
 }
 
 /**
@@ -41,6 +43,8 @@ export function ObjectList<T>(props: {
       compare: c.sortValue ? (a, b) => String(c.sortValue!(a)).localeCompare(String(c.sortValue!(b)), undefined, { numeric: true }) : undefined,
     }),
   );
+  const grow = new Map(props.columns.map((c) => [c.id, c.grow ?? 1]));
+  const cellStyle = (id: TableColumnId) => ({ flexGrow: grow.get(String(id)) ?? 1, flexBasis: 0, minWidth: 0, overflowWrap: 'anywhere' as const, paddingTop: 6, paddingBottom: 6 });
   const selected = new Set<TableRowId>(props.selectedKey ? [props.selectedKey] : []);
   const byKey = new Map(props.items.map((i) => [props.getKey(i), i]));
   return (
@@ -58,7 +62,9 @@ export function ObjectList<T>(props: {
         style={{ minWidth: 0 }}
       >
         <DataGridHeader>
-          <DataGridRow selectionCell={{ radioIndicator: { 'aria-label': 'Select row' } }}>{({ renderHeaderCell }) => <DataGridHeaderCell>{renderHeaderCell()}</DataGridHeaderCell>}</DataGridRow>
+          <DataGridRow selectionCell={{ radioIndicator: { 'aria-label': 'Select row' } }}>
+            {({ renderHeaderCell, columnId }) => <DataGridHeaderCell style={cellStyle(columnId)}>{renderHeaderCell()}</DataGridHeaderCell>}
+          </DataGridRow>
         </DataGridHeader>
         <DataGridBody<T>>
           {({ item, rowId }) => (
@@ -74,7 +80,7 @@ export function ObjectList<T>(props: {
                 }
               }}
             >
-              {({ renderCell }) => <DataGridCell>{renderCell(item)}</DataGridCell>}
+              {({ renderCell, columnId }) => <DataGridCell style={cellStyle(columnId)}>{renderCell(item)}</DataGridCell>}
             </DataGridRow>
           )}
         </DataGridBody>

@@ -8,7 +8,7 @@ import { ObjectList } from '../components/object-list';
 
 const useStyles = makeStyles({
   filters: { display: 'flex', gap: '12px', alignItems: 'end', flexWrap: 'wrap', margin: '4px 0 12px 0' },
-  layout: { display: 'grid', gridTemplateColumns: 'minmax(480px, 1fr) 420px', gap: '20px', alignItems: 'start' },
+  layout: { display: 'grid', gridTemplateColumns: 'minmax(560px, 1fr) 380px', gap: '20px', alignItems: 'start' },
   pane: { border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusMedium, padding: '14px 16px' },
   pre: { whiteSpace: 'pre-wrap', margin: 0, fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200 },
 });
@@ -59,13 +59,14 @@ export function AuditLogPage() {
             selectedKey={selected}
             onSelect={setSelected}
             columns={[
-              { id: 'date', title: 'Date', sortValue: (e) => str(e.RunDate), render: (e) => formatDateTime(e.RunDate) },
-              { id: 'caller', title: 'Caller', render: (e) => str(e.Caller) },
-              { id: 'cmdlet', title: 'Cmdlet', render: (e) => str(e.CmdletName) },
-              { id: 'object', title: 'Object', render: (e) => str(e.ObjectModified) },
+              { id: 'date', title: 'Date', grow: 1.3, sortValue: (e) => str(e.RunDate), render: (e) => formatDateTime(e.RunDate) },
+              { id: 'caller', title: 'Caller', grow: 0.9, render: (e) => str(e.Caller) },
+              { id: 'cmdlet', title: 'Cmdlet', grow: 1.6, render: (e) => str(e.CmdletName) },
+              { id: 'object', title: 'Object', grow: 2, render: (e) => str(e.ObjectModified) },
               {
                 id: 'result',
                 title: 'Result',
+                grow: 0.8,
                 render: (e) => (
                   <Badge appearance="tint" color={e.Succeeded ? 'success' : 'danger'}>
                     {e.Succeeded ? 'Succeeded' : 'Failed'}

@@ -182,6 +182,7 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
                 {
                   id: 'name',
                   title: 'Name',
+                  grow: 2,
                   sortValue: name,
                   render: (c) => (
                     <span className={s.name}>

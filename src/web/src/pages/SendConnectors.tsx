@@ -11,10 +11,24 @@ import { NewSendConnectorWizard } from './send-connector-wizard';
 
 const useStyles = makeStyles({
   toolbar: { borderBottom: `1px solid ${tokens.colorNeutralStroke2}`, marginBottom: '4px' },
-  mono: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200, wordBreak: 'break-all' },
+  tls: { display: 'flex', flexDirection: 'column' },
+  issuer: { color: tokens.colorNeutralForeground2, fontSize: tokens.fontSizeBase200 },
 });
 
 type Action = 'enable' | 'disable' | 'delete';
+
+/** TlsCertificateName shown as subject and issuer; the full value on hover. */
+function TlsName(props: { value: string | null }) {
+  const s = useStyles();
+  if (!props.value) return <span>None</span>;
+  const m = /^(?:<I>(.*?))?<S>(.*)$/is.exec(props.value);
+  return (
+    <span title={props.value} className={s.tls}>
+      <span>{m?.[2] ?? props.value}</span>
+      {m?.[1] && <span className={s.issuer}>issued by {m[1]}</span>}
+    </span>
+  );
+}
 
 export function SendConnectorsPage() {
   const s = useStyles();
@@ -97,11 +111,11 @@ export function SendConnectorsPage() {
           onSelect={setSelected}
           onOpen={(c) => setEditing({ name: str(c.Name) })}
           columns={[
-            { id: 'name', title: 'Name', sortValue: (c) => str(c.Name), render: (c) => str(c.Name) },
-            { id: 'status', title: 'Status', sortValue: (c) => (c.Enabled ? 'Enabled' : 'Disabled'), render: (c) => (c.Enabled ? 'Enabled' : 'Disabled') },
+            { id: 'name', title: 'Name', grow: 1.2, sortValue: (c) => str(c.Name), render: (c) => str(c.Name) },
+            { id: 'status', title: 'Status', grow: 0.7, sortValue: (c) => (c.Enabled ? 'Enabled' : 'Disabled'), render: (c) => (c.Enabled ? 'Enabled' : 'Disabled') },
             { id: 'spaces', title: 'Address spaces', render: (c) => list(c.AddressSpaces).join(', ') },
-            { id: 'servers', title: 'Source servers', render: (c) => list(c.SourceTransportServers).join(', ') },
-            { id: 'tls', title: 'TLS certificate', render: (c) => (c.TlsCertificateName ? <span className={s.mono}>{str(c.TlsCertificateName)}</span> : 'None') },
+            { id: 'servers', title: 'Source servers', grow: 0.8, render: (c) => list(c.SourceTransportServers).join(', ') },
+            { id: 'tls', title: 'TLS certificate', grow: 2.2, render: (c) => <TlsName value={c.TlsCertificateName as string | null} /> },
           ]}
           empty={
             <>

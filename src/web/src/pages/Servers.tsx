@@ -1,5 +1,5 @@
 import { Badge, Dropdown, Field, Input, makeStyles, Option, Text, Toolbar, ToolbarButton, ToolbarDivider, tokens } from '@fluentui/react-components';
-import { ArrowClockwiseRegular, DocumentTextRegular, PlayRegular, StopRegular } from '@fluentui/react-icons';
+import { ArrowClockwiseRegular, DocumentTextRegular, PlayRegular, RecordStopRegular } from '@fluentui/react-icons';
 import { useEffect, useState } from 'react';
 import { fieldError, formError, useAdmin, useCmdlet, useCmdletQuery } from '../api/admin-context';
 import type { CmdletObject, WireError, WireValue } from '../api/client';
@@ -131,7 +131,7 @@ export function ServersPage() {
     <>
       <PageHeader title="Servers" description="The transport servers of the organization, the state of each one's Microsoft Exchange Transport service, and where it writes its SMTP protocol logs." />
       <Toolbar aria-label="Server actions" className={s.toolbar}>
-        <ToolbarButton icon={<StopRegular />} disabled={!selected || state?.status !== 'Running'} onClick={() => setAction('stop')}>
+        <ToolbarButton icon={<RecordStopRegular />} disabled={!selected || state?.status !== 'Running'} onClick={() => setAction('stop')}>
           Stop transport
         </ToolbarButton>
         <ToolbarButton icon={<PlayRegular />} disabled={!selected || state?.status !== 'Stopped'} onClick={() => setAction('start')}>
@@ -158,11 +158,11 @@ export function ServersPage() {
             onSelect={setSelected}
             onOpen={(x) => (setSelected(str(x.Name)), setAction('logs'))}
             columns={[
-              { id: 'name', title: 'Name', sortValue: (x) => str(x.Name), render: (x) => str(x.Name) },
-              { id: 'fqdn', title: 'FQDN', render: (x) => str(x.Fqdn) },
-              { id: 'role', title: 'Role', render: (x) => str(x.ServerRole) },
+              { id: 'name', title: 'Name', grow: 0.7, sortValue: (x) => str(x.Name), render: (x) => str(x.Name) },
+              { id: 'fqdn', title: 'FQDN', grow: 1.6, render: (x) => str(x.Fqdn) },
+              { id: 'role', title: 'Role', grow: 0.8, render: (x) => str(x.ServerRole) },
               { id: 'transport', title: 'Transport service', render: (x) => stateBadge(str(x.Name)) },
-              { id: 'version', title: 'Version', render: (x) => str(x.AdminDisplayVersion) },
+              { id: 'version', title: 'Version', grow: 1, render: (x) => str(x.AdminDisplayVersion) },
             ]}
           />
         )}
