@@ -84,11 +84,11 @@ export async function startOrganization(): Promise<{ dir: string; ex01: Server; 
 }
 
 /** Calls a cmdlet over the API with the bearer token: how the tests check state, independently of the pages. */
-export async function api(server: Server, cmdlet: string, parameters: Record<string, WireValue> = {}, confirmed = false): Promise<InvokeResponse> {
+export async function api(server: Server, cmdlet: string, parameters: Record<string, WireValue> = {}, options: { confirmed?: boolean; answers?: Record<string, boolean> } = {}): Promise<InvokeResponse> {
   const res = await fetch(`${server.url}/api/v1/cmdlets/${cmdlet}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
-    body: JSON.stringify({ parameters, confirmed }),
+    body: JSON.stringify({ parameters, confirmed: options.confirmed ?? false, answers: options.answers }),
   });
   return (await res.json()) as InvokeResponse;
 }

@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { readCertificateFacts } from '../../src/certificates/certificate-facts.js';
+import { issueCertificate } from '../../src/certificates/generate.js';
+import { corruptPfx, createTestPki, pfx, type TestPki } from '../support/pki.js';
+import { api, axe, type Browser, launchBrowser, openPage, output, screenshot, signIn, startOrganization } from './harness.js';
+import { focused, pressUntil } from './keyboard.js';
+import { pickServer, row, selectRow, toolbar } from './pages.js';
+
+// Everyday pages: keyboard-only deletion, bad input shown beside the field
+// with nothing changed, certificate notifications, and the other pages'
+// accessibility. State is prepared and checked over the API.
+
+let org: Awaited<ReturnType<typeof startOrganization>>;
+let browser: Browser;
+let pki: TestPki;
+
+before(async () => {
+  pki = await createTestPki();
+  org = await startOrganization();
+  browser = await launchBrowser();
+  await signIn(browser.page, org.ex01);
+});
+
+after(async () => {
+  await browser?.page.screenshot({ path: `${process.env.TMPDIR ?? '/tmp'}/icx-web-pages-last.png` }).catch(() => undefined);
+  await browser?.close();
+  await org?.close();
+});
+
+const b64 = (b: Buffer) => ({ $bytes: b.toString('base64') });
+const certCount = async (server: string) => (await output(org.ex01, 'Get-ExchangeCertificate', { Server: server })).length;
+
+test('keyboard only: select the server, select the certificate, delete it', async () => {
+  const created = await api(org.ex01, 'New-ExchangeCertificate', { Server: 'EX02', FriendlyName: 'Keyboard test', SubjectName: 'CN=keyboard.contoso.com', Services: 'None' });
+  assert.ok(created.ok, created.error?.message);
+  const thumbprint = String(created.output[0].Thumbprint);
+  const page = browser.page;
+  await page.goto(org.ex01.url + '/mail-flow/send-connectors');
+  await page.getByRole('heading', { level: 1, name: 'Send connectors' }).waitFor();
+
+  await pressUntil(page, 'Tab', (f) => f.inNav);
+  await pressUntil(page, 'ArrowDown', (f) => f.inNav && f.text === 'Certificates');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+
+  await pressUntil(page, 'Tab', (f) => f.role === 'combobox');
+  await page.keyboard.press('Enter');
+  await page.getByRole('listbox').waitFor();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await page.getByRole('grid', { name: 'Certificates on EX02' }).waitFor();
+  await row(page, 'Keyboard test').waitFor();
+
+  await pressUntil(page, 'Tab', (f) => f.inGrid);
+  await pressUntil(page, 'ArrowDown', (f) => f.role === 'row' && f.text.includes('Keyboard test'));
+  await page.keyboard.press('Space');
+  assert.equal((await focused(page)).selected, 'true', 'Space selects the row');
+  await page.getByRole('complementary', { name: 'Certificate details' }).getByText(thumbprint).waitFor();
+
+  await pressUntil(page, 'Shift+Tab', (f) => f.inToolbar);
+  await pressUntil(page, 'ArrowRight', (f) => f.inToolbar && f.text === 'Delete');
+  await page.keyboard.press('Enter');
+  const confirm = page.getByRole('alertdialog', { name: 'Delete certificate' });
+  await confirm.getByText('Are you sure you want to delete the certificate "Keyboard test"?').waitFor();
+  assert.equal((await focused(page)).text, 'Delete', 'focus starts on the dialog’s first button');
+  assert.deepEqual(await axe(page), [], 'delete confirmation');
+  await screenshot(page, 'certificate-delete-confirm');
+  await page.keyboard.press('Enter');
+  await confirm.waitFor({ state: 'detached' });
+  await row(page, 'Keyboard test').waitFor({ state: 'detached' });
+  assert.ok(!(await output(org.ex01, 'Get-ExchangeCertificate', { Server: 'EX02' })).some((c) => c.Thumbprint === thumbprint), 'deleted on EX02');
+});
+
+test('bad input: the cmdlet error beside the field, nothing changed', async () => {
+  const page = browser.page;
+  await openPage(page, 'Certificates');
+  await pickServer(page, 'EX01');
+  const before = await certCount('EX01');
+
+  // A wrong PFX password.
+  await toolbar(page, 'Import');
+  let dialog = page.getByRole('dialog', { name: 'Import Exchange certificate' });
+  await dialog.getByLabel('Certificate file (.pfx, .p12)').setInputFiles({ name: 'mail.pfx', mimeType: 'application/x-pkcs12', buffer: await pfx(pki.oldCert, 'right-password') });
+  await dialog.getByLabel('Password').fill('wrong-password');
+  await dialog.getByRole('button', { name: 'Import' }).click();
+  const passwordField = dialog.locator('.fui-Field', { has: page.getByLabel('Password') });
+  await passwordField.getByText(/the wrong password was specified/).waitFor();
+  assert.deepEqual(await axe(page), [], 'import dialog with an error');
+  await screenshot(page, 'certificate-import-wrong-password');
+  assert.equal(await certCount('EX01'), before, 'nothing imported');
+
+  // A corrupt file.
+  await dialog.getByLabel('Certificate file (.pfx, .p12)').setInputFiles({ name: 'broken.pfx', mimeType: 'application/x-pkcs12', buffer: await corruptPfx() });
+  await dialog.getByLabel('Password').fill('P@ssw0rd');
+  await dialog.getByRole('button', { name: 'Import' }).click();
+  const fileField = dialog.locator('.fui-Field', { has: page.getByLabel('Certificate file (.pfx, .p12)') });
+  await fileField.getByText(/The source data is corrupted/).waitFor();
+  assert.equal(await passwordField.getByText(/wrong password/).count(), 0, 'the earlier error is gone');
+  assert.equal(await certCount('EX01'), before, 'nothing imported');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+  // An invalid address space in the new connector wizard.
+  await openPage(page, 'Send connectors');
+  await toolbar(page, 'New');
+  dialog = page.getByRole('dialog', { name: 'New send connector' });
+  await dialog.getByLabel('Name').fill('Bad space');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await dialog.getByLabel('Fully qualified domain name (FQDN)').fill('*contoso.com');
+  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await dialog.getByRole('button', { name: 'Finish' }).click();
+  await dialog.getByText('Step 3 of 4: Address space').waitFor();
+  const spaceField = dialog.locator('.fui-Field', { hasText: 'Address space' }).first();
+  await spaceField.getByText('The address space "SMTP:*contoso.com;1" isn\'t valid', { exact: false }).waitFor();
+  assert.deepEqual(await axe(page), [], 'wizard with an error');
+  await screenshot(page, 'send-connector-bad-address-space');
+  assert.deepEqual(await output(org.ex01, 'Get-SendConnector'), [], 'no connector created');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+  // An invalid TlsCertificateName typed on an existing connector.
+  assert.ok((await api(org.ex01, 'New-SendConnector', { Name: 'Fabrikam', AddressSpaces: ['fabrikam.com'], SourceTransportServers: ['EX01'] })).ok);
+  await page.getByRole('toolbar').getByRole('button', { name: 'Refresh' }).click();
+  await selectRow(page, 'Fabrikam');
+  await toolbar(page, 'Edit');
+  dialog = page.getByRole('dialog', { name: 'Exchange Send Connector — Fabrikam' });
+  await dialog.getByRole('tab', { name: 'delivery' }).click();
+  await dialog.getByRole('radio', { name: /^Type the value/ }).check();
+  await dialog.getByLabel('TlsCertificateName value').fill('<I>CN=Some CA<S>O=No Common Name');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.locator('.fui-Field', { hasText: 'TLS certificate (TlsCertificateName)' }).getByText(/isn't a (valid|supported) Certificate Identifier/).waitFor();
+  const [fabrikam] = await output(org.ex01, 'Get-SendConnector', { Identity: 'Fabrikam' });
+  assert.equal(fabrikam.TlsCertificateName, null, 'connector unchanged');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+});
+
+test('certificates that expire soon, have expired, or are missing on a source server are flagged', async () => {
+  const soon = await issueCertificate({
+    issuer: { der: pki.ca.der, privateKeyPkcs8: pki.ca.privateKeyPkcs8 },
+    subjectName: 'CN=soon.contoso.com',
+    domainNames: ['soon.contoso.com'],
+    notBefore: new Date(Date.now() - 300 * 86_400_000),
+    notAfter: new Date(Date.now() + 20.5 * 86_400_000),
+    serialNumber: Buffer.from('0B01', 'hex'),
+  });
+  const soonCert = { der: soon.der, privateKeyPkcs8: soon.privateKeyPkcs8!, facts: readCertificateFacts(soon.der), chain: [pki.ca.der] };
+  for (const [cert, name] of [
+    [soonCert, 'Expiring soon'],
+    [pki.expired, 'Already expired'],
+  ] as const) {
+    const r = await api(org.ex01, 'Import-ExchangeCertificate', { Server: 'EX02', FileData: b64(await pfx(cert, 'pw')), Password: { $secure: 'pw' }, FriendlyName: name });
+    assert.ok(r.ok, r.error?.message);
+  }
+  // Named by a connector whose source servers are EX01 and EX02, installed on EX01 only.
+  assert.ok((await api(org.ex01, 'Import-ExchangeCertificate', { Server: 'EX01', FileData: b64(await pfx(pki.oldCert, 'pw')), Password: { $secure: 'pw' }, FriendlyName: 'Contoso mail' })).ok);
+  const smtp = await api(org.ex01, 'Enable-ExchangeCertificate', { Server: 'EX01', Thumbprint: pki.oldCert.facts.thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } });
+  assert.ok(smtp.ok, smtp.error?.message);
+  const tlsName = `<I>${pki.oldCert.facts.issuer}<S>${pki.oldCert.facts.subject}`;
+  const made = await api(org.ex01, 'New-SendConnector', { Name: 'Contoso Partner', AddressSpaces: ['contoso.net'], SourceTransportServers: ['EX01', 'EX02'], TlsCertificateName: tlsName });
+  assert.ok(made.ok, made.error?.message);
+
+  const page = browser.page;
+  await page.reload();
+  await openPage(page, 'Certificates');
+  await pickServer(page, 'EX02');
+  await row(page, 'Expiring soon').getByText('Expires soon').waitFor();
+  await row(page, 'Already expired').getByText('Expired', { exact: true }).waitFor();
+  const notes = page.getByRole('region', { name: 'Certificate notifications' });
+  await notes.getByText(/"Expiring soon" on EX02 expires in 20 days/).waitFor();
+  await notes.getByText(/Send connector "Contoso Partner" names the certificate .* but no such certificate is installed on its source server EX02/).waitFor();
+  assert.deepEqual(await axe(page), [], 'certificates with flags');
+  await screenshot(page, 'certificates-flags');
+
+  const bell = page.getByRole('button', { name: /^Notifications: \d+$/ });
+  assert.equal(await bell.getAttribute('aria-label'), 'Notifications: 3');
+  await bell.click();
+  const drawer = page.getByRole('dialog', { name: 'Notifications' });
+  await drawer.getByText(/"Already expired" on EX02 expired on/).waitFor();
+  await drawer.getByText(/no such certificate is installed on its source server EX02/).waitFor();
+  assert.deepEqual(await axe(page), [], 'notification area');
+  await screenshot(page, 'notifications');
+  await drawer.getByRole('link', { name: 'Open the connector' }).click();
+  await page.getByRole('dialog', { name: 'Exchange Send Connector — Contoso Partner' }).getByRole('tab', { name: 'delivery', selected: true }).waitFor();
+  await page.getByRole('dialog', { name: 'Exchange Send Connector — Contoso Partner' }).getByRole('button', { name: 'Cancel' }).click();
+});
+
+test('receive connectors, queues and servers pages', async () => {
+  const page = browser.page;
+  await openPage(page, 'Receive connectors');
+  await pickServer(page, 'EX02');
+  const [first] = await output(org.ex01, 'Get-ReceiveConnector', { Server: 'EX02' });
+  await row(page, String(first.Name)).first().waitFor();
+  assert.deepEqual(await axe(page), [], 'Receive connectors page');
+  await screenshot(page, 'receive-connectors');
+
+  const catalog = (await (await fetch(`${org.ex01.url}/api/v1/cmdlets`, { headers: { authorization: `Bearer ${org.ex01.token}` } })).json()) as { cmdlets: Array<{ name: string }> };
+  const hasQueues = catalog.cmdlets.some((c) => c.name === 'Get-Queue');
+  assert.ok((await api(org.ex01, 'Stop-Service', { Name: ['MSExchangeTransport'], ComputerName: 'EX02' }, { confirmed: true })).ok);
+  await openPage(page, 'Queues');
+  if (hasQueues) {
+    await pickServer(page, 'EX02');
+    await page.getByText('The transport service on EX02 is stopped').waitFor();
+    await pickServer(page, 'EX01');
+    await page.getByRole('grid', { name: 'Queues on EX01' }).waitFor();
+  } else {
+    await page.getByText('Queue viewer not available').waitFor();
+  }
+  assert.deepEqual(await axe(page), [], 'Queues page');
+  await screenshot(page, 'queues');
+
+  await openPage(page, 'Servers');
+  await row(page, 'EX02').getByText('Stopped').waitFor();
+  await row(page, 'EX01').getByText('Running').waitFor();
+  assert.ok((await api(org.ex01, 'Start-Service', { Name: ['MSExchangeTransport'], ComputerName: 'EX02' }, { confirmed: true })).ok);
+});
