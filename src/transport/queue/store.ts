@@ -188,6 +188,8 @@ export class MailQueueStore {
           if (this.reservedUpTo === upTo) this.reservedUpTo = this.nextId;
           throw e;
         });
+      // Enqueues that fail earlier never await it; that must not be an unhandled rejection.
+      this.reserving.catch(() => undefined);
     }
     return { id, reserved: this.reserving ?? Promise.resolve() };
   }
@@ -198,7 +200,7 @@ export class MailQueueStore {
     await this.syncer.sync();
   }
 
-  /** Create (exclusively), write and fdatasync one file. */
+  /** Write and fdatasync one file (`flag` 'wx' to insist that it is new). */
   private async writeFileDurably(file: string, data: Buffer, flag = 'w'): Promise<void> {
     const fh = await fsp.open(file, flag);
     try {
@@ -371,9 +373,9 @@ export class MailQueueStore {
     this.mustGet(id);
     return this.serialize(id, async () => {
       if (!this.messages.has(id)) return;
-      await fsp.rm(this.bodyPath(id), { force: true });
+      await unlinkIfPresent(this.bodyPath(id));
       this.messages.delete(id);
-      await fsp.rm(this.metaPath(id), { force: true });
+      await unlinkIfPresent(this.metaPath(id));
       await this.syncer.sync();
     });
   }
@@ -385,5 +387,14 @@ export class MailQueueStore {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     if (this.reserving) await this.reserving.catch(() => undefined);
     await this.syncer.close();
+  }
+}
+
+/** One unlink per delivered file: fsp.rm({ force }) adds an lstat (rimraf) on this hot path. A file already gone is fine. */
+async function unlinkIfPresent(file: string): Promise<void> {
+  try {
+    await fsp.unlink(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
