@@ -6,7 +6,7 @@ import { toDate, toNumber } from '../runtime/convert.js';
 import { StatementTerminatingError } from '../runtime/errors.js';
 import { formatDateCustom } from '../runtime/members.js';
 import { resolvePath, resolveWritePath } from '../runtime/paths.js';
-import { PSObject, SecureString, toPSString } from '../runtime/values.js';
+import { PSObject, SecureString, TimeSpan, toPSString } from '../runtime/values.js';
 import { P } from './objects.js';
 import { builtin, type Builtin, type BuiltinCall } from './types.js';
 
@@ -166,6 +166,20 @@ const convertToSecureString = builtin('ConvertTo-SecureString', 'Converts plain 
   return inputs.map((s) => new SecureString(toPSString(s)));
 }, { examples: [{ code: "ConvertTo-SecureString -String 'P@ssw0rd1' -AsPlainText -Force", remarks: 'A secure string for a -Password parameter.' }] });
 
+const newTimeSpan = builtin('New-TimeSpan', 'Creates a TimeSpan object.', [
+  P('Start', 'DateTime', { position: 0, aliases: ['LastWriteTime'] }),
+  P('End', 'DateTime', { position: 1 }),
+  P('Days', 'Int32'), P('Hours', 'Int32'), P('Minutes', 'Int32'), P('Seconds', 'Int32'),
+], async (call) => {
+  if (call.params.has('Start') || call.params.has('End')) {
+    const start = call.params.has('Start') ? toDate(call.params.get('Start')).getTime() : Date.now();
+    const end = call.params.has('End') ? toDate(call.params.get('End')).getTime() : Date.now();
+    return [new TimeSpan(end - start)];
+  }
+  const n = (k: string): number => (call.params.has(k) ? toNumber(call.params.get(k)) : 0);
+  return [new TimeSpan(n('Days') * 86400000 + n('Hours') * 3600000 + n('Minutes') * 60000 + n('Seconds') * 1000)];
+});
+
 const CREDENTIAL_TYPE = 'System.Management.Automation.PSCredential';
 
 export function credential(userName: string, password: SecureString): PSObject {
@@ -213,4 +227,4 @@ const newObject = builtin('New-Object', 'Creates an instance of a .NET object (P
   ));
 });
 
-export const dataBuiltins: Builtin[] = [getDate, getContent, setContent, addContent, testPath, getLocation, startSleep, convertToSecureString, getCredential, newObject];
+export const dataBuiltins: Builtin[] = [newTimeSpan, getDate, getContent, setContent, addContent, testPath, getLocation, startSleep, convertToSecureString, getCredential, newObject];

@@ -6,7 +6,7 @@ import { ErrorRecord } from '../runtime/errors.js';
 import { renderError } from './error-view.js';
 import { hasWildcard, wildcardToRegExp } from '../runtime/operators.js';
 import {
-  Hashtable, PSObject, ScriptBlock, SecureString, TypeLiteral,
+  Hashtable, PSObject, ScriptBlock, SecureString, TimeSpan, TypeLiteral,
   formatDateDisplay, formatDateLong, formatNumber, toPSString,
 } from '../runtime/values.js';
 
@@ -230,11 +230,21 @@ function groupByType(objects: unknown[]): unknown[][] {
   return groups;
 }
 
+/** A TimeSpan on its own shows as PowerShell's list of its properties. */
+function timeSpanList(t: TimeSpan): string {
+  const names = ['Days', 'Hours', 'Minutes', 'Seconds', 'Milliseconds', 'Ticks', 'TotalDays', 'TotalHours', 'TotalMinutes', 'TotalSeconds', 'TotalMilliseconds'];
+  const ms = t.ms;
+  const whole = (unit: number, mod?: number): number => (mod ? Math.trunc(ms / unit) % mod : Math.trunc(ms / unit));
+  const values = [whole(86400000), whole(3600000, 24), whole(60000, 60), whole(1000, 60), whole(1, 1000), Math.round(ms * 10000), ms / 86400000, ms / 3600000, ms / 60000, ms / 1000, ms];
+  return renderList([new PSObject('System.TimeSpan', names.map((n, i) => [n, values[i]]))], (o) => (o as PSObject).names().map((n) => ({ label: n, value: (x: unknown) => (x as PSObject).get(n) })));
+}
+
 /** A value written directly to the console (not as a property). */
 export function scalarText(o: unknown): string {
   if (o === null || o === undefined) return '';
   if (o instanceof FormattedText) return o.text;
   if (o instanceof ErrorRecord) return renderError(o);
+  if (o instanceof TimeSpan) return timeSpanList(o);
   if (o instanceof Date) return formatDateLong(o) + '\n';
   if (o instanceof Uint8Array) return [...o].map((b) => b + '\n').join('');
   if (Array.isArray(o)) return o.map(scalarText).join('');

@@ -2,7 +2,7 @@
 
 import { parseNumberLiteral } from '../language/parser.js';
 import { PSRuntimeError } from './errors.js';
-import { Hashtable, PSObject, ScriptBlock, SecureString, SwitchValue, toBool, toPSString, typeNameOf } from './values.js';
+import { Hashtable, PSObject, ScriptBlock, SecureString, SwitchValue, TimeSpan, toBool, toPSString, typeNameOf } from './values.js';
 
 const TYPE_ALIASES: Record<string, string> = {
   string: 'System.String', 'system.string': 'System.String',
@@ -22,6 +22,7 @@ const TYPE_ALIASES: Record<string, string> = {
   void: 'System.Void',
   char: 'System.Char',
   regex: 'System.Text.RegularExpressions.Regex',
+  timespan: 'System.TimeSpan', 'system.timespan': 'System.TimeSpan',
 };
 
 export function canonicalTypeName(name: string): string {
@@ -159,6 +160,13 @@ export function convertTo(value: unknown, rawTypeName: string): unknown {
       break;
     case 'System.Text.RegularExpressions.Regex':
       return toPSString(value);
+    case 'System.TimeSpan': {
+      if (value instanceof TimeSpan) return value;
+      if (typeof value === 'number') return new TimeSpan(value / 10000);
+      const t = TimeSpan.parse(toPSString(value));
+      if (t) return t;
+      throw conversionError(value, typeName, `String '${toPSString(value)}' was not recognized as a valid TimeSpan.`);
+    }
     default:
       throw new PSRuntimeError(`Unable to find type [${rawTypeName}].`, 'TypeNotFound', 'InvalidOperation', 'RuntimeException');
   }
@@ -177,6 +185,7 @@ export function isOfType(value: unknown, rawTypeName: string): boolean {
     case 'System.Double': return typeof value === 'number';
     case 'System.Boolean': return typeof value === 'boolean';
     case 'System.DateTime': return value instanceof Date;
+    case 'System.TimeSpan': return value instanceof TimeSpan;
     case 'System.Byte[]': return value instanceof Uint8Array;
     case 'System.Array': case 'System.Object[]': return Array.isArray(value) || value instanceof Uint8Array;
     case 'System.Collections.Hashtable': return value instanceof Hashtable;

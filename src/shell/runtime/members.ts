@@ -11,7 +11,7 @@ import { formatDateCustom } from './date-format.js';
 
 export { formatDateCustom };
 import {
-  Hashtable, PSObject, ScriptBlock, SecureString, TypeLiteral,
+  Hashtable, PSObject, ScriptBlock, SecureString, TimeSpan, TypeLiteral,
   collect, dayName, formatDateDisplay, getProperty, toBool, toPSString, typeNameOf,
 } from './values.js';
 
@@ -24,6 +24,28 @@ export interface MemberContext {
 function shortName(fullName: string): string {
   const i = fullName.lastIndexOf('.');
   return i >= 0 ? fullName.slice(i + 1) : fullName;
+}
+
+function timeSpanProperty(t: TimeSpan, lower: string): number | undefined {
+  const ms = t.ms;
+  const whole = (unit: number, mod?: number): number => {
+    const n = Math.trunc(ms / unit);
+    return mod ? n % mod : n;
+  };
+  switch (lower) {
+    case 'days': return whole(86400000);
+    case 'hours': return whole(3600000, 24);
+    case 'minutes': return whole(60000, 60);
+    case 'seconds': return whole(1000, 60);
+    case 'milliseconds': return whole(1, 1000);
+    case 'ticks': return Math.round(ms * 10000);
+    case 'totaldays': return ms / 86400000;
+    case 'totalhours': return ms / 3600000;
+    case 'totalminutes': return ms / 60000;
+    case 'totalseconds': return ms / 1000;
+    case 'totalmilliseconds': return ms;
+    default: return undefined;
+  }
 }
 
 function dateProperty(d: Date, name: string): { found: boolean; value: unknown } {
@@ -84,6 +106,10 @@ export function getMember(target: unknown, name: string): unknown {
   if (target instanceof Date) {
     const p = dateProperty(target, name);
     if (p.found) return p.value;
+  }
+  if (target instanceof TimeSpan) {
+    const v = timeSpanProperty(target, lower);
+    if (v !== undefined) return v;
   }
   if (target instanceof TypeLiteral) {
     if (lower === 'name') return shortName(canonicalTypeName(target.name));
@@ -199,6 +225,12 @@ function dateMethod(d: Date, name: string, a: unknown[]): { found: boolean; valu
     case 'tolongdatestring': return { found: true, value: formatDateCustom(d, 'dddd, MMMM d, yyyy') };
     case 'toshorttimestring': return { found: true, value: formatDateCustom(d, 'h:mm tt') };
     case 'touniversaltime': case 'tolocaltime': return { found: true, value: new Date(d.getTime()) };
+    case 'subtract': {
+      const other = a[0];
+      if (other instanceof TimeSpan) return { found: true, value: new Date(d.getTime() - other.ms) };
+      return { found: true, value: new TimeSpan(d.getTime() - toDate(other).getTime()) };
+    }
+    case 'add': return { found: true, value: new Date(d.getTime() + (a[0] instanceof TimeSpan ? a[0].ms : 0)) };
     case 'compareto': return { found: true, value: compareValues(d, a[0]) };
     case 'equals': return { found: true, value: scalarEquals(d, a[0]) };
     default: return { found: false };

@@ -5,7 +5,7 @@
 import { PSRuntimeError } from './errors.js';
 import { convertTo, isOfType, toDate, toNumber } from './convert.js';
 import { formatDateCustom } from './date-format.js';
-import { Hashtable, PSObject, SwitchValue, formatNumber, toBool, toPSString } from './values.js';
+import { Hashtable, PSObject, SwitchValue, TimeSpan, formatNumber, toBool, toPSString } from './values.js';
 
 export type MatchesSink = (matches: Hashtable) => void;
 
@@ -76,6 +76,7 @@ export function scalarEquals(left: unknown, right: unknown, caseSensitive = fals
     }
   }
   if (typeof left === 'boolean') return left === toBool(right);
+  if (left instanceof TimeSpan) return right instanceof TimeSpan && left.ms === right.ms;
   if (left instanceof Date) {
     try {
       return left.getTime() === toDate(right).getTime();
@@ -99,6 +100,10 @@ export function compareValues(left: unknown, right: unknown, caseSensitive = fal
     const r = toDate(right).getTime();
     const l = left.getTime();
     return l < r ? -1 : l > r ? 1 : 0;
+  }
+  if (left instanceof TimeSpan) {
+    const r = right instanceof TimeSpan ? right.ms : TimeSpan.parse(toPSString(right))?.ms ?? toNumber(right) / 10000;
+    return left.ms < r ? -1 : left.ms > r ? 1 : 0;
   }
   if (typeof left === 'boolean') {
     const l = left ? 1 : 0;
@@ -196,7 +201,8 @@ function add(left: unknown, right: unknown): unknown {
     }
     return out;
   }
-  if (left instanceof Date) return new Date(left.getTime() + toNumber(right) / 10000);
+  if (left instanceof Date) return new Date(left.getTime() + (right instanceof TimeSpan ? right.ms : toNumber(right) / 10000));
+  if (left instanceof TimeSpan) return new TimeSpan(left.ms + (right instanceof TimeSpan ? right.ms : toNumber(right) / 10000));
   if (typeof left === 'number' || typeof left === 'boolean') return toNumber(left) + toNumber(right, 'System.Int32');
   throw new PSRuntimeError(`Method invocation failed because [${left instanceof PSObject ? left.typeName : typeof left}] does not contain a method named 'op_Addition'.`, 'MethodNotFound');
 }
@@ -268,7 +274,9 @@ export function binaryOperation(operator: string, left: unknown, right: unknown,
   switch (op) {
     case '+': return add(left, right);
     case '-':
-      if (left instanceof Date && right instanceof Date) return left.getTime() - right.getTime();
+      if (left instanceof Date && right instanceof Date) return new TimeSpan(left.getTime() - right.getTime());
+      if (left instanceof Date && right instanceof TimeSpan) return new Date(left.getTime() - right.ms);
+      if (left instanceof TimeSpan && right instanceof TimeSpan) return new TimeSpan(left.ms - right.ms);
       return toNumber(left) - toNumber(right);
     case '*': return multiply(left, right);
     case '/': return divide(left, right);

@@ -84,6 +84,32 @@ export class ScriptBlock {
   }
 }
 
+/** System.TimeSpan, kept in milliseconds. */
+export class TimeSpan {
+  constructor(readonly ms: number) {}
+  /** .NET's "c" format: [-][d.]hh:mm:ss[.fffffff] */
+  toString(): string {
+    const neg = this.ms < 0;
+    let rest = Math.abs(this.ms);
+    const days = Math.floor(rest / 86400000);
+    rest -= days * 86400000;
+    const h = Math.floor(rest / 3600000);
+    rest -= h * 3600000;
+    const m = Math.floor(rest / 60000);
+    rest -= m * 60000;
+    const sec = Math.floor(rest / 1000);
+    const frac = Math.round((rest - sec * 1000) * 10000);
+    const p2 = (n: number): string => String(n).padStart(2, '0');
+    return `${neg ? '-' : ''}${days ? days + '.' : ''}${p2(h)}:${p2(m)}:${p2(sec)}${frac ? '.' + String(frac).padStart(7, '0') : ''}`;
+  }
+  static parse(text: string): TimeSpan | undefined {
+    const m = /^(-)?(?:(\d+)\.)?(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?$/.exec(text.trim());
+    if (!m) return undefined;
+    const ms = Number(m[2] ?? 0) * 86400000 + Number(m[3]) * 3600000 + Number(m[4]) * 60000 + Number(m[5] ?? 0) * 1000 + Number((m[6] ?? '').padEnd(7, '0')) / 10000;
+    return new TimeSpan(m[1] ? -ms : ms);
+  }
+}
+
 /** A type literal such as `[System.IO.File]`. */
 export class TypeLiteral {
   constructor(readonly name: string) {}
@@ -160,6 +186,7 @@ export function toPSString(value: unknown): string {
   if (value instanceof Hashtable) return 'System.Collections.Hashtable';
   if (value instanceof ScriptBlock) return value.toString();
   if (value instanceof TypeLiteral) return value.name;
+  if (value instanceof TimeSpan) return value.toString();
   if (value instanceof SwitchValue) return value.isPresent ? 'True' : 'False';
   if (value instanceof PSObject) return psObjectToString(value);
   return String(value);
@@ -200,6 +227,7 @@ export function typeNameOf(value: unknown): string {
   if (value instanceof Hashtable) return 'System.Collections.Hashtable';
   if (value instanceof ScriptBlock) return 'System.Management.Automation.ScriptBlock';
   if (value instanceof TypeLiteral) return 'System.RuntimeType';
+  if (value instanceof TimeSpan) return 'System.TimeSpan';
   if (value instanceof PSObject) return value.typeName;
   return 'System.Object';
 }

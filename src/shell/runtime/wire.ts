@@ -2,7 +2,7 @@
 
 import type { ParameterInfo, WireValue } from '../../cmdlets/contract.js';
 import type { TypeRegistry } from '../formatting/views.js';
-import { Hashtable, PSObject, ScriptBlock, SecureString, SwitchValue, TypeLiteral, toPSString } from './values.js';
+import { Hashtable, PSObject, ScriptBlock, SecureString, SwitchValue, TimeSpan, TypeLiteral, toPSString } from './values.js';
 
 function isByteList(v: unknown[]): boolean {
   return v.length > 0 && v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 255);
@@ -21,6 +21,7 @@ export function toWire(value: unknown, param?: ParameterInfo, text?: string): Wi
   if (typeof value === 'string' || typeof value === 'boolean') return value;
   if (value instanceof SwitchValue) return value.isPresent;
   if (value instanceof Date) return value.toISOString();
+  if (value instanceof TimeSpan) return value.toString();
   if (value instanceof Uint8Array) return { $bytes: Buffer.from(value).toString('base64') };
   if (value instanceof SecureString) return { $secure: value.plainText };
   if (value instanceof ScriptBlock) return value.toString();
@@ -48,18 +49,19 @@ export function toWire(value: unknown, param?: ParameterInfo, text?: string): Wi
   return toPSString(value);
 }
 
-function fromWireValue(v: unknown, isDate: boolean, types: TypeRegistry): unknown {
+function fromWireValue(v: unknown, type: string | undefined, types: TypeRegistry): unknown {
   if (v === null || v === undefined) return null;
-  if (Array.isArray(v)) return v.map((x) => fromWireValue(x, isDate, types));
-  if (typeof v === 'string' && isDate) {
+  if (Array.isArray(v)) return v.map((x) => fromWireValue(x, type, types));
+  if (typeof v === 'string' && type === 'DateTime') {
     const t = Date.parse(v);
     return Number.isNaN(t) ? v : new Date(t);
   }
+  if (typeof v === 'string' && type === 'TimeSpan') return TimeSpan.parse(v) ?? v;
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (typeof o.$bytes === 'string' && Object.keys(o).length === 1) return new Uint8Array(Buffer.from(o.$bytes, 'base64'));
     if (typeof o.$secure === 'string' && Object.keys(o).length === 1) return new SecureString(o.$secure);
-    return fromWireObject(o, types);
+    return fromWireObject(o as Record<string, unknown>, types);
   }
   return v;
 }
@@ -77,7 +79,7 @@ export function fromWireObject(o: Record<string, unknown>, types: TypeRegistry):
   ];
   for (const k of ordered) {
     const p = declared.get(k.toLowerCase());
-    obj.set(p?.name ?? k, fromWireValue(o[k], p?.type === 'DateTime', types));
+    obj.set(p?.name ?? k, fromWireValue(o[k], p?.type, types));
   }
   return obj;
 }
