@@ -93,3 +93,23 @@ test("the article's two statements on one line are one command, as in PowerShell
   const r = await run('$cert = Get-ExchangeCertificate -Thumbprint FFEE0011223344556677889900AABBCCDDEEFF00 $tlscertificatename = "<i>$($cert.Issuer)<s>$($cert.Subject)"');
   assert.match(r.err, /ICX_PARAM_POSITIONAL,Get-ExchangeCertificate/);
 });
+
+test('random token soup either parses or fails with a ParseError, promptly (seeded)', () => {
+  const pieces = ['$', '(', ')', '{', '}', '[', ']', '@', '"', "'", '`', '|', ';', ',', '-', '+', '=', '.', '..', '::', '#', '<#', '#>', '\n', ' ', 'a', 'Get-X', '-eq', '-not', '!', '1', '2.5', 'if', 'else', 'foreach', 'in', 'try', 'catch', 'finally', '>', '<', '&', '%', '?', '$x', '$(', '@(', '@{', '@"\n', '"@', '[int]', '-Name', ':', 'exit', '++', '\u2013', '\u201c'];
+  let seed = 7;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const started = Date.now();
+  for (let i = 0; i < 5000; i++) {
+    let s = '';
+    for (let j = 0, n = 1 + Math.floor(rnd() * 12); j < n; j++) s += pieces[Math.floor(rnd() * pieces.length)];
+    try {
+      parseScript(s);
+    } catch (e) {
+      assert.ok(e instanceof ParseError, `${JSON.stringify(s)} threw ${(e as Error).message}`);
+    }
+  }
+  assert.ok(Date.now() - started < 10000);
+});
