@@ -31,10 +31,8 @@ export function canonicalTypeName(name: string): string {
 
 function conversionError(value: unknown, typeName: string, detail: string): PSRuntimeError {
   const shown = Array.isArray(value) ? 'System.Object[]' : toPSString(value);
-  return new PSRuntimeError(
-    `Cannot convert value "${shown}" to type "${typeName}". Error: "${detail}"`,
-    'InvalidCastFromStringToInteger', 'InvalidArgument', 'RuntimeException',
-  );
+  const errorId = typeName === 'System.Int32' || typeName === 'System.Int64' || typeName === 'System.Byte' ? 'InvalidCastFromStringToInteger' : 'InvalidCastParseTargetInvocation';
+  return new PSRuntimeError(`Cannot convert value "${shown}" to type "${typeName}". Error: "${detail}"`, errorId, 'InvalidArgument', 'RuntimeException');
 }
 
 /** Number conversion following PowerShell: strings parse as number literals, $null is 0, booleans are 0/1. */

@@ -4,7 +4,7 @@
 
 import type { CommandAst, Extent } from '../language/ast.js';
 import type { Builtin, BoundParameters, BuiltinCall } from '../builtins/types.js';
-import { ErrorRecord } from './errors.js';
+import { ErrorRecord, PSRuntimeError, StatementTerminatingError } from './errors.js';
 import type { Runtime } from './evaluator.js';
 import type { EvaluatedArguments, LocalParameterInfo } from './parameters.js';
 import { enumerate, toBool, toPSString } from './values.js';
@@ -89,5 +89,15 @@ export async function invokeBuiltin(rt: Runtime, b: Builtin, name: string, args:
       throw rt.bindingError(name, `Cannot process command because of one or more missing mandatory parameters: ${p.name}.`, 'MissingMandatoryParameter', cmd, full);
     }
   }
-  return b.run(builtinCall(rt, name, values, texts, input, cmd, errorAction));
+  try {
+    return await b.run(builtinCall(rt, name, values, texts, input, cmd, errorAction));
+  } catch (e) {
+    // A value the cmdlet could not use is the cmdlet's error, shown with its name.
+    if (e instanceof PSRuntimeError) {
+      throw new StatementTerminatingError(new ErrorRecord(e.message, {
+        errorId: `${e.errorId},${fullCommandName(name)}`, category: e.category, exceptionName: e.exceptionName, commandName: name, span: rt.span(cmd),
+      }));
+    }
+    throw e;
+  }
 }

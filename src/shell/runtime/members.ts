@@ -410,14 +410,14 @@ export async function invokeStatic(typeName: string, member: string, args: unkno
       if (m === 'newline') return '\n';
       break;
   }
+  if (!KNOWN_TYPES.has(type)) throw new PSRuntimeError(`Unable to find type [${typeName}].`, 'TypeNotFound', 'InvalidOperation', 'RuntimeException');
   if (isCall) {
     throw new PSRuntimeError(
       `Method invocation failed because [${canonicalTypeName(typeName)}] does not contain a method named '${member}'.`,
       'MethodNotFound', 'InvalidOperation', 'RuntimeException',
     );
   }
-  if (!KNOWN_TYPES.has(type)) throw new PSRuntimeError(`Unable to find type [${typeName}].`, 'TypeNotFound', 'InvalidOperation', 'RuntimeException');
   return null;
 }
 
-const KNOWN_TYPES = new Set(['io.file', 'io.path', 'datetime', 'math', 'string', 'convert', 'int32', 'int64', 'guid', 'environment']);
+const KNOWN_TYPES = new Set(['io.file', 'io.path', 'datetime', 'math', 'string', 'convert', 'int32', 'int64', 'guid', 'environment', 'boolean', 'double', 'byte', 'char', 'object', 'array', 'timespan', 'text.encoding']);
