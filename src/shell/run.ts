@@ -36,7 +36,8 @@ function isTTY(s: NodeJS.ReadableStream | NodeJS.WritableStream | undefined): bo
 /** Console for -Command, -File and stdin scripts: prompts go to the terminal when there is one. */
 class ScriptUI implements HostUI {
   private rl?: readline.Interface;
-  constructor(private readonly opts: RunShellOptions, private readonly stdinIsScript: boolean) {}
+  private rejectPending?: (e: Error) => void;
+  constructor(private readonly opts: RunShellOptions, private readonly stdinIsScript: boolean, private readonly interrupt: () => void) {}
   write(text: string): void {
     this.opts.stdout.write(text);
   }
@@ -51,17 +52,33 @@ class ScriptUI implements HostUI {
     return isTTY(this.opts.stdout) && cols ? cols - 1 : undefined;
   }
   readLine(prompt: string, options: { secret?: boolean } = {}): Promise<string> {
-    if (!this.rl) this.rl = readline.createInterface({ input: this.opts.stdin!, output: this.opts.stdout, terminal: true });
+    if (!this.rl) {
+      this.rl = readline.createInterface({ input: this.opts.stdin!, output: this.opts.stdout, terminal: true });
+      // In raw mode Ctrl-C reaches readline, not the process: stop the script and the open question.
+      this.rl.on('SIGINT', () => {
+        this.opts.stdout.write('\n');
+        this.interrupt();
+        this.rejectPending?.(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+      });
+    }
     const rl = this.rl;
     const r = rl as unknown as { _writeToOutput(s: string): void };
     const original = r._writeToOutput.bind(rl);
     if (options.secret) {
       r._writeToOutput = (s: string) => original(s === '\r\n' || s === '\n' ? s : s.startsWith(prompt) ? prompt + '*'.repeat(s.length - prompt.length) : '*'.repeat(s.length));
     }
-    return new Promise((resolve) => rl.question(prompt, (answer) => {
-      r._writeToOutput = original;
-      resolve(answer);
-    }));
+    return new Promise((resolve, reject) => {
+      this.rejectPending = (e) => {
+        r._writeToOutput = original;
+        this.rejectPending = undefined;
+        reject(e);
+      };
+      rl.question(prompt, (answer) => {
+        r._writeToOutput = original;
+        this.rejectPending = undefined;
+        resolve(answer);
+      });
+    });
   }
   close(): void {
     this.rl?.close();
@@ -89,9 +106,9 @@ export async function runShell(opts: RunShellOptions): Promise<number> {
 
   if (scriptMode) {
     const stdinIsScript = opts.command === undefined && opts.file === undefined;
-    const ui = new ScriptUI(opts, stdinIsScript);
-    const rt = new Runtime({ host: opts.host, catalog, ui, builtins, cwd });
     const controller = new AbortController();
+    const ui = new ScriptUI(opts, stdinIsScript, () => controller.abort());
+    const rt = new Runtime({ host: opts.host, catalog, ui, builtins, cwd });
     const onSigint = (): void => controller.abort();
     process.on('SIGINT', onSigint);
     try {

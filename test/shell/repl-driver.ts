@@ -1,11 +1,12 @@
-// Starts the interactive shell against the fake host; the REPL test runs it in a
-// real pseudo-terminal (tmux) and types into it as a person would.
+// Starts the shell against the fake host in the terminal it runs in; the tmux
+// test types into it as a person would. Arguments: <history file> [-Command text].
 import { runShell } from '../../src/shell/run.js';
 import { FakeHost } from './fake-host.js';
 
-const historyFile = process.argv[2];
+const [historyFile, flag, command] = process.argv.slice(2);
 const code = await runShell({
   host: new FakeHost(),
+  command: flag === '-Command' ? command : undefined,
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,

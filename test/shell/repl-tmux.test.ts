@@ -16,9 +16,10 @@ const OLD = 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678';
 class Terminal {
   constructor(readonly session: string) {}
 
-  static start(session: string, historyFile: string): Terminal {
+  static start(session: string, historyFile: string, command?: string): Terminal {
+    const args = command === undefined ? '' : ` -Command '${command.replace(/'/g, "'\\''")}'`;
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '220', '-y', '50', '-c', ROOT,
-      `node --import tsx test/shell/repl-driver.ts ${historyFile}; sleep 60`]);
+      `node --import tsx test/shell/repl-driver.ts ${historyFile}${args}; sleep 60`]);
     return new Terminal(session);
   }
   keys(...keys: string[]): void {
@@ -162,6 +163,29 @@ test('interactive shell in a real terminal', { timeout: 120000 }, async () => {
     }
   } finally {
     term.kill();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('-Command mode asks on the terminal too; Ctrl-C at the question stops the script', { timeout: 60000 }, async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shell-cmd-'));
+  const answered = Terminal.start(`shell-cmd-${process.pid}`, path.join(dir, 'h'), `Remove-ExchangeCertificate -Thumbprint ${OLD}; 'after the question'`);
+  try {
+    await answered.waitFor(/\[Y\] Yes  \[A\] Yes to All  \[N\] No  \[L\] No to All  \[\?\] Help \(default is "Y"\): $/m);
+    answered.type('n');
+    answered.keys('Enter');
+    await answered.waitFor(/^after the question\n\n\[shell exited with 0\]/m);
+  } finally {
+    answered.kill();
+  }
+  const interrupted = Terminal.start(`shell-cmd2-${process.pid}`, path.join(dir, 'h'), `Remove-ExchangeCertificate -Thumbprint ${OLD}; 'not reached'`);
+  try {
+    await interrupted.waitFor(/Help \(default is "Y"\): $/m);
+    interrupted.keys('C-c');
+    const screen = await interrupted.waitFor(/\[shell exited with 1\]/);
+    assert.doesNotMatch(screen, /not reached/);
+  } finally {
+    interrupted.kill();
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
