@@ -81,6 +81,8 @@ export interface SinkMessage {
   to: string[];
   raw: string;
   messageId: string | undefined;
+  /** The SMTP session (connection) it came in on. */
+  sessionId: string;
 }
 
 export interface RecordingSink {
@@ -104,7 +106,7 @@ export async function startRecordingSink(port?: number): Promise<RecordingSink> 
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const m = /^Message-ID:\s*(\S+)/im.exec(raw);
-        messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw, messageId: m?.[1] });
+        messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw, messageId: m?.[1], sessionId: session.id });
         cb();
       });
     },

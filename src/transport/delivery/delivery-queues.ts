@@ -51,7 +51,7 @@ export interface DeliveryDeps {
 /** How long an idle outbound connection waits for the next message before QUIT. */
 const IDLE_CONNECTION_MS = 200;
 const BODY_CACHE_BYTES = 64 * 1024 * 1024;
-const EXPIRED_REPLY = '550 4.4.7 Message expired: the message could not be delivered before MessageExpirationTimeout';
+const EXPIRED_REPLY = '550 4.4.7 QUEUE.Expired; message expired';
 
 export class DeliveryEngine {
   private readonly queues = new Map<string, DeliveryQueue>();
@@ -219,8 +219,8 @@ export class DeliveryEngine {
     const settings = this.deps.snapshot().server.transport;
     for (const q of this.queues.values()) {
       if (q.suspended || q.inRetry) continue;
-      // One more connection while more messages wait than the open ones are about to take.
-      while (q.ready.length > q.connections && q.connections < settings.maxPerDomainOutboundConnections && this.connections < settings.maxOutboundConnections) {
+      // Another connection only while the open ones have more than two messages each waiting: fewer sessions, more reuse.
+      while (q.ready.length > q.connections * 2 && q.connections < settings.maxPerDomainOutboundConnections && this.connections < settings.maxOutboundConnections) {
         this.startWorker(q);
       }
     }

@@ -25,7 +25,8 @@ const STATUS = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
 
 function statusOf(reply: string, kind: 'failed' | 'delayed'): string {
   const m = STATUS.exec(reply);
-  if (m) return kind === 'delayed' ? `4.${m[2]}.${m[3]}` : `${m[1] === '2' ? '5' : m[1]}.${m[2]}.${m[3]}`;
+  // RFC 3464: a failed recipient has a 5.x.x status, whatever class the last reply had.
+  if (m) return kind === 'delayed' ? `4.${m[2]}.${m[3]}` : `5.${m[2]}.${m[3]}`;
   return kind === 'delayed' ? '4.4.7' : '5.0.0';
 }
 
