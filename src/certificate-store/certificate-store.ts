@@ -40,8 +40,8 @@ const thumbprintOf = (der: Buffer) => crypto.createHash('sha1').update(der).dige
 export class CertificateStore {
   constructor(private readonly deps: CertificateStoreDeps) {}
 
-  async server(name: string): Promise<ServerRecord> {
-    const server = await this.deps.directory.getServer(name);
+  async server(name: string, directory: DirectoryStore = this.deps.directory): Promise<ServerRecord> {
+    const server = await directory.getServer(name);
     if (!server) {
       throw new InterchangeError(
         'ICX_SERVER_NOT_FOUND',
@@ -52,8 +52,9 @@ export class CertificateStore {
   }
 
   /** Facts, status and chain evaluation for every certificate on a server. */
+  /** Pass the transaction's store when called inside `exclusive`: the outer one would wait for the lock it holds. */
   async list(serverName: string, directory: DirectoryStore = this.deps.directory): Promise<EvaluatedCertificate[]> {
-    const server = await this.server(serverName);
+    const server = await this.server(serverName, directory);
     const records = await directory.listCertificates(server.name);
     const registryRoots = (await directory.listTrustedRoots(server.name)).map((r) => r.der);
     const intermediates = records.flatMap((r) => [...r.chain, ...(r.der ? [r.der] : [])]);

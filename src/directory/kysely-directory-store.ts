@@ -1,4 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Kysely, sql } from 'kysely';
+import { InterchangeError } from '../errors/interchange-error.js';
 import type { AuditSearch, DirectoryStore } from './directory-store.js';
 import { decodeDocument, encodeDocument } from './document-codec.js';
 import type {
@@ -33,13 +35,30 @@ export class KyselyDirectoryStore implements DirectoryStore {
     private readonly db: Kysely<DirectoryDatabase>,
     private readonly strategy: TransactionStrategy,
     private readonly inTransaction = false,
+    /** Marks the async context of a running exclusive transaction (see `q`). */
+    private readonly transactionScope = new AsyncLocalStorage<true>(),
   ) {
     this.kind = strategy.kind;
   }
 
+  /**
+   * The query builder for this store. Code inside `exclusive` must use the
+   * transaction's store; touching the outer one there would wait forever for
+   * the lock its own transaction holds, so that mistake fails loudly instead.
+   */
+  private get q(): Kysely<DirectoryDatabase> {
+    if (!this.inTransaction && this.transactionScope.getStore()) {
+      throw new InterchangeError('ICX_INTERNAL', 'The directory was used outside the transaction that holds its write lock (use the store passed to exclusive()).');
+    }
+    return this.db;
+  }
+
   async exclusive<T>(work: (tx: DirectoryStore) => Promise<T>): Promise<T> {
     if (this.inTransaction) return work(this);
-    return this.strategy.runExclusive(this.db, (tx) => work(new KyselyDirectoryStore(tx, this.strategy, true)));
+    void this.q;
+    return this.strategy.runExclusive(this.db, (tx) =>
+      this.transactionScope.run(true, () => work(new KyselyDirectoryStore(tx, this.strategy, true, this.transactionScope))),
+    );
   }
 
   /** Every write bumps the revision inside its own transaction, so a reader that sees the new revision sees the change. */
@@ -53,12 +72,12 @@ export class KyselyDirectoryStore implements DirectoryStore {
   }
 
   async revision(): Promise<number> {
-    const row = await this.db.selectFrom('meta').select('value').where('key', '=', 'revision').executeTakeFirst();
+    const row = await this.q.selectFrom('meta').select('value').where('key', '=', 'revision').executeTakeFirst();
     return Number(row?.value ?? 0);
   }
 
   async getOrganization(): Promise<OrganizationRecord | undefined> {
-    const row = await this.db.selectFrom('organization').select('data').executeTakeFirst();
+    const row = await this.q.selectFrom('organization').select('data').executeTakeFirst();
     return row ? decodeDocument<OrganizationRecord>(row.data) : undefined;
   }
 
@@ -69,12 +88,12 @@ export class KyselyDirectoryStore implements DirectoryStore {
   }
 
   async listServers(): Promise<ServerRecord[]> {
-    const rows = await this.db.selectFrom('servers').select('data').orderBy('name_key').execute();
+    const rows = await this.q.selectFrom('servers').select('data').orderBy('name_key').execute();
     return rows.map((r) => decodeDocument<ServerRecord>(r.data));
   }
 
   async getServer(name: string): Promise<ServerRecord | undefined> {
-    const row = await this.db.selectFrom('servers').select('data').where('name_key', '=', key(name)).executeTakeFirst();
+    const row = await this.q.selectFrom('servers').select('data').where('name_key', '=', key(name)).executeTakeFirst();
     return row ? decodeDocument<ServerRecord>(row.data) : undefined;
   }
 
@@ -91,14 +110,14 @@ export class KyselyDirectoryStore implements DirectoryStore {
   }
 
   async listCertificates(serverName?: string): Promise<CertificateRecord[]> {
-    let q = this.db.selectFrom('certificates').select('data');
+    let q = this.q.selectFrom('certificates').select('data');
     if (serverName !== undefined) q = q.where('server_key', '=', key(serverName));
     const rows = await q.orderBy('server_key').orderBy('thumbprint').execute();
     return rows.map((r) => decodeDocument<CertificateRecord>(r.data));
   }
 
   async getCertificate(serverName: string, thumbprint: string): Promise<CertificateRecord | undefined> {
-    const row = await this.db
+    const row = await this.q
       .selectFrom('certificates')
       .select('data')
       .where('server_key', '=', key(serverName))
@@ -139,7 +158,7 @@ export class KyselyDirectoryStore implements DirectoryStore {
   }
 
   async listTrustedRoots(serverName: string): Promise<TrustedRootRecord[]> {
-    const rows = await this.db.selectFrom('trusted_roots').select('data').where('server_key', '=', key(serverName)).execute();
+    const rows = await this.q.selectFrom('trusted_roots').select('data').where('server_key', '=', key(serverName)).execute();
     return rows.map((r) => decodeDocument<TrustedRootRecord>(r.data));
   }
 
@@ -158,7 +177,7 @@ export class KyselyDirectoryStore implements DirectoryStore {
   }
 
   async listSendConnectors(): Promise<SendConnectorRecord[]> {
-    const rows = await this.db.selectFrom('send_connectors').select('data').orderBy('name_key').execute();
+    const rows = await this.q.selectFrom('send_connectors').select('data').orderBy('name_key').execute();
     return rows.map((r) => decodeDocument<SendConnectorRecord>(r.data));
   }
 
@@ -182,7 +201,7 @@ export class KyselyDirectoryStore implements DirectoryStore {
   }
 
   async listReceiveConnectors(serverName?: string): Promise<ReceiveConnectorRecord[]> {
-    let q = this.db.selectFrom('receive_connectors').select('data');
+    let q = this.q.selectFrom('receive_connectors').select('data');
     if (serverName !== undefined) q = q.where('server_key', '=', key(serverName));
     const rows = await q.orderBy('server_key').orderBy('name_key').execute();
     return rows.map((r) => decodeDocument<ReceiveConnectorRecord>(r.data));
@@ -211,12 +230,12 @@ export class KyselyDirectoryStore implements DirectoryStore {
   }
 
   async listAdministrators(): Promise<AdministratorRecord[]> {
-    const rows = await this.db.selectFrom('administrators').select('data').execute();
+    const rows = await this.q.selectFrom('administrators').select('data').execute();
     return rows.map((r) => decodeDocument<AdministratorRecord>(r.data));
   }
 
   async findAdministratorByTokenHash(tokenHash: string): Promise<AdministratorRecord | undefined> {
-    const row = await this.db.selectFrom('administrators').select('data').where('token_hash', '=', tokenHash).executeTakeFirst();
+    const row = await this.q.selectFrom('administrators').select('data').where('token_hash', '=', tokenHash).executeTakeFirst();
     return row ? decodeDocument<AdministratorRecord>(row.data) : undefined;
   }
 
@@ -227,7 +246,7 @@ export class KyselyDirectoryStore implements DirectoryStore {
   }
 
   async appendAuditLog(entry: Omit<AuditLogRecord, 'id'>): Promise<number> {
-    const row = await this.db
+    const row = await this.q
       .insertInto('audit_log')
       .values({
         run_date: entry.runDate.toISOString(),
@@ -243,7 +262,7 @@ export class KyselyDirectoryStore implements DirectoryStore {
   }
 
   async searchAuditLog(search: AuditSearch): Promise<AuditLogRecord[]> {
-    let q = this.db.selectFrom('audit_log').select(['id', 'data']);
+    let q = this.q.selectFrom('audit_log').select(['id', 'data']);
     if (search.cmdlets?.length) q = q.where('cmdlet_name', 'in', search.cmdlets);
     if (search.caller) q = q.where('caller', '=', search.caller);
     if (search.startDate) q = q.where('run_date', '>=', search.startDate.toISOString());

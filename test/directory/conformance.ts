@@ -141,6 +141,18 @@ export function directoryConformance(open: () => Promise<DirectoryStore>): void 
     await d.close();
   });
 
+  it('fails loudly, instead of waiting forever, when code inside a transaction uses the outer store', async () => {
+    const d = await open();
+    await assert.rejects(
+      d.exclusive(async () => {
+        await d.listServers();
+      }),
+      /outside the transaction that holds its write lock/,
+    );
+    assert.deepEqual(await d.listServers(), [], 'the store still works afterwards');
+    await d.close();
+  });
+
   it('searches the admin audit log by cmdlet, caller, result and time, newest first', async () => {
     const d = await open();
     const base = { cmdletParameters: { Identity: 'x' }, objectModified: 'x', error: null, originatingServer: 'EX01' };

@@ -1,5 +1,6 @@
 import { CertificateStore, type EvaluatedCertificate, serverSideError } from '../../certificate-store/certificate-store.js';
 import { toExchangeCertificate } from '../../certificate-store/certificate-view.js';
+import { rotateCertificate } from '../../certificate-store/rotation.js';
 import { orderForDomain } from '../../certificate-store/selection.js';
 import { normalizeX500Name, parseX500Name } from '../../certificates/x500-name.js';
 import type { ExchangeService, ServerRecord } from '../../directory/records.js';
@@ -56,6 +57,21 @@ export const exchangeCertificateType = defineObjectType({
     'Subject',
     'Thumbprint',
   ],
+});
+
+export const certificateRotationStepType = defineObjectType({
+  name: 'CertificateRotationStep',
+  properties: [
+    { name: 'Connector', type: 'String' },
+    { name: 'Server', type: 'String' },
+    { name: 'OldThumbprint', type: 'String' },
+    { name: 'NewThumbprint', type: 'String' },
+    { name: 'TlsCertificateName', type: 'String' },
+    { name: 'OldCertificate', type: 'String' },
+    { name: 'Deployed', type: 'Boolean' },
+  ],
+  defaultTableView: ['Connector', 'Server', 'OldCertificate', 'NewThumbprint'],
+  defaultListView: ['Connector', 'Server', 'OldThumbprint', 'NewThumbprint', 'TlsCertificateName', 'OldCertificate', 'Deployed'],
 });
 
 export const binaryFileDataType = defineObjectType({
@@ -337,7 +353,53 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
     },
   });
 
-  return [get, newCert, importCert, exportCert, enable, remove];
+  const rotate = defineCmdlet({
+    name: 'Switch-ExchangeCertificate',
+    synopsis: 'Rotates a certificate in one step: every Send connector that names it, on every source server, without stopping mail flow.',
+    description:
+      "Interchange's answer to the renewal problem of Exchange: checks that the new certificate is installed, valid, has a private key and SMTP on every source server of every Send connector whose TlsCertificateName names the old one (or copies it there with -DeployToSourceServers), then in one transaction sets TlsCertificateName from the new certificate's Issuer and Subject and removes the old certificate from every server. If any check fails, nothing changes. Running transports use the new certificate from their next session.",
+    parameters: [
+      { name: 'Thumbprint', type: 'String', position: 0, mandatory: true, description: 'The certificate being replaced.' },
+      { name: 'NewThumbprint', type: 'String', position: 1, mandatory: true, description: 'The certificate replacing it.' },
+      { name: 'KeepOldCertificate', type: 'SwitchParameter', description: 'Leave the old certificate installed (it stays protected only if a connector still names it).' },
+      { name: 'DeployToSourceServers', type: 'SwitchParameter', description: 'Copy the new certificate with its key to source servers that lack it (its private key must be exportable).' },
+    ],
+    outputType: 'CertificateRotationStep',
+    role: 'Exchange Server Certificates',
+    changesState: true,
+    confirmImpact: 'High',
+    examples: [
+      {
+        code: 'Switch-ExchangeCertificate -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C -NewThumbprint 0271A7F1CA9AD8A27152CCAE044F968F068B14B8 -WhatIf',
+        remarks: 'Shows, per connector and server, what the rotation would do.',
+      },
+      { code: 'Switch-ExchangeCertificate 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C 0271A7F1CA9AD8A27152CCAE044F968F068B14B8 -Confirm:$false', remarks: 'Rotates without a prompt.' },
+    ],
+    async run(ctx, p) {
+      const oldTp = String(p.Thumbprint).trim().toUpperCase();
+      const newTp = String(p.NewThumbprint).trim().toUpperCase();
+      checkThumbprintSyntax(oldTp);
+      checkThumbprintSyntax(newTp);
+      const opts = { oldThumbprint: oldTp, newThumbprint: newTp, removeOld: !p.KeepOldCertificate, deploy: !!p.DeployToSourceServers };
+      const plan = await rotateCertificate(store, ctx.services.directory, { ...opts, apply: false });
+      const summary = plan.steps.map((s) => `${s.server}${s.connector ? ` (${s.connector})` : ''}: ${s.deployed ? 'deploy new, ' : ''}TlsCertificateName "${s.tlsCertificateName}", old certificate ${s.oldCertificate}`).join('; ');
+      if (!ctx.shouldProcess(`Replace certificate ${oldTp} with ${newTp}: ${summary || 'no connector or server uses it'}.`, oldTp)) return;
+      ctx.objectModified = oldTp;
+      const done = await rotateCertificate(store, ctx.services.directory, { ...opts, apply: true });
+      return done.steps.map((s) => ({
+        $type: 'CertificateRotationStep',
+        Connector: s.connector || null,
+        Server: s.server,
+        OldThumbprint: s.oldThumbprint,
+        NewThumbprint: s.newThumbprint,
+        TlsCertificateName: s.tlsCertificateName,
+        OldCertificate: s.oldCertificate,
+        Deployed: s.deployed,
+      }));
+    },
+  });
+
+  return [get, newCert, importCert, exportCert, enable, remove, rotate];
 }
 
 /**
