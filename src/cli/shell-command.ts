@@ -1,19 +1,39 @@
+import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { createHttpCmdletHost, runShell } from '../shell/index.js';
+import { resolveConnection } from './connect.js';
 
-/** `interchange shell`: wired to the shell runtime once it lands. */
+/** `interchange shell`: the Interchange Management Shell, connected to one server's admin API. */
 export function registerShellCommand(program: Command): void {
   program
     .command('shell')
-    .description('The Interchange Management Shell.')
-    .allowUnknownOption(false)
-    .option('--command <text>', 'run these commands and exit (-Command)')
-    .option('--file <script>', 'run a script file and exit (-File)')
-    .option('--non-interactive', 'never prompt (-NonInteractive)')
+    .description('The Interchange Management Shell (Exchange Management Shell cmdlets over the admin API).')
+    .option('--command <text>', 'run these commands and exit (also -Command)')
+    .option('--file <script>', 'run a script file and exit (also -File)')
+    .option('--non-interactive', 'never prompt; commands that need confirmation fail (also -NonInteractive)')
+    .option('--no-profile', 'accepted for compatibility (-NoProfile)')
     .option('--data <dir>', 'data folder of a local organization', './interchange-data')
-    .option('--server <name>', 'server to connect to')
-    .option('--url <url>', 'admin API of a remote server')
-    .option('--token <token>', 'administrator token')
-    .action(async () => {
-      throw new Error('The shell is not available in this build.');
+    .option('--server <name>', 'server of the organization to connect to')
+    .option('--url <url>', 'admin API of a remote server (or INTERCHANGE_URL)')
+    .option('--token <token>', 'administrator token (or INTERCHANGE_TOKEN)')
+    .option('--directory <url>', 'postgres://… directory to find servers in')
+    .action(async (o) => {
+      const connection = await resolveConnection({ url: o.url, token: o.token, dataDir: o.data, server: o.server, directoryUrl: o.directory ?? process.env.INTERCHANGE_DIRECTORY });
+      const host = createHttpCmdletHost({ url: connection.url, token: connection.token });
+      const stdinIsTerminal = process.stdin.isTTY === true;
+      const code = await runShell({
+        host,
+        command: o.command,
+        file: o.file,
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        interactive: !o.command && !o.file && stdinIsTerminal,
+        nonInteractive: !!o.nonInteractive,
+        historyFile: path.join(os.homedir(), '.interchange_history'),
+        prompt: `[PS] ${connection.serverName || connection.url}> `,
+      });
+      process.exitCode = code;
     });
 }
