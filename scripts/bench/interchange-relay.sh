@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The relay command for ../shared/bench/relay-bench.sh: a fresh Interchange
+# server in a temp folder, a Receive connector on $BENCH_LISTEN_PORT for the
+# load and a smart-host Send connector to $BENCH_NEXT_HOP_PORT. Stays in the
+# foreground; SIGTERM stops the server and removes the folder.
+#   BENCH_RECEIVE_LOGGING=Verbose   protocol-log the inbound sessions (default None, Exchange's default for a new connector)
+#   BENCH_SEND_LOGGING=Verbose      protocol-log the outbound sessions
+#   BENCH_NODE_OPTIONS              extra node options (e.g. --cpu-prof --cpu-prof-dir=DIR)
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+DATA=$(mktemp -d /tmp/icx-bench-relay.XXXXXX)
+ADMIN_PORT=$((BENCH_LISTEN_PORT + 200))
+SETUP_SMTP_PORT=$((BENCH_LISTEN_PORT + 201))
+export UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-16}
+export INTERCHANGE_LOG_LEVEL=${INTERCHANGE_LOG_LEVEL:-warn}
+export INTERCHANGE_STOP_GRACE_MS=500
+# shellcheck disable=SC2086
+node ${BENCH_NODE_OPTIONS:-} "$REPO/bin/interchange.js" serve --data "$DATA" --server BENCH --fqdn relay.bench.invalid \
+  --smtp-port "$SETUP_SMTP_PORT" --admin-port "$ADMIN_PORT" &
+PID=$!
+cleanup() {
+  # The harness signals the whole process group, so node usually has its SIGTERM
+  # already; a second one would kill it before it finishes (and writes a --cpu-prof).
+  (sleep 3; kill -TERM "$PID" 2>/dev/null) &
+  wait "$PID" 2>/dev/null || true
+  rm -rf "$DATA"
+}
+trap 'cleanup; exit 0' TERM INT
+
+for _ in $(seq 1 300); do
+  if [ -s "$DATA/admin-token" ] && curl -sf -o /dev/null "http://127.0.0.1:$ADMIN_PORT/api/v1/health"; then break; fi
+  sleep 0.1
+done
+TOKEN=$(cat "$DATA/admin-token")
+invoke() {
+  local out
+  out=$(curl -s -X POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    "http://127.0.0.1:$ADMIN_PORT/api/v1/cmdlets/$1" -d "{\"parameters\":$2,\"confirmed\":true}")
+  case "$out" in *'"ok":true'*) ;; *) echo "bench relay: $1 failed: $out" >&2; cleanup; exit 1 ;; esac
+}
+REQUIRE_TLS=false
+[ "${BENCH_NEXT_HOP_TLS:-0}" = 1 ] && REQUIRE_TLS=true
+invoke New-SendConnector "{\"Name\":\"Bench next hop\",\"AddressSpaces\":[\"*\"],\"SmartHosts\":[\"127.0.0.1\"],\"Port\":$BENCH_NEXT_HOP_PORT,\"DNSRoutingEnabled\":false,\"RequireTLS\":$REQUIRE_TLS,\"ProtocolLoggingLevel\":\"${BENCH_SEND_LOGGING:-None}\"}"
+# The Receive connector last: the listener opens only once routing exists, so nothing accepted can go unrouted.
+invoke New-ReceiveConnector "{\"Name\":\"Bench\",\"Usage\":\"Custom\",\"Bindings\":[\"$BENCH_LISTEN_HOST:$BENCH_LISTEN_PORT\"],\"RemoteIPRanges\":[\"127.0.0.0/8\"],\"PermissionGroups\":[\"AnonymousUsers\"],\"ProtocolLoggingLevel\":\"${BENCH_RECEIVE_LOGGING:-None}\"}"
+wait "$PID"
