@@ -314,6 +314,7 @@ const CASES: Array<[string, string]> = [
   ["try { 1/0 } catch [System.Management.Automation.CommandNotFoundException] { 'nf' } catch { $_.CategoryInfo.Category }", 'NotSpecified'],
   ["try { Get-ExchangeCertificate -DomainName nowhere.example -ErrorAction Stop } catch { 'caught' }", 'caught'],
   ["try { 'before'; throw 'two'; 'after' } catch { \"stopped at $_\" }", 'before\nstopped at two'],
+  ["try { 1..3 | ForEach-Object { if ($_ -eq 2) { throw 'two' }; $_ } } catch { \"stopped at $_\" }", '1\nstopped at two'],
   ["try {\n  Get-ExchangeCertificate 0000\n  'not reached'\n}\ncatch {\n  'handled'\n}", 'handled'],
   // --- pipelines and local cmdlets ---
   ['1,2,3 | ForEach-Object { $_ * 2 }', '2\n4\n6'],

@@ -257,3 +257,27 @@ test('Format-Table and Format-List take calculated properties', async () => {
     '', '', '',
   ].join('\n'));
 });
+
+test('objects stream through the pipeline: host text and output interleave as in PowerShell', async () => {
+  const r = await run('1..3 | ForEach-Object { Write-Host "a$_"; $_ }\nGet-ExchangeCertificate | ForEach-Object { Write-Host "checking $($_.FriendlyName)"; $_.FriendlyName.ToUpper() }');
+  assert.equal(r.out, 'a1\n1\na2\n2\na3\n3\nchecking Old\nOLD\nchecking New\nNEW\n');
+});
+
+test('output produced before a failure in the same pipeline is shown before the error', async () => {
+  const r = await run("1..3 | ForEach-Object { if ($_ -eq 3) { Get-ExchangeCertificate 0000 }; $_ }");
+  assert.equal(r.out, '1\n2\n3\n');
+  const stop = await run("1..3 | ForEach-Object { if ($_ -eq 2) { throw 'two' }; $_ }\n'not reached'");
+  assert.equal(stop.out, '1\n');
+  assert.match(stop.err, /^two\n/);
+});
+
+test('a server cmdlet runs once per pipeline object, as the objects arrive', async () => {
+  const r = await run(`$ConfirmPreference = 'None'\nGet-ExchangeCertificate | ForEach-Object { Write-Host "removing $($_.FriendlyName)"; $_ } | Remove-ExchangeCertificate -WhatIf`);
+  assert.equal(r.out, [
+    'removing Old',
+    "What if: Remove certificate with thumbprint A1B2C3D4E5F60718293A4B5C6D7E8F9012345678 from the computer's certificate store.",
+    'removing New',
+    "What if: Remove certificate with thumbprint FFEE0011223344556677889900AABBCCDDEEFF00 from the computer's certificate store.",
+    '',
+  ].join('\n'));
+});

@@ -37,84 +37,117 @@ async function propertyOrExpression(call: BuiltinCall, obj: unknown, spec: unkno
   return getMember(obj, toPSString(spec));
 }
 
-const whereObject = builtin('Where-Object', 'Selects objects from a collection based on their property values.', [
+function streamed(b: Builtin, stream: NonNullable<Builtin['stream']>): Builtin {
+  b.stream = stream;
+  // All input at once is the same stream, collected.
+  b.run = async (call) => {
+    const out: unknown[] = [];
+    const p = stream(call, async (o) => { out.push(o); });
+    for (const o of call.input ?? []) await p.process(o);
+    await p.end();
+    return out;
+  };
+  return b;
+}
+
+/** Objects given with -InputObject when the cmdlet starts the pipeline. */
+function inputObjects(call: BuiltinCall): unknown[] {
+  if (call.input !== undefined || !call.params.has('InputObject')) return [];
+  const v = call.params.get('InputObject');
+  return Array.isArray(v) ? v : [v];
+}
+
+const whereObject = streamed(builtin('Where-Object', 'Selects objects from a collection based on their property values.', [
   P('Property', 'String', { position: 0, description: 'A property name, or a script block that returns true for the objects to keep.' }),
   P('Value', 'String', { position: 1 }),
   P('FilterScript', 'String'),
   P('InputObject', 'String', { valueFromPipeline: true }),
   ...WHERE_OPERATORS.map((o) => S(o)),
-], async (call) => {
+], async () => [], { aliases: ['where', '?'], examples: [{ code: "Get-ExchangeCertificate | Where-Object {$_.NotAfter -lt (Get-Date).AddDays(30)}", remarks: 'Certificates that expire within 30 days.' }, { code: 'Get-ExchangeCertificate | Where-Object Status -eq Valid', remarks: 'The short form.' }] }),
+(call, emit) => {
   const script = call.params.get('FilterScript') ?? (call.params.get('Property') instanceof ScriptBlock ? call.params.get('Property') : undefined);
-  const out: unknown[] = [];
-  const items = inputOf(call);
-  if (script instanceof ScriptBlock) {
-    for (const item of items) {
-      call.rt.checkStopped();
-      if (toBool(collect(await call.rt.invokeScriptBlock(script, item, [item])))) out.push(item);
-    }
-    return out;
-  }
   const property = toPSString(call.params.get('Property'));
   const op = WHERE_OPERATORS.find((o) => call.params.get(o) === true);
   const value = call.params.get('Value');
-  for (const item of items) {
+  const keep = async (item: unknown): Promise<boolean> => {
+    if (script instanceof ScriptBlock) return toBool(collect(await call.rt.invokeScriptBlock(script, item, [item])));
     const v = getMember(item, property);
-    let keep: boolean;
-    if (!op) keep = toBool(v);
-    else {
-      const r = binaryOperation('-' + op.toLowerCase(), v, value);
-      keep = Array.isArray(r) ? r.length > 0 : toBool(r);
-    }
-    if (keep) out.push(item);
-  }
-  return out;
-}, { aliases: ['where', '?'], examples: [{ code: "Get-ExchangeCertificate | Where-Object {$_.NotAfter -lt (Get-Date).AddDays(30)}", remarks: 'Certificates that expire within 30 days.' }, { code: 'Get-ExchangeCertificate | Where-Object Status -eq Valid', remarks: 'The short form.' }] });
+    if (!op) return toBool(v);
+    const r = binaryOperation('-' + op.toLowerCase(), v, value);
+    return Array.isArray(r) ? r.length > 0 : toBool(r);
+  };
+  return {
+    process: async (o) => {
+      if (await keep(o)) await emit(o);
+    },
+    end: async () => {
+      for (const o of inputObjects(call)) if (await keep(o)) await emit(o);
+    },
+  };
+});
 
-const forEachObject = builtin('ForEach-Object', 'Performs an operation against each item in a collection of input objects.', [
+const forEachObject = streamed(builtin('ForEach-Object', 'Performs an operation against each item in a collection of input objects.', [
   P('Process', 'String', { position: 0, remaining: true, multiValued: true }),
   P('Begin', 'String'),
   P('End', 'String'),
   P('MemberName', 'String'),
   P('ArgumentList', 'String', { multiValued: true }),
   P('InputObject', 'String', { valueFromPipeline: true }),
-], async (call) => {
+], async () => [], { aliases: ['foreach', '%'] }),
+(call, emit) => {
   const rt = call.rt;
-  const out: unknown[] = [];
   let process = list(call.params.get('Process'));
   let begin = call.params.get('Begin') as ScriptBlock | undefined;
   let end = call.params.get('End') as ScriptBlock | undefined;
-  const items = call.input ?? (call.params.has('InputObject') ? [call.params.get('InputObject')] : [null]);
   const member = call.params.get('MemberName') ?? (process.length >= 1 && !(process[0] instanceof ScriptBlock) ? process[0] : undefined);
-  if (member !== undefined) {
-    const args = call.params.has('ArgumentList') ? list(call.params.get('ArgumentList')) : process.slice(1);
-    for (const item of items) {
+  const memberArgs = call.params.has('ArgumentList') ? list(call.params.get('ArgumentList')) : process.slice(1);
+  if (member === undefined) {
+    if (process.length >= 3) {
+      begin = process[0] as ScriptBlock;
+      end = process[process.length - 1] as ScriptBlock;
+      process = process.slice(1, -1);
+    } else if (process.length === 2) {
+      begin = process[0] as ScriptBlock;
+      process = process.slice(1);
+    }
+  }
+  const emitAll = async (items: unknown[]): Promise<void> => {
+    for (const o of items) await emit(o);
+  };
+  let begun = false;
+  const start = async (): Promise<void> => {
+    if (begun) return;
+    begun = true;
+    if (begin instanceof ScriptBlock) await emitAll(await rt.invokeScriptBlock(begin, null));
+  };
+  const one = async (item: unknown): Promise<void> => {
+    rt.checkStopped();
+    if (member !== undefined) {
       const name = toPSString(member);
-      const isProperty = item instanceof PSObject ? item.has(name) : args.length === 0 && getMember(item, name) !== null;
+      const isProperty = item instanceof PSObject ? item.has(name) : memberArgs.length === 0 && getMember(item, name) !== null;
       if (isProperty) {
         const v = getMember(item, name);
-        out.push(...(Array.isArray(v) ? v : [v]));
+        await emitAll(Array.isArray(v) ? v : [v]);
       } else {
-        out.push(await invokeMethod(item, name, args, rt));
+        await emit(await invokeMethod(item, name, memberArgs, rt));
       }
+      return;
     }
-    return out;
-  }
-  if (process.length >= 3) {
-    begin = process[0] as ScriptBlock;
-    end = process[process.length - 1] as ScriptBlock;
-    process = process.slice(1, -1);
-  } else if (process.length === 2) {
-    begin = process[0] as ScriptBlock;
-    process = process.slice(1);
-  }
-  if (begin instanceof ScriptBlock) out.push(...(await rt.invokeScriptBlock(begin, null)));
-  for (const item of items) {
-    rt.checkStopped();
-    for (const block of process) if (block instanceof ScriptBlock) out.push(...(await rt.invokeScriptBlock(block, item, [item])));
-  }
-  if (end instanceof ScriptBlock) out.push(...(await rt.invokeScriptBlock(end, null)));
-  return out;
-}, { aliases: ['foreach', '%'] });
+    for (const block of process) if (block instanceof ScriptBlock) await emitAll(await rt.invokeScriptBlock(block, item, [item]));
+  };
+  return {
+    process: async (o) => {
+      await start();
+      await one(o);
+    },
+    end: async () => {
+      await start();
+      // First in its pipeline, the process block runs once ($_ is $null) or over -InputObject.
+      if (call.input === undefined) for (const o of call.params.has('InputObject') ? [call.params.get('InputObject')] : [null]) await one(o);
+      if (end instanceof ScriptBlock) await emitAll(await rt.invokeScriptBlock(end, null));
+    },
+  };
+});
 
 function calculatedName(h: Hashtable): { name: string; expression: unknown } {
   let name: string | undefined;

@@ -20,7 +20,7 @@ export interface BuiltinCall {
   rt: Runtime;
   name: string;
   params: BoundParameters;
-  /** Pipeline input; undefined when the cmdlet is first in its pipeline. */
+  /** Pipeline input; undefined when the cmdlet is first in its pipeline. Set when the input is complete. */
   input: unknown[] | undefined;
   errorAction: string;
   span: SourceSpan;
@@ -30,10 +30,22 @@ export interface BuiltinCall {
   error(message: string, errorId: string, category?: ErrorRecord['fields']['category'], exceptionName?: string, target?: string): ErrorRecord;
 }
 
+/** A pipeline stage that handles objects one at a time, as PowerShell's process block does. */
+export interface Processor {
+  process(obj: unknown): Promise<void>;
+  /** End of input; the only call when the command is first in its pipeline. */
+  end(): Promise<void>;
+}
+
+export type Emit = (obj: unknown) => Promise<void>;
+
 export interface Builtin {
   info: BuiltinInfo;
   aliases?: string[];
+  /** All input at once (Sort-Object, Format-Table, ...). */
   run(call: BuiltinCall): Promise<unknown[]>;
+  /** Object by object (Where-Object, ForEach-Object); when absent, input is collected for run(). */
+  stream?(call: BuiltinCall, emit: Emit): Processor;
 }
 
 /** Declares a local cmdlet with the CmdletInfo fields that never vary for local cmdlets. */

@@ -8,7 +8,7 @@ import type { CommandAst, ExpressionAst, PipelineAst, ScriptAst, StatementAst, E
 import { parseScript } from '../language/parser.js';
 import { ParseError } from '../language/parse-error.js';
 import type { CmdletCatalog, CmdletHost } from '../host.js';
-import type { Builtin } from '../builtins/types.js';
+import type { Builtin, Emit, Processor } from '../builtins/types.js';
 import { renderError, renderWarning } from '../formatting/error-view.js';
 import { TypeRegistry, formatDefault } from '../formatting/views.js';
 import { convertTo } from './convert.js';
@@ -24,7 +24,7 @@ import {
 } from './parameters.js';
 import { resolvePath } from './paths.js';
 import { invokeRemote, type PipelineState } from './remote.js';
-import { builtinCall, invokeBuiltin } from './local-binding.js';
+import { asCmdletError, bindBuiltin, builtinCall } from './local-binding.js';
 import {
   Hashtable, PSObject, ScriptBlock, SwitchValue, TypeLiteral,
   collect, enumerate, toBool, toPSString,
@@ -368,6 +368,10 @@ export class Runtime implements MemberContext {
   async executeStatement(st: StatementAst, sink?: (out: unknown[]) => void): Promise<unknown[]> {
     switch (st.kind) {
       case 'pipeline':
+        if (sink) {
+          await this.streamPipeline(st, async (o) => sink([o]));
+          return [];
+        }
         return this.runPipeline(st);
       case 'assignment': {
         let value = await this.statementValue(st.value);
@@ -510,20 +514,56 @@ export class Runtime implements MemberContext {
     return this.runPipeline(p);
   }
 
+  /** A pipeline's output, collected. */
   async runPipeline(p: PipelineAst, input?: unknown[]): Promise<unknown[]> {
-    let current: unknown[] | undefined = input;
+    const out: unknown[] = [];
+    await this.streamPipeline(p, async (o) => { out.push(o); }, input);
+    return out;
+  }
+
+  /**
+   * Runs a pipeline object by object, as PowerShell does: every command's
+   * arguments are evaluated first, then each object flows through the stages
+   * before the next one is produced, and stages end in order.
+   */
+  async streamPipeline(p: PipelineAst, sink: Emit, input?: unknown[]): Promise<void> {
     const state: PipelineState = { yesToAll: false, noToAll: false, continueAnswers: new Map() };
-    for (let i = 0; i < p.elements.length; i++) {
+    let finalSink = sink;
+    let redirected: unknown[] | undefined;
+    if (p.redirection) {
+      redirected = [];
+      const buffer = redirected;
+      finalSink = async (o) => { buffer.push(o); };
+    }
+    const n = p.elements.length;
+    const processors: Array<Processor | undefined> = new Array(n);
+    const emitFrom = (i: number): Emit => async (o) => {
+      const next = processors[i + 1];
+      if (i + 1 < n && next) await next.process(o);
+      else await finalSink(o);
+    };
+    for (let i = 0; i < n; i++) {
       const el = p.elements[i];
-      this.checkStopped();
-      if (el.kind === 'commandExpression') {
-        current = enumerate(await this.evaluate(el.expression));
-      } else {
-        current = await this.invokeCommand(el, i === 0 && input === undefined ? undefined : current ?? [], i + 1, state);
+      if (el.kind === 'command') processors[i] = await this.prepareCommand(el, i + 1, state, i === 0 && input === undefined, emitFrom(i));
+    }
+    const first = p.elements[0];
+    if (first.kind === 'commandExpression') {
+      const value = await this.evaluate(first.expression);
+      for (const item of enumerate(value)) {
+        this.checkStopped();
+        await emitFrom(0)(item);
+      }
+    } else if (input !== undefined) {
+      for (const item of input) {
+        this.checkStopped();
+        await processors[0]!.process(item);
       }
     }
-    if (p.redirection) return this.redirectTo(p.redirection, current ?? [], p);
-    return current ?? [];
+    for (let i = 0; i < n; i++) {
+      this.checkStopped();
+      await processors[i]?.end();
+    }
+    if (redirected && p.redirection) await this.redirectTo(p.redirection, redirected, p);
   }
 
   private async assign(target: ExpressionAst, value: unknown): Promise<void> {
@@ -811,7 +851,34 @@ export class Runtime implements MemberContext {
     return out;
   }
 
-  async invokeCommand(cmd: CommandAst, input: unknown[] | undefined, position: number, state: PipelineState): Promise<unknown[]> {
+/** A stage that gathers its input and handles it all at the end. */
+  private collecting(handle: (input: unknown[] | undefined) => Promise<unknown[]>, first: boolean, emit: Emit): Processor {
+    const buffer: unknown[] = [];
+    return {
+      process: async (o) => { buffer.push(o); },
+      end: async () => {
+        for (const o of await handle(first ? undefined : buffer)) await emit(o);
+      },
+    };
+  }
+
+  /** Resolves a command and evaluates its arguments; the returned stage then takes the pipeline's objects. */
+  private async prepareCommand(cmd: CommandAst, position: number, state: PipelineState, first: boolean, downstream: Emit): Promise<Processor> {
+    let emit = downstream;
+    let redirected: unknown[] | undefined;
+    if (cmd.redirection) {
+      redirected = [];
+      const buffer = redirected;
+      emit = async (o) => { buffer.push(o); };
+    }
+    const withRedirect = (p: Processor): Processor => (!redirected ? p : {
+      process: (o) => p.process(o),
+      end: async () => {
+        await p.end();
+        await this.redirectTo(cmd.redirection!, redirected!, cmd);
+      },
+    });
+
     let entry: CommandEntry | undefined;
     let invocationName: string;
     if (typeof cmd.name === 'string') {
@@ -822,7 +889,7 @@ export class Runtime implements MemberContext {
       if (target instanceof ScriptBlock) {
         const args: unknown[] = [];
         for (const el of cmd.elements) if (el.kind === 'argument') args.push(await this.evaluate(el.value));
-        return this.redirect(cmd, await this.callScriptBlock(target, args, input));
+        return withRedirect(this.collecting((input) => this.callScriptBlock(target, args, input), first, emit));
       }
       invocationName = toPSString(target);
       entry = this.resolveCommand(invocationName);
@@ -833,7 +900,7 @@ export class Runtime implements MemberContext {
         if (fs.existsSync(file)) {
           const args: unknown[] = [];
           for (const el of cmd.elements) if (el.kind === 'argument') args.push(await this.evaluate(el.value));
-          return this.redirect(cmd, await this.runScriptFile(file, args));
+          return withRedirect(this.collecting(() => this.runScriptFile(file, args), first, emit));
         }
       }
       throw this.commandNotFound(invocationName, cmd.nameExtent);
@@ -873,20 +940,59 @@ export class Runtime implements MemberContext {
     });
     const effectiveAction = errorAction ?? this.errorActionPreference();
     const errorsBefore = (this.getVariable('Error') as unknown[]).length;
-    let output: unknown[];
+    const outputs: unknown[] = [];
+    if (outVariable) {
+      const inner = emit;
+      emit = async (o) => {
+        outputs.push(o);
+        await inner(o);
+      };
+    }
+    const finish = (): void => {
+      if (outVariable) this.setVariable(outVariable.replace(/^\+/, ''), collect(outputs));
+      if (errorVariable) {
+        const all = this.getVariable('Error') as unknown[];
+        this.setVariable(errorVariable.replace(/^\+/, ''), all.slice(0, Math.max(0, all.length - errorsBefore)));
+      }
+    };
+    const evaluated = { named, positional: args.positional };
+    let stage: Processor;
     if (entry.kind === 'builtin') {
-      output = await invokeBuiltin(this, entry.builtin, entry.name, { named, positional: args.positional }, input, cmd, effectiveAction);
+      const b = entry.builtin;
+      const call = await bindBuiltin(this, b, entry.name, evaluated, first ? undefined : [], cmd, effectiveAction);
+      if (b.stream) {
+        const inner = b.stream(call, emit);
+        stage = {
+          process: (o) => asCmdletError(this, call, cmd, () => inner.process(o)),
+          end: () => asCmdletError(this, call, cmd, () => inner.end()),
+        };
+      } else {
+        stage = this.collecting((input) => {
+          call.input = input;
+          return asCmdletError(this, call, cmd, () => b.run(call));
+        }, first, emit);
+      }
     } else {
-      output = await invokeRemote(this, entry.info, { named, positional: args.positional }, input, {
-        position, command: cmd, errorAction: effectiveAction, warningAction: warningAction ?? 'Continue', whatIf, confirm, state,
-      });
+      const remote = entry.info;
+      const invocation = { position, command: cmd, errorAction: effectiveAction, warningAction: warningAction ?? 'Continue', whatIf, confirm, state };
+      // A server cmdlet runs once per pipeline object, or once when it starts the pipeline.
+      stage = {
+        process: async (o) => {
+          for (const out of await invokeRemote(this, remote, evaluated, [o], invocation)) await emit(out);
+        },
+        end: async () => {
+          if (!first) return;
+          for (const out of await invokeRemote(this, remote, evaluated, undefined, invocation)) await emit(out);
+        },
+      };
     }
-    if (outVariable) this.setVariable(outVariable.replace(/^\+/, ''), output);
-    if (errorVariable) {
-      const all = this.getVariable('Error') as unknown[];
-      this.setVariable(errorVariable.replace(/^\+/, ''), all.slice(0, Math.max(0, all.length - errorsBefore)));
-    }
-    return this.redirect(cmd, output);
+    return withRedirect({
+      process: (o) => stage.process(o),
+      end: async () => {
+        await stage.end();
+        finish();
+      },
+    });
   }
 
   private async redirect(cmd: CommandAst, output: unknown[]): Promise<unknown[]> {

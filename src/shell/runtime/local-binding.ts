@@ -35,7 +35,12 @@ export function builtinCall(rt: Runtime, name: string, values: Map<string, unkno
   };
 }
 
-export async function invokeBuiltin(rt: Runtime, b: Builtin, name: string, args: EvaluatedArguments, input: unknown[] | undefined, cmd: CommandAst, errorAction: string): Promise<unknown[]> {
+/**
+ * Binds a local cmdlet's arguments. `input` is undefined when the cmdlet is first
+ * in its pipeline; otherwise pipeline input will arrive (so parameters that take
+ * it are not missing).
+ */
+export async function bindBuiltin(rt: Runtime, b: Builtin, name: string, args: EvaluatedArguments, input: unknown[] | undefined, cmd: CommandAst, errorAction: string): Promise<BuiltinCall> {
   const values = new Map<string, unknown>();
   const texts = new Map<string, string>();
   const params = b.info.parameters as LocalParameterInfo[];
@@ -89,13 +94,17 @@ export async function invokeBuiltin(rt: Runtime, b: Builtin, name: string, args:
       throw rt.bindingError(name, `Cannot process command because of one or more missing mandatory parameters: ${p.name}.`, 'MissingMandatoryParameter', cmd, full);
     }
   }
+  return builtinCall(rt, name, values, texts, input, cmd, errorAction);
+}
+
+/** Runs part of a local cmdlet; a value it could not use is its error, shown with its name. */
+export async function asCmdletError<T>(rt: Runtime, call: BuiltinCall, cmd: Extent, work: () => Promise<T>): Promise<T> {
   try {
-    return await b.run(builtinCall(rt, name, values, texts, input, cmd, errorAction));
+    return await work();
   } catch (e) {
-    // A value the cmdlet could not use is the cmdlet's error, shown with its name.
     if (e instanceof PSRuntimeError) {
       throw new StatementTerminatingError(new ErrorRecord(e.message, {
-        errorId: `${e.errorId},${fullCommandName(name)}`, category: e.category, exceptionName: e.exceptionName, commandName: name, span: rt.span(cmd),
+        errorId: `${e.errorId},${fullCommandName(call.name)}`, category: e.category, exceptionName: e.exceptionName, commandName: call.name, span: rt.span(cmd),
       }));
     }
     throw e;
