@@ -995,11 +995,6 @@ export class Runtime implements MemberContext {
     });
   }
 
-  private async redirect(cmd: CommandAst, output: unknown[]): Promise<unknown[]> {
-    if (!cmd.redirection) return output;
-    return this.redirectTo(cmd.redirection, output, cmd);
-  }
-
   /** `> file` and `>> file` are Out-File on the success stream. */
   private async redirectTo(redirection: { append: boolean; target: ExpressionAst }, output: unknown[], extent: Extent): Promise<unknown[]> {
     const target = toPSString(await this.evaluate(redirection.target));
