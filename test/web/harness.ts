@@ -118,7 +118,7 @@ export async function launchBrowser(): Promise<Browser> {
     acceptDownloads: true,
     reducedMotion: 'reduce',
   });
-  context.setDefaultTimeout(15_000);
+  context.setDefaultTimeout(30_000);
   const page = context.pages()[0] ?? (await context.newPage());
   // A crash of the app shows as a blank page; its error belongs in the test output.
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e.stack ?? e.message}\n`));

@@ -8,7 +8,8 @@ export async function pickServer(page: Page, server: string): Promise<void> {
   if ((await picker.textContent())?.trim() === server) return;
   await picker.click();
   await page.getByRole('option', { name: server, exact: true }).click();
-  await page.getByRole('grid', { name: new RegExp(`on ${server}$`) }).waitFor();
+  await page.waitForFunction((s) => document.querySelector('[role=combobox]')?.textContent?.trim() === s, server);
+  await page.getByRole('progressbar').waitFor({ state: 'detached' });
 }
 
 export function row(page: Page, text: string) {
