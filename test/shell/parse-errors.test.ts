@@ -43,6 +43,9 @@ const ERRORS: Array<[string, string, string, boolean, number]> = [
   ['<# open comment', 'MissingEndOfBlockComment', "Missing closing '#>' in block comment.", true, 0],
   ['@"\nno end', 'TerminatorExpectedAtEndOfString', 'The string is missing the terminator: "@.', true, 0],
   ['$x.', 'MissingPropertyName', 'Missing property name after reference operator.', true, 2],
+  ['function F(', 'MissingEndParenthesisInFunctionParameterList', "Missing ')' in function parameter list.", true, 10],
+  ['function F', 'MissingFunctionBody', 'Missing function body in function declaration.', true, 10],
+  ['function F { process {', 'MissingEndCurlyBrace', "Missing closing '}' in statement block or type definition.", true, 21],
 ];
 
 for (const [source, id, message, incomplete, offset] of ERRORS) {

@@ -357,3 +357,12 @@ test('ShouldContinue questions: answered Yes or No, the cmdlet is called again w
   assert.match(batch.err, /This question needs an answer, but the shell cannot prompt .* Run the command with -Force to answer Yes\./);
   assert.equal(batch.host.state.defaultSmtp, OLD);
 });
+
+test('a function\'s missing mandatory parameter is reported with the function\'s name', async () => {
+  const r = await run('function Needs { param([Parameter(Mandatory=$true)][string]$Thumb) $Thumb }\nNeeds\nNeeds -Bogus 1');
+  assert.match(r.err, /^Needs : Cannot process command because of one or more missing mandatory parameters: Thumb\./);
+  assert.match(r.err, /FullyQualifiedErrorId : MissingMandatoryParameter,Needs\n/);
+  assert.match(r.err, /FullyQualifiedErrorId : NamedParameterNotFound,Needs\n/);
+  const asked = await run('function Needs { param([Parameter(Mandatory)][string]$Thumb) "got $Thumb" }\nNeeds', { answers: ['AB'] });
+  assert.deepEqual(lines(asked.out).slice(-1), ['got AB']);
+});

@@ -7,6 +7,8 @@ import type { Runtime } from '../runtime/evaluator.js';
 
 export interface BuiltinInfo extends CmdletInfo {
   parameters: LocalParameterInfo[];
+  /** Positional arguments no parameter takes go to `$args` (functions) instead of failing. */
+  extraArguments?: boolean;
 }
 
 export interface BoundParameters {

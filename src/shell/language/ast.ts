@@ -19,7 +19,23 @@ export type StatementAst =
   | ForeachAst
   | WhileAst
   | TryAst
+  | FunctionAst
   | FlowAst;
+
+/** One parameter of a function or script block: `[Parameter(Mandatory)][string]$Name = 'x'`. */
+export interface ParamAst extends Extent {
+  name: string;
+  typeName?: string;
+  defaultValue?: ExpressionAst;
+  mandatory: boolean;
+  valueFromPipeline: boolean;
+}
+
+export interface FunctionAst extends Extent {
+  kind: 'function';
+  name: string;
+  body: ScriptBlockAst;
+}
 
 export interface TryAst extends Extent {
   kind: 'try';
@@ -217,6 +233,10 @@ export interface ScriptBlockAst extends Extent {
   kind: 'scriptblock';
   statements: StatementAst[];
   text: string;
+  /** From `param(...)` at the start of the block, or `function f($a, $b)`. */
+  params?: ParamAst[];
+  /** `begin { } process { } end { }` blocks; `statements` is then empty. */
+  named?: { begin?: StatementAst[]; process?: StatementAst[]; end?: StatementAst[] };
 }
 
 export interface TypeAst extends Extent {

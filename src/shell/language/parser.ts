@@ -21,6 +21,8 @@ import type {
   WhileAst,
   AssignmentAst,
   TryAst,
+  FunctionAst,
+  ParamAst,
 } from './ast.js';
 import { ParseError } from './parse-error.js';
 
@@ -37,7 +39,7 @@ const COMPARISON = new Set<string>([
 const LOGICAL = new Set(['and', 'or', 'xor']);
 const BITWISE = new Set(['band', 'bor', 'bxor', 'shl', 'shr']);
 const UNARY_WORDS = new Set(['not', 'bnot', 'split', 'join']);
-const KEYWORDS = new Set(['if', 'foreach', 'while', 'try', 'exit', 'throw', 'return', 'break', 'continue']);
+const KEYWORDS = new Set(['if', 'foreach', 'while', 'try', 'function', 'exit', 'throw', 'return', 'break', 'continue']);
 
 const LEVEL_LOGICAL = 0;
 const LEVEL_BITWISE = 1;
@@ -238,6 +240,7 @@ class Parser {
       case 'foreach': return this.parseForeach();
       case 'while': return this.parseWhile();
       case 'try': return this.parseTry();
+      case 'function': return this.parseFunction();
       case 'exit':
       case 'throw':
       case 'return':
@@ -1071,15 +1074,118 @@ class Parser {
     throw this.unexpectedToken();
   }
 
-  private parseScriptBlock(): ScriptBlockAst {
+  private parseScriptBlock(params?: ParamAst[]): ScriptBlockAst {
     const start = this.pos;
     this.pos++;
     const saveNoComma = this.noComma;
     this.noComma = false;
-    const statements = this.parseStatementList('}', "Missing closing '}' in statement block or type definition.", 'MissingEndCurlyBrace', start);
+    this.skipTrivia(true);
+    if (this.peekWord().toLowerCase() === 'param') {
+      const save = this.pos;
+      this.pos += 5;
+      this.skipTrivia(true);
+      if (this.peek() === '(') params = this.parseParamList();
+      else this.pos = save;
+    }
+    const named = this.parseNamedBlocks(start);
+    const statements = named ? [] : this.parseStatementList('}', "Missing closing '}' in statement block or type definition.", 'MissingEndCurlyBrace', start);
     this.noComma = saveNoComma;
     this.pos++;
-    return { kind: 'scriptblock', statements, text: this.src.slice(start + 1, this.pos - 1), start, end: this.pos };
+    return { kind: 'scriptblock', statements, text: this.src.slice(start + 1, this.pos - 1), params, named, start, end: this.pos };
+  }
+
+  /** `begin { } process { } end { }`, when the block is made of them. */
+  private parseNamedBlocks(open: number): ScriptBlockAst['named'] {
+    const isNamed = (): string | undefined => {
+      const word = this.peekWord().toLowerCase();
+      if (!['begin', 'process', 'end'].includes(word)) return undefined;
+      let p = this.pos + word.length;
+      while (isBlank(this.src[p]) || isNewline(this.src[p])) p++;
+      return this.src[p] === '{' ? word : undefined;
+    };
+    this.skipTrivia(true);
+    if (!isNamed()) return undefined;
+    const named: NonNullable<ScriptBlockAst['named']> = {};
+    for (;;) {
+      this.skipTrivia(true);
+      if (this.peek() === '}') return named;
+      if (this.atEnd()) throw this.fail("Missing closing '}' in statement block or type definition.", 'MissingEndCurlyBrace', open, 1, true);
+      const word = isNamed();
+      if (!word) throw this.unexpectedToken();
+      this.pos += word.length;
+      const block = this.parseBlock(`Missing statement block after '${word}'.`, 'MissingNamedStatementBlock');
+      named[word as 'begin' | 'process' | 'end'] = block.statements;
+    }
+  }
+
+  /** `( [Parameter(Mandatory)] [string] $Name = 'default', [switch] $Force )`; the position is on `(`. */
+  private parseParamList(): ParamAst[] {
+    const open = this.pos;
+    this.pos++;
+    const params: ParamAst[] = [];
+    for (;;) {
+      this.skipTrivia(true);
+      if (this.peek() === ')') {
+        this.pos++;
+        return params;
+      }
+      if (this.atEnd()) throw this.fail("Missing ')' in function parameter list.", 'MissingEndParenthesisInFunctionParameterList', open, 1, true);
+      const start = this.pos;
+      let typeName: string | undefined;
+      let mandatory = false;
+      let valueFromPipeline = false;
+      while (this.peek() === '[') {
+        const t = this.readTypeName();
+        if (/^(Parameter|Validate|Alias|AllowNull|AllowEmpty|CmdletBinding)/i.test(t)) {
+          if (/^Parameter\b/i.test(t) && /Mandatory(\s*=\s*\$true)?\s*[,)]/i.test(t)) mandatory = true;
+          if (/^Parameter\b/i.test(t) && /ValueFromPipeline(\s*=\s*\$true)?\s*[,)]/i.test(t)) valueFromPipeline = true;
+        } else {
+          typeName = t;
+        }
+        this.skipTrivia(true);
+      }
+      if (this.peek() !== '$') throw this.fail('Missing variable name in parameter list.', 'InvalidFunctionParameter', this.pos, 1, this.atEnd());
+      this.pos++;
+      const name = this.readVariableName();
+      this.skipTrivia(true);
+      let defaultValue: ExpressionAst | undefined;
+      if (this.peek() === '=') {
+        this.pos++;
+        this.skipTrivia(true);
+        const save = this.noComma;
+        this.noComma = true;
+        defaultValue = this.parseExpression();
+        this.noComma = save;
+        this.skipTrivia(true);
+      }
+      params.push({ name, typeName, defaultValue, mandatory, valueFromPipeline, start, end: this.pos });
+      if (this.peek() === ',') {
+        this.pos++;
+        continue;
+      }
+      if (this.peek() !== ')') throw this.fail("Missing ')' in function parameter list.", 'MissingEndParenthesisInFunctionParameterList', open, 1, this.atEnd());
+    }
+  }
+
+  private parseFunction(): FunctionAst {
+    const start = this.pos;
+    this.pos += 8;
+    this.skipTrivia(true);
+    let name = '';
+    while (!this.atEnd() && !isBlank(this.peek()) && !isNewline(this.peek()) && !'(){};'.includes(this.peek()!)) {
+      name += this.peek();
+      this.pos++;
+    }
+    if (!name) throw this.fail('Missing name after function keyword.', 'MissingNameAfterKeyword', start, 8, this.atEnd());
+    this.skipTrivia(true);
+    let params: ParamAst[] | undefined;
+    if (this.peek() === '(') {
+      params = this.parseParamList();
+      this.skipTrivia(true);
+    }
+    if (this.peek() !== '{') throw this.fail('Missing function body in function declaration.', 'MissingFunctionBody', this.pos, 1, this.atEnd());
+    const body = this.parseScriptBlock(params);
+    return { kind: 'function', name, body, start, end: this.pos };
   }
 
   private parseHashtable(): HashtableAst {

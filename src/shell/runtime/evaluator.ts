@@ -25,6 +25,7 @@ import {
 import { resolvePath } from './paths.js';
 import { invokeRemote, type PipelineState } from './remote.js';
 import { asCmdletError, bindBuiltin, builtinCall } from './local-binding.js';
+import { functionCommand } from './functions.js';
 import {
   Hashtable, PSObject, ScriptBlock, SwitchValue, TypeLiteral,
   collect, enumerate, toBool, toPSString,
@@ -51,9 +52,12 @@ export interface RuntimeOptions {
   env?: Record<string, string | undefined>;
 }
 
-class Scope {
+export class Scope {
   readonly vars = new Map<string, { name: string; value: unknown }>();
   constructor(readonly parent?: Scope) {}
+  set(name: string, value: unknown): void {
+    this.vars.set(name.toLowerCase(), { name, value });
+  }
 }
 
 export type CommandEntry =
@@ -73,6 +77,8 @@ export class Runtime implements MemberContext {
   private readonly globalScope = new Scope();
   private scope: Scope = this.globalScope;
   private readonly commands = new Map<string, CommandEntry>();
+  /** Functions defined by the session's scripts, by lower-case name. */
+  private readonly functions = new Map<string, Builtin>();
   /** Ctrl-C of the current command. */
   signal: AbortSignal = new AbortController().signal;
   /** A terminating error was reported (it decides the exit code of -Command and -File). */
@@ -132,11 +138,42 @@ export class Runtime implements MemberContext {
   // ---- commands ----
 
   resolveCommand(name: string): CommandEntry | undefined {
+    const fn = this.functions.get(name.toLowerCase());
+    if (fn) return { kind: 'builtin', name: fn.info.name, builtin: fn };
     return this.commands.get(name.toLowerCase());
   }
 
+  /** A scope for a function call, below the caller's. */
+  childScope(): Scope {
+    return new Scope(this.scope);
+  }
+
+  async evaluateInScope(scope: Scope, e: ExpressionAst): Promise<unknown> {
+    const saved = this.scope;
+    this.scope = scope;
+    try {
+      return await this.evaluate(e);
+    } finally {
+      this.scope = saved;
+    }
+  }
+
+  /** Runs statements in the given scope; `return` ends them with its output. */
+  async runInScope(scope: Scope, statements: StatementAst[]): Promise<unknown[]> {
+    const saved = this.scope;
+    this.scope = scope;
+    try {
+      return await this.runBlock(statements);
+    } catch (e) {
+      if (e instanceof ReturnSignal) return e.output;
+      throw e;
+    } finally {
+      this.scope = saved;
+    }
+  }
+
   commandNames(): string[] {
-    const names = new Set<string>();
+    const names = new Set<string>([...this.functions.values()].map((f) => f.info.name));
     for (const e of this.commands.values()) names.add(e.name);
     return [...names].sort();
   }
@@ -420,6 +457,9 @@ export class Runtime implements MemberContext {
       }
       case 'try':
         return this.executeTry(st, sink);
+      case 'function':
+        this.functions.set(st.name.toLowerCase(), functionCommand(this, st.name, st.body));
+        return [];
       case 'flow': {
         const value = st.value ? await this.statementValue(st.value) : undefined;
         switch (st.keyword) {

@@ -14,7 +14,7 @@ export function fullCommandName(name: string): string {
   return 'Microsoft.PowerShell.Commands.' + name.replace(/-/g, '') + 'Command';
 }
 
-export function builtinCall(rt: Runtime, name: string, values: Map<string, unknown>, texts: Map<string, string>, input: unknown[] | undefined, cmd: Extent, errorAction: string): BuiltinCall {
+export function builtinCall(rt: Runtime, name: string, values: Map<string, unknown>, texts: Map<string, string>, input: unknown[] | undefined, cmd: Extent, errorAction: string, full = fullCommandName(name)): BuiltinCall {
   const span = rt.span(cmd);
   const params: BoundParameters = {
     has: (n) => values.has(n.toLowerCase()),
@@ -30,7 +30,7 @@ export function builtinCall(rt: Runtime, name: string, values: Map<string, unkno
     span,
     writeError: (record) => rt.writeNonTerminating(record.withSpan(span).withCommand(name), errorAction),
     error: (message, errorId, category = 'NotSpecified', exceptionName = 'Exception', target) => new ErrorRecord(message, {
-      errorId: `${errorId},${fullCommandName(name)}`, category, exceptionName, commandName: name, target, targetType: target === undefined ? undefined : 'String', span,
+      errorId: `${errorId},${full}`, category, exceptionName, commandName: name, target, targetType: target === undefined ? undefined : 'String', span,
     }),
   };
 }
@@ -44,7 +44,8 @@ export async function bindBuiltin(rt: Runtime, b: Builtin, name: string, args: E
   const values = new Map<string, unknown>();
   const texts = new Map<string, string>();
   const params = b.info.parameters as LocalParameterInfo[];
-  const full = fullCommandName(name);
+  // Script functions are named as themselves in error ids; local cmdlets by their .NET class.
+  const full = b.info.role === 'Function' ? name : fullCommandName(name);
   for (const a of args.named) {
     if (a.ambiguous) {
       throw rt.bindingError(name,
@@ -66,6 +67,7 @@ export async function bindBuiltin(rt: Runtime, b: Builtin, name: string, args: E
   const positional = params.filter((p) => p.position !== undefined && !values.has(p.name.toLowerCase())).sort((x, y) => x.position! - y.position!);
   const remaining = params.find((p) => p.remaining && !values.has(p.name.toLowerCase()));
   const leftovers: unknown[] = [];
+  const extra: unknown[] = [];
   for (const a of args.positional) {
     const p = positional.shift();
     if (p && !(p.remaining && remaining === p)) {
@@ -77,8 +79,13 @@ export async function bindBuiltin(rt: Runtime, b: Builtin, name: string, args: E
       leftovers.push(a.value);
       continue;
     }
+    if (b.info.extraArguments) {
+      extra.push(a.value);
+      continue;
+    }
     throw rt.bindingError(name, `A positional parameter cannot be found that accepts argument '${toPSString(a.value)}'.`, 'PositionalParameterNotFound', a.extent, full);
   }
+  if (b.info.extraArguments) values.set('$args', extra);
   if (remaining && leftovers.length) {
     const existing = values.get(remaining.name.toLowerCase());
     values.set(remaining.name.toLowerCase(), existing === undefined ? (leftovers.length === 1 && !remaining.multiValued ? leftovers[0] : leftovers) : [...enumerate(existing), ...leftovers]);
@@ -94,7 +101,7 @@ export async function bindBuiltin(rt: Runtime, b: Builtin, name: string, args: E
       throw rt.bindingError(name, `Cannot process command because of one or more missing mandatory parameters: ${p.name}.`, 'MissingMandatoryParameter', cmd, full);
     }
   }
-  return builtinCall(rt, name, values, texts, input, cmd, errorAction);
+  return builtinCall(rt, name, values, texts, input, cmd, errorAction, full);
 }
 
 /** Runs part of a local cmdlet; a value it could not use is its error, shown with its name. */
