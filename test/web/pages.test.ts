@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { readCertificateFacts } from '../../src/certificates/certificate-facts.js';
-import { issueCertificate } from '../../src/certificates/generate.js';
+import { readCertificateData, toPem } from '../../src/certificates/containers.js';
+import { issueCertificate, signCertificateRequest } from '../../src/certificates/generate.js';
 import { corruptPfx, createTestPki, pfx, type TestPki } from '../support/pki.js';
 import { api, axe, type Browser, launchBrowser, openPage, output, screenshot, signIn, startOrganization } from './harness.js';
 import { focused, pressUntil } from './keyboard.js';
@@ -213,4 +215,118 @@ test('receive connectors, queues and servers pages', async () => {
   await row(page, 'EX02').getByText('Stopped').waitFor();
   await row(page, 'EX01').getByText('Running').waitFor();
   assert.ok((await api(org.ex01, 'Start-Service', { Name: ['MSExchangeTransport'], ComputerName: 'EX02' }, { confirmed: true })).ok);
+});
+
+test('certificate lifecycle: self-signed, export, request and its completion', async () => {
+  const page = browser.page;
+  await openPage(page, 'Certificates');
+  await pickServer(page, 'EX01');
+
+  // New self-signed certificate, SMTP, keeping the internal transport certificate.
+  await toolbar(page, 'New');
+  await page.getByRole('menuitem', { name: 'Create a self-signed certificate' }).click();
+  let dialog = page.getByRole('dialog', { name: 'New self-signed certificate' });
+  await dialog.getByLabel('Friendly name').fill('Relay self-signed');
+  await dialog.getByLabel('Subject name').fill('CN=relay.contoso.com');
+  await dialog.getByLabel(/^Domains/).fill('relay.contoso.com');
+  await dialog.getByRole('checkbox', { name: 'Make the private key exportable' }).check();
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  const question = page.getByRole('alertdialog', { name: 'Overwrite the existing default SMTP certificate?' });
+  await question.getByRole('button', { name: 'No' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const [selfSigned] = (await output(org.ex01, 'Get-ExchangeCertificate', { Server: 'EX01' })).filter((c) => c.FriendlyName === 'Relay self-signed');
+  assert.ok(selfSigned, 'created on EX01');
+  assert.equal(selfSigned.Subject, 'CN=relay.contoso.com');
+  assert.equal(selfSigned.IsSelfSigned, true);
+  assert.match(String(selfSigned.Services), /SMTP/);
+  assert.equal(selfSigned.PrivateKeyExportable, true);
+
+  // Export it with its private key.
+  await selectRow(page, 'Relay self-signed');
+  await toolbar(page, 'Export');
+  dialog = page.getByRole('dialog', { name: 'Export Exchange certificate' });
+  await dialog.getByLabel('Password').fill('Exp0rt!pw');
+  const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'Export' }).click()]);
+  assert.match(download.suggestedFilename(), /^EX01-[0-9A-F]{8}\.pfx$/);
+  const exported = await readCertificateData(await fs.promises.readFile((await download.path())!), 'Exp0rt!pw');
+  assert.ok(exported.privateKeyPkcs8, 'the PFX holds the private key');
+  assert.equal(readCertificateFacts(exported.certificates[0]).thumbprint, selfSigned.Thumbprint);
+
+  // A request for a certification authority, then its completion with the issued file.
+  await toolbar(page, 'New');
+  await page.getByRole('menuitem', { name: 'Create a request for a certificate from a certification authority' }).click();
+  dialog = page.getByRole('dialog', { name: 'New certificate request' });
+  await dialog.getByLabel('Friendly name').fill('Fabrikam request');
+  await dialog.getByLabel('Subject name').fill('CN=mail.fabrikam.com, O=Fabrikam, C=US');
+  await dialog.getByLabel(/^Domains/).fill('mail.fabrikam.com');
+  await dialog.getByRole('button', { name: 'Create request' }).click();
+  const created = page.getByRole('dialog', { name: 'Certificate request created' });
+  const csr = await created.getByRole('textbox').inputValue();
+  assert.match(csr, /^-----BEGIN NEW CERTIFICATE REQUEST-----/);
+  await screenshot(page, 'certificate-request');
+  await created.getByRole('button', { name: 'Close' }).click();
+  await row(page, 'Fabrikam request').getByText('Pending request').waitFor();
+
+  const issued = await signCertificateRequest({ issuer: { der: pki.ca.der, privateKeyPkcs8: pki.ca.privateKeyPkcs8 }, request: csr, serialNumber: Buffer.from('0C01', 'hex') });
+  await selectRow(page, 'Fabrikam request');
+  await toolbar(page, 'Complete');
+  dialog = page.getByRole('dialog', { name: 'Complete pending request' });
+  await dialog.getByLabel('Issued certificate file').setInputFiles({ name: 'mail.fabrikam.com.cer', mimeType: 'application/pkix-cert', buffer: Buffer.from(toPem(issued.der, 'CERTIFICATE')) });
+  await dialog.getByRole('button', { name: 'Complete' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const completed = (await output(org.ex01, 'Get-ExchangeCertificate', { Server: 'EX01' })).find((c) => c.Thumbprint === readCertificateFacts(issued.der).thumbprint);
+  assert.ok(completed, 'the issued certificate is installed');
+  assert.notEqual(completed.Status, 'PendingRequest');
+  assert.equal(completed.HasPrivateKey, true, 'joined with the key generated for the request');
+  assert.ok(!(await output(org.ex01, 'Get-ExchangeCertificate', { Server: 'EX01' })).some((c) => c.Status === 'PendingRequest'), 'no request left pending');
+});
+
+test('send connector: disable, enable and delete, each after confirmation', async () => {
+  assert.ok((await api(org.ex01, 'New-SendConnector', { Name: 'Disposable', AddressSpaces: ['tailspintoys.com;5'] })).ok);
+  const page = browser.page;
+  await openPage(page, 'Send connectors');
+  const state = async () => (await output(org.ex01, 'Get-SendConnector')).find((c) => c.Name === 'Disposable');
+  for (const verb of ['disable', 'enable'] as const) {
+    await selectRow(page, 'Disposable');
+    await toolbar(page, verb === 'disable' ? 'Disable' : 'Enable');
+    const confirm = page.getByRole('alertdialog', { name: `${verb === 'disable' ? 'Disable' : 'Enable'} Send connector` });
+    await confirm.getByText(`Are you sure you want to ${verb} the connector "Disposable"?`).waitFor();
+    await confirm.getByRole('button', { name: verb === 'disable' ? 'Disable' : 'Enable' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await row(page, 'Disposable').getByText(verb === 'disable' ? 'Disabled' : 'Enabled', { exact: true }).waitFor();
+    assert.equal((await state())?.Enabled, verb === 'enable');
+  }
+  await selectRow(page, 'Disposable');
+  await toolbar(page, 'Delete');
+  const confirm = page.getByRole('alertdialog', { name: 'Delete Send connector' });
+  await confirm.getByText('Are you sure you want to delete the connector "Disposable"?').waitFor();
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  assert.ok(await state(), 'Cancel keeps it');
+  await toolbar(page, 'Delete');
+  await confirm.getByRole('button', { name: 'Delete' }).click();
+  await row(page, 'Disposable').waitFor({ state: 'detached' });
+  assert.equal(await state(), undefined);
+});
+
+test('servers: protocol log settings through Set-TransportService, a bad path refused beside its field', async () => {
+  const page = browser.page;
+  await openPage(page, 'Servers');
+  await selectRow(page, 'EX02');
+  const before = (await output(org.ex01, 'Get-TransportService', { Identity: 'EX02' }))[0];
+  await toolbar(page, 'Transport logs');
+  const dialog = page.getByRole('dialog', { name: 'Transport logs — EX02' });
+  await dialog.getByLabel('Send protocol log path').fill('relative/SmtpSend');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.locator('.fui-Field', { has: page.getByLabel('Send protocol log path') }).getByText('SendProtocolLogPath must be an absolute path.').waitFor();
+  assert.equal((await output(org.ex01, 'Get-TransportService', { Identity: 'EX02' }))[0].SendProtocolLogPath, before.SendProtocolLogPath, 'unchanged');
+  const wanted = `${org.dir}/logs/EX02/SmtpSend`;
+  await dialog.getByLabel('Send protocol log path').fill(wanted);
+  await dialog.getByLabel('Send log maximum age').fill('7.00:00:00');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const [after] = await output(org.ex01, 'Get-TransportService', { Identity: 'EX02' });
+  assert.equal(after.SendProtocolLogPath, wanted);
+  assert.equal(after.SendProtocolLogMaxAge, '7.00:00:00');
+  assert.equal(after.ReceiveProtocolLogPath, before.ReceiveProtocolLogPath, 'only what was changed is sent');
+  await page.getByRole('complementary', { name: 'Server details' }).getByText(wanted).waitFor();
 });
