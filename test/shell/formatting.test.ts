@@ -281,3 +281,27 @@ test('a server cmdlet runs once per pipeline object, as the objects arrive', asy
     '',
   ].join('\n'));
 });
+
+test('Group-Object shows Count, Name, Group; Import-Csv reads what Export-Csv wrote', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shell-csv-'));
+  try {
+    const r = await run([
+      'Get-ExchangeCertificate | Group-Object Status',
+      'Get-ExchangeCertificate | Select-Object FriendlyName,Subject | Export-Csv certs.csv',
+      "Import-Csv certs.csv | ForEach-Object { \"$($_.FriendlyName): $($_.Subject)\" }",
+    ].join('\n'), { cwd: dir });
+    assert.equal(r.err, '');
+    assert.equal(r.out, [
+      '',
+      'Count Name  Group',
+      '----- ----  -----',
+      '    2 Valid {EX01\\A1B2C3D4E5F60718293A4B5C6D7E8F9012345678, EX01\\FFEE0011223344556677889900AABBCCDDEEFF00}',
+      '', '',
+      'Old: CN=mail.contoso.com',
+      'New: CN=mail.contoso.com',
+      '',
+    ].join('\n'));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});

@@ -67,10 +67,10 @@ test('-NonInteractive (and no terminal): a high-impact cmdlet fails unless confi
 test('-File runs a script file and reports errors with the file name; a missing file is an error', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shell-file-'));
   try {
-    await fs.writeFile(path.join(dir, 'check.ps1'), '$n = (Get-ExchangeCertificate).Count\n"certificates: $n"\nGet-Mailbox\n');
+    await fs.writeFile(path.join(dir, 'check.ps1'), '$n = (Get-ExchangeCertificate).Count\n"certificates: $n"\n"root: $PSScriptRoot"\nGet-Mailbox\n');
     const r = await shell({ file: 'check.ps1', cwd: dir });
-    assert.equal(r.out, 'certificates: 2\n');
-    assert.match(r.err, new RegExp(`^Get-Mailbox : The term 'Get-Mailbox' is not recognized[^\\n]*\\nAt ${path.join(dir, 'check.ps1').replace(/[.]/g, '\\.')}:3 char:1\\n`));
+    assert.equal(r.out, `certificates: 2\nroot: ${dir}\n`);
+    assert.match(r.err, new RegExp(`^Get-Mailbox : The term 'Get-Mailbox' is not recognized[^\\n]*\\nAt ${path.join(dir, 'check.ps1').replace(/[.]/g, '\\.')}:4 char:1\\n`));
     assert.equal(r.code, 1);
     const missing = await shell({ file: 'nope.ps1', cwd: dir });
     assert.equal(missing.code, 1);

@@ -347,4 +347,33 @@ const getMemberCmd = builtin('Get-Member', 'Gets the properties and methods of o
   return text ? [new FormattedText(text)] : [];
 }, { aliases: ['gm'] });
 
-export const objectBuiltins: Builtin[] = [whereObject, forEachObject, selectObject, sortObject, measureObject, getMemberCmd];
+const GROUP_TYPE = 'Microsoft.PowerShell.Commands.GroupInfo';
+
+const groupObject = builtin('Group-Object', 'Groups objects that contain the same value for specified properties.', [
+  P('Property', 'String', { position: 0, multiValued: true }),
+  S('NoElement'),
+  S('CaseSensitive'),
+  P('InputObject', 'String', { valueFromPipeline: true }),
+], async (call) => {
+  if (!call.rt.types.get(GROUP_TYPE)) {
+    call.rt.types.add({ name: GROUP_TYPE, properties: [{ name: 'Count', type: 'Int32' }, { name: 'Name', type: 'String' }, { name: 'Group', type: 'Object', multiValued: true }], defaultTableView: ['Count', 'Name', 'Group'], defaultListView: [] });
+  }
+  const specs = list(call.params.get('Property'));
+  const cs = call.params.get('CaseSensitive') === true;
+  const groups: Array<{ key: string; values: unknown[]; items: unknown[] }> = [];
+  for (const item of inputOf(call)) {
+    const values: unknown[] = [];
+    if (specs.length === 0) values.push(item);
+    for (const spec of specs) values.push(await propertyOrExpression(call, item, spec instanceof Hashtable ? calculatedName(spec).expression : spec));
+    const key = values.map(toPSString).join(', ');
+    const g = groups.find((x) => (cs ? x.key === key : x.key.toLowerCase() === key.toLowerCase()));
+    if (g) g.items.push(item);
+    else groups.push({ key, values, items: [item] });
+  }
+  const noElement = call.params.get('NoElement') === true;
+  return groups.map((g) => new PSObject(GROUP_TYPE, [
+    ['Count', g.items.length], ['Name', g.key], ...(noElement ? [] : [['Group', g.items] as [string, unknown]]), ['Values', g.values],
+  ]));
+}, { aliases: ['group'] });
+
+export const objectBuiltins: Builtin[] = [whereObject, forEachObject, selectObject, sortObject, measureObject, groupObject, getMemberCmd];

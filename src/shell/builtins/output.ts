@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { formatDefault, formatList, formatTable, FormattedText } from '../formatting/views.js';
 import { toCsvLines, toJson } from '../formatting/serialize.js';
 import { ErrorRecord } from '../runtime/errors.js';
-import { resolveWritePath } from '../runtime/paths.js';
+import { resolvePath, resolveWritePath } from '../runtime/paths.js';
 import { Hashtable, PSObject, ScriptBlock, SecureString, toPSString } from '../runtime/values.js';
 import { P, projectObject } from './objects.js';
 import { builtin, type Builtin, type BuiltinCall } from './types.js';
@@ -174,6 +174,55 @@ const exportCsv = builtin('Export-Csv', 'Converts objects into a series of comma
   return [];
 }, { aliases: ['epcsv'] });
 
+/** RFC 4180 fields as Export-Csv writes them (quoted, "" for a quote). */
+function parseCsvLine(line: string, delimiter: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    let field = '';
+    if (line[i] === '"') {
+      i++;
+      while (i < line.length) {
+        if (line[i] === '"' && line[i + 1] === '"') {
+          field += '"';
+          i += 2;
+        } else if (line[i] === '"') {
+          i++;
+          break;
+        } else field += line[i++];
+      }
+      while (i < line.length && line[i] !== delimiter) i++;
+    } else {
+      while (i < line.length && line[i] !== delimiter) field += line[i++];
+    }
+    out.push(field);
+    i++;
+  }
+  return out;
+}
+
+const importCsv = builtin('Import-Csv', 'Creates table-like custom objects from the items in a CSV file.', [
+  P('Path', 'String', { position: 0, mandatory: true, aliases: ['LiteralPath'] }),
+  P('Delimiter', 'String'),
+  P('Header', 'String', { multiValued: true }),
+], async (call) => {
+  const typed = toPSString(call.params.get('Path'));
+  let text: string;
+  try {
+    text = fs.readFileSync(resolvePath(call.rt.cwd, typed), 'utf8').replace(/^\uFEFF/, '');
+  } catch {
+    call.writeError(call.error(`Cannot find path '${typed}' because it does not exist.`, 'PathNotFound', 'ObjectNotFound', 'ItemNotFoundException', typed));
+    return [];
+  }
+  const delimiter = call.params.has('Delimiter') ? toPSString(call.params.get('Delimiter')) : ',';
+  const rows = text.split(/\r?\n/).filter((l) => l !== '' && !l.startsWith('#TYPE'));
+  const header = call.params.has('Header') ? [call.params.get('Header')].flat().map(toPSString) : parseCsvLine(rows.shift() ?? '', delimiter);
+  return rows.map((r) => {
+    const fields = parseCsvLine(r, delimiter);
+    return new PSObject('System.Management.Automation.PSCustomObject', header.map((h, i) => [h, fields[i] ?? null]));
+  });
+}, { aliases: ['ipcsv'] });
+
 const convertToCsv = builtin('ConvertTo-Csv', 'Converts objects into a series of comma-separated value (CSV) strings.', [
   S('NoTypeInformation', { aliases: ['NTI'] }),
   P('Delimiter', 'String'),
@@ -264,7 +313,7 @@ const clearHost = builtin('Clear-Host', 'Clears the display in the host program.
 
 export const outputBuiltins: Builtin[] = [
   formatListCmd, formatTableCmd, outString, outFile, outNull, outHost, outDefaultCmd, convertToJson, convertFromJson,
-  exportCsv, convertToCsv, writeHost, writeOutput, writeWarning, writeVerbose, writeError, readHost, clearHost,
+  exportCsv, importCsv, convertToCsv, writeHost, writeOutput, writeWarning, writeVerbose, writeError, readHost, clearHost,
 ];
 
 export { Hashtable };

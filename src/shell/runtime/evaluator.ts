@@ -3,6 +3,7 @@
 // language itself.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import type { CmdletInfo } from '../../cmdlets/contract.js';
 import type { CommandAst, ExpressionAst, PipelineAst, ScriptAst, StatementAst, Extent, TryAst } from '../language/ast.js';
 import { parseScript } from '../language/parser.js';
@@ -295,6 +296,10 @@ export class Runtime implements MemberContext {
     const saved = this.source;
     this.source = { text, file: options.file };
     if (options.signal) this.signal = options.signal;
+    if (options.file) {
+      this.setVariable('PSCommandPath', options.file);
+      this.setVariable('PSScriptRoot', path.dirname(options.file));
+    }
     try {
       let ast: ScriptAst;
       try {
@@ -801,6 +806,8 @@ export class Runtime implements MemberContext {
     this.source = { text, file: path };
     this.scope = new Scope(savedScope);
     this.scope.vars.set('args', { name: 'args', value: args });
+    this.scope.set('PSCommandPath', path);
+    this.scope.set('PSScriptRoot', dirnameOf(path));
     try {
       let ast: ScriptAst;
       try {
@@ -1045,6 +1052,10 @@ export class Runtime implements MemberContext {
     return [];
   }
 
+}
+
+function dirnameOf(file: string): string {
+  return path.dirname(file);
 }
 
 function exceptionMatches(record: ErrorRecord, typeName: string): boolean {
