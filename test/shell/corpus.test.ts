@@ -316,6 +316,17 @@ const CASES: Array<[string, string]> = [
   ["try { 'before'; throw 'two'; 'after' } catch { \"stopped at $_\" }", 'before\nstopped at two'],
   ["try { 1..3 | ForEach-Object { if ($_ -eq 2) { throw 'two' }; $_ } } catch { \"stopped at $_\" }", '1\nstopped at two'],
   ["try {\n  Get-ExchangeCertificate 0000\n  'not reached'\n}\ncatch {\n  'handled'\n}", 'handled'],
+  // --- switch (about_Switch) ---
+  ["switch ('b') { 'a' { 'is a' } 'b' { 'is b' } default { 'other' } }", 'is b'],
+  ["switch ('z') { 'a' { 'is a' } default { 'other' } }", 'other'],
+  ["switch ('ABC') { 'abc' { 'ci' } }", 'ci'],
+  ["switch -CaseSensitive ('ABC') { 'abc' { 'ci' } default { 'cs' } }", 'cs'],
+  ["switch -Wildcard ('mail.contoso.com') { '*.contoso.com' { 'contoso' } 'mail*' { 'mail' } }", 'contoso\nmail'],
+  ["switch -Wildcard ('mail.contoso.com') { '*.contoso.com' { 'contoso'; break } 'mail*' { 'mail' } }", 'contoso'],
+  ["switch -Regex ('SMTP:*;1') { '^smtp:(.*);(\\d+)$' { $Matches[2] } }", '1'],
+  ['switch (1,2,3) { 2 { "two" } default { "n$_" } }', 'n1\ntwo\nn3'],
+  ['switch (1,2,3) { { $_ -gt 1 } { "big $_"; continue } 3 { "three" } }', 'big 2\nbig 3'],
+  ["$s = switch ((Get-ExchangeCertificate)[0].Status) { 'Valid' { 'ok' } default { 'check' } }; $s", 'ok'],
   // --- functions (about_Functions, about_Functions_Advanced_Parameters) ---
   ['function Get-Double($n) { $n * 2 }\nGet-Double 21', '42'],
   ['function Get-Double($n) { $n * 2 }; Get-Double -n 4', '8'],

@@ -20,7 +20,17 @@ export type StatementAst =
   | WhileAst
   | TryAst
   | FunctionAst
+  | SwitchAst
   | FlowAst;
+
+export interface SwitchAst extends Extent {
+  kind: 'switch';
+  mode: 'exact' | 'wildcard' | 'regex';
+  caseSensitive: boolean;
+  value: PipelineAst;
+  /** `default` clauses have no condition. */
+  clauses: Array<{ condition?: ExpressionAst; body: StatementBlockAst }>;
+}
 
 /** One parameter of a function or script block: `[Parameter(Mandatory)][string]$Name = 'x'`. */
 export interface ParamAst extends Extent {

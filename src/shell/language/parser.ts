@@ -23,6 +23,7 @@ import type {
   TryAst,
   FunctionAst,
   ParamAst,
+  SwitchAst,
 } from './ast.js';
 import { ParseError } from './parse-error.js';
 
@@ -39,7 +40,7 @@ const COMPARISON = new Set<string>([
 const LOGICAL = new Set(['and', 'or', 'xor']);
 const BITWISE = new Set(['band', 'bor', 'bxor', 'shl', 'shr']);
 const UNARY_WORDS = new Set(['not', 'bnot', 'split', 'join']);
-const KEYWORDS = new Set(['if', 'foreach', 'while', 'try', 'function', 'exit', 'throw', 'return', 'break', 'continue']);
+const KEYWORDS = new Set(['if', 'foreach', 'while', 'try', 'function', 'switch', 'exit', 'throw', 'return', 'break', 'continue']);
 
 const LEVEL_LOGICAL = 0;
 const LEVEL_BITWISE = 1;
@@ -241,6 +242,7 @@ class Parser {
       case 'while': return this.parseWhile();
       case 'try': return this.parseTry();
       case 'function': return this.parseFunction();
+      case 'switch': return this.parseSwitch();
       case 'exit':
       case 'throw':
       case 'return':
@@ -1165,6 +1167,61 @@ class Parser {
       }
       if (this.peek() !== ')') throw this.fail("Missing ')' in function parameter list.", 'MissingEndParenthesisInFunctionParameterList', open, 1, this.atEnd());
     }
+  }
+
+  private parseSwitch(): SwitchAst {
+    const start = this.pos;
+    this.pos += 6;
+    let mode: SwitchAst['mode'] = 'exact';
+    let caseSensitive = false;
+    for (;;) {
+      this.skipTrivia(true);
+      if (!isDash(this.peek())) break;
+      this.pos++;
+      const flag = this.peekWord().toLowerCase();
+      this.pos += flag.length;
+      if (flag && 'regex'.startsWith(flag)) mode = 'regex';
+      else if (flag && 'wildcard'.startsWith(flag)) mode = 'wildcard';
+      else if (flag && 'exact'.startsWith(flag)) mode = 'exact';
+      else if (flag && 'casesensitive'.startsWith(flag)) caseSensitive = true;
+      else throw this.fail(`Invalid switch statement option '-${flag}'.`, 'InvalidSwitchFlag', this.pos - flag.length - 1, flag.length + 1, false);
+    }
+    if (this.peek() !== '(') throw this.fail("Missing '(' after 'switch' in switch statement.", 'PipelineValueRequired', this.pos, 1, this.atEnd());
+    this.pos++;
+    this.skipTrivia(true);
+    const value = this.parsePipeline();
+    this.skipTrivia(true);
+    if (this.peek() !== ')') throw this.fail("Missing ')' in switch statement.", 'MissingEndParenthesisInSwitchStatement', this.pos, 1, this.atEnd());
+    this.pos++;
+    this.skipTrivia(true);
+    const open = this.pos;
+    if (this.peek() !== '{') throw this.fail('Missing switch statement body.', 'MissingSwitchStatementClause', this.pos, 1, this.atEnd());
+    this.pos++;
+    const clauses: SwitchAst['clauses'] = [];
+    for (;;) {
+      this.skipTrivia(true);
+      while (this.peek() === ';') {
+        this.pos++;
+        this.skipTrivia(true);
+      }
+      if (this.atEnd()) throw this.fail("Missing closing '}' in statement block or type definition.", 'MissingEndCurlyBrace', open, 1, true);
+      if (this.peek() === '}') {
+        this.pos++;
+        break;
+      }
+      let condition: ExpressionAst | undefined;
+      const word = this.peekWord();
+      if (word.toLowerCase() === 'default' && /^\s*\{/.test(this.src.slice(this.pos + 7))) {
+        this.pos += 7;
+      } else if (this.peek() === '{') {
+        condition = this.parseScriptBlock();
+      } else {
+        condition = this.parseArgumentValue();
+      }
+      const body = this.parseBlock('Missing statement block in switch statement clause.', 'MissingSwitchStatementClause');
+      clauses.push({ condition, body });
+    }
+    return { kind: 'switch', mode, caseSensitive, value, clauses, start, end: this.pos };
   }
 
   private parseFunction(): FunctionAst {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CmdletInfo } from '../../cmdlets/contract.js';
-import type { CommandAst, ExpressionAst, PipelineAst, ScriptAst, StatementAst, Extent, TryAst } from '../language/ast.js';
+import type { CommandAst, ExpressionAst, PipelineAst, ScriptAst, StatementAst, StatementBlockAst, Extent, SwitchAst, TryAst } from '../language/ast.js';
 import { parseScript } from '../language/parser.js';
 import { ParseError } from '../language/parse-error.js';
 import type { CmdletCatalog, CmdletHost } from '../host.js';
@@ -465,6 +465,8 @@ export class Runtime implements MemberContext {
       case 'function':
         this.functions.set(st.name.toLowerCase(), functionCommand(this, st.name, st.body));
         return [];
+      case 'switch':
+        return this.executeSwitch(st, sink);
       case 'flow': {
         const value = st.value ? await this.statementValue(st.value) : undefined;
         switch (st.keyword) {
@@ -522,6 +524,58 @@ export class Runtime implements MemberContext {
     }
     if (st.finallyBody) out.push(...(await this.runBlock(st.finallyBody.statements)));
     return collected;
+  }
+
+  /** Every clause that matches runs, in order; `break` leaves the switch, `continue` takes the next value. */
+  private async executeSwitch(st: SwitchAst, sink?: (out: unknown[]) => void): Promise<unknown[]> {
+    const value = await this.statementValue(st.value);
+    const items = Array.isArray(value) ? value : [value];
+    const out: unknown[] = [];
+    const scope = this.scope;
+    const saved = scope.vars.get('_');
+    const matches = async (condition: ExpressionAst, item: unknown): Promise<boolean> => {
+      if (condition.kind === 'scriptblock') return toBool(collect(await this.invokeScriptBlock(new ScriptBlock(condition), item, [item])));
+      const pattern = await this.evaluate(condition);
+      const cs = st.caseSensitive ? 'c' : '';
+      if (st.mode === 'regex') return toBool(binaryOperation(`-${cs}match`, toPSString(item), pattern, (m) => this.setVariable('Matches', m)));
+      if (st.mode === 'wildcard') return toBool(binaryOperation(`-${cs}like`, toPSString(item), pattern));
+      return toBool(binaryOperation(`-${cs}eq`, item, pattern));
+    };
+    try {
+      outer: for (const item of items) {
+        let matched = false;
+        const run = async (body: StatementBlockAst): Promise<'break' | 'continue' | 'next'> => {
+          scope.vars.set('_', { name: '_', value: item });
+          try {
+            out.push(...(await this.block(body.statements, sink)));
+          } catch (e) {
+            if (e instanceof BreakSignal) return 'break';
+            if (e instanceof ContinueSignal) return 'continue';
+            throw e;
+          }
+          return 'next';
+        };
+        for (const clause of st.clauses) {
+          if (!clause.condition) continue;
+          scope.vars.set('_', { name: '_', value: item });
+          if (!(await matches(clause.condition, item))) continue;
+          matched = true;
+          const flow = await run(clause.body);
+          if (flow === 'break') break outer;
+          if (flow === 'continue') continue outer;
+        }
+        if (!matched) {
+          for (const clause of st.clauses) {
+            if (clause.condition) continue;
+            if ((await run(clause.body)) === 'break') break outer;
+          }
+        }
+      }
+    } finally {
+      if (saved) scope.vars.set('_', saved);
+      else scope.vars.delete('_');
+    }
+    return out;
   }
 
   private async block(statements: StatementAst[], sink?: (out: unknown[]) => void): Promise<unknown[]> {
