@@ -98,7 +98,7 @@ test("the article's two statements on one line are one command, as in PowerShell
 });
 
 test('random token soup either parses or fails with a ParseError, promptly (seeded)', () => {
-  const pieces = ['$', '(', ')', '{', '}', '[', ']', '@', '"', "'", '`', '|', ';', ',', '-', '+', '=', '.', '..', '::', '#', '<#', '#>', '\n', ' ', 'a', 'Get-X', '-eq', '-not', '!', '1', '2.5', 'if', 'else', 'foreach', 'in', 'try', 'catch', 'finally', '>', '<', '&', '%', '?', '$x', '$(', '@(', '@{', '@"\n', '"@', '[int]', '-Name', ':', 'exit', '++', '\u2013', '\u201c'];
+  const pieces = ['$', '(', ')', '{', '}', '[', ']', '@', '"', "'", '`', '|', ';', ',', '-', '+', '=', '.', '..', '::', '#', '<#', '#>', '\n', ' ', 'a', 'Get-X', '-eq', '-not', '!', '1', '2.5', 'if', 'else', 'foreach', 'in', 'try', 'catch', 'finally', '>', '<', '&', '%', '?', '$x', '$(', '@(', '@{', '@"\n', '"@', '[int]', '-Name', ':', 'exit', '++', '\u2013', '\u201c', 'function', 'switch', 'param', 'process', 'default', '-regex'];
   let seed = 7;
   const rnd = (): number => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
