@@ -9,6 +9,8 @@ export interface CompletionSource {
   /** All parameters of a command (including common ones), or undefined when unknown. */
   parametersOf(command: string): ParameterInfo[] | undefined;
   variableNames(): string[];
+  /** Property names of a variable's value (`$cert.` completes them). */
+  memberNames?(variable: string): string[];
 }
 
 export interface Completion {
@@ -30,6 +32,11 @@ export function complete(line: string, src: CompletionSource): Completion {
   const segment = before.slice(segmentStart);
   const words = segment.trim().split(/\s+/).filter(Boolean);
 
+  const member = /^\$([\w:]+)\.(\w*)$/.exec(token);
+  if (member && src.memberNames) {
+    const [, variable, prefix] = member;
+    return { token, hits: src.memberNames(variable).filter((n) => startsWithCI(n, prefix)).map((n) => `$${variable}.${n}`) };
+  }
   if (token.startsWith('$')) {
     const prefix = token.slice(1);
     return { token, hits: src.variableNames().filter((n) => startsWithCI(n, prefix)).map((n) => '$' + n) };

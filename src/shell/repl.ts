@@ -8,6 +8,7 @@ import { complete } from './completion.js';
 import { isIncompleteInput } from './language/parser.js';
 import type { HostUI, Runtime } from './runtime/evaluator.js';
 import { allParameters } from './runtime/parameters.js';
+import { Hashtable, PSObject } from './runtime/values.js';
 
 export interface ReplOptions {
   input: NodeJS.ReadableStream;
@@ -69,8 +70,16 @@ export class ReplUI implements HostUI {
   write(text: string): void {
     this.opts.output.write(text);
   }
+  /** Errors in red and warnings in yellow, as the PowerShell console shows them, when writing to a terminal. */
   writeError(text: string): void {
-    this.opts.errorOutput.write(text);
+    this.opts.errorOutput.write(this.color(this.opts.errorOutput, '91', text));
+  }
+  writeWarning(text: string): void {
+    this.opts.output.write(this.color(this.opts.output, '93', text));
+  }
+  private color(stream: NodeJS.WritableStream, code: string, text: string): string {
+    if (!(stream as { isTTY?: boolean }).isTTY) return text;
+    return text.split('\n').map((l) => (l ? `\x1b[${code}m${l}\x1b[0m` : l)).join('\n');
   }
   canPrompt(): boolean {
     return !this.opts.nonInteractive && !!this.rl;
@@ -126,6 +135,13 @@ export function runRepl(rt: Runtime, ui: ReplUI, opts: ReplOptions): Promise<num
         return allParameters(entry.kind === 'builtin' ? entry.builtin.info : entry.info);
       },
       variableNames: () => rt.variables().map((v) => v.name),
+      memberNames: (variable) => {
+        const value = rt.getVariable(variable);
+        const first = Array.isArray(value) ? value[0] : value;
+        if (first instanceof PSObject) return first.names();
+        if (first instanceof Hashtable) return first.keys().map((k) => String(k));
+        return [];
+      },
     });
     // readline replaces the typed token when a candidate's spelling differs (get-exch -> Get-ExchangeCertificate).
     return [result.hits, result.token];

@@ -142,6 +142,15 @@ test('interactive shell in a real terminal', { timeout: 120000 }, async () => {
     const afterSecret = await term.waitFor(/Password: \*+\n\[PS\] EX01> $/m);
     assert.doesNotMatch(afterSecret, /hunter2/);
 
+    // Member names of a variable's value complete too.
+    term.type('$c = Get-ExchangeCertificate | Select-Object -First 1');
+    term.keys('Enter');
+    term.type('$c.Friendly');
+    term.keys('Tab');
+    await term.waitFor(/> \$c\.FriendlyName$/m);
+    term.keys('Enter');
+    await term.waitFor(/^Old\n\[PS\] EX01> $/m);
+
     term.type('exit 4');
     term.keys('Enter');
     await term.waitFor(/\[shell exited with 4\]/);

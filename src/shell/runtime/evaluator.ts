@@ -42,6 +42,8 @@ export interface HostUI {
   /** Console width for table truncation; undefined when output is not a terminal. */
   width(): number | undefined;
   clear?(): void;
+  /** A warning line; consoles may color it. Defaults to write(). */
+  writeWarning?(text: string): void;
 }
 
 export interface RuntimeOptions {
@@ -101,6 +103,7 @@ export class Runtime implements MemberContext {
       readLine: (prompt, o) => { this.flushOutput(); return raw.readLine(prompt, o); },
       width: () => raw.width(),
       clear: raw.clear ? () => { this.flushOutput(); raw.clear!(); } : undefined,
+      writeWarning: (t) => { this.flushOutput(); (raw.writeWarning ?? raw.write).call(raw, t); },
     };
     this.rawUi = raw;
     this.host = options.host;
@@ -286,7 +289,7 @@ export class Runtime implements MemberContext {
     if (action === 'SilentlyContinue' || action === 'Ignore') return;
     const pref = normalizeAction(this.getVariable('WarningPreference'));
     if (action === 'Continue' && (pref === 'SilentlyContinue' || pref === 'Ignore')) return;
-    this.ui.write(renderWarning(message));
+    this.ui.writeWarning!(renderWarning(message));
   }
 
   // ---- script execution ----
