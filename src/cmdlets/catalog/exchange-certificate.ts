@@ -218,14 +218,16 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       const services = request ? [] : ((p.Services as string[] | undefined) ?? ['IMAP', 'POP', 'SMTP']).filter((s) => s !== 'None') as ExchangeService[];
       const message = `${request ? 'Generate Certificate Request' : 'Generate Certificate'}:\tFriendlyName="${friendlyName}",\tSubjectName="${subjectName}",\tDomainName="${domains.join(', ')}",\tServices="${services.join(', ') || 'None'}",\tKeySize="${keySize}"`;
       if (!ctx.shouldProcess(message, server.name)) return;
+      const validDays = 5 * 365;
+      const replaceInternal = !request && services.includes('SMTP') && (await decideInternalTransport(ctx, store, server, { notAfter: new Date(ctx.services.clock().getTime() + validDays * 86_400_000) }, !!p.Force));
       if (request) {
         const { record } = await store.createRequest(server.name, { subjectName, domainNames: domains, keySize, friendlyName, privateKeyExportable: !!p.PrivateKeyExportable });
         ctx.objectModified = `${server.name}\\${record.thumbprint}`;
         return view(await store.get(server.name, record.thumbprint));
       }
-      const record = await store.createSelfSigned(server.name, { subjectName, domainNames: domains, keySize, friendlyName, services, privateKeyExportable: !!p.PrivateKeyExportable });
+      const record = await store.createSelfSigned(server.name, { subjectName, domainNames: domains, keySize, friendlyName, services, privateKeyExportable: !!p.PrivateKeyExportable, validDays });
       ctx.objectModified = `${server.name}\\${record.thumbprint}`;
-      if (services.includes('SMTP')) await maybeReplaceInternalTransport(ctx, store, server, record.thumbprint, !!p.Force);
+      if (replaceInternal) await store.enable(server.name, record.thumbprint, ['SMTP'], true);
       return view(await store.get(server.name, record.thumbprint));
     },
   });
@@ -323,8 +325,9 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       checkThumbprintSyntax(thumbprint!);
       const services = (p.Services as string[]).filter((s) => s !== 'None') as ExchangeService[];
       if (!ctx.shouldProcess(`Enable certificate with thumbprint ${thumbprint}?`, `${server.name}\\${thumbprint}`)) return;
-      await store.enable(server.name, thumbprint!, services, false);
-      if (services.includes('SMTP')) await maybeReplaceInternalTransport(ctx, store, server, thumbprint!, !!p.Force);
+      const cert = await store.get(server.name, thumbprint!);
+      const replaceInternal = services.includes('SMTP') && cert.status !== 'PendingRequest' && cert.hasPrivateKey && (await decideInternalTransport(ctx, store, server, { thumbprint, notAfter: cert.facts.notAfter }, !!p.Force));
+      await store.enable(server.name, thumbprint!, services, replaceInternal);
       return view(await store.get(server.name, thumbprint!));
     },
   });
@@ -413,22 +416,22 @@ function blameParameter(e: unknown): unknown {
   return parameter ? new InterchangeError(e.code, e.message, { parameter, cause: e, details: e.details }) : e;
 }
 
-/** The "Overwrite the existing default SMTP certificate?" decision of New-/Enable-ExchangeCertificate. */
-async function maybeReplaceInternalTransport(ctx: CmdletContext, store: CertificateStore, server: ServerRecord, thumbprint: string, force: boolean) {
+/**
+ * The "Overwrite the existing default SMTP certificate?" decision of
+ * New-/Enable-ExchangeCertificate, asked before anything changes: the caller
+ * answers by invoking again with `answers`, and a question asked after the
+ * change would make New-ExchangeCertificate create a second certificate.
+ * Before creation the new thumbprint is unknown, so the prompt names the
+ * certificate by its expiry only.
+ */
+async function decideInternalTransport(ctx: CmdletContext, store: CertificateStore, server: ServerRecord, incoming: { thumbprint?: string; notAfter: Date }, force: boolean): Promise<boolean> {
   const current = (await ctx.services.directory.getServer(server.name))?.internalTransportCertificateThumbprint;
-  if (current?.toUpperCase() === thumbprint.toUpperCase()) return;
-  let replace = force || !current;
-  if (!replace) {
-    const certs = await store.list(server.name);
-    const old = certs.find((c) => c.thumbprint === current);
-    const neu = certs.find((c) => c.thumbprint === thumbprint);
-    if (!old) replace = true;
-    else {
-      const query = `Overwrite the existing default SMTP certificate?\n\nCurrent certificate: '${old.thumbprint}' (expires ${old.facts.notAfter.toISOString()})\nReplace it with certificate: '${thumbprint}' (expires ${neu?.facts.notAfter.toISOString()})`;
-      replace = ctx.shouldContinue('OverwriteDefaultSmtpCertificate', query);
-    }
-  }
-  if (replace) await store.enable(server.name, thumbprint, ['SMTP'], true);
+  if (incoming.thumbprint && current?.toUpperCase() === incoming.thumbprint.toUpperCase()) return false;
+  if (force || !current) return true;
+  const old = (await store.list(server.name)).find((c) => c.thumbprint === current);
+  if (!old) return true;
+  const query = `Overwrite the existing default SMTP certificate?\n\nCurrent certificate: '${old.thumbprint}' (expires ${old.facts.notAfter.toISOString()})\nReplace it with certificate: '${incoming.thumbprint ?? 'the new certificate'}' (expires ${incoming.notAfter.toISOString()})`;
+  return ctx.shouldContinue('OverwriteDefaultSmtpCertificate', query);
 }
 
 function normalizeSubject(text: string): string {

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { signCertificateRequest } from '../../src/certificates/generate.js';
+import { createTestPki, pem, pfx, type TestPki } from '../support/pki.js';
+import { AdminApi, bytes, secure, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
+
+const run = promisify(execFile);
+
+describe('certificate lifecycle through the cmdlets', () => {
+  let dataDir: string;
+  let ex01: ServerProcess;
+  let ex02: ServerProcess;
+  let api: AdminApi;
+  let pki: TestPki;
+
+  before(async () => {
+    dataDir = await tempDir('lifecycle');
+    ex01 = await startServerProcess({ dataDir, serverName: 'EX01' });
+    ex02 = await startServerProcess({ dataDir, serverName: 'EX02' });
+    api = new AdminApi(ex01.url, ex01.token);
+    pki = await createTestPki();
+  });
+
+  after(async () => {
+    await ex01?.stop();
+    await ex02?.stop();
+    await fs.promises.rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('New-ExchangeCertificate makes a self-signed certificate and asks before replacing the internal transport certificate', async () => {
+    const [transport] = await api.ok('Get-TransportService', { Identity: 'EX01' });
+    const ask = await api.invoke('New-ExchangeCertificate', { SubjectName: 'C=US, O=Contoso, CN=smtp.contoso.com', DomainName: ['smtp.contoso.com'], FriendlyName: 'Contoso SMTP' });
+    assert.equal(ask.error?.code, 'ICX_CONFIRMATION_REQUIRED');
+    assert.equal(ask.error?.confirmation?.kind, 'ShouldContinue');
+    assert.match(ask.error!.confirmation!.query, /^Overwrite the existing default SMTP certificate\?\n\nCurrent certificate: '[0-9A-F]{40}' \(expires .*\)\nReplace it with certificate: 'the new certificate' \(expires .*\)$/);
+    assert.deepEqual(await api.ok('Get-ExchangeCertificate', { DomainName: ['smtp.contoso.com'] }), [], 'asked before anything was created');
+    const [created] = await api.ok('New-ExchangeCertificate', { SubjectName: 'C=US, O=Contoso, CN=smtp.contoso.com', DomainName: ['smtp.contoso.com'], FriendlyName: 'Contoso SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } });
+    assert.equal((await api.ok('Get-ExchangeCertificate', { DomainName: ['smtp.contoso.com'] })).length, 1, 'answering No creates one certificate');
+    assert.equal(created.Subject, 'CN=smtp.contoso.com, O=Contoso, C=US', 'CN-last input is rendered CN first');
+    assert.deepEqual(created.CertificateDomains, ['smtp.contoso.com']);
+    assert.equal(created.Services, 'IMAP, POP, SMTP');
+    assert.equal(created.FriendlyName, 'Contoso SMTP');
+    assert.equal((await api.ok('Get-TransportService', { Identity: 'EX01' }))[0].InternalTransportCertificateThumbprint, transport.InternalTransportCertificateThumbprint);
+
+    const [forced] = await api.ok('New-ExchangeCertificate', { SubjectName: 'CN=relay.contoso.com', Services: 'SMTP', Force: true, KeySize: 4096 });
+    assert.equal(forced.PublicKeySize, 4096);
+    assert.deepEqual(forced.CertificateDomains, ['relay.contoso.com', 'EX01', 'ex01.interchange.local']);
+    assert.equal((await api.ok('Get-TransportService', { Identity: 'EX01' }))[0].InternalTransportCertificateThumbprint, forced.Thumbprint);
+  });
+
+  it('rejects a bad key size and an overlong friendly name', async () => {
+    const size = await api.invoke('New-ExchangeCertificate', { KeySize: 3000, Services: 'None' });
+    assert.equal(size.error?.message, '3000 is not a valid key size. Valid key sizes are 4096, 2048, and 1024.');
+    const name = await api.invoke('New-ExchangeCertificate', { FriendlyName: 'x'.repeat(64), Services: 'None' });
+    assert.equal(name.error?.message, 'The friendly name is too long. The maximum allowed length is 63 characters.');
+  });
+
+  it('a certificate request stays pending until the issued certificate is imported, which completes it with its key', async () => {
+    const [pending] = await api.ok('New-ExchangeCertificate', { GenerateRequest: true, SubjectName: 'CN=mail.fabrikam.com, O=Fabrikam, C=US', DomainName: ['mail.fabrikam.com', 'autodiscover.fabrikam.com'], PrivateKeyExportable: true });
+    assert.equal(pending.Status, 'PendingRequest');
+    assert.match(pending.CertificateRequest, /^-----BEGIN NEW CERTIFICATE REQUEST-----\n/);
+    const request = await api.ok('Export-ExchangeCertificate', { Thumbprint: pending.Thumbprint });
+    const csrText = Buffer.from(request[0].FileData.$bytes, 'base64').toString();
+    assert.match(csrText, /BEGIN NEW CERTIFICATE REQUEST/);
+    const csrDir = await tempDir('csr');
+    await fs.promises.writeFile(path.join(csrDir, 'r.csr'), csrText);
+    const { stdout } = await run('openssl', ['req', '-in', path.join(csrDir, 'r.csr'), '-noout', '-subject', '-verify']);
+    assert.match(stdout, /CN\s*=\s*mail\.fabrikam\.com/);
+    await fs.promises.rm(csrDir, { recursive: true, force: true });
+
+    const issued = await signCertificateRequest({ issuer: { der: pki.ca.der, privateKeyPkcs8: pki.ca.privateKeyPkcs8 }, request: csrText });
+    const [completed] = await api.ok('Import-ExchangeCertificate', { FileData: bytes(Buffer.from(pem({ der: issued.der, privateKeyPkcs8: Buffer.alloc(0) }).certificate)) });
+    assert.equal(completed.HasPrivateKey, true, 'the pending request\'s key was joined to the issued certificate');
+    assert.equal(completed.PrivateKeyExportable, true);
+    assert.equal(completed.Subject, 'CN=mail.fabrikam.com, O=Fabrikam, C=US');
+    const all = await api.ok('Get-ExchangeCertificate');
+    assert.ok(!all.some((c) => c.Thumbprint === pending.Thumbprint), 'the pending request is gone');
+  });
+
+  it('exports a certificate with its key as PFX and imports it on another server', async () => {
+    const [mine] = await api.ok('Import-ExchangeCertificate', { FileData: bytes(await pfx(pki.wildcard, 'pw', { withChain: true })), Password: secure('pw'), PrivateKeyExportable: true });
+    assert.equal(mine.Subject, pki.wildcard.facts.subject);
+    const [exported] = await api.ok('Export-ExchangeCertificate', { Thumbprint: mine.Thumbprint, BinaryEncoded: true, Password: secure('export-pw') });
+    const file = Buffer.from(exported.FileData.$bytes, 'base64');
+    const dir = await tempDir('export');
+    await fs.promises.writeFile(path.join(dir, 'x.pfx'), file);
+    const info = await run('openssl', ['pkcs12', '-in', path.join(dir, 'x.pfx'), '-passin', 'pass:export-pw', '-nokeys', '-clcerts']);
+    assert.match(info.stdout, /subject=CN\s*=\s*\*\.contoso\.com/);
+    const [theirs] = await api.ok('Import-ExchangeCertificate', { Server: 'EX02', FileData: bytes(file), Password: secure('export-pw') });
+    assert.equal(theirs.Thumbprint, mine.Thumbprint);
+    assert.equal(theirs.HasPrivateKey, true);
+    assert.equal(theirs.Identity, `ex02.interchange.local\\${mine.Thumbprint}`);
+    const again = await api.invoke('Import-ExchangeCertificate', { Server: 'EX02', FileData: bytes(file), Password: secure('export-pw') });
+    assert.equal(again.error?.message, `A special Rpc error occurs on server EX02: Cannot import certificate. A certificate with the thumbprint ${mine.Thumbprint} already exists.`);
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports status: expired as DateInvalid, a chain to an unknown root as Untrusted', async () => {
+    const [expired] = await api.ok('Import-ExchangeCertificate', { FileData: bytes(await pfx(pki.expired, 'pw', { withChain: true })), Password: secure('pw') });
+    assert.equal(expired.Status, 'DateInvalid');
+    const [untrusted] = await api.ok('Import-ExchangeCertificate', { Server: 'EX02', FileData: bytes(await pfx(pki.viaIntermediate, 'pw')), Password: secure('pw') });
+    assert.equal(untrusted.Status, 'Untrusted');
+    assert.equal(untrusted.RootCAType, 'Unknown');
+  });
+
+  it('Enable-ExchangeCertificate adds services and never removes one', async () => {
+    const [c] = await api.ok('Get-ExchangeCertificate', { DomainName: ['x.contoso.com'] });
+    assert.equal(c.Subject, 'CN=*.contoso.com');
+    await api.ok('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'IIS' });
+    const [withSmtp] = await api.ok('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } });
+    assert.equal(withSmtp.Services, 'IIS, SMTP');
+    assert.equal(withSmtp.ServicesStringForm, '...WS..');
+    const fed = await api.invoke('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'Federation' });
+    assert.equal(fed.error?.message, 'A special Rpc error occurs on server EX01: Federation certificates can only be managed through the FederationTrust tasks.');
+  });
+
+  it('-DomainName lists the certificates covering a name in selection order: exact before wildcard, CA-issued before self-signed, newest first', async () => {
+    await api.ok('Import-ExchangeCertificate', { FileData: bytes(await pfx(pki.oldCert, 'pw', { withChain: true })), Password: secure('pw') });
+    await api.ok('Import-ExchangeCertificate', { FileData: bytes(await pfx(pki.renewedCert, 'pw', { withChain: true })), Password: secure('pw') });
+    await api.ok('New-ExchangeCertificate', { SubjectName: 'CN=mail.contoso.com', Services: 'None' });
+    const order = await api.ok('Get-ExchangeCertificate', { DomainName: ['mail.contoso.com'] });
+    assert.deepEqual(
+      order.map((c) => c.Thumbprint),
+      [pki.renewedCert.facts.thumbprint, pki.oldCert.facts.thumbprint, order[2].Thumbprint, order[3].Thumbprint],
+    );
+    assert.equal(order[2].IsSelfSigned, true);
+    assert.equal(order[3].Subject, 'CN=*.contoso.com');
+  });
+});
