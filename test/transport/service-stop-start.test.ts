@@ -117,3 +117,45 @@ test('Suspend-Queue holds delivery, Suspend-Message holds one message, Remove-Me
     await sink.stop();
   }
 });
+
+test('Stop-Service: idle sessions get 421 at once, a session in a transaction may finish within the grace period, then gets 421; the receive log records both', { timeout: 60_000 }, async () => {
+  const s = await startTestServer({ stopGraceMs: 1500 });
+  try {
+    await s.api.ok('New-SendConnector', { Name: 'Nowhere', AddressSpaces: ['*'], SmartHosts: ['127.0.0.1'], Port: 1, DNSRoutingEnabled: false });
+    await s.transport.reload();
+    const idle = await RawSmtp.connect(s.smtpPort);
+    await idle.reply();
+    await idle.command('EHLO idle.test');
+    const busy = await RawSmtp.connect(s.smtpPort);
+    await busy.reply();
+    await busy.command('EHLO busy.test');
+    assert.match((await busy.command('MAIL FROM:<a@contoso.com>'))!, /^250 /);
+    const stopping = s.api.ok('Stop-Service', { Name: ['MSExchangeTransport'] });
+    assert.match((await idle.reply())!, /^421 4\.3\.2 Service not available, closing transmission channel/);
+    // The transaction in progress is allowed to complete...
+    assert.match((await busy.command('RCPT TO:<b@fabrikam.com>'))!, /^250 /);
+    assert.match((await busy.command('DATA'))!, /^354 /);
+    busy.write('Subject: finished during stop\r\n\r\nx\r\n.\r\n');
+    assert.match((await busy.reply())!, /^250 2\.6\.0 /);
+    // ...and the session is closed at its next command, or after the grace period.
+    const next = await busy.reply(5000).catch(() => undefined);
+    assert.ok(next === undefined || /^421 /.test(next), String(next));
+    await stopping;
+    assert.equal(s.transport.status(), 'Stopped');
+    await s.api.ok('Start-Service', { Name: ['MSExchangeTransport'] });
+    const msgs = await s.api.ok('Get-Message', {});
+    assert.deepEqual(msgs.map((m) => m.Subject), ['finished during stop'], 'the message accepted during the stop is kept');
+    const [svc] = await s.api.ok('Get-TransportService', { Identity: 'EX01' });
+    const { readProtocolLogs } = await import('../../src/transport/protocol-log/index.js');
+    const rows = [];
+    for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
+    assert.ok(rows.every((r) => r.kind === 'Receive' && r.connectorId === 'EX01\\Default Frontend EX01'));
+    const idleSession = rows.filter((r) => rows.find((x) => x.data === 'EHLO idle.test')?.sessionId === r.sessionId);
+    assert.deepEqual(
+      idleSession.map((r) => [r.event, r.event === '*' || r.event === '-' ? r.context : r.data.split(' ')[0]]),
+      [['+', ''], ['*', 'Set Session Permissions'], ['>', '220'], ['<', 'EHLO'], ['>', '250-ex01.contoso.com'.slice(0, 3)], ['>', '421'], ['-', 'Local']],
+    );
+  } finally {
+    await s.close();
+  }
+});

@@ -33,7 +33,8 @@ export class ReceiveListeners {
     for (const [k, srv] of this.servers) {
       if (!wanted.has(k)) {
         this.servers.delete(k);
-        await new Promise<void>((r) => srv.close(() => r()));
+        // close() stops accepting at once; its callback would wait for every session, which go on.
+        srv.close();
       }
     }
     for (const [k, b] of wanted) {
@@ -86,7 +87,8 @@ export class ReceiveListeners {
   async closeListeners(): Promise<void> {
     const all = [...this.servers.values()];
     this.servers.clear();
-    await Promise.all(all.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
+    // The listening socket closes now; close()'s callback would also wait for the sessions, which drain() handles.
+    for (const srv of all) srv.close();
   }
 
   /** Waits until every session ended or the grace period passed, then ends the rest with 421. */
