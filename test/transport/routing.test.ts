@@ -139,3 +139,18 @@ test('retry timing: TransientFailureRetryCount quick retries, then OutboundConne
   assert.equal(delayNotificationDue(t0, new Date(t0.getTime() + h4), h4, false), true);
   assert.equal(delayNotificationDue(t0, new Date(t0.getTime() + h4), h4, true), false);
 });
+
+test('RateCounter: events per second over the last minute, old seconds forgotten', async () => {
+  const { RateCounter } = await import('../../src/transport/delivery/rate-counter.js');
+  let now = 1_000_000;
+  const r = new RateCounter(() => now);
+  for (let i = 0; i < 120; i++) r.add();
+  assert.equal(r.perSecond(), 2);
+  now += 30_000;
+  r.add(60);
+  assert.equal(r.perSecond(), 3);
+  now += 30_500;
+  assert.equal(r.perSecond(), 1, 'the first second has left the window');
+  now += 3_600_000;
+  assert.equal(r.perSecond(), 0);
+});

@@ -13,6 +13,7 @@ import type { TransportSnapshot } from '../service/config-snapshot.js';
 import { DeliveryError, SmtpClientConnection, type ConnectTarget } from '../outbound/smtp-client.js';
 import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
 import { buildDsn, headerSection, type DsnRecipient } from './dsn.js';
+import { RateCounter } from './rate-counter.js';
 import { delayNotificationDue, messageRetryDelay, queueRetryDelay } from './retry-policy.js';
 
 export type QueueStatus = 'Active' | 'Ready' | 'Retry' | 'Suspended';
@@ -34,8 +35,8 @@ export interface DeliveryQueue {
   lastRetryTime: Date | undefined;
   nextRetryTime: Date | undefined;
   lastActivity: number;
-  incoming: number[];
-  outgoing: number[];
+  incoming: RateCounter;
+  outgoing: RateCounter;
   waiters: Array<() => void>;
 }
 
@@ -139,7 +140,7 @@ export class DeliveryEngine {
     if (!route) return this.finish(msg.id);
     const q = this.queueFor(route);
     q.members.add(msg.id);
-    q.incoming.push(Date.now());
+    q.incoming.add();
     this.messageQueue.set(msg.id, q.key);
     const due = msg.nextAttemptAt?.getTime() ?? 0;
     if (msg.status === 'Suspended') return;
@@ -186,8 +187,8 @@ export class DeliveryEngine {
         lastRetryTime: undefined,
         nextRetryTime: undefined,
         lastActivity: Date.now(),
-        incoming: [],
-        outgoing: [],
+        incoming: new RateCounter(),
+        outgoing: new RateCounter(),
         waiters: [],
       };
       this.queues.set(key, q);
@@ -346,7 +347,7 @@ export class DeliveryEngine {
         await this.queueFailed(q, e);
         return false;
       }
-      q.outgoing.push(Date.now());
+      q.outgoing.add();
       q.lastActivity = Date.now();
       const permanent = result.rejected.filter((r) => r.permanent).map((r) => ({ recipient: r.recipient, reply: r.reply }));
       const transient = result.rejected.filter((r) => !r.permanent);
@@ -448,9 +449,6 @@ export class DeliveryEngine {
     const now = this.deps.clock().getTime();
     for (const q of this.queues.values()) {
       if (q.inRetry && q.nextRetryTime && q.nextRetryTime.getTime() <= now) q.inRetry = false;
-      const cutoff = Date.now() - 60_000;
-      while (q.incoming.length && q.incoming[0] < cutoff) q.incoming.shift();
-      while (q.outgoing.length && q.outgoing[0] < cutoff) q.outgoing.shift();
       // Empty queues disappear after QueueMaxIdleTime (3 minutes), as in Exchange.
       if (q.members.size === 0 && q.connections === 0 && Date.now() - q.lastActivity > 180_000) this.queues.delete(q.key);
     }

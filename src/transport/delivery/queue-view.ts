@@ -22,7 +22,7 @@ export function stoppedError(server: string): InterchangeError {
 
 export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
   const { engine, store, serverName } = deps;
-  const rate = (xs: number[]) => Math.round((xs.length / 60) * 100) / 100;
+  const rate = (r: { perSecond(): number }) => Math.round(r.perSecond() * 100) / 100;
 
   const deliveryQueueObject = (q: DeliveryQueue) => {
     const messages = [...q.members].map((id) => store.get(id)).filter((m): m is QueuedMessage => m !== undefined);
