@@ -49,6 +49,8 @@ export async function assignSmtp(page: Page, server: string, friendlyName: strin
   const question = page.getByRole('alertdialog', { name: 'Overwrite the existing default SMTP certificate?' });
   await question.waitFor();
   await question.getByRole('button', { name: 'No' }).click();
+  // While the question is open the dialog under it is aria-hidden, so wait for the result, not for the dialog.
+  await page.getByRole('complementary', { name: 'Certificate details' }).getByText('SMTP', { exact: true }).waitFor();
   await dialog.waitFor({ state: 'detached' });
 }
 

@@ -13,6 +13,8 @@ export function FormDialog(props: {
   onClose(): void;
   children: ReactNode;
   footer?: ReactNode;
+  /** For a dialog that only reports a result: one button that closes it. */
+  hideCancel?: boolean;
 }) {
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -30,9 +32,11 @@ export function FormDialog(props: {
               <Button appearance="primary" type="submit" disabled={props.busy || props.canSubmit === false}>
                 {props.busy ? 'Working…' : props.submitLabel}
               </Button>
-              <Button type="button" onClick={props.onClose}>
-                Cancel
-              </Button>
+              {!props.hideCancel && (
+                <Button type="button" onClick={props.onClose}>
+                  Cancel
+                </Button>
+              )}
             </DialogActions>
           </DialogBody>
         </form>

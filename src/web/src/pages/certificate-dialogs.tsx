@@ -64,7 +64,7 @@ export function NewCertificateDialog(props: DialogProps & { mode: 'self-signed' 
 
   if (request) {
     return (
-      <FormDialog open title="Certificate request created" submitLabel="Close" onSubmit={() => props.onDone(str(request.Thumbprint))} onClose={() => props.onDone(str(request.Thumbprint))} wide>
+      <FormDialog open hideCancel title="Certificate request created" submitLabel="Close" onSubmit={() => props.onDone(str(request.Thumbprint))} onClose={() => props.onDone(str(request.Thumbprint))} wide>
         <Text>
           Send this request to your certification authority. When it issues the certificate, select the pending request and choose <b>Complete</b> to import the issued file.
         </Text>
