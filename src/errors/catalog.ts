@@ -24,7 +24,6 @@ export const ERROR_CATALOG = {
   ICX_PARAM_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'A value is out of range or of the wrong form.' },
   ICX_CMDLET_UNKNOWN: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No cmdlet of that name.' },
   ICX_CONFIRMATION_REQUIRED: { category: 'OperationStopped', httpStatus: 409, summary: 'The cmdlet needs confirmation before it acts.' },
-  ICX_CONFIRMATION_DECLINED: { category: 'OperationStopped', httpStatus: 409, summary: 'The operation was not confirmed.' },
 
   // Authentication and authorization
   ICX_AUTH_REQUIRED: { category: 'AuthenticationError', httpStatus: 401, summary: 'No valid credential was presented.' },
@@ -33,7 +32,6 @@ export const ERROR_CATALOG = {
 
   // Directory
   ICX_OBJECT_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'The identity matches no object.' },
-  ICX_OBJECT_AMBIGUOUS: { category: 'InvalidArgument', httpStatus: 400, summary: 'The identity matches several objects.' },
   ICX_OBJECT_EXISTS: { category: 'ResourceExists', httpStatus: 409, summary: 'An object of that name already exists.' },
   ICX_SERVER_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No server of that name in the organization.' },
   ICX_DIRECTORY_UNAVAILABLE: { category: 'ResourceUnavailable', httpStatus: 503, summary: 'The directory store cannot be reached.' },
@@ -47,9 +45,7 @@ export const ERROR_CATALOG = {
   ICX_CERT_WRONG_PASSWORD: { category: 'InvalidData', httpStatus: 400, summary: 'The PKCS#12 password is wrong.' },
   ICX_CERT_NO_PRIVATE_KEY: { category: 'InvalidOperation', httpStatus: 409, summary: 'The operation needs a private key the certificate lacks.' },
   ICX_CERT_NOT_EXPORTABLE: { category: 'InvalidOperation', httpStatus: 409, summary: 'The private key is not exportable.' },
-  ICX_CERT_PASSWORD_REQUIRED: { category: 'InvalidArgument', httpStatus: 400, summary: 'Exporting a private key needs a password.' },
   ICX_CERT_KEY_MISMATCH: { category: 'InvalidData', httpStatus: 400, summary: 'The private key does not belong to the certificate.' },
-  ICX_CERT_NO_PENDING_REQUEST: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No pending request matches the issued certificate.' },
   ICX_CERT_SERVICE_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'A service cannot be assigned by this cmdlet.' },
   ICX_CERT_NOT_SMTP: { category: 'InvalidOperation', httpStatus: 409, summary: 'The matching certificate is not enabled for SMTP.' },
   ICX_CERT_ROTATION_FAILED: { category: 'InvalidOperation', httpStatus: 409, summary: 'A certificate rotation could not be completed and was rolled back.' },
