@@ -6,29 +6,23 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { signCertificateRequest } from '../../src/certificates/generate.js';
 import { createTestPki, pem, pfx, type TestPki } from '../support/pki.js';
-import { AdminApi, bytes, secure, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
+import { type AdminApi, bytes, secure, startOrganization, type TestOrganization, tempDir } from '../support/interchange.js';
 
 const run = promisify(execFile);
 
 describe('certificate lifecycle through the cmdlets', () => {
-  let dataDir: string;
-  let ex01: ServerProcess;
-  let ex02: ServerProcess;
+  let org: TestOrganization;
   let api: AdminApi;
   let pki: TestPki;
 
   before(async () => {
-    dataDir = await tempDir('lifecycle');
-    ex01 = await startServerProcess({ dataDir, serverName: 'EX01' });
-    ex02 = await startServerProcess({ dataDir, serverName: 'EX02' });
-    api = new AdminApi(ex01.url, ex01.token);
+    org = await startOrganization('lifecycle', ['EX01', 'EX02']);
+    api = org.api();
     pki = await createTestPki();
   });
 
   after(async () => {
-    await ex01?.stop();
-    await ex02?.stop();
-    await fs.promises.rm(dataDir, { recursive: true, force: true });
+    await org?.stop();
   });
 
   it('New-ExchangeCertificate makes a self-signed certificate and asks before replacing the internal transport certificate', async () => {

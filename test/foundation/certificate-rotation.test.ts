@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createTestPki, pfx, type TestPki } from '../support/pki.js';
-import { AdminApi, bytes, secure, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
+import { type AdminApi, bytes, secure, startOrganization, type TestOrganization } from '../support/interchange.js';
 
 describe('Switch-ExchangeCertificate: rotation in one step on every source server', () => {
-  let dataDir: string;
-  let ex01: ServerProcess;
-  let ex02: ServerProcess;
+  let org: TestOrganization;
   let api: AdminApi;
   let pki: TestPki;
 
   before(async () => {
-    dataDir = await tempDir('rotate');
-    ex01 = await startServerProcess({ dataDir, serverName: 'EX01' });
-    ex02 = await startServerProcess({ dataDir, serverName: 'EX02' });
-    api = new AdminApi(ex01.url, ex01.token);
+    org = await startOrganization('rotate', ['EX01', 'EX02']);
+    api = org.api();
     pki = await createTestPki();
     const put = async (server: string, cert: typeof pki.oldCert, exportable: boolean) => {
       const [c] = await api.ok('Import-ExchangeCertificate', { Server: server, FileData: bytes(await pfx(cert, 'pw', { withChain: true })), Password: secure('pw'), PrivateKeyExportable: exportable });
@@ -29,9 +24,7 @@ describe('Switch-ExchangeCertificate: rotation in one step on every source serve
   });
 
   after(async () => {
-    await ex01?.stop();
-    await ex02?.stop();
-    await fs.promises.rm(dataDir, { recursive: true, force: true });
+    await org?.stop();
   });
 
   const state = async () => ({

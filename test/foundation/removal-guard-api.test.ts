@@ -1,33 +1,26 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createTestPki, pfx, type TestPki } from '../support/pki.js';
-import { AdminApi, bytes, secure, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
+import { type AdminApi, bytes, secure, startOrganization, type TestOrganization } from '../support/interchange.js';
 
 const GUARD = (server: string, connectors: string) =>
   `A special Rpc error occurs on server ${server}: These certificates are tagged with following Send Connectors : ${connectors}. Removing and replacing certificates from Send Connector would break the mail flow. If you still want to proceed then replace or remove these certificates from Send Connector and then try this command.`;
 
 describe('the certificate removal guard, end to end through the HTTP API with two servers', () => {
-  let dataDir: string;
-  let ex01: ServerProcess;
-  let ex02: ServerProcess;
+  let org: TestOrganization;
   let api1: AdminApi;
   let api2: AdminApi;
   let pki: TestPki;
 
   before(async () => {
-    dataDir = await tempDir('guard');
-    ex01 = await startServerProcess({ dataDir, serverName: 'EX01' });
-    ex02 = await startServerProcess({ dataDir, serverName: 'EX02' });
-    api1 = new AdminApi(ex01.url, ex01.token);
-    api2 = new AdminApi(ex02.url, ex02.token);
+    org = await startOrganization('guard', ['EX01', 'EX02']);
+    api1 = org.api('EX01');
+    api2 = org.api('EX02');
     pki = await createTestPki();
   });
 
   after(async () => {
-    await ex01?.stop();
-    await ex02?.stop();
-    await fs.promises.rm(dataDir, { recursive: true, force: true });
+    await org?.stop();
   });
 
   const thumbprints = async (api: AdminApi, server: string) => (await api.ok('Get-ExchangeCertificate', { Server: server })).map((c) => c.Thumbprint as string);

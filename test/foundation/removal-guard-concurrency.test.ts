@@ -1,35 +1,28 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteDirectory } from '../../src/directory/sqlite/open-sqlite-directory.js';
 import { createTestPki, pfx, type TestPki } from '../support/pki.js';
-import { AdminApi, bytes, secure, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
+import { type AdminApi, bytes, secure, startOrganization, type TestOrganization } from '../support/interchange.js';
 
 describe('the removal guard under concurrent connector changes', () => {
-  let dataDir: string;
-  let ex01: ServerProcess;
-  let ex02: ServerProcess;
+  let org: TestOrganization;
   let api1: AdminApi;
   let api2: AdminApi;
   let pki: TestPki;
   let name: string;
 
   before(async () => {
-    dataDir = await tempDir('guard-race');
-    ex01 = await startServerProcess({ dataDir, serverName: 'EX01' });
-    ex02 = await startServerProcess({ dataDir, serverName: 'EX02' });
-    api1 = new AdminApi(ex01.url, ex01.token);
-    api2 = new AdminApi(ex02.url, ex02.token);
+    org = await startOrganization('guard-race', ['EX01', 'EX02']);
+    api1 = org.api('EX01');
+    api2 = org.api('EX02');
     pki = await createTestPki();
     name = `<I>${pki.oldCert.facts.issuer}<S>${pki.oldCert.facts.subject}`;
     await api1.ok('New-SendConnector', { Name: 'Race', AddressSpaces: ['contoso.com'], SmartHosts: ['relay.contoso.com'], SourceTransportServers: ['EX01'] });
   });
 
   after(async () => {
-    await ex01?.stop();
-    await ex02?.stop();
-    await fs.promises.rm(dataDir, { recursive: true, force: true });
+    await org?.stop();
   });
 
   const install = async () => {
@@ -44,7 +37,7 @@ describe('the removal guard under concurrent connector changes', () => {
     await install();
     await api1.ok('Set-SendConnector', { Identity: 'Race', TlsCertificateName: null });
     // A third writer takes the directory's write lock, as another server's Set-SendConnector would.
-    const directory = await openSqliteDirectory(path.join(dataDir, 'directory.sqlite'));
+    const directory = await openSqliteDirectory(path.join(org.dataDir, 'directory.sqlite'));
     let removal!: Promise<unknown>;
     await directory.exclusive(async (tx) => {
       removal = api2.invoke('Remove-ExchangeCertificate', { Server: 'EX01', Thumbprint: pki.oldCert.facts.thumbprint });

@@ -105,3 +105,31 @@ export class AdminApi {
 
 export const bytes = (b: Buffer): WireValue => ({ $bytes: b.toString('base64') });
 export const secure = (s: string): WireValue => ({ $secure: s });
+
+export interface TestOrganization {
+  dataDir: string;
+  servers: ServerProcess[];
+  /** The admin API of a server of the organization (the first one by default). */
+  api(server?: string): AdminApi;
+  stop(): Promise<void>;
+}
+
+/** Server processes sharing one data folder: one organization, as `interchange serve` builds it. */
+export async function startOrganization(prefix: string, names: string[]): Promise<TestOrganization> {
+  const dataDir = await tempDir(prefix);
+  const servers: ServerProcess[] = [];
+  for (const name of names) servers.push(await startServerProcess({ dataDir, serverName: name }));
+  return {
+    dataDir,
+    servers,
+    api(server = names[0]) {
+      const s = servers.find((x) => x.name === server);
+      if (!s) throw new Error(`no server ${server} in this organization`);
+      return new AdminApi(s.url, s.token);
+    },
+    async stop() {
+      for (const s of servers) await s.stop();
+      await fs.promises.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
