@@ -44,6 +44,17 @@ function securityHeaders(reply: FastifyReply) {
   reply.header('referrer-policy', 'no-referrer');
 }
 
+/** A request a page of another origin made (its Origin header names another host). */
+export function crossOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return false;
+  try {
+    return new URL(origin).host.toLowerCase() !== String(request.headers.host ?? '').toLowerCase();
+  } catch {
+    return true;
+  }
+}
+
 /** Reads one cookie from the request header, without depending on hook order. */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
@@ -63,7 +74,9 @@ export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
   const sessions = new SessionStore({ clock: opts.clock, idleTimeoutMs: opts.sessionIdleTimeoutMs });
   const webRoot = opts.webRoot ?? defaultWebRoot();
 
-  const authenticator: Authenticator = async (request) => sessions.resolve(readCookie(request.headers.cookie, SESSION_COOKIE));
+  // SameSite=Strict already keeps the cookie off cross-site requests; a foreign
+  // Origin is refused as well, for browsers and proxies that get SameSite wrong.
+  const authenticator: Authenticator = async (request) => (crossOrigin(request) ? undefined : sessions.resolve(readCookie(request.headers.cookie, SESSION_COOKIE)));
 
   async function register(app: FastifyInstance, auth: Authenticator) {
     await app.register(fastifyCookie);

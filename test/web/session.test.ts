@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { axe, type Browser, launchBrowser, output, type Server, signIn, startServer } from './harness.js';
+import { axe, type Browser, launchBrowser, output, screenshot, type Server, signIn, startServer } from './harness.js';
 
 // Sign-in, the session cookie and what is refused without it, against a real `interchange serve`.
 
@@ -57,6 +57,14 @@ test('sign-in sets a secure, HTTP-only, SameSite=Strict cookie that works until 
   const [entry] = await output(server, 'Search-AdminAuditLog', { Cmdlets: ['New-SendConnector'] });
   assert.equal(entry.Caller, 'Administrator', 'the audit log names the signed-in administrator');
 
+  const foreign = await fetch(`${server.url}/api/v1/cmdlets/Remove-SendConnector`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, origin: 'http://attacker.example' },
+    body: JSON.stringify({ parameters: { Identity: 'Via session' }, confirmed: true }),
+  });
+  assert.equal(foreign.status, 401, 'a request from another origin is refused even with the cookie');
+  assert.equal((await output(server, 'Get-SendConnector')).length, 1);
+
   const out = await fetch(`${server.url}/api/v1/session`, { method: 'DELETE', headers: { cookie } });
   assert.equal(out.status, 204);
   assert.match(out.headers.get('set-cookie') ?? '', /icx_session=;/);
@@ -71,6 +79,7 @@ test('the page signs in without keeping the token, and signs out', async () => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('The administrator token was not recognized.').waitFor();
   assert.deepEqual(await axe(page), [], 'sign-in page');
+  await screenshot(page, 'sign-in');
   await signIn(page, server);
   const stored = await page.evaluate(() => ({ cookie: document.cookie, local: JSON.stringify(localStorage), session: JSON.stringify(sessionStorage), html: document.documentElement.outerHTML }));
   assert.equal(stored.cookie, '', 'the session cookie is invisible to scripts');

@@ -32,7 +32,7 @@ import {
   ServerRegular,
   TextBulletListSquareRegular,
 } from '@fluentui/react-icons';
-import { type JSX, useState } from 'react';
+import { type JSX, useEffect, useState } from 'react';
 import { useAdmin } from './api/admin-context';
 import { NavLink } from './components/nav-link';
 import { useCertificateAlerts } from './lib/use-certificate-alerts';
@@ -80,6 +80,9 @@ export function Shell() {
   const current = ROUTES.find((r) => r.path === path) ?? ROUTES[0];
   const { alerts } = useCertificateAlerts();
   const [notificationsOpen, setNotificationsOpen] = useState(false);
+  useEffect(() => {
+    document.title = `${current.title} - Interchange admin center`;
+  }, [current.title]);
 
   const page = (() => {
     switch (current.path) {

@@ -27,6 +27,11 @@ export function SignIn(props: { api: ApiClient; onSignedIn(s: SessionInfo): void
     try {
       const session = await props.api.signIn(token);
       setToken('');
+      // Browsers keep a Secure cookie only over HTTPS or on this machine (127.0.0.1, localhost).
+      if (!(await props.api.session())) {
+        setError('The server accepted the token, but the browser did not keep the secure session cookie. Open the admin center over HTTPS, or at http://127.0.0.1 or http://localhost on the server itself.');
+        return;
+      }
       props.onSignedIn(session);
     } catch (err) {
       setError(err instanceof SignInError ? err.message : 'The server could not be reached.');
