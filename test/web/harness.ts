@@ -1,69 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { InvokeResponse, WireValue } from '../../src/cmdlets/contract.js';
+import { type ServerProcess, startServerProcess } from '../support/interchange.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export type Server = ServerProcess;
 
-export interface Server {
-  name: string;
-  url: string;
-  token: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** A real `interchange serve` process (dist/ must be built: `npm run build`). */
+/** A real `interchange serve` process; the admin center must be built (`npm run build`). */
 export async function startServer(dataDir: string, name: string): Promise<Server> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'web', 'index.html'))) throw new Error('dist/web is missing: run `npm run build` first.');
-  const [smtp, admin] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'interchange.js'), 'serve', '--data', dataDir, '--server', name, '--smtp-port', String(smtp), '--admin-port', String(admin)], {
-    env: { ...process.env, INTERCHANGE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const deadline = Date.now() + 60_000;
-  while (!/admin center and API at (\S+),/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`interchange serve ${name} exited:\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`interchange serve ${name} did not start:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const url = /admin center and API at (\S+),/.exec(out)![1];
-  const token = fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
-  return {
-    name,
-    url,
-    token,
-    child,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
-  };
+  return startServerProcess({ dataDir, serverName: name });
 }
 
 /** EX01 and EX02 on one data folder, as the scenario has them. */
