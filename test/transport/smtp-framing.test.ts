@@ -11,7 +11,7 @@ import { domainMismatch } from '../../src/transport/outbound/tls-policy.js';
 function feed(reader: DataReader, chunks: string[]) {
   for (let i = 0; i < chunks.length; i++) {
     const r = reader.push(Buffer.from(chunks[i], 'latin1'));
-    if (r) return { ...r, rest: Buffer.concat([r.rest, Buffer.from(chunks.slice(i + 1).join(''), 'latin1')]) };
+    if (r) return { ...r, body: DataReader.concat(r), rest: Buffer.concat([r.rest, Buffer.from(chunks.slice(i + 1).join(''), 'latin1')]) };
   }
   return undefined;
 }
@@ -25,6 +25,24 @@ test('DataReader: unstuffs dots, ends only at CRLF.CRLF across any chunking, han
     assert.equal(r.rest.toString(), 'QUIT\r\n');
     assert.equal(r.bareLf, false);
   }
+});
+
+test('DataReader: every way of cutting dot lines into chunks gives the same result', () => {
+  const wire = 'a\r\n..\r\n.a\r\nb.\r\n.\r\r\nx\r\n.\r\nNEXT';
+  const expected = 'a\r\n.\r\na\r\nb.\r\n\r\r\nx\r\n';
+  for (let a = 0; a <= wire.length; a++) {
+    for (let b = a; b <= wire.length; b++) {
+      const r = feed(new DataReader(1000), [wire.slice(0, a), wire.slice(a, b), wire.slice(b)]);
+      assert.ok(r, `cut at ${a},${b}`);
+      assert.equal(r.body.toString(), expected, `cut at ${a},${b}`);
+      assert.equal(r.rest.toString(), 'NEXT');
+      assert.equal(r.bareLf, false);
+    }
+  }
+  const bytes = feed(new DataReader(1000), [...wire]);
+  assert.equal(bytes?.body.toString(), expected);
+  const bare = 'a\nb\r\n.\r\n';
+  for (let a = 0; a <= bare.length; a++) assert.equal(feed(new DataReader(1000), [bare.slice(0, a), bare.slice(a)])?.bareLf, true, `bare LF cut at ${a}`);
 });
 
 test('DataReader: bare LF is noticed and LF.LF does not end the data; oversize is counted but not kept', () => {
@@ -44,7 +62,7 @@ test('DataReader: bare LF is noticed and LF.LF does not end the data; oversize i
   const end = reader.push(Buffer.from('\r\n.\r\n'));
   assert.ok(end);
   assert.equal(end.size, 200_002);
-  assert.equal(end.body.length, 200_002);
+  assert.equal(DataReader.concat(end).length, 200_002);
 });
 
 test('dotStuff: leading dots doubled, terminator added, CRLF completed', () => {
@@ -52,7 +70,7 @@ test('dotStuff: leading dots doubled, terminator added, CRLF completed', () => {
   assert.equal(dotStuff(Buffer.from('.a\r\nb\r\n..c\r\n')).toString(), '..a\r\nb\r\n...c\r\n.\r\n');
   assert.equal(dotStuff(Buffer.from('no newline')).toString(), 'no newline\r\n.\r\n');
   const roundTrip = new DataReader(1000).push(dotStuff(Buffer.from('.x\r\n.\r\ny\r\n')));
-  assert.equal(roundTrip?.body.toString(), '.x\r\n.\r\ny\r\n');
+  assert.equal(roundTrip && DataReader.concat(roundTrip).toString(), '.x\r\n.\r\ny\r\n');
 });
 
 test('headerSummary and headerSection read only the header part', () => {

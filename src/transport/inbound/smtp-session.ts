@@ -6,7 +6,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { ProtocolLogSession } from '../protocol-log/index.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
-import { DataReader } from './data-reader.js';
+import { DataReader, type DataResult } from './data-reader.js';
 import { REPLY } from './replies.js';
 
 export interface AcceptedMessage {
@@ -333,7 +333,7 @@ export class InboundSession {
     this.state = 'data';
   }
 
-  private endOfData(result: { body: Buffer; size: number; tooBig: boolean; bareLf: boolean }): void {
+  private endOfData(result: DataResult): void {
     this.data = undefined;
     const from = this.from!;
     const recipients = this.recipients;
@@ -347,12 +347,14 @@ export class InboundSession {
       return this.reply(REPLY.bareLf);
     }
     const receivedAt = this.host.clock();
-    const headers = headerSummary(result.body);
+    const headers = headerSummary(result.parts.length === 1 ? result.parts[0] : Buffer.concat(result.parts.slice(0, 64)));
     const messageId = headers.messageId ?? `<${crypto.randomUUID()}@${this.connector.fqdn}>`;
     const received =
       `Received: from ${sanitize(this.helo ?? this.remoteIp)} (${this.remoteIp}) by ${this.connector.fqdn} (${this.host.serverName})\r\n` +
       ` with ${this.secure ? 'ESMTPS' : this.esmtp ? 'ESMTP' : 'SMTP'}; ${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
-    const body = Buffer.concat([Buffer.from(received, 'latin1'), ...(headers.messageId ? [] : [Buffer.from(`Message-ID: ${messageId}\r\n`)]), result.body]);
+    // The one copy of the message: our trace headers, then the received slices.
+    const prefix = Buffer.from(received + (headers.messageId ? '' : `Message-ID: ${messageId}\r\n`), 'latin1');
+    const body = Buffer.concat([prefix, ...result.parts], prefix.length + result.size);
     this.state = 'busy';
     this.log?.info(undefined, 'receiving message');
     this.host

@@ -276,7 +276,9 @@ export class SmtpClientConnection {
       }
       return { accepted: [], rejected, reply: '' };
     }
-    this.socket.write(dotStuff(msg.body));
+    this.socket.cork();
+    for (const part of dotStuffParts(msg.body)) this.socket.write(part);
+    this.socket.uncork();
     const final = await this.read();
     this.messagesSent++;
     if (final.code !== 250) {
@@ -323,22 +325,30 @@ function replyError(r: Reply, connectionLevel: boolean): DeliveryError {
   return new DeliveryError(text, r.code >= 500 && r.code < 600, connectionLevel);
 }
 
-/** Dot-stuffing and the terminator; the body is copied only when it has lines starting with a dot. */
-export function dotStuff(body: Buffer): Buffer {
+const DOT = Buffer.from('.');
+const END_AFTER_CRLF = Buffer.from('.\r\n');
+const END_WITH_CRLF = Buffer.from('\r\n.\r\n');
+
+/** Dot-stuffing and the terminator, as slices of the body (written with one writev, never copied). */
+export function dotStuffParts(body: Buffer): Buffer[] {
   const endsWithCrlf = body.length >= 2 && body[body.length - 2] === 0x0d && body[body.length - 1] === 0x0a;
-  const tail = Buffer.from(endsWithCrlf ? '.\r\n' : '\r\n.\r\n');
-  if (body[0] !== 0x2e && body.indexOf('\n.') < 0) return Buffer.concat([body, tail]);
+  const tail = endsWithCrlf ? END_AFTER_CRLF : END_WITH_CRLF;
+  if (body[0] !== 0x2e && body.indexOf('\n.') < 0) return [body, tail];
   const parts: Buffer[] = [];
   let start = 0;
-  if (body[0] === 0x2e) parts.push(Buffer.from('.'));
+  if (body[0] === 0x2e) parts.push(DOT);
   let i = body.indexOf('\n.');
   while (i >= 0) {
-    parts.push(body.subarray(start, i + 1), Buffer.from('.'));
+    parts.push(body.subarray(start, i + 1), DOT);
     start = i + 1;
     i = body.indexOf('\n.', start);
   }
   parts.push(body.subarray(start), tail);
-  return Buffer.concat(parts);
+  return parts;
+}
+
+export function dotStuff(body: Buffer): Buffer {
+  return Buffer.concat(dotStuffParts(body));
 }
 
 function endpoint(address: string | undefined, port: number | undefined): string {
