@@ -4,7 +4,9 @@ import { after, before, test } from 'node:test';
 import { readCertificateFacts } from '../../src/certificates/certificate-facts.js';
 import { readCertificateData, toPem } from '../../src/certificates/containers.js';
 import { issueCertificate, signCertificateRequest } from '../../src/certificates/generate.js';
+import { freeTcpPort } from '../support/interchange.js';
 import { corruptPfx, createTestPki, pfx, type TestPki } from '../support/pki.js';
+import { RawSmtp, waitFor } from '../support/transport-harness.js';
 import { api, axe, type Browser, launchBrowser, openPage, output, screenshot, signIn, startOrganization } from './harness.js';
 import { focused, pressUntil } from './keyboard.js';
 import { pickServer, row, selectRow, toolbar } from './pages.js';
@@ -211,7 +213,6 @@ test('receive connectors, queues and servers pages', async () => {
     await page.getByText('Queue viewer not available').waitFor();
   }
   assert.deepEqual(await axe(page), [], 'Queues page');
-  await screenshot(page, 'queues');
 
   await openPage(page, 'Servers');
   await row(page, 'EX02').getByText('Stopped').waitFor();
@@ -334,4 +335,61 @@ test('servers: protocol log settings through Set-TransportService, a bad path re
   assert.equal(after.SendProtocolLogMaxAge, '7.00:00:00');
   assert.equal(after.ReceiveProtocolLogPath, before.ReceiveProtocolLogPath, 'only what was changed is sent');
   await page.getByRole('complementary', { name: 'Server details' }).getByText(wanted).waitFor();
+});
+
+/** Submits one message to a server's default Receive connector, as a mail client would. */
+async function submit(port: number, id: string, to: string): Promise<void> {
+  const c = await RawSmtp.connect(port);
+  try {
+    await c.reply();
+    await c.command('EHLO client.test');
+    assert.match((await c.command('MAIL FROM:<alice@contoso.com>'))!, /^250 /);
+    assert.match((await c.command(`RCPT TO:<${to}>`))!, /^250 /);
+    assert.match((await c.command('DATA'))!, /^354 /);
+    c.write(`Message-ID: <${id}>\r\nSubject: Quarterly report ${id}\r\n\r\nbody\r\n.\r\n`);
+    assert.match((await c.reply())!, /^250 /);
+    await c.command('QUIT');
+  } finally {
+    c.close();
+  }
+}
+
+test('queues: a queue in Retry with its messages and last error; suspend, resume and retry it', async () => {
+  const closedPort = await freeTcpPort();
+  await output(org.ex01, 'Set-TransportService', { Identity: 'EX01', TransientFailureRetryInterval: '00:00:01', OutboundConnectionFailureRetryInterval: '00:00:01' });
+  assert.ok((await api(org.ex01, 'New-SendConnector', { Name: 'Northwind via smart host', AddressSpaces: ['northwind.example'], SmartHosts: ['127.0.0.1'], Port: closedPort, DNSRoutingEnabled: false, SourceTransportServers: ['EX01'] })).ok);
+  const queueId = 'EX01\\[127.0.0.1]';
+  const queue = async () => (await output(org.ex01, 'Get-Queue', { Server: 'EX01' })).find((q) => q.Identity === queueId);
+  // The transport picks up the new connector on its next configuration poll.
+  await waitFor('the connector in effect', async () => {
+    await submit(org.ex01.smtpPort, `q-${Date.now()}@contoso.com`, 'nancy@northwind.example');
+    return (await queue()) !== undefined;
+  });
+  await waitFor('the queue in Retry', async () => (await queue())?.Status === 'Retry');
+
+  const page = browser.page;
+  await openPage(page, 'Queues');
+  await pickServer(page, 'EX01');
+  const queueRow = row(page, queueId);
+  await queueRow.getByText('Retry', { exact: true }).waitFor();
+  await queueRow.getByText(/421 4\.2\.1 Unable to connect/).waitFor();
+  await selectRow(page, queueId);
+  const messages = page.getByRole('region', { name: 'Messages in the queue' });
+  await messages.getByText('nancy@northwind.example').first().waitFor();
+  await messages.getByText(/Quarterly report/).first().waitFor();
+  assert.deepEqual(await axe(page), [], 'Queues page with a queue in Retry');
+  await screenshot(page, 'queues');
+
+  await toolbar(page, 'Retry');
+  await page.getByText(`The queue "${queueId}" is being retried now.`).first().waitFor();
+  const [retried] = await output(org.ex01, 'Search-AdminAuditLog', { Cmdlets: ['Retry-Queue'], ResultSize: 1 });
+  assert.equal(retried.Succeeded, true);
+
+  await toolbar(page, 'Suspend');
+  await queueRow.getByText('Suspended', { exact: true }).waitFor();
+  assert.equal((await queue())?.Status, 'Suspended');
+  await toolbar(page, 'Resume');
+  await queueRow.getByText('Suspended', { exact: true }).waitFor({ state: 'detached' });
+  assert.notEqual((await queue())?.Status, 'Suspended');
+  assert.ok(Number((await queue())?.MessageCount) >= 1, 'the message is still queued, nothing lost');
 });

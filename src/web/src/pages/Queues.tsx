@@ -48,7 +48,7 @@ export function QueuesPage() {
     const res = await run(cmdlet, { Identity: selected }, { confirmed: true });
     if (!res.ok) return setActionError(res.error);
     setActionError(undefined);
-    notify(`${cmdlet} ${selected}: done.`);
+    notify(cmdlet === 'Retry-Queue' ? `The queue "${selected}" is being retried now.` : cmdlet === 'Suspend-Queue' ? `The queue "${selected}" is suspended.` : `The queue "${selected}" is resumed.`);
     queues.reload();
   };
 
@@ -94,12 +94,12 @@ export function QueuesPage() {
               selectedKey={selected}
               onSelect={setSelected}
               columns={[
-                { id: 'id', title: 'Identity', sortValue: (q) => str(q.Identity), render: (q) => str(q.Identity) },
-                { id: 'type', title: 'Delivery type', render: (q) => str(q.DeliveryType) },
-                { id: 'status', title: 'Status', render: (q) => str(q.Status) },
-                { id: 'count', title: 'Message count', sortValue: (q) => Number(q.MessageCount ?? 0), render: (q) => str(q.MessageCount) },
-                { id: 'next', title: 'Next hop domain', render: (q) => str(q.NextHopDomain) },
-                { id: 'error', title: 'Last error', render: (q) => str(q.LastError) },
+                { id: 'id', title: 'Identity', grow: 1.2, sortValue: (q) => str(q.Identity), render: (q) => str(q.Identity) },
+                { id: 'type', title: 'Delivery type', grow: 1.4, render: (q) => str(q.DeliveryType) },
+                { id: 'status', title: 'Status', grow: 0.7, render: (q) => str(q.Status) },
+                { id: 'count', title: 'Message count', grow: 0.7, sortValue: (q) => Number(q.MessageCount ?? 0), render: (q) => str(q.MessageCount) },
+                { id: 'next', title: 'Next hop domain', grow: 1, render: (q) => str(q.NextHopDomain) },
+                { id: 'error', title: 'Last error', grow: 3, render: (q) => str(q.LastError) },
               ]}
               empty="No queues on this server: nothing is waiting for delivery."
             />
@@ -118,10 +118,10 @@ export function QueuesPage() {
                 columns={[
                   { id: 'from', title: 'From', render: (m) => str(m.FromAddress) },
                   { id: 'to', title: 'Recipients', render: (m) => list(m.Recipients).join(', ') },
-                  { id: 'subject', title: 'Subject', render: (m) => str(m.Subject) },
-                  { id: 'status', title: 'Status', render: (m) => str(m.Status) },
-                  { id: 'received', title: 'Received', render: (m) => formatDateTime(m.DateReceived) },
-                  { id: 'error', title: 'Last error', render: (m) => str(m.LastError) },
+                  { id: 'subject', title: 'Subject', grow: 1.4, render: (m) => str(m.Subject) },
+                  { id: 'status', title: 'Status', grow: 0.7, render: (m) => str(m.Status) },
+                  { id: 'received', title: 'Received', grow: 1.2, render: (m) => formatDateTime(m.DateReceived) },
+                  { id: 'error', title: 'Last error', grow: 2.5, render: (m) => str(m.LastError) },
                 ]}
                 empty="The queue holds no messages."
               />
