@@ -98,6 +98,8 @@ test('the certificate renewal scenario, through the pages', async () => {
   await dialog.getByRole('combobox', { name: 'Installed certificate' }).click();
   await page.getByRole('option', { name: new RegExp(`Contoso mail 2025 · EX01 .*${oldTp.slice(0, 12)}`) }).click();
   await dialog.getByText(expectedName).waitFor();
+  assert.deepEqual(await axe(page), [], 'TLS certificate chosen from the installed certificates');
+  await screenshot(page, 'send-connector-tls-certificate');
   await dialog.getByRole('button', { name: 'Save' }).click();
   await dialog.waitFor({ state: 'detached' });
   [connector] = await output(org.ex01, 'Get-SendConnector', { Identity: CONNECTOR });

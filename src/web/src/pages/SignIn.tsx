@@ -51,7 +51,11 @@ export function SignIn(props: { api: ApiClient; onSignedIn(s: SessionInfo): void
           <h1 style={{ fontSize: 20, margin: 0 }}>Sign in</h1>
           <Field
             label="Administrator token"
-            hint="Printed by `interchange serve` on first start and saved in the data folder as admin-token."
+            hint={
+              <>
+                Printed by <code>interchange serve</code> on first start, and kept in the data folder as <code>admin-token</code>.
+              </>
+            }
             validationMessage={error}
             validationState={error ? 'error' : 'none'}
             required
