@@ -30,8 +30,8 @@ export interface CertificateStoreDeps {
  * Errors raised by the server that owns a certificate store reach the
  * administrator wrapped the way Exchange wraps its Service Host's answers.
  */
-export function serverSideError(code: ConstructorParameters<typeof InterchangeError>[0], server: string, message: string): InterchangeError {
-  return new InterchangeError(code, `A special Rpc error occurs on server ${server}: ${message}`);
+export function serverSideError(code: ConstructorParameters<typeof InterchangeError>[0], server: string, message: string, details?: Record<string, unknown>): InterchangeError {
+  return new InterchangeError(code, `A special Rpc error occurs on server ${server}: ${message}`, { details: { server, ...details } });
 }
 
 const thumbprintOf = (der: Buffer) => crypto.createHash('sha1').update(der).digest('hex').toUpperCase();
@@ -301,6 +301,7 @@ export class CertificateStore {
             'ICX_CERT_IN_USE_SEND_CONNECTOR',
             server.name,
             `These certificates are tagged with following Send Connectors : ${blocking.join(', ')}. Removing and replacing certificates from Send Connector would break the mail flow. If you still want to proceed then replace or remove these certificates from Send Connector and then try this command.`,
+            { connectors: blocking, thumbprint: tp },
           );
         }
       }

@@ -162,6 +162,8 @@ export interface WireError {
   confirmation?: { caption: string; query: string; target: string; kind: 'ShouldProcess' | 'ShouldContinue'; id?: string };
   /** Offending parameter, when the error is about one. */
   parameter?: string;
+  /** Structured facts behind the message, so front ends never parse it (e.g. `{ connectors: [...] }` for a refused removal). */
+  details?: Record<string, unknown>;
 }
 
 export interface InvokeResponse {

@@ -27,7 +27,9 @@ export class InterchangeError extends Error {
   toWire(): WireError {
     const wire: WireError = { code: this.code, category: this.category, message: this.message };
     if (this.parameter) wire.parameter = this.parameter;
-    if (this.details?.confirmation) wire.confirmation = this.details.confirmation as WireError['confirmation'];
+    const { confirmation, ...facts } = this.details ?? {};
+    if (confirmation) wire.confirmation = confirmation as WireError['confirmation'];
+    if (Object.keys(facts).length) wire.details = facts;
     return wire;
   }
 }

@@ -88,6 +88,7 @@ describe('the certificate removal guard, end to end through the HTTP API with tw
         assert.equal(r.status, 409);
         assert.equal(r.error?.code, 'ICX_CERT_IN_USE_SEND_CONNECTOR');
         assert.equal(r.error?.message, GUARD(server, 'Contoso Outbound'));
+        assert.deepEqual(r.error?.details, { server, connectors: ['Contoso Outbound'], thumbprint: tp }, 'front ends get the connectors without parsing the message');
         assert.ok((await thumbprints(api, server)).includes(tp), 'the refused certificate is still installed');
       }
     }

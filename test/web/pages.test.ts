@@ -157,7 +157,8 @@ test('certificates that expire soon, have expired, or are missing on a source se
     assert.ok(r.ok, r.error?.message);
   }
   // Named by a connector whose source servers are EX01 and EX02, installed on EX01 only.
-  assert.ok((await api(org.ex01, 'Import-ExchangeCertificate', { Server: 'EX01', FileData: b64(await pfx(pki.oldCert, 'pw')), Password: { $secure: 'pw' }, FriendlyName: 'Contoso mail' })).ok);
+  // With its chain, so it is valid there: a named certificate that is not usable (untrusted, expired, no key) is flagged too.
+  assert.ok((await api(org.ex01, 'Import-ExchangeCertificate', { Server: 'EX01', FileData: b64(await pfx(pki.oldCert, 'pw', { withChain: true })), Password: { $secure: 'pw' }, FriendlyName: 'Contoso mail' })).ok);
   const smtp = await api(org.ex01, 'Enable-ExchangeCertificate', { Server: 'EX01', Thumbprint: pki.oldCert.facts.thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } });
   assert.ok(smtp.ok, smtp.error?.message);
   const tlsName = `<I>${pki.oldCert.facts.issuer}<S>${pki.oldCert.facts.subject}`;

@@ -1,5 +1,6 @@
 import { CertificateStore, type EvaluatedCertificate, serverSideError } from '../../certificate-store/certificate-store.js';
 import { toExchangeCertificate } from '../../certificate-store/certificate-view.js';
+import { certificateAlerts, EXPIRY_WARNING_DAYS } from '../../certificate-store/alerts.js';
 import { rotateCertificate } from '../../certificate-store/rotation.js';
 import { orderForDomain } from '../../certificate-store/selection.js';
 import { normalizeX500Name, parseX500Name } from '../../certificates/x500-name.js';
@@ -72,6 +73,21 @@ export const certificateRotationStepType = defineObjectType({
   ],
   defaultTableView: ['Connector', 'Server', 'OldCertificate', 'NewThumbprint'],
   defaultListView: ['Connector', 'Server', 'OldThumbprint', 'NewThumbprint', 'TlsCertificateName', 'OldCertificate', 'Deployed'],
+});
+
+export const certificateAlertType = defineObjectType({
+  name: 'ExchangeCertificateAlert',
+  properties: [
+    { name: 'Severity', type: 'String' },
+    { name: 'Kind', type: 'String' },
+    { name: 'Server', type: 'String' },
+    { name: 'Thumbprint', type: 'String' },
+    { name: 'Connector', type: 'String' },
+    { name: 'NotAfter', type: 'DateTime' },
+    { name: 'Message', type: 'String' },
+  ],
+  defaultTableView: ['Severity', 'Server', 'Message'],
+  defaultListView: ['Severity', 'Kind', 'Server', 'Thumbprint', 'Connector', 'NotAfter', 'Message'],
 });
 
 export const binaryFileDataType = defineObjectType({
@@ -402,7 +418,32 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
     },
   });
 
-  return [get, newCert, importCert, exportCert, enable, remove, rotate];
+  const alerts = defineCmdlet({
+    name: 'Get-ExchangeCertificateAlert',
+    synopsis: 'Lists certificates that need attention: expired, expiring soon, or named by a Send connector but missing or unusable on one of its source servers.',
+    description:
+      "What Exchange spreads over event IDs 12014-12018 and the admin center's notification viewer, in one list. A MissingOnSourceServer alert means the transport on that server would answer 454 4.7.5 for the connector.",
+    parameters: [
+      { name: 'Server', type: 'String', description: 'Only alerts about this server. Default: every server of the organization.' },
+      { name: 'ExpiryWarningDays', type: 'Int32', range: [1, 3650], description: 'Warn this many days before expiry. Default 90.' },
+    ],
+    outputType: 'ExchangeCertificateAlert',
+    role: 'Exchange Server Certificates',
+    changesState: false,
+    examples: [{ code: 'Get-ExchangeCertificateAlert | Format-List Severity,Server,Message', remarks: 'Everything about certificates that needs attention, organization-wide.' }],
+    async run(ctx, p) {
+      const servers = p.Server ? [await resolveServer(ctx.services.directory, p.Server as string)] : await ctx.services.directory.listServers();
+      const everyServer = await ctx.services.directory.listServers();
+      const certs: EvaluatedCertificate[] = [];
+      for (const s of everyServer) certs.push(...(await store.list(s.name)));
+      const wanted = new Set(servers.map((s) => s.name.toLowerCase()));
+      return certificateAlerts(certs, await ctx.services.directory.listSendConnectors(), ctx.services.clock(), (p.ExpiryWarningDays as number | undefined) ?? EXPIRY_WARNING_DAYS)
+        .filter((a) => wanted.has(a.server.toLowerCase()))
+        .map((a) => ({ $type: 'ExchangeCertificateAlert', Severity: a.severity, Kind: a.kind, Server: a.server, Thumbprint: a.thumbprint, Connector: a.connector, NotAfter: a.notAfter, Message: a.message }));
+    },
+  });
+
+  return [get, newCert, importCert, exportCert, enable, remove, rotate, alerts];
 }
 
 /**

@@ -3,7 +3,7 @@ import type { ObjectTypeInfo } from '../contract.js';
 import type { CmdletDeclaration } from '../framework/declaration.js';
 import { adminAuditLogCmdlets, adminAuditLogType } from './admin-audit-log.js';
 import { administratorCmdlets, administratorType } from './administrators.js';
-import { binaryFileDataType, certificateRotationStepType, exchangeCertificateCmdlets, exchangeCertificateType } from './exchange-certificate.js';
+import { binaryFileDataType, certificateAlertType, certificateRotationStepType, exchangeCertificateCmdlets, exchangeCertificateType } from './exchange-certificate.js';
 import { receiveConnectorCmdlets, receiveConnectorType } from './receive-connector.js';
 import { sendConnectorCmdlets, sendConnectorType } from './send-connector.js';
 import { exchangeServerType, serverCmdlets, serviceType, transportServiceType } from './servers.js';
@@ -23,6 +23,6 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...protocolLogCmdlets(deps.certificates),
       ...administratorCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType],
+    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType],
   };
 }

@@ -71,7 +71,7 @@ export class ApiClient {
    * administrator itself (High-impact cmdlets refuse without it);
    * `answers` carries Yes/No replies to the cmdlet's own questions.
    */
-  async invoke(name: string, parameters: Record<string, WireValue | undefined>, options: { confirmed?: boolean; answers?: Record<string, boolean> } = {}): Promise<InvokeResponse> {
+  async invoke(name: string, parameters: Record<string, WireValue | undefined>, options: { confirmed?: boolean; answers?: Record<string, boolean>; whatIf?: boolean } = {}): Promise<InvokeResponse> {
     const clean: Record<string, WireValue> = {};
     for (const [k, v] of Object.entries(parameters)) if (v !== undefined) clean[k] = v;
     let res: Response;
@@ -80,7 +80,7 @@ export class ApiClient {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ parameters: clean, confirmed: options.confirmed ?? false, answers: options.answers }),
+        body: JSON.stringify({ parameters: clean, confirmed: options.confirmed ?? false, answers: options.answers, whatIf: options.whatIf }),
       });
     } catch (e) {
       return failure(name, 'ICX_TRANSPORT_UNREACHABLE', `The admin center could not reach the server: ${(e as Error).message}`);

@@ -36,7 +36,7 @@ import { ServerPicker } from '../components/server-picker';
 import { type CertificateAlert, tlsCertificateNameOf } from '../lib/certificate-alerts';
 import { NavLink } from '../components/nav-link';
 import { useLocation } from '../router';
-import { AssignServicesDialog, ExportCertificateDialog, ImportCertificateDialog, NewCertificateDialog } from './certificate-dialogs';
+import { AssignServicesDialog, ExportCertificateDialog, ImportCertificateDialog, NewCertificateDialog, RotateCertificateDialog } from './certificate-dialogs';
 
 const useStyles = makeStyles({
   layout: { display: 'grid', gridTemplateColumns: 'minmax(420px, 1fr) 400px', gap: '20px', alignItems: 'start', marginTop: '8px' },
@@ -58,10 +58,10 @@ const STATUS_LABEL: Record<string, string> = {
   Unknown: 'Unknown',
 };
 
-/** The connector names of Exchange's "tagged with following Send Connectors" refusal. */
-function taggedConnectors(message: string): string[] {
-  const m = /tagged with following Send Connectors : (.*?)\. Removing and replacing/.exec(message);
-  return m ? m[1].split(', ').filter(Boolean) : [];
+/** The Send connectors that made Remove-ExchangeCertificate refuse, as the cmdlet reports them. */
+function taggedConnectors(error: { details?: Record<string, unknown> }): string[] {
+  const names = error.details?.connectors;
+  return Array.isArray(names) ? names.map(String) : [];
 }
 
 export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
@@ -70,7 +70,7 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
   const { query } = useLocation();
   const [server, setServer] = useState<string | undefined>(query.get('server') ?? undefined);
   const [selected, setSelected] = useState<string | undefined>(query.get('thumbprint') || undefined);
-  const [dialog, setDialog] = useState<'self-signed' | 'request' | 'import' | 'complete' | 'export' | 'services' | 'delete' | undefined>();
+  const [dialog, setDialog] = useState<'self-signed' | 'request' | 'import' | 'complete' | 'export' | 'services' | 'delete' | 'rotate' | undefined>();
   const [deleteError, setDeleteError] = useState<WireError>();
   const [busy, setBusy] = useState(false);
   const certs = useCmdletQuery('Get-ExchangeCertificate', { Server: server }, { skip: !server });
@@ -255,6 +255,7 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
       {server && dialog === 'complete' && cert && <ImportCertificateDialog server={server} completing={cert} onClose={() => setDialog(undefined)} onDone={close} />}
       {server && dialog === 'export' && cert && <ExportCertificateDialog server={server} certificate={cert} onClose={() => setDialog(undefined)} onDone={() => setDialog(undefined)} />}
       {server && dialog === 'services' && cert && <AssignServicesDialog server={server} certificate={cert} onClose={() => setDialog(undefined)} onDone={close} />}
+      {server && dialog === 'rotate' && cert && <RotateCertificateDialog server={server} certificate={cert} candidates={items} onClose={() => setDialog(undefined)} onDone={close} />}
       {cert && (
         <ConfirmDialog
           open={dialog === 'delete'}
@@ -264,15 +265,25 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
           busy={busy}
           error={deleteError}
           errorAction={
-            deleteError && taggedConnectors(deleteError.message).length > 0 ? (
+            deleteError && taggedConnectors(deleteError).length > 0 ? (
               <span>
                 What to do next: on each Send connector named above, clear or change <b>TlsCertificateName</b> (stop the transport service on its source servers first), delete this
                 certificate, then choose the renewed certificate on the connector.{' '}
-                {taggedConnectors(deleteError.message).map((n) => (
+                {taggedConnectors(deleteError).map((n) => (
                   <NavLink key={n} to={`/mail-flow/send-connectors?open=${encodeURIComponent(n)}&tab=delivery`}>
                     {`Open Send connector "${n}"`}
                   </NavLink>
-                ))}
+                ))}{' '}
+                Or, in one step and without stopping mail flow:{' '}
+                <Link
+                  onClick={() => {
+                    setDeleteError(undefined);
+                    setDialog('rotate');
+                  }}
+                >
+                  Replace this certificate on every server
+                </Link>
+                .
               </span>
             ) : undefined
           }

@@ -246,3 +246,67 @@ export function AssignServicesDialog(props: DialogProps & { certificate: CmdletO
 }
 
 
+
+/**
+ * Switch-ExchangeCertificate: replace a certificate on every Send connector
+ * that names it and on every source server, in one step. The preview is the
+ * cmdlet's own -WhatIf; the cmdlet checks everything again when it runs.
+ */
+export function RotateCertificateDialog(props: DialogProps & { certificate: CmdletObject; candidates: CmdletObject[] }) {
+  const run = useCmdlet();
+  const { api, notify } = useAdmin();
+  const old = str(props.certificate.Thumbprint);
+  // Most likely wanted: the renewal, same subject and issuer, expiring last.
+  const renewal = props.candidates
+    .filter((c) => str(c.Thumbprint) !== old && c.Subject === props.certificate.Subject && c.Issuer === props.certificate.Issuer && c.Status !== 'PendingRequest')
+    .sort((a, b) => str(b.NotAfter).localeCompare(str(a.NotAfter)))[0];
+  const [newTp, setNewTp] = useState(str(renewal?.Thumbprint));
+  const [deploy, setDeploy] = useState(true);
+  const [preview, setPreview] = useState<{ lines: string[]; error?: WireError }>();
+  const [error, setError] = useState<WireError>();
+  const [busy, setBusy] = useState(false);
+  const params = { Thumbprint: old, NewThumbprint: newTp, DeployToSourceServers: deploy };
+
+  const showPreview = async () => {
+    const res = await api.invoke('Switch-ExchangeCertificate', params, { whatIf: true });
+    setPreview({ lines: res.whatIf, error: res.ok ? undefined : res.error });
+  };
+  const submit = async () => {
+    setBusy(true);
+    const res = await run('Switch-ExchangeCertificate', params, { confirmed: true });
+    setBusy(false);
+    if (!res.ok) return setError(res.error);
+    notify(`Certificate replaced on ${res.output.length} connector and server pair${res.output.length === 1 ? '' : 's'}.`);
+    props.onDone(newTp);
+  };
+
+  return (
+    <FormDialog open wide title="Replace certificate on every server" submitLabel="Replace" busy={busy} canSubmit={!!newTp} onSubmit={submit} onClose={props.onClose} footer={<Link onClick={showPreview}>Preview (-WhatIf)</Link>}>
+      <Text>
+        Replaces <b>{str(props.certificate.FriendlyName) || str(props.certificate.Subject)}</b> ({old}) on every Send connector that names it and on each of their source servers, then removes it. Mail keeps
+        flowing: no transport service is stopped. If any server lacks a usable replacement, nothing changes.
+      </Text>
+      <CmdletErrorBar error={formError(error, ['NewThumbprint'])} />
+      <Field label="Replacement certificate" validationMessage={fieldError(error, 'NewThumbprint')} validationState={fieldError(error, 'NewThumbprint') ? 'error' : 'none'} required>
+        <RadioGroup value={newTp} onChange={(_, d) => setNewTp(d.value)}>
+          {props.candidates
+            .filter((c) => str(c.Thumbprint) !== old && c.Status !== 'PendingRequest')
+            .map((c) => (
+              <Radio key={str(c.Thumbprint)} value={str(c.Thumbprint)} label={`${str(c.FriendlyName) || str(c.Subject)} — ${str(c.Subject)}, expires ${str(c.NotAfter).slice(0, 10)} (${str(c.Thumbprint)})`} />
+            ))}
+        </RadioGroup>
+      </Field>
+      <Checkbox checked={deploy} onChange={(_, d) => setDeploy(!!d.checked)} label="Copy the replacement to source servers that lack it (its private key must be exportable)" />
+      {preview && (
+        <section aria-label="Preview">
+          <CmdletErrorBar error={preview.error} />
+          {preview.lines.map((l, i) => (
+            <Text key={i} as="p" font="monospace" size={200}>
+              {l}
+            </Text>
+          ))}
+        </section>
+      )}
+    </FormDialog>
+  );
+}
