@@ -173,7 +173,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
     },
   });
 
-  const queueAction = (name: string, verb: string, confirm: string, act: (v: QueueViewer, identity: string) => Promise<void>, description: string): CmdletDeclaration =>
+  const queueAction = (name: string, confirm: string, act: (v: QueueViewer, identity: string) => Promise<void>, description: string): CmdletDeclaration =>
     defineCmdlet({
       name,
       synopsis: description,
@@ -186,7 +186,6 @@ export function queueCmdlets(): CmdletDeclaration[] {
         const identity = p.Identity as string;
         if (!ctx.shouldProcess(confirm.replace('{0}', identity), identity)) return;
         await onServer(ctx, name, p, serverPart(identity), (v) => act(v, identity));
-        void verb;
       },
     });
 
@@ -212,9 +211,9 @@ export function queueCmdlets(): CmdletDeclaration[] {
   return [
     getQueue,
     getMessage,
-    queueAction('Retry-Queue', 'Retry', 'Retrying the queue "{0}".', (v, i) => v.retryQueue(i), 'Connects to the next hop of a queue in Retry now instead of at NextRetryTime.'),
-    queueAction('Suspend-Queue', 'Suspend', 'Suspending the queue "{0}".', (v, i) => v.suspendQueue(i), 'Stops delivery from a queue until Resume-Queue.'),
-    queueAction('Resume-Queue', 'Resume', 'Resuming the queue "{0}".', (v, i) => v.resumeQueue(i), 'Resumes delivery from a suspended queue.'),
+    queueAction('Retry-Queue', 'Retrying the queue "{0}".', (v, i) => v.retryQueue(i), 'Connects to the next hop of a queue in Retry now instead of at NextRetryTime.'),
+    queueAction('Suspend-Queue', 'Suspending the queue "{0}".', (v, i) => v.suspendQueue(i), 'Stops delivery from a queue until Resume-Queue.'),
+    queueAction('Resume-Queue', 'Resuming the queue "{0}".', (v, i) => v.resumeQueue(i), 'Resumes delivery from a suspended queue.'),
     messageAction('Suspend-Message', 'Suspending the message "{0}".', (v, i) => v.suspendMessage(i), 'Holds a message in its queue until Resume-Message.'),
     messageAction('Resume-Message', 'Resuming the message "{0}".', (v, i) => v.resumeMessage(i), 'Lets a suspended message be delivered again.'),
     messageAction('Remove-Message', 'Removing the message "{0}".', (v, i, ndr) => v.removeMessage(i, ndr), 'Deletes a message from its queue, with a non-delivery report to the sender unless -WithNDR $false.', 'High'),

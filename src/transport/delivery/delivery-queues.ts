@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import { ProtocolLogSession, type ProtocolLogWriter } from '../protocol-log/index.js';
 import type { MailQueueStore, QueuedMessage } from '../queue/index.js';
-import { queueKey, recipientDomain, selectSendConnector, type Route } from '../routing/route.js';
+import { queueKey, selectSendConnector, type Route } from '../routing/route.js';
 import type { TransportSnapshot } from '../service/config-snapshot.js';
 import { DeliveryError, SmtpClientConnection, type ConnectTarget } from '../outbound/smtp-client.js';
 import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
@@ -546,12 +546,11 @@ export class DeliveryEngine {
   }
 
   async suspendMessage(id: number): Promise<void> {
-    const m = this.mustGet(id);
+    this.mustGet(id);
     if (this.active.has(id)) throw new InterchangeError('ICX_PARAM_INVALID', `The message ${id} is being delivered and can't be suspended now.`);
     const updated = await this.deps.store.update(id, { status: 'Suspended' });
     this.unplace(id);
     await this.place(updated);
-    void m;
   }
 
   async resumeMessage(id: number): Promise<void> {
@@ -574,8 +573,4 @@ export class DeliveryEngine {
     return m;
   }
 
-  /** Recipient domain of the first pending recipient (for messages whose queue went away). */
-  static domainOf(m: QueuedMessage): string {
-    return recipientDomain(m.pendingRecipients[0] ?? '');
-  }
 }

@@ -53,7 +53,7 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     };
   };
 
-  const specialQueue = (name: 'Submission' | 'Unreachable' | 'Poison') => ({
+  const specialQueue = (name: 'Submission' | 'Unreachable' | 'Poison', messageCount = 0) => ({
     $type: 'ExtensibleQueueInfo',
     Identity: `${serverName}\\${name}`,
     DeliveryType: name === 'Unreachable' ? 'Unreachable' : 'Undefined',
@@ -61,7 +61,7 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     NextHopConnector: ZERO_GUID,
     NextHopCategory: 'Internal',
     Status: 'Ready',
-    MessageCount: 0,
+    MessageCount: messageCount,
     DeferredMessageCount: 0,
     LockedMessageCount: 0,
     LastError: null,
@@ -73,7 +73,7 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     OutgoingRate: 0,
     Velocity: 0,
     TlsDomain: null,
-    MessageCountsPerPriority: [0, 0, 0, 0],
+    MessageCountsPerPriority: [0, messageCount, 0, 0],
     Server: serverName,
   });
 
@@ -121,7 +121,9 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
   return {
     async getQueues() {
       deps.assertRunning();
-      const out: Array<Record<string, unknown>> = [specialQueue('Submission')];
+      // Submission holds what is stored but not yet in a delivery queue (being categorized).
+      const unrouted = store.list().filter((m) => !engine.queueOf(m.id)).length;
+      const out: Array<Record<string, unknown>> = [specialQueue('Submission', unrouted)];
       for (const q of engine.queueList()) out.push(deliveryQueueObject(q));
       out.push(specialQueue('Unreachable'));
       return out;
