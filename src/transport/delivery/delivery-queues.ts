@@ -61,6 +61,8 @@ export class DeliveryEngine {
   private readonly waitingUntil = new Map<number, number>();
   private readonly active = new Set<number>();
   private readonly delaySent = new Set<number>();
+  /** Delivered messages whose removal from the spool is still being written. */
+  private readonly completing = new Set<number>();
   private readonly bodies = new Map<number, Buffer>();
   private bodyBytes = 0;
   private paused = true;
@@ -203,7 +205,7 @@ export class DeliveryEngine {
     if (s.revision === this.routedRevision) return;
     this.routedRevision = s.revision;
     for (const m of this.deps.store.list()) {
-      if (this.active.has(m.id)) continue;
+      if (this.active.has(m.id) || this.completing.has(m.id)) continue;
       const before = this.messageQueue.get(m.id);
       const first = m.pendingRecipients[0];
       const r = first ? this.route(first, m.size) : undefined;
@@ -354,7 +356,9 @@ export class DeliveryEngine {
       const pending = msg.pendingRecipients.filter((r) => !result.accepted.includes(r) && !permanent.some((p) => p.recipient === r));
       if (permanent.length > 0) await this.bounce(msg, permanent);
       if (pending.length === 0) {
-        await this.finish(id);
+        // Removal from the spool runs in the background: the connection goes on with the next message
+        // (a crash before the removal is durable means one duplicate, never a loss).
+        this.finishInBackground(id);
         return true;
       }
       const now = this.deps.clock();
@@ -401,6 +405,18 @@ export class DeliveryEngine {
     q.lastRetryTime = now;
     q.nextRetryTime = new Date(now.getTime() + queueRetryDelay(q.retryCount, this.deps.snapshot().server.transport));
     for (const w of q.waiters.splice(0)) w();
+  }
+
+  private finishInBackground(id: number): void {
+    this.completing.add(id);
+    void this.finish(id)
+      .catch((e) => this.deps.logger.error({ err: e, id }, 'Removing a delivered message from the spool failed'))
+      .finally(() => this.completing.delete(id));
+  }
+
+  /** Delivered, and only its removal from the spool is still in progress. */
+  isCompleting(id: number): boolean {
+    return this.completing.has(id);
   }
 
   /** The message needs nothing more: forget it everywhere and delete it from the spool. */
@@ -476,7 +492,7 @@ export class DeliveryEngine {
       const now = this.deps.clock();
       const settings = this.deps.snapshot().server.transport;
       for (const m of this.deps.store.list()) {
-        if (this.active.has(m.id)) continue;
+        if (this.active.has(m.id) || this.completing.has(m.id)) continue;
         const key = this.messageQueue.get(m.id);
         const qErr = key ? this.queues.get(key)?.lastError : undefined;
         if (m.expiresAt.getTime() <= now.getTime()) {

@@ -122,7 +122,7 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     async getQueues() {
       deps.assertRunning();
       // Submission holds what is stored but not yet in a delivery queue (being categorized).
-      const unrouted = store.list().filter((m) => !engine.queueOf(m.id)).length;
+      const unrouted = store.list().filter((m) => !engine.queueOf(m.id) && !engine.isCompleting(m.id)).length;
       const out: Array<Record<string, unknown>> = [specialQueue('Submission', unrouted)];
       for (const q of engine.queueList()) out.push(deliveryQueueObject(q));
       out.push(specialQueue('Unreachable'));
@@ -130,7 +130,7 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     },
     async getMessages(queueIdentity?: string) {
       deps.assertRunning();
-      let messages = store.list();
+      let messages = store.list().filter((m) => !engine.isCompleting(m.id));
       if (queueIdentity) {
         const name = queueName(queueIdentity).toLowerCase();
         if (['submission', 'unreachable', 'poison'].includes(name)) {
