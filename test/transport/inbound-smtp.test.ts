@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createTestPki, pfx } from '../support/pki.js';
 import { opensslSClientStartTls, swaks } from '../support/smtp-tools.js';
+import { parseSendingCertificateRow, readProtocolLogs, type ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import { bytes, secure } from '../support/interchange.js';
 import { RawSmtp, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
 
@@ -64,6 +65,25 @@ test('openssl s_client sees the certificate Exchange would select: the default s
     await s.transport.reload();
     seen = await opensslSClientStartTls(s.smtpPort);
     assert.equal(seen.fingerprintSha1, pki.wildcard.facts.thumbprint);
+
+    // The receive log says the same, and Get-ConnectorCertificateUsage reads it for the Receive connector.
+    const usage = await waitFor('the receive log rows', async () => {
+      const [u] = await s.api.ok('Get-ConnectorCertificateUsage', { Identity: 'Default Frontend EX01' });
+      return u && u.Thumbprint === pki.wildcard.facts.thumbprint ? u : undefined;
+    });
+    assert.equal(usage.ConnectorType, 'Receive');
+    assert.equal(usage.Server, 'EX01');
+    assert.equal(usage.IsInstalled, true);
+    assert.equal(usage.Subject, 'CN=*.contoso.com');
+    const [svc] = await s.api.ok('Get-TransportService', { Identity: 'EX01' });
+    const rows: ProtocolLogRow[] = [];
+    for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
+    const sending = rows.filter((r) => r.context.startsWith('Sending certificate'));
+    assert.deepEqual(sending.map((r) => parseSendingCertificateRow(r)?.thumbprint), [selfSigned.Thumbprint, pki.renewedCert.facts.thumbprint, pki.wildcard.facts.thumbprint]);
+    const session = rows.filter((r) => r.sessionId === sending[2].sessionId);
+    const i = session.indexOf(sending[2]);
+    assert.deepEqual([session[i - 2].event, session[i - 2].data, session[i - 1].event, session[i - 1].data], ['<', 'STARTTLS', '>', '220 2.0.0 SMTP server ready']);
+    assert.match(session[i + 1].context, /^TLS protocol SP_PROT_TLS1_3_SERVER negotiation succeeded using bulk encryption algorithm CALG_AES_256/);
   } finally {
     await s.close();
   }
