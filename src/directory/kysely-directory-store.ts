@@ -53,12 +53,22 @@ export class KyselyDirectoryStore implements DirectoryStore {
     return this.db;
   }
 
+  private openTransactions = 0;
+
   async exclusive<T>(work: (tx: DirectoryStore) => Promise<T>): Promise<T> {
     if (this.inTransaction) return work(this);
     void this.q;
-    return this.strategy.runExclusive(this.db, (tx) =>
-      this.transactionScope.run(true, () => work(new KyselyDirectoryStore(tx, this.strategy, true, this.transactionScope))),
-    );
+    this.openTransactions++;
+    try {
+      return await this.strategy.runExclusive(this.db, (tx) =>
+        this.transactionScope.run(true, () => work(new KyselyDirectoryStore(tx, this.strategy, true, this.transactionScope))),
+      );
+    } finally {
+      // On Node 20 an enabled AsyncLocalStorage keeps promise hooks on for the
+      // whole process, which slows the transport's hot path; configuration
+      // transactions are rare, so the scope is enabled only while one runs.
+      if (--this.openTransactions === 0) this.transactionScope.disable();
+    }
   }
 
   /** Every write bumps the revision inside its own transaction, so a reader that sees the new revision sees the change. */
