@@ -74,3 +74,12 @@ export interface DirectoryStore {
 
   close(): Promise<void>;
 }
+
+/**
+ * What the transport may see of the directory: it reads configuration and
+ * never writes it, and this type is how the compiler holds it to that.
+ */
+export type DirectoryReader = Pick<
+  DirectoryStore,
+  'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'listReceiveConnectors'
+>;

@@ -3,12 +3,12 @@
 // effect for the next session; sessions in progress keep the snapshot they
 // started with).
 import tls from 'node:tls';
-import type { CertificateStore, EvaluatedCertificate } from '../../certificate-store/certificate-store.js';
+import type { CertificateReader, EvaluatedCertificate } from '../../certificate-store/certificate-store.js';
 import { selectCertificateByName, selectCertificateForDomain } from '../../certificate-store/selection.js';
 import { derToPem } from '../../certificates/keys.js';
 import { ipInRange, parseBinding, parseIpRange, type IpRange } from '../../connectors/receive-connector-rules.js';
 import { parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
-import type { DirectoryStore } from '../../directory/directory-store.js';
+import type { DirectoryReader } from '../../directory/directory-store.js';
 import type { ReceiveConnectorRecord, SendConnectorRecord, ServerRecord } from '../../directory/records.js';
 import { buildTlsMaterial, type TlsMaterial } from './tls-material.js';
 
@@ -51,8 +51,8 @@ export interface TransportSnapshot {
 }
 
 export interface SnapshotDeps {
-  directory: DirectoryStore;
-  certificates: CertificateStore;
+  directory: DirectoryReader;
+  certificates: CertificateReader;
   serverName: string;
   systemRoots: Buffer[];
   clock: () => Date;

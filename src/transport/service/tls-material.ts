@@ -2,7 +2,7 @@
 // protocol log need. Built once per configuration snapshot, never patched.
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import type { CertificateStore, EvaluatedCertificate } from '../../certificate-store/certificate-store.js';
+import type { CertificateReader, EvaluatedCertificate } from '../../certificate-store/certificate-store.js';
 import { derToPem, privateKeyToPem } from '../../certificates/keys.js';
 import type { CertificateLogFacts } from '../protocol-log/index.js';
 
@@ -30,7 +30,7 @@ export function certificateLogFacts(c: EvaluatedCertificate): CertificateLogFact
 }
 
 /** Undefined when the key cannot be opened: the certificate is then unusable for TLS, as in Exchange. */
-export function buildTlsMaterial(store: CertificateStore, c: EvaluatedCertificate): TlsMaterial | undefined {
+export function buildTlsMaterial(store: CertificateReader, c: EvaluatedCertificate): TlsMaterial | undefined {
   const key = store.privateKey(c.record);
   if (!key || !c.record.der) return undefined;
   try {

@@ -4,10 +4,10 @@
 // Start-Service see them; a stop keeps every queued message.
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { CertificateStore } from '../../certificate-store/certificate-store.js';
+import type { CertificateReader } from '../../certificate-store/certificate-store.js';
 import { loadSystemRoots } from '../../certificates/status.js';
 import type { QueueViewer, TransportServiceControl } from '../../cmdlets/framework/context.js';
-import type { DirectoryStore } from '../../directory/directory-store.js';
+import type { DirectoryReader } from '../../directory/directory-store.js';
 import type { TransportServiceSettings } from '../../directory/records.js';
 import { serverHome } from '../../organization/bootstrap.js';
 import { DeliveryEngine } from '../delivery/delivery-queues.js';
@@ -19,8 +19,8 @@ import { MailQueueStore } from '../queue/index.js';
 import { buildSnapshot, type TransportSnapshot } from './config-snapshot.js';
 
 export interface TransportServiceOptions {
-  directory: DirectoryStore;
-  certificates: CertificateStore;
+  directory: DirectoryReader;
+  certificates: CertificateReader;
   serverName: string;
   dataDir: string;
   logger: Logger;
