@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { it } from 'node:test';
 import type { DirectoryStore } from '../../src/directory/directory-store.js';
 import type { CertificateRecord, SendConnectorRecord, ServerRecord } from '../../src/directory/records.js';
+import { defaultSendConnector } from '../../src/connectors/send-connector-defaults.js';
 import { defaultTransportSettings } from '../../src/organization/bootstrap.js';
 
 export function server(name: string): ServerRecord {
@@ -20,37 +21,7 @@ export function server(name: string): ServerRecord {
 }
 
 export function sendConnector(name: string, comment = ''): SendConnectorRecord {
-  const now = new Date();
-  return {
-    guid: crypto.randomUUID(),
-    name,
-    addressSpaces: [{ type: 'smtp', address: '*', cost: 1 }],
-    smartHosts: [],
-    dnsRoutingEnabled: true,
-    sourceTransportServers: ['EX01'],
-    usage: 'Custom',
-    port: 25,
-    fqdn: null,
-    requireTls: false,
-    tlsAuthLevel: null,
-    tlsDomain: null,
-    tlsCertificateName: null,
-    ignoreStartTls: false,
-    maxMessageSize: 36700160,
-    protocolLoggingLevel: 'None',
-    enabled: true,
-    connectionInactivityTimeOut: 600000,
-    smartHostAuthMechanism: 'None',
-    authenticationCredential: null,
-    comment,
-    domainSecureEnabled: false,
-    forceHelo: false,
-    smtpMaxMessagesPerConnection: 20,
-    useExternalDnsServersEnabled: false,
-    cloudServicesMailEnabled: false,
-    whenCreated: now,
-    whenChanged: now,
-  };
+  return { ...defaultSendConnector({ name, sourceServer: 'EX01', now: new Date() }), addressSpaces: [{ type: 'smtp', address: '*', cost: 1 }], comment };
 }
 
 function certificate(serverName: string, thumbprint: string): CertificateRecord {

@@ -7,40 +7,11 @@ import { parseBinding, parseIpRange } from '../../src/connectors/receive-connect
 import type { ReceiveConnectorRecord, SendConnectorRecord } from '../../src/directory/records.js';
 import { delayNotificationDue, queueRetryDelay } from '../../src/transport/delivery/retry-policy.js';
 import { NO_CONNECTOR_REPLY, TOO_BIG_REPLY, renderSmartHost, selectSendConnector } from '../../src/transport/routing/route.js';
+import { defaultSendConnector } from '../../src/connectors/send-connector-defaults.js';
 import { listenerBindings, matchReceiveConnector, type ReceiveConnectorRuntime } from '../../src/transport/service/config-snapshot.js';
 
 function sc(name: string, spaces: string[], extra: Partial<SendConnectorRecord> = {}): SendConnectorRecord {
-  return {
-    guid: `guid-${name}`,
-    name,
-    addressSpaces: spaces.map(parseAddressSpace),
-    smartHosts: [],
-    dnsRoutingEnabled: true,
-    sourceTransportServers: ['EX01'],
-    usage: 'Custom',
-    port: 25,
-    fqdn: null,
-    requireTls: false,
-    tlsAuthLevel: null,
-    tlsDomain: null,
-    tlsCertificateName: null,
-    ignoreStartTls: false,
-    maxMessageSize: 36_700_160,
-    protocolLoggingLevel: 'None',
-    enabled: true,
-    connectionInactivityTimeOut: 600_000,
-    smartHostAuthMechanism: 'None',
-    authenticationCredential: null,
-    comment: '',
-    domainSecureEnabled: false,
-    forceHelo: false,
-    smtpMaxMessagesPerConnection: 20,
-    useExternalDnsServersEnabled: false,
-    cloudServicesMailEnabled: false,
-    whenCreated: new Date(0),
-    whenChanged: new Date(0),
-    ...extra,
-  };
+  return { ...defaultSendConnector({ name, sourceServer: 'EX01', now: new Date(0), guid: `guid-${name}` }), addressSpaces: spaces.map(parseAddressSpace), maxMessageSize: 36_700_160, ...extra };
 }
 
 const connectors = [

@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import { CertificateStore } from '../../certificate-store/certificate-store.js';
 import { formatAddressSpace, parseAddressSpace } from '../../connectors/address-space.js';
+import { defaultSendConnector } from '../../connectors/send-connector-defaults.js';
 import { parseSmartHost, validateSendConnector } from '../../connectors/send-connector-rules.js';
 import { formatSmtpX509Identifier, identifierMatches, parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
 import type { DirectoryStore } from '../../directory/directory-store.js';
@@ -10,8 +10,6 @@ import type { CmdletContext } from '../framework/context.js';
 import { type BoundParameters, type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
 import { applyMultiValued, identityError, resolveServer, sameText } from './common.js';
-
-const DEFAULT_MAX_MESSAGE_SIZE = 35 * 1024 * 1024;
 
 export const sendConnectorType = defineObjectType({
   name: 'SendConnector',
@@ -279,36 +277,7 @@ export function sendConnectorCmdlets(store: CertificateStore): CmdletDeclaration
       const name = (p.Name as string).trim();
       if (!name || name.length > 64) throw new InterchangeError('ICX_PARAM_INVALID', 'The connector name must be 1 to 64 characters long.', { parameter: 'Name' });
       const now = ctx.services.clock();
-      const base: SendConnectorRecord = {
-        guid: crypto.randomUUID(),
-        name,
-        addressSpaces: [],
-        smartHosts: [],
-        dnsRoutingEnabled: true,
-        sourceTransportServers: [ctx.services.localServer],
-        usage,
-        port: 25,
-        fqdn: null,
-        requireTls: false,
-        tlsAuthLevel: null,
-        tlsDomain: null,
-        tlsCertificateName: null,
-        ignoreStartTls: false,
-        maxMessageSize: usage === 'Internal' ? null : DEFAULT_MAX_MESSAGE_SIZE,
-        protocolLoggingLevel: 'None',
-        enabled: true,
-        connectionInactivityTimeOut: 10 * 60_000,
-        smartHostAuthMechanism: 'None',
-        authenticationCredential: null,
-        comment: '',
-        domainSecureEnabled: usage === 'Partner',
-        forceHelo: false,
-        smtpMaxMessagesPerConnection: 20,
-        useExternalDnsServersEnabled: false,
-        cloudServicesMailEnabled: false,
-        whenCreated: now,
-        whenChanged: now,
-      };
+      const base = defaultSendConnector({ name, usage, sourceServer: ctx.services.localServer, now });
       const record = await applyParameters(ctx, store, base, p);
       if (!ctx.shouldProcess(`Creating Send Connector "${name}", Address Spaces "${record.addressSpaces.map(formatAddressSpace).join(',')}".`, name)) return;
       await ctx.services.directory.exclusive(async (tx) => {
