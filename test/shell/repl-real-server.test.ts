@@ -1,46 +1,12 @@
 // The interactive shell against a real server, driven in a real terminal
 // (tmux send-keys / capture-pane) as an administrator would use it.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestPki, pfx, type TestPki } from '../support/pki.js';
 import { AdminApi, bytes, CLI, secure, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
-
-class Terminal {
-  constructor(readonly session: string) {}
-  static start(session: string, command: string, env: Record<string, string>): Terminal {
-    const exports = Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ');
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', `env ${exports} ${command}; sleep 60`]);
-    return new Terminal(session);
-  }
-  keys(...keys: string[]) {
-    execFileSync('tmux', ['send-keys', '-t', this.session, ...keys]);
-  }
-  type(text: string) {
-    execFileSync('tmux', ['send-keys', '-t', this.session, '-l', text]);
-  }
-  screen(): string {
-    return execFileSync('tmux', ['capture-pane', '-t', this.session, '-p', '-J', '-S', '-1000']).toString();
-  }
-  async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = this.screen();
-      if (pattern.test(s)) return s;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${pattern}; screen:\n${s}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  kill() {
-    try {
-      execFileSync('tmux', ['kill-session', '-t', this.session]);
-    } catch {
-      // already gone
-    }
-  }
-}
+import { Terminal } from '../support/terminal.js';
 
 describe('the interactive shell against a running server, in a real terminal', () => {
   let dataDir: string;
@@ -58,7 +24,7 @@ describe('the interactive shell against a running server, in a real terminal', (
     await api.ok('Enable-ExchangeCertificate', { Thumbprint: pki.oldCert.facts.thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } });
     const f = pki.oldCert.facts;
     await api.ok('New-SendConnector', { Name: 'Contoso Outbound', AddressSpaces: ['contoso.com'], SmartHosts: ['127.0.0.1'], TlsCertificateName: `<I>${f.issuer}<S>${f.subject}` });
-    term = Terminal.start(`icx-repl-${process.pid}`, `${process.execPath} ${CLI} shell --data ${dataDir} --server EX01`, { HOME: dataDir });
+    term = Terminal.start(`icx-repl-${process.pid}`, `env HOME='${dataDir}' ${process.execPath} ${CLI} shell --data ${dataDir} --server EX01`, { width: 200 });
   });
 
   after(async () => {

@@ -5,59 +5,24 @@
 // exit codes and history kept across sessions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Terminal } from '../support/terminal.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const OLD = 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678';
 
-class Terminal {
-  constructor(readonly session: string) {}
-
-  static start(session: string, historyFile: string, command?: string): Terminal {
-    const args = command === undefined ? '' : ` -Command '${command.replace(/'/g, "'\\''")}'`;
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '220', '-y', '50', '-c', ROOT,
-      `node --import tsx test/shell/repl-driver.ts ${historyFile}${args}; sleep 60`]);
-    return new Terminal(session);
-  }
-  keys(...keys: string[]): void {
-    execFileSync('tmux', ['send-keys', '-t', this.session, ...keys]);
-  }
-  type(text: string): void {
-    execFileSync('tmux', ['send-keys', '-t', this.session, '-l', text]);
-  }
-  screen(): string {
-    return execFileSync('tmux', ['capture-pane', '-t', this.session, '-p', '-J', '-S', '-1000']).toString();
-  }
-  async waitFor(pattern: RegExp, timeoutMs = 15000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = this.screen();
-      if (pattern.test(s)) return s;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${pattern}; screen:\n${s}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  /** The screen text after the last occurrence of a marker. */
-  after(marker: string): string {
-    const s = this.screen();
-    return s.slice(s.lastIndexOf(marker));
-  }
-  kill(): void {
-    try {
-      execFileSync('tmux', ['kill-session', '-t', this.session]);
-    } catch {
-      // already gone
-    }
-  }
+/** The shell's REPL driver (a fake cmdlet host) in a real terminal. */
+function startShell(session: string, historyFile: string, command?: string): Terminal {
+  const args = command === undefined ? '' : ` -Command '${command.replace(/'/g, "'\\''")}'`;
+  return Terminal.start(session, `node --import tsx test/shell/repl-driver.ts ${historyFile}${args}`, { cwd: ROOT });
 }
 
 test('interactive shell in a real terminal', { timeout: 120000 }, async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shell-repl-'));
   const history = path.join(dir, 'history');
-  const term = Terminal.start(`shell-repl-${process.pid}`, history);
+  const term = startShell(`shell-repl-${process.pid}`, history);
   try {
     await term.waitFor(/\[PS\] EX01> $/m);
 
@@ -162,7 +127,7 @@ test('interactive shell in a real terminal', { timeout: 120000 }, async () => {
     assert.doesNotMatch(saved, /hunter2/, 'answers to prompts are not history');
 
     // History survives into the next session: Up recalls the last command.
-    const again = Terminal.start(`shell-repl2-${process.pid}`, history);
+    const again = startShell(`shell-repl2-${process.pid}`, history);
     try {
       await again.waitFor(/\[PS\] EX01> $/m);
       again.keys('Up');
@@ -178,7 +143,7 @@ test('interactive shell in a real terminal', { timeout: 120000 }, async () => {
 
 test('-Command mode asks on the terminal too; Ctrl-C at the question stops the script', { timeout: 60000 }, async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shell-cmd-'));
-  const answered = Terminal.start(`shell-cmd-${process.pid}`, path.join(dir, 'h'), `Remove-ExchangeCertificate -Thumbprint ${OLD}; 'after the question'`);
+  const answered = startShell(`shell-cmd-${process.pid}`, path.join(dir, 'h'), `Remove-ExchangeCertificate -Thumbprint ${OLD}; 'after the question'`);
   try {
     await answered.waitFor(/\[Y\] Yes  \[A\] Yes to All  \[N\] No  \[L\] No to All  \[\?\] Help \(default is "Y"\): $/m);
     answered.type('n');
@@ -187,7 +152,7 @@ test('-Command mode asks on the terminal too; Ctrl-C at the question stops the s
   } finally {
     answered.kill();
   }
-  const interrupted = Terminal.start(`shell-cmd2-${process.pid}`, path.join(dir, 'h'), `Remove-ExchangeCertificate -Thumbprint ${OLD}; 'not reached'`);
+  const interrupted = startShell(`shell-cmd2-${process.pid}`, path.join(dir, 'h'), `Remove-ExchangeCertificate -Thumbprint ${OLD}; 'not reached'`);
   try {
     await interrupted.waitFor(/Help \(default is "Y"\): $/m);
     interrupted.keys('C-c');
