@@ -2,6 +2,7 @@
 // server (`EX01\contoso.com`, `EX01\contoso.com\12`); a request for another
 // server is run by that server's admin API, since only its transport holds its queues.
 import type { InvokeResponse } from '../contract.js';
+import { parseOPathFilter } from '../framework/opath-filter.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext, QueueViewer } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
@@ -117,6 +118,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
       serverParam,
       { name: 'Include', type: 'String', multiValued: true, description: 'Only queues of these kinds: Empty, Internal, External, or a DeliveryType.' },
       { name: 'Exclude', type: 'String', multiValued: true, description: 'Leave out queues of these kinds: Empty, Internal, External, or a DeliveryType.' },
+      { name: 'Filter', type: 'String', description: "OPath conditions joined by -and, e.g. \"Status -eq 'Retry' -and MessageCount -gt 10\"." },
     ],
     outputType: 'ExtensibleQueueInfo',
     role: 'Transport Queues',
@@ -124,6 +126,8 @@ export function queueCmdlets(): CmdletDeclaration[] {
     examples: [{ code: 'Get-Queue -Server EX01 | Format-List Identity,Status,MessageCount,LastError,NextRetryTime', remarks: 'The queues of EX01 and why any of them is in Retry.' }],
     async run(ctx, p) {
       const identity = p.Identity as string | undefined;
+      // Parsed before reaching the server, so a bad filter is reported as such even when transport is stopped.
+      const filter = typeof p.Filter === 'string' ? parseOPathFilter(p.Filter) : undefined;
       return onServer(ctx, 'Get-Queue', p, serverPart(identity) ?? (p.Server as string | undefined), async (v) => {
         let queues = await v.getQueues();
         if (identity) {
@@ -141,6 +145,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
         const exclude = p.Exclude as string[] | undefined;
         if (include?.length) queues = queues.filter((q) => include.some((k) => kind(q, k)));
         if (exclude?.length) queues = queues.filter((q) => !exclude.some((k) => kind(q, k)));
+        if (filter) queues = queues.filter(filter);
         return queues;
       });
     },
@@ -154,6 +159,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
       { name: 'Queue', type: 'String', description: 'Only the messages of this queue: <Server>\\<NextHopDomain>.' },
       serverParam,
       { name: 'IncludeRecipientInfo', type: 'SwitchParameter', description: 'Accepted for compatibility; Recipients is always filled.' },
+      { name: 'Filter', type: 'String', description: "OPath conditions joined by -and, e.g. \"FromAddress -like '*@contoso.com' -and Status -eq 'Retry'\"." },
     ],
     outputType: 'ExtensibleMessageInfo',
     role: 'Transport Queues',
@@ -162,8 +168,10 @@ export function queueCmdlets(): CmdletDeclaration[] {
     async run(ctx, p) {
       const identity = p.Identity as string | undefined;
       const queue = p.Queue as string | undefined;
+      const filter = typeof p.Filter === 'string' ? parseOPathFilter(p.Filter) : undefined;
       return onServer(ctx, 'Get-Message', p, serverPart(identity) ?? serverPart(queue) ?? (p.Server as string | undefined), async (v) => {
-        const messages = await v.getMessages(queue);
+        const all = await v.getMessages(queue);
+        const messages = filter ? all.filter(filter) : all;
         if (!identity) return messages;
         const id = identity.split('\\').pop();
         const found = messages.filter((m) => String(m.Identity).split('\\').pop() === id);
