@@ -212,14 +212,21 @@ export function runRepl(rt: Runtime, ui: ReplUI, opts: ReplOptions): Promise<num
       if (!closed) showPrompt();
     };
 
+    // Several lines can arrive in one read (a paste, fast typing): readline then
+    // emits them in one go, before pump's completion is observed, so a line
+    // queued in that gap must start another pump or it would wait forever.
     let pumping = false;
-    rl.on('line', (line) => {
-      queue.push(line);
+    const drain = (): void => {
       if (pumping) return;
       pumping = true;
       void pump().finally(() => {
         pumping = false;
+        if (queue.length && !closed) drain();
       });
+    };
+    rl.on('line', (line) => {
+      queue.push(line);
+      drain();
     });
     rl.on('SIGINT', () => {
       if (running) {

@@ -257,7 +257,7 @@ const CASES: Array<[string, string]> = [
   ["(Get-Date -Year 2023 -Month 1 -Day 11).ToString('yyyy-MM-dd')", '2023-01-11'],
   ["Get-Date -Year 2023 -Month 1 -Day 11 -Format 'dd/MM/yyyy'", '11/01/2023'],
   ['(Get-Date -Year 2023 -Month 1 -Day 11).DayOfWeek', 'Wednesday'],
-  ['((Get-Date -Year 2020 -Month 1 -Day 11) - (Get-Date -Year 2020 -Month 1 -Day 1)).Days', '10'],
+  ['((Get-Date -Year 2020 -Month 1 -Day 11).Date - (Get-Date -Year 2020 -Month 1 -Day 1).Date).Days', '10'],
   ['(New-TimeSpan -Days 1 -Hours 2).TotalHours', '26'],
   ['"$(New-TimeSpan -Days 1 -Hours 2 -Minutes 3)"', '1.02:03:00'],
   ['(Get-Date -Year 2020 -Month 1 -Day 1).Add((New-TimeSpan -Days 2)).Day', '3'],

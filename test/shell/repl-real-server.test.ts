@@ -78,6 +78,10 @@ describe('the interactive shell against a running server, in a real terminal', (
       await new Promise((r) => setTimeout(r, 100));
     }
 
+    // A multi-line statement pasted at once: every line arrives in one read.
+    term.type("if ($true) {\r'pasted ' + 2\r}\r");
+    await term.waitFor(/^pasted 2\n\[PS\] EX01> $/m);
+
     term.type('Get-Certificat');
     term.keys('Enter');
     await term.waitFor(/The term 'Get-Certificat' is not recognized as the name of a cmdlet/);
