@@ -50,7 +50,12 @@ export function privateKeyToPkcs8(key: Buffer | string, passphrase?: string): Bu
     return object.export({ type: 'pkcs8', format: 'der' }) as Buffer;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    if (/bad decrypt|passphrase|interrupted or cancelled/i.test(msg)) {
+    const text = typeof key === 'string' ? key : key.subarray(0, 4096).toString('latin1');
+    // With a wrong password, CBC decryption ends in valid padding about once in
+    // 256 tries; OpenSSL then fails to decode the garbage instead of reporting
+    // "bad decrypt". For an encrypted key, any failure means the password.
+    const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text);
+    if ((encrypted && passphrase !== undefined) || /bad decrypt|passphrase|interrupted or cancelled/i.test(msg)) {
       throw new InterchangeError('ICX_CERT_WRONG_PASSWORD', 'The source data cannot be imported or the wrong password was specified.', { cause: e });
     }
     throw new InterchangeError('ICX_CERT_DATA_CORRUPT', `The source data is corrupted or not properly Base64 encoded. The private key cannot be read (${msg}).`, { cause: e });

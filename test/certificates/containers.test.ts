@@ -329,3 +329,16 @@ test('BER-encoded PFX (indefinite lengths, constructed OCTET STRINGs) reads like
     await assert.rejects(readCertificateData(ber, 'px'), code('ICX_CERT_WRONG_PASSWORD'));
   }
 });
+
+test('an encrypted PEM key with a wrong password is always ICX_CERT_WRONG_PASSWORD, even when the garbage decrypts with valid padding', async () => {
+  const pki = await createTestPki();
+  const p = pem(pki.renewedCert);
+  await withOpenssl({ 'k.pem': p.privateKey }, async (dir, openssl) => {
+    await openssl(['pkcs8', '-topk8', '-in', 'k.pem', '-v2', 'aes-256-cbc', '-passout', 'pass:keypass', '-out', 'enc.pem']);
+    const enc = await readFile(join(dir, 'enc.pem'), 'utf8');
+    // About one wrong password in 256 yields valid padding; 1,500 tries meet that case almost surely.
+    for (let i = 0; i < 1500; i++) {
+      await assert.rejects(readCertificateData(Buffer.from(p.certificate + enc), `wrong-${i}`), code('ICX_CERT_WRONG_PASSWORD'));
+    }
+  });
+});
