@@ -439,13 +439,7 @@ export class Runtime implements MemberContext {
         for (const item of items) {
           this.checkStopped();
           this.setVariable(st.variable, item);
-          try {
-            out.push(...(await this.block(st.body.statements, sink)));
-          } catch (e) {
-            if (e instanceof BreakSignal) break;
-            if (e instanceof ContinueSignal) continue;
-            throw e;
-          }
+          if ((await this.loopBody(st.body, sink, out)) === 'break') break;
         }
         return out;
       }
@@ -453,13 +447,7 @@ export class Runtime implements MemberContext {
         const out: unknown[] = [];
         while (toBool(await this.statementValue(st.condition))) {
           this.checkStopped();
-          try {
-            out.push(...(await this.block(st.body.statements, sink)));
-          } catch (e) {
-            if (e instanceof BreakSignal) break;
-            if (e instanceof ContinueSignal) continue;
-            throw e;
-          }
+          if ((await this.loopBody(st.body, sink, out)) === 'break') break;
         }
         return out;
       }
@@ -549,14 +537,7 @@ export class Runtime implements MemberContext {
         let matched = false;
         const run = async (body: StatementBlockAst): Promise<'break' | 'continue' | 'next'> => {
           scope.vars.set('_', { name: '_', value: item });
-          try {
-            out.push(...(await this.block(body.statements, sink)));
-          } catch (e) {
-            if (e instanceof BreakSignal) return 'break';
-            if (e instanceof ContinueSignal) return 'continue';
-            throw e;
-          }
-          return 'next';
+          return this.loopBody(body, sink, out);
         };
         for (const clause of st.clauses) {
           if (!clause.condition) continue;
@@ -579,6 +560,18 @@ export class Runtime implements MemberContext {
       else scope.vars.delete('_');
     }
     return out;
+  }
+
+  /** One pass of a loop (or switch) body: its output is appended to `out`; break and continue become the result. */
+  private async loopBody(body: StatementBlockAst, sink: ((out: unknown[]) => void) | undefined, out: unknown[]): Promise<'break' | 'continue' | 'next'> {
+    try {
+      out.push(...(await this.block(body.statements, sink)));
+    } catch (e) {
+      if (e instanceof BreakSignal) return 'break';
+      if (e instanceof ContinueSignal) return 'continue';
+      throw e;
+    }
+    return 'next';
   }
 
   private async block(statements: StatementAst[], sink?: (out: unknown[]) => void): Promise<unknown[]> {
