@@ -251,6 +251,11 @@ export async function startPostfixNextHop(opts: {
       }
     }
     if (watchdog.exitCode === null && watchdog.signalCode === null) watchdog.kill('SIGKILL');
+    // kill() returns before the kernel has torn the processes down; the listening
+    // socket closes only then. "Stopped" must mean the port refuses, since tests
+    // use a stopped next hop as "next hop down".
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !(await portRefuses(opts.port))) await new Promise((r) => setTimeout(r, 50));
     await rm(base, { recursive: true, force: true });
   };
 
@@ -309,4 +314,14 @@ export function parseClientCertFingerprints(lines: string[]): string[] {
     if (m) out.push(m[1].replace(/:/g, '').toUpperCase());
   }
   return out;
+}
+
+function portRefuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on('error', () => resolve(true));
+  });
 }
