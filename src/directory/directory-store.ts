@@ -2,6 +2,7 @@ import type {
   AdministratorRecord,
   AuditLogRecord,
   CertificateRecord,
+  MailUserRecord,
   OrganizationRecord,
   ReceiveConnectorRecord,
   SendConnectorRecord,
@@ -65,6 +66,12 @@ export interface DirectoryStore {
   updateReceiveConnector(connector: ReceiveConnectorRecord): Promise<void>;
   deleteReceiveConnector(guid: string): Promise<boolean>;
 
+  listMailUsers(): Promise<MailUserRecord[]>;
+  /** Name and UserPrincipalName are each unique (any case); a clash fails with ICX_OBJECT_EXISTS. */
+  insertMailUser(user: MailUserRecord): Promise<void>;
+  updateMailUser(user: MailUserRecord): Promise<void>;
+  deleteMailUser(guid: string): Promise<boolean>;
+
   listAdministrators(): Promise<AdministratorRecord[]>;
   findAdministratorByTokenHash(tokenHash: string): Promise<AdministratorRecord | undefined>;
   insertAdministrator(admin: AdministratorRecord): Promise<void>;
@@ -81,5 +88,5 @@ export interface DirectoryStore {
  */
 export type DirectoryReader = Pick<
   DirectoryStore,
-  'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'listReceiveConnectors'
+  'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'listReceiveConnectors' | 'listMailUsers'
 >;

@@ -7,6 +7,7 @@ import type {
   AdministratorRecord,
   AuditLogRecord,
   CertificateRecord,
+  MailUserRecord,
   OrganizationRecord,
   ReceiveConnectorRecord,
   SendConnectorRecord,
@@ -235,6 +236,45 @@ export class KyselyDirectoryStore implements DirectoryStore {
   deleteReceiveConnector(guid: string): Promise<boolean> {
     return this.write(async (db) => {
       const r = await db.deleteFrom('receive_connectors').where('guid', '=', guid).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  async listMailUsers(): Promise<MailUserRecord[]> {
+    const rows = await this.q.selectFrom('mail_users').select('data').orderBy('name_key').execute();
+    return rows.map((r) => decodeDocument<MailUserRecord>(r.data));
+  }
+
+  /** The unique columns catch what a check-then-insert by two processes at once would miss. */
+  private async mailUserClash(db: Kysely<DirectoryDatabase>, u: MailUserRecord): Promise<void> {
+    const clash = await db
+      .selectFrom('mail_users')
+      .select(['guid', 'name_key', 'upn_key'])
+      .where((eb) => eb.or([eb('name_key', '=', key(u.name)), eb('upn_key', '=', key(u.userPrincipalName))]))
+      .where('guid', '!=', u.guid)
+      .executeTakeFirst();
+    if (!clash) return;
+    const what = clash.name_key === key(u.name) ? `The name "${u.name}"` : `The user principal name "${u.userPrincipalName}"`;
+    throw new InterchangeError('ICX_OBJECT_EXISTS', `${what} is already used by another mail user.`);
+  }
+
+  insertMailUser(u: MailUserRecord): Promise<void> {
+    return this.write(async (db) => {
+      await this.mailUserClash(db, u);
+      await db.insertInto('mail_users').values({ guid: u.guid, name_key: key(u.name), upn_key: key(u.userPrincipalName), data: encodeDocument(u) }).execute();
+    });
+  }
+
+  updateMailUser(u: MailUserRecord): Promise<void> {
+    return this.write(async (db) => {
+      await this.mailUserClash(db, u);
+      await db.updateTable('mail_users').set({ name_key: key(u.name), upn_key: key(u.userPrincipalName), data: encodeDocument(u) }).where('guid', '=', u.guid).execute();
+    });
+  }
+
+  deleteMailUser(guid: string): Promise<boolean> {
+    return this.write(async (db) => {
+      const r = await db.deleteFrom('mail_users').where('guid', '=', guid).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     });
   }

@@ -64,6 +64,17 @@ function migrations(flavor: DdlFlavor): Record<string, Migration> {
         await db.schema.createIndex('audit_log_run_date').on('audit_log').column('run_date').execute();
       },
     },
+    '0002_mail_users': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('mail_users')
+          .addColumn('guid', 'text', (c) => c.primaryKey())
+          .addColumn('name_key', 'text', (c) => c.notNull().unique())
+          .addColumn('upn_key', 'text', (c) => c.notNull().unique())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

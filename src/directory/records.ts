@@ -150,6 +150,26 @@ export interface ReceiveConnectorRecord {
   whenChanged: Date;
 }
 
+/**
+ * A mail user (Exchange's MailUser): an account that can authenticate to a
+ * Receive connector (SMTP AUTH). Interchange has no Active Directory, so the
+ * account and its password hash live here.
+ */
+export interface MailUserRecord {
+  guid: string;
+  name: string;
+  alias: string;
+  displayName: string;
+  userPrincipalName: string;
+  primarySmtpAddress: string;
+  /** Where mail to the user goes (Exchange's ExternalEmailAddress, `SMTP:` prefix stripped). */
+  externalEmailAddress: string;
+  /** scrypt hash with its parameters (src/security/password-hash.ts); never the password. */
+  passwordHash: string;
+  whenCreated: Date;
+  whenChanged: Date;
+}
+
 export type RoleGroup = 'Organization Management' | 'Server Management' | 'View-Only Organization Management';
 
 export interface AdministratorRecord {

@@ -16,6 +16,7 @@ export interface DirectoryDatabase {
   trusted_roots: { server_key: string; thumbprint: string } & DocumentRow;
   send_connectors: { guid: string; name_key: string } & DocumentRow;
   receive_connectors: { guid: string; server_key: string; name_key: string } & DocumentRow;
+  mail_users: { guid: string; name_key: string; upn_key: string } & DocumentRow;
   administrators: { id: string; token_hash: string } & DocumentRow;
   audit_log: {
     id: Generated<number>;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { it } from 'node:test';
 import type { DirectoryStore } from '../../src/directory/directory-store.js';
-import type { CertificateRecord, SendConnectorRecord, ServerRecord } from '../../src/directory/records.js';
+import type { CertificateRecord, MailUserRecord, SendConnectorRecord, ServerRecord } from '../../src/directory/records.js';
 import { defaultSendConnector } from '../../src/connectors/send-connector-defaults.js';
 import { defaultTransportSettings } from '../../src/organization/bootstrap.js';
 
@@ -136,6 +136,36 @@ export function directoryConformance(open: () => Promise<DirectoryStore>): void 
     assert.equal((await d.searchAuditLog({ succeeded: false }))[0].error, 'E');
     assert.equal((await d.searchAuditLog({ startDate: new Date('2026-01-02T00:00:00Z') })).length, 2);
     assert.equal((await d.searchAuditLog({ resultSize: 1 })).length, 1);
+    await d.close();
+  });
+
+  it('keeps mail users with a unique name and user principal name (any case), renames and deletes them', async () => {
+    const d = await open();
+    const now = new Date('2026-03-04T05:06:07.089Z');
+    const user = (name: string, upn: string): MailUserRecord => ({
+      guid: crypto.randomUUID(),
+      name,
+      alias: name.toLowerCase(),
+      displayName: name,
+      userPrincipalName: upn,
+      primarySmtpAddress: upn,
+      externalEmailAddress: `${name.toLowerCase()}@fabrikam.com`,
+      passwordHash: 'scrypt$16384$8$1$c2FsdA==$aGFzaA==',
+      whenCreated: now,
+      whenChanged: now,
+    });
+    const alice = user('Alice', 'alice@contoso.com');
+    await d.insertMailUser(alice);
+    await d.insertMailUser(user('Bob', 'bob@contoso.com'));
+    assert.deepEqual((await d.listMailUsers())[0], alice);
+    await assert.rejects(d.insertMailUser(user('ALICE', 'other@contoso.com')), (e: { code?: string }) => e.code === 'ICX_OBJECT_EXISTS');
+    await assert.rejects(d.insertMailUser(user('Carol', 'Alice@Contoso.com')), (e: { code?: string }) => e.code === 'ICX_OBJECT_EXISTS');
+    await assert.rejects(d.updateMailUser({ ...alice, userPrincipalName: 'BOB@contoso.com' }), (e: { code?: string }) => e.code === 'ICX_OBJECT_EXISTS');
+    await d.updateMailUser({ ...alice, name: 'Alicia' });
+    assert.deepEqual((await d.listMailUsers()).map((u) => u.name), ['Alicia', 'Bob']);
+    assert.equal(await d.deleteMailUser(alice.guid), true);
+    assert.equal(await d.deleteMailUser(alice.guid), false);
+    assert.deepEqual((await d.listMailUsers()).map((u) => u.name), ['Bob']);
     await d.close();
   });
 }
