@@ -170,7 +170,7 @@ export interface MailUserRecord {
   whenChanged: Date;
 }
 
-export type RoleGroup = 'Organization Management' | 'Server Management' | 'View-Only Organization Management';
+export type RoleGroup = 'Organization Management' | 'Server Management' | 'Recipient Management' | 'View-Only Organization Management';
 
 export interface AdministratorRecord {
   id: string;

@@ -36,6 +36,10 @@ export const ERROR_CATALOG = {
   ICX_SERVER_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No server of that name in the organization.' },
   ICX_DIRECTORY_UNAVAILABLE: { category: 'ResourceUnavailable', httpStatus: 503, summary: 'The directory store cannot be reached.' },
 
+  // Recipients
+  ICX_PASSWORD_WEAK: { category: 'InvalidArgument', httpStatus: 400, summary: 'The password is empty or does not meet the complexity requirements.' },
+  ICX_ADDRESS_IN_USE: { category: 'ResourceExists', httpStatus: 409, summary: 'Another mail user already has that e-mail address.' },
+
   // Certificates
   ICX_CERT_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No certificate with that thumbprint on the server.' },
   ICX_CERT_IN_USE_INTERNAL_TRANSPORT: { category: 'InvalidOperation', httpStatus: 409, summary: 'The certificate is the internal transport certificate.' },

@@ -9,6 +9,8 @@ export type ManagementRole =
   | 'Transport Queues'
   | 'Audit Logs'
   | 'Role Management'
+  | 'Mail Recipients'
+  | 'Mail Recipient Creation'
   | 'View-Only Configuration';
 
 /**
@@ -25,6 +27,8 @@ const ROLE_GROUPS: Record<RoleGroup, ReadonlySet<ManagementRole>> = {
     'Transport Queues',
     'Audit Logs',
     'Role Management',
+    'Mail Recipients',
+    'Mail Recipient Creation',
     'View-Only Configuration',
   ]),
   'Server Management': new Set<ManagementRole>([
@@ -34,6 +38,7 @@ const ROLE_GROUPS: Record<RoleGroup, ReadonlySet<ManagementRole>> = {
     'Transport Queues',
     'View-Only Configuration',
   ]),
+  'Recipient Management': new Set<ManagementRole>(['Mail Recipients', 'Mail Recipient Creation']),
   'View-Only Organization Management': new Set<ManagementRole>(['View-Only Configuration']),
 };
 

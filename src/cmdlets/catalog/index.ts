@@ -7,6 +7,7 @@ import { binaryFileDataType, certificateAlertType, certificateRotationStepType, 
 import { receiveConnectorCmdlets, receiveConnectorType } from './receive-connector.js';
 import { sendConnectorCmdlets, sendConnectorType } from './send-connector.js';
 import { exchangeServerType, serverCmdlets, serviceType, transportServiceType } from './servers.js';
+import { mailUserCmdlets, mailUserType } from './mail-user.js';
 import { messageType, queueCmdlets, queueType } from './queues.js';
 import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-logs.js';
 
@@ -22,7 +23,8 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...queueCmdlets(),
       ...protocolLogCmdlets(deps.certificates),
       ...administratorCmdlets(),
+      ...mailUserCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType],
+    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType],
   };
 }

@@ -81,7 +81,8 @@ function convertScalar(p: ParameterDeclaration, value: WireValue): unknown {
       if (value && typeof value === 'object' && '$secure' in value && typeof value.$secure === 'string') return value.$secure;
       throw new InterchangeError(
         'ICX_PARAM_CONVERSION',
-        `Cannot process argument transformation on parameter '${p.name}'. Cannot convert the "${show(value)}" value of type "${typeof value === 'string' ? 'System.String' : 'System.Object'}" to type "System.Security.SecureString".`,
+        // A secret given as plain text is still a secret: the message (which the audit log keeps) never repeats it.
+        `Cannot process argument transformation on parameter '${p.name}'. Cannot convert the "******" value of type "${typeof value === 'string' ? 'System.String' : 'System.Object'}" to type "System.Security.SecureString".`,
         { parameter: p.name },
       );
     case 'Byte[]':
@@ -90,7 +91,7 @@ function convertScalar(p: ParameterDeclaration, value: WireValue): unknown {
       throw conversionError(p, value, 'The value is not a byte array.');
     case 'PSCredential':
       if (value && typeof value === 'object' && '$credential' in value) return value.$credential;
-      throw conversionError(p, value, 'The value is not a credential.');
+      throw conversionError(p, '******', 'The value is not a credential.');
     case 'DateTime': {
       const d = typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(NaN);
       if (Number.isNaN(d.getTime())) throw conversionError(p, value, 'String was not recognized as a valid DateTime.');
