@@ -32,6 +32,21 @@ export interface TransportServiceSettings {
   maxPerDomainOutboundConnections: number;
   /** DNS servers used for MX routing; empty = the system resolver. */
   externalDnsServers: string[];
+  /**
+   * Crashes while processing a message before it goes to the Poison queue (1-10).
+   * Absent on servers stored before the setting existed: read it through poisonDetectionSettings().
+   */
+  poisonThreshold?: number;
+  /** Whether crashes are counted at all; absent = $true. */
+  poisonMessageDetectionEnabled?: boolean;
+}
+
+/** Set-TransportService's defaults for PoisonThreshold and PoisonMessageDetectionEnabled. */
+export const DEFAULT_POISON_THRESHOLD = 2;
+
+/** The poison settings in effect, with Exchange's defaults for a record stored without them. */
+export function poisonDetectionSettings(t: TransportServiceSettings): { threshold: number; enabled: boolean } {
+  return { threshold: t.poisonThreshold ?? DEFAULT_POISON_THRESHOLD, enabled: t.poisonMessageDetectionEnabled ?? true };
 }
 
 export interface ServerRecord {

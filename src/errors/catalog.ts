@@ -64,6 +64,7 @@ export const ERROR_CATALOG = {
   ICX_SERVICE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No service of that name.' },
   ICX_QUEUE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No queue of that identity.' },
   ICX_MESSAGE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No message of that identity.' },
+  ICX_QUEUE_OPERATION_INVALID: { category: 'InvalidOperation', httpStatus: 409, summary: 'The queue cannot be acted on as a whole: the Poison queue is never retried, suspended or resumed; release or remove its messages one by one.' },
   ICX_PROTOCOL_LOG_UNREADABLE: { category: 'InvalidData', httpStatus: 400, summary: 'A protocol log file cannot be read.' },
 
   ICX_INTERNAL: { category: 'NotSpecified', httpStatus: 500, summary: 'An unexpected failure; the service log has details.' },

@@ -5,14 +5,17 @@
 // when it cannot connect. Queue state lives in memory and is rebuilt from the
 // durable spool at start, as Exchange rebuilds its queues from mail.que.
 import type { Logger } from 'pino';
+import { poisonDetectionSettings } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import { ProtocolLogSession, type ProtocolLogWriter } from '../protocol-log/index.js';
-import type { MailQueueStore, QueuedMessage } from '../queue/index.js';
+import type { MailQueueStore, QueuedMessage, QueuedMessagePatch } from '../queue/index.js';
+import type { ProcessingTracker } from '../queue/processing-journal.js';
 import { queueKey, selectSendConnector, type Route } from '../routing/route.js';
 import type { TransportSnapshot } from '../service/config-snapshot.js';
 import { DeliveryError, SmtpClientConnection, type ConnectTarget } from '../outbound/smtp-client.js';
 import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
 import { buildDsn, headerSection, type DsnRecipient } from './dsn.js';
+import { recordInterruptedProcessing } from './poison-detection.js';
 import { RateCounter } from './rate-counter.js';
 import { delayNotificationDue, messageRetryDelay, queueRetryDelay } from './retry-policy.js';
 
@@ -47,6 +50,11 @@ export interface DeliveryDeps {
   clock(): Date;
   logger: Logger;
   serverName: string;
+  /**
+   * Records which messages are being processed, so that the next start knows
+   * which ones a crash interrupted (poison message detection).
+   */
+  journal: ProcessingTracker;
 }
 
 /** How long an idle outbound connection waits for the next message before QUIT. */
@@ -76,8 +84,19 @@ export class DeliveryEngine {
 
   constructor(private readonly deps: DeliveryDeps) {}
 
-  /** Places every message of the spool in its queue (start of the service). */
+  /**
+   * Start of the service: counts the crash that interrupted the messages the
+   * previous process was processing (poisoning those at PoisonThreshold),
+   * then places every message of the spool in its queue.
+   */
   async load(): Promise<void> {
+    await recordInterruptedProcessing({
+      store: this.deps.store,
+      tracker: this.deps.journal,
+      settings: poisonDetectionSettings(this.deps.snapshot().server.transport),
+      logger: this.deps.logger,
+      serverName: this.deps.serverName,
+    });
     for (const m of this.deps.store.list()) await this.place(m);
     this.routedRevision = this.deps.snapshot().revision;
   }
@@ -120,12 +139,31 @@ export class DeliveryEngine {
   }
 
   /**
+   * Everything done to a message between begin and end in the processing
+   * journal: if the process dies in between, the message's crash count rises.
+   */
+  private async tracked<T>(id: number, work: () => Promise<T>): Promise<T> {
+    this.deps.journal.begin(id);
+    try {
+      return await work();
+    } finally {
+      this.deps.journal.end(id);
+    }
+  }
+
+  /**
    * Categorizes a message: recipients without a route fail at once (NDR); the
    * first routable pending recipient decides the queue. Recipients of other
-   * next hops are delivered once the message comes round again.
+   * next hops are delivered once the message comes round again. A poison
+   * message is in no delivery queue: it waits in the Poison queue.
    */
   private async place(msg: QueuedMessage): Promise<void> {
     this.unplace(msg.id);
+    if (msg.poison) return;
+    await this.tracked(msg.id, () => this.categorize(msg));
+  }
+
+  private async categorize(msg: QueuedMessage): Promise<void> {
     const failed: DsnRecipient[] = [];
     let route: Route | undefined;
     for (const r of msg.pendingRecipients) {
@@ -205,7 +243,7 @@ export class DeliveryEngine {
     if (s.revision === this.routedRevision) return;
     this.routedRevision = s.revision;
     for (const m of this.deps.store.list()) {
-      if (this.active.has(m.id) || this.completing.has(m.id)) continue;
+      if (this.active.has(m.id) || this.completing.has(m.id) || m.poison) continue;
       const before = this.messageQueue.get(m.id);
       const first = m.pendingRecipients[0];
       const r = first ? this.route(first, m.size) : undefined;
@@ -328,7 +366,7 @@ export class DeliveryEngine {
   /** Delivers one message on an open connection; false when the connection is no longer usable. */
   private async deliverOne(conn: SmtpClientConnection, q: DeliveryQueue, id: number): Promise<boolean> {
     const msg = this.deps.store.get(id);
-    if (!msg || msg.status === 'Suspended' || this.messageQueue.get(id) !== q.key) return true;
+    if (!msg || msg.status === 'Suspended' || msg.poison || this.messageQueue.get(id) !== q.key) return true;
     const recipients = msg.pendingRecipients.filter((r) => {
       const res = this.route(r, msg.size);
       return res.ok && queueKey(res.route) === q.key;
@@ -338,6 +376,7 @@ export class DeliveryEngine {
       return true;
     }
     this.active.add(id);
+    this.deps.journal.begin(id);
     try {
       const body = this.bodies.get(id) ?? (await this.deps.store.readBody(id));
       let result;
@@ -382,6 +421,7 @@ export class DeliveryEngine {
       return true;
     } finally {
       this.active.delete(id);
+      this.deps.journal.end(id);
     }
   }
 
@@ -434,6 +474,11 @@ export class DeliveryEngine {
   /** Sends a non-delivery report for these recipients (none for a message from the null sender). */
   private async bounce(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed' = 'failed'): Promise<void> {
     if (!msg.from || recipients.length === 0) return;
+    // Reading and quoting the original's headers is processing of the original, as delivering it is.
+    await this.tracked(msg.id, () => this.sendDsn(msg, recipients, kind));
+  }
+
+  private async sendDsn(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed'): Promise<void> {
     const body = this.bodies.get(msg.id) ?? (await this.deps.store.readBody(msg.id).catch(() => Buffer.alloc(0)));
     const now = this.deps.clock();
     const dsn = buildDsn({
@@ -492,7 +537,8 @@ export class DeliveryEngine {
       const now = this.deps.clock();
       const settings = this.deps.snapshot().server.transport;
       for (const m of this.deps.store.list()) {
-        if (this.active.has(m.id) || this.completing.has(m.id)) continue;
+        // A poison message never expires: it waits for an administrator.
+        if (this.active.has(m.id) || this.completing.has(m.id) || m.poison) continue;
         const key = this.messageQueue.get(m.id);
         const qErr = key ? this.queues.get(key)?.lastError : undefined;
         if (m.expiresAt.getTime() <= now.getTime()) {
@@ -524,7 +570,7 @@ export class DeliveryEngine {
 
   messageStatus(m: QueuedMessage): 'Active' | 'Ready' | 'Retry' | 'Suspended' {
     if (this.active.has(m.id)) return 'Active';
-    if (m.status === 'Suspended') return 'Suspended';
+    if (m.status === 'Suspended' || m.poison) return 'Suspended';
     if (this.waitingUntil.has(m.id)) return 'Retry';
     const key = this.messageQueue.get(m.id);
     if (key && this.queues.get(key)?.inRetry) return 'Retry';
@@ -569,9 +615,12 @@ export class DeliveryEngine {
     await this.place(updated);
   }
 
+  /** Resuming a poison message releases it from the Poison queue to categorization, its crash count reset. */
   async resumeMessage(id: number): Promise<void> {
-    this.mustGet(id);
-    const updated = await this.deps.store.update(id, { status: 'Ready', nextAttemptAt: undefined });
+    const m = this.mustGet(id);
+    const patch: QueuedMessagePatch = { status: 'Ready', nextAttemptAt: undefined };
+    if (m.poison) Object.assign(patch, { poison: false, crashCount: 0 });
+    const updated = await this.deps.store.update(id, patch);
     await this.place(updated);
     this.kick();
   }

@@ -79,7 +79,7 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
 
   const messageObject = (m: QueuedMessage) => {
     const q = engine.queueOf(m.id);
-    const queueIdentity = q?.identity ?? `${serverName}\\Submission`;
+    const queueIdentity = m.poison ? `${serverName}\\Poison` : (q?.identity ?? `${serverName}\\Submission`);
     return {
       $type: 'ExtensibleMessageInfo',
       Identity: `${queueIdentity}\\${m.id}`,
@@ -118,14 +118,31 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
 
   const findQueue = (identity: string): DeliveryQueue => engine.findQueue(`${serverName}\\${queueName(identity)}`);
 
+  /** A delivery queue to act on; the Poison queue is acted on only message by message. */
+  const actionQueue = (identity: string, action: 'retried' | 'suspended' | 'resumed'): DeliveryQueue => {
+    if (queueName(identity).toLowerCase() === 'poison') {
+      throw new InterchangeError(
+        'ICX_QUEUE_OPERATION_INVALID',
+        `The poison message queue "${serverName}\\Poison" can't be ${action}. Use Resume-Message to release a message from it, or Remove-Message to delete one.`,
+        { parameter: 'Identity' },
+      );
+    }
+    return findQueue(identity);
+  };
+
+  const poisonMessages = (): QueuedMessage[] => store.list().filter((m) => m.poison);
+
   return {
     async getQueues() {
       deps.assertRunning();
       // Submission holds what is stored but not yet in a delivery queue (being categorized).
-      const unrouted = store.list().filter((m) => !engine.queueOf(m.id) && !engine.isCompleting(m.id)).length;
+      const unrouted = store.list().filter((m) => !engine.queueOf(m.id) && !engine.isCompleting(m.id) && !m.poison).length;
       const out: Array<Record<string, unknown>> = [specialQueue('Submission', unrouted)];
       for (const q of engine.queueList()) out.push(deliveryQueueObject(q));
       out.push(specialQueue('Unreachable'));
+      // As in Exchange, the Poison queue is shown only while it holds messages.
+      const poisoned = poisonMessages().length;
+      if (poisoned > 0) out.push(specialQueue('Poison', poisoned));
       return out;
     },
     async getMessages(queueIdentity?: string) {
@@ -133,9 +150,10 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
       let messages = store.list().filter((m) => !engine.isCompleting(m.id));
       if (queueIdentity) {
         const name = queueName(queueIdentity).toLowerCase();
-        if (['submission', 'unreachable', 'poison'].includes(name)) {
-          messages = name === 'submission' ? messages.filter((m) => !engine.queueOf(m.id)) : [];
-        } else {
+        if (name === 'submission') messages = messages.filter((m) => !engine.queueOf(m.id) && !m.poison);
+        else if (name === 'poison') messages = messages.filter((m) => m.poison);
+        else if (name === 'unreachable') messages = [];
+        else {
           const q = findQueue(queueIdentity);
           messages = messages.filter((m) => q.members.has(m.id));
         }
@@ -144,15 +162,15 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     },
     async retryQueue(identity) {
       deps.assertRunning();
-      engine.retryQueue(findQueue(identity));
+      engine.retryQueue(actionQueue(identity, 'retried'));
     },
     async suspendQueue(identity) {
       deps.assertRunning();
-      engine.suspendQueue(findQueue(identity));
+      engine.suspendQueue(actionQueue(identity, 'suspended'));
     },
     async resumeQueue(identity) {
       deps.assertRunning();
-      engine.resumeQueue(findQueue(identity));
+      engine.resumeQueue(actionQueue(identity, 'resumed'));
     },
     async suspendMessage(identity) {
       deps.assertRunning();

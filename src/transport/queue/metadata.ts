@@ -24,6 +24,9 @@ interface MetadataV1 {
   sourceIp?: string;
   internetMessageId?: string;
   subject?: string;
+  /** Written only when non-zero / true; older documents lack them. */
+  crashCount?: number;
+  poison?: boolean;
 }
 
 const STATUSES: ReadonlySet<string> = new Set(['Ready', 'Active', 'Retry', 'Suspended', 'PendingRemove']);
@@ -54,6 +57,8 @@ export function toMetadataDoc(m: QueuedMessage): unknown {
     sourceIp: m.sourceIp,
     internetMessageId: m.internetMessageId,
     subject: m.subject,
+    crashCount: m.crashCount ? m.crashCount : undefined,
+    poison: m.poison ? true : undefined,
   };
   return doc;
 }
@@ -96,6 +101,9 @@ export function fromMetadataDoc(value: unknown): QueuedMessage {
     sourceIp: doc.sourceIp,
     internetMessageId: doc.internetMessageId,
     subject: doc.subject,
+    // Present only when set, so a message reads back exactly as enqueue() built it.
+    ...(typeof doc.crashCount === 'number' && Number.isSafeInteger(doc.crashCount) && doc.crashCount > 0 ? { crashCount: doc.crashCount } : {}),
+    ...(doc.poison === true ? { poison: true } : {}),
   };
 }
 

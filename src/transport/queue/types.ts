@@ -30,6 +30,14 @@ export interface QueuedMessage {
   sourceIp: string | undefined;
   internetMessageId: string | undefined;
   subject: string | undefined;
+  /**
+   * How many times the transport died while processing this message (poison
+   * message detection, reference §8). Absent means 0 (messages stored before
+   * the field existed, and the initial state written by enqueue).
+   */
+  crashCount?: number;
+  /** In the Poison queue: held (status Suspended) until Resume-Message or Remove-Message. */
+  poison?: boolean;
 }
 
 export interface EnqueueRequest {
@@ -55,6 +63,8 @@ export type QueuedMessagePatch = Partial<
     | 'deliveredRecipients'
     | 'failedRecipients'
     | 'queueIdentity'
+    | 'crashCount'
+    | 'poison'
   >
 >;
 

@@ -16,6 +16,7 @@ import { ReceiveListeners } from '../inbound/receive-listeners.js';
 import type { AcceptedMessage } from '../inbound/smtp-session.js';
 import { ProtocolLogWriter, type ProtocolLogSettings } from '../protocol-log/index.js';
 import { MailQueueStore } from '../queue/index.js';
+import { ProcessingJournal } from '../queue/processing-journal.js';
 import { buildSnapshot, type TransportSnapshot } from './config-snapshot.js';
 
 export interface TransportServiceOptions {
@@ -60,6 +61,7 @@ export class TransportService implements TransportServiceControl {
   private constructor(
     private readonly opts: TransportServiceOptions,
     private readonly store: MailQueueStore,
+    private readonly journal: ProcessingJournal,
   ) {
     this.serverName = opts.serverName.toUpperCase();
     this.clock = opts.clock ?? (() => new Date());
@@ -67,8 +69,11 @@ export class TransportService implements TransportServiceControl {
 
   /** Opens the spool (replaying it), builds the first snapshot and starts the service. */
   static async create(opts: TransportServiceOptions): Promise<TransportService> {
-    const store = await MailQueueStore.open(opts.queueDir ?? path.join(serverHome(opts.dataDir, opts.serverName), 'Queue'));
-    const service = new TransportService(opts, store);
+    const queueDir = opts.queueDir ?? path.join(serverHome(opts.dataDir, opts.serverName), 'Queue');
+    const store = await MailQueueStore.open(queueDir);
+    // Lists what the previous process was processing when it died; init() counts those crashes (poison detection).
+    const journal = await ProcessingJournal.open(queueDir);
+    const service = new TransportService(opts, store, journal);
     await service.init();
     await service.start();
     return service;
@@ -80,7 +85,7 @@ export class TransportService implements TransportServiceControl {
     const onError = (e: unknown) => this.opts.logger.warn({ err: e }, 'Protocol log write failed');
     this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...logSettings(t, 'send'), clock: this.clock, onError });
     this.receiveLog = new ProtocolLogWriter({ kind: 'Receive', ...logSettings(t, 'receive'), clock: this.clock, onError });
-    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName });
+    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal });
     this.listeners = new ReceiveListeners({
       snapshot: () => this.snapshot,
       receiveLog: this.receiveLog,
@@ -198,5 +203,6 @@ export class TransportService implements TransportServiceControl {
     await this.stop();
     await Promise.all([this.sendLog.close(), this.receiveLog.close()]);
     await this.store.close();
+    this.journal.close();
   }
 }
