@@ -112,9 +112,9 @@ const serverParam: ParameterDeclaration = { name: 'Server', type: 'String', desc
 export function queueCmdlets(): CmdletDeclaration[] {
   const getQueue = defineCmdlet({
     name: 'Get-Queue',
-    synopsis: 'Shows the delivery, Submission and Unreachable queues of a server.',
+    synopsis: 'Shows the delivery, Submission and Unreachable queues of a server, and its Poison queue when that holds messages.',
     parameters: [
-      { name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'A queue: <Server>\\<NextHopDomain>, <Server>\\Submission, <Server>\\Unreachable.' },
+      { name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'A queue: <Server>\\<NextHopDomain>, <Server>\\Submission, <Server>\\Unreachable, <Server>\\Poison.' },
       serverParam,
       { name: 'Include', type: 'String', multiValued: true, description: 'Only queues of these kinds: Empty, Internal, External, or a DeliveryType.' },
       { name: 'Exclude', type: 'String', multiValued: true, description: 'Leave out queues of these kinds: Empty, Internal, External, or a DeliveryType.' },
@@ -156,7 +156,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
     synopsis: 'Shows the messages in the queues of a server.',
     parameters: [
       { name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'A message: <Server>\\<Queue>\\<MessageInteger>.' },
-      { name: 'Queue', type: 'String', description: 'Only the messages of this queue: <Server>\\<NextHopDomain>.' },
+      { name: 'Queue', type: 'String', description: 'Only the messages of this queue: <Server>\\<NextHopDomain>, <Server>\\Submission or <Server>\\Poison.' },
       serverParam,
       { name: 'IncludeRecipientInfo', type: 'SwitchParameter', description: 'Accepted for compatibility; Recipients is always filled.' },
       { name: 'Filter', type: 'String', description: "OPath conditions joined by -and, e.g. \"FromAddress -like '*@contoso.com' -and Status -eq 'Retry'\"." },
@@ -223,7 +223,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
     queueAction('Suspend-Queue', 'Suspending the queue "{0}".', (v, i) => v.suspendQueue(i), 'Stops delivery from a queue until Resume-Queue.'),
     queueAction('Resume-Queue', 'Resuming the queue "{0}".', (v, i) => v.resumeQueue(i), 'Resumes delivery from a suspended queue.'),
     messageAction('Suspend-Message', 'Suspending the message "{0}".', (v, i) => v.suspendMessage(i), 'Holds a message in its queue until Resume-Message.'),
-    messageAction('Resume-Message', 'Resuming the message "{0}".', (v, i) => v.resumeMessage(i), 'Lets a suspended message be delivered again.'),
+    messageAction('Resume-Message', 'Resuming the message "{0}".', (v, i) => v.resumeMessage(i), 'Lets a suspended message be delivered again; a message in the Poison queue is released to categorization.'),
     messageAction('Remove-Message', 'Removing the message "{0}".', (v, i, ndr) => v.removeMessage(i, ndr), 'Deletes a message from its queue, with a non-delivery report to the sender unless -WithNDR $false.', 'High'),
   ];
 }

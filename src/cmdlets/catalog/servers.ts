@@ -1,4 +1,4 @@
-import type { ServerRecord, TransportServiceSettings } from '../../directory/records.js';
+import { poisonDetectionSettings, type ServerRecord, type TransportServiceSettings } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { InvokeResponse } from '../contract.js';
 import type { CmdletContext } from '../framework/context.js';
@@ -50,6 +50,8 @@ export const transportServiceType = defineObjectType({
     { name: 'MaxOutboundConnections', type: 'Int32' },
     { name: 'MaxPerDomainOutboundConnections', type: 'Int32' },
     { name: 'ExternalDNSServers', type: 'String', multiValued: true },
+    { name: 'PoisonMessageDetectionEnabled', type: 'Boolean' },
+    { name: 'PoisonThreshold', type: 'Int32' },
   ],
   defaultTableView: ['Name', 'SendProtocolLogPath', 'ReceiveProtocolLogPath'],
   defaultListView: [],
@@ -85,6 +87,7 @@ export function toExchangeServerObject(s: ServerRecord) {
 
 export function toTransportServiceObject(s: ServerRecord) {
   const t = s.transport;
+  const poison = poisonDetectionSettings(t);
   return {
     $type: 'TransportService',
     Identity: s.name,
@@ -108,6 +111,8 @@ export function toTransportServiceObject(s: ServerRecord) {
     MaxOutboundConnections: t.maxOutboundConnections,
     MaxPerDomainOutboundConnections: t.maxPerDomainOutboundConnections,
     ExternalDNSServers: t.externalDnsServers,
+    PoisonMessageDetectionEnabled: poison.enabled,
+    PoisonThreshold: poison.threshold,
   };
 }
 
@@ -131,6 +136,8 @@ const TRANSPORT_SETTINGS: Array<[ParameterDeclaration, keyof TransportServiceSet
   [{ name: 'MaxOutboundConnections', type: 'Int32', range: [1, 100000], description: 'Concurrent outbound connections of the server.' }, 'maxOutboundConnections'],
   [{ name: 'MaxPerDomainOutboundConnections', type: 'Int32', range: [1, 100000], description: 'Concurrent outbound connections per next hop.' }, 'maxPerDomainOutboundConnections'],
   [{ name: 'ExternalDNSServers', type: 'String', multiValued: true, nullable: true, description: 'DNS servers (IP or IP:port) for MX lookups; empty = the system resolver.' }, 'externalDnsServers'],
+  [{ name: 'PoisonMessageDetectionEnabled', type: 'Boolean', description: 'Whether a message the service crashed on PoisonThreshold times goes to the Poison queue ($true by default).' }, 'poisonMessageDetectionEnabled'],
+  [{ name: 'PoisonThreshold', type: 'Int32', range: [1, 10], description: 'Crashes while processing a message before it goes to the Poison queue (1 to 10; default 2).' }, 'poisonThreshold'],
 ];
 
 const SERVICES: Record<string, string> = {
@@ -189,7 +196,7 @@ export function serverCmdlets(): CmdletDeclaration[] {
 
   const setTransport = defineCmdlet({
     name: 'Set-TransportService',
-    synopsis: "Changes a server's transport service settings: protocol log folders and limits, retry and expiry intervals.",
+    synopsis: "Changes a server's transport service settings: protocol log folders and limits, retry and expiry intervals, poison message detection.",
     parameters: [
       { name: 'Identity', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'Server name or FQDN.' },
       ...TRANSPORT_SETTINGS.map(([p]) => p),
