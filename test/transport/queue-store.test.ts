@@ -4,6 +4,7 @@ import { mkdtemp, readdir, rm, writeFile, readFile, stat } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { MailQueueStore } from '../../src/transport/queue/index.js';
+import { writeBodyFile } from '../../src/transport/queue/body-file.js';
 import { isInterchangeError } from '../../src/errors/interchange-error.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -110,35 +111,48 @@ test('restart replays messages with their latest metadata, and ids keep increasi
   });
 });
 
-test('replay removes half-written files and quarantines inconsistent ones', async () => {
+test('replay stops at a write the crash cut short, and keeps a copy of a segment damaged in the middle', async () => {
   await withDir(async (dir) => {
-    const q = await MailQueueStore.open(dir);
+    let q = await MailQueueStore.open(dir);
     const good = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('good body') });
-    const bad = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('will be truncated') });
     await q.update(good.id, { attempts: 1 });
+    const last = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('the last one, cut off') });
     await q.close();
+    const [seg] = (await readdir(dir)).filter((n) => n.startsWith('seg-'));
+    const file = path.join(dir, seg);
+    // A crash in the middle of writing the last record: it never got its 250.
+    const whole = await readFile(file);
+    await writeFile(file, whole.subarray(0, whole.length - 7));
+    // And a metadata write that never reached its rename.
+    await writeFile(path.join(dir, 'next-id.tmp'), '9');
 
-    // A crash during enqueue of 50: body written, metadata never renamed.
-    await writeFile(path.join(dir, '50.body'), 'partial');
-    await writeFile(path.join(dir, '50.meta.tmp'), '{"v":1,"id":');
-    // A crash during an update of the good message: the new metadata never got renamed.
-    await writeFile(path.join(dir, `${good.id}.meta.tmp`), '{"v":1,"id":1,"status":"Suspe');
-    // A crash inside complete() of 40, between the two unlinks.
-    await writeFile(path.join(dir, '40.body'), 'delivered already');
-    // Disk trouble: a body shorter than its metadata says.
-    await writeFile(path.join(dir, `${bad.id}.body`), 'short');
+    q = await MailQueueStore.open(dir);
+    assert.deepEqual(q.list().map((m) => m.id), [good.id]);
+    assert.equal(q.get(good.id)!.attempts, 1);
+    assert.equal(q.get(last.id), undefined);
+    assert.deepEqual(await q.readBody(good.id), Buffer.from('good body'));
+    // Ids continue after everything that was ever on disk, the cut-off record included.
+    const n = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('x') });
+    assert.ok(n.id > last.id);
+    const after = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('after the damage') });
+    await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('one more record') });
+    await q.close();
+    assert.ok(!(await readdir(dir)).some((x) => x.endsWith('.tmp')));
+    assert.ok(!(await readdir(dir)).includes('corrupt'));
 
-    const q2 = await MailQueueStore.open(dir);
-    assert.deepEqual(q2.list().map((m) => m.id), [good.id]);
-    assert.equal(q2.get(good.id)!.attempts, 1);
-    assert.deepEqual(await q2.readBody(good.id), Buffer.from('good body'));
-    const names = (await readdir(dir)).sort();
-    assert.deepEqual(names, [`${good.id}.body`, `${good.id}.meta`, 'corrupt', 'next-id'].sort());
-    assert.deepEqual((await readdir(path.join(dir, 'corrupt'))).sort(), [`${bad.id}.body`, `${bad.id}.meta`]);
-    // Ids continue after everything that was ever on disk, including the orphans.
-    const n = await q2.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('x') });
-    assert.ok(n.id > 50);
-    await q2.close();
+    // Damage in the middle (a flipped byte in a record with a record after it): what precedes
+    // it is read, the segment is copied to corrupt/ for a human (disk trouble is not a crash).
+    const segs = (await readdir(dir)).filter((x) => x.startsWith('seg-')).sort();
+    const newest = path.join(dir, segs.at(-1)!);
+    const data = await readFile(newest);
+    const at = data.indexOf('after the damage');
+    data[at] ^= 0xff;
+    await writeFile(newest, data);
+    q = await MailQueueStore.open(dir);
+    assert.deepEqual(q.list().map((m) => m.id), [good.id, n.id]);
+    assert.equal(q.get(after.id), undefined);
+    assert.equal((await readdir(path.join(dir, 'corrupt'))).length, 1);
+    await q.close();
   });
 });
 
@@ -156,8 +170,6 @@ test('streamed bodies are stored whole; a failing stream leaves nothing behind',
     assert.equal(m.size, Buffer.concat(parts).length);
     assert.deepEqual(await q.readBody(m.id), Buffer.concat(parts));
     assert.deepEqual(await streamToBuffer(q.openBody(m.id)), Buffer.concat(parts));
-    // The file holds the message and then its trailer (metadata and checksum).
-    assert.ok((await stat(path.join(dir, `${m.id}.body`))).size > m.size);
 
     async function* broken(): AsyncIterable<Buffer> {
       yield Buffer.from('Subject: half\r\n');
@@ -165,9 +177,10 @@ test('streamed bodies are stored whole; a failing stream leaves nothing behind',
     }
     await assert.rejects(q.enqueue({ from: 'a@b.c', recipients: ['d@e.f'], body: broken() }), /mid-DATA/);
     assert.deepEqual(q.list().map((x) => x.id), [m.id]);
-    const names = (await readdir(dir)).filter((n) => /^\d+\./.test(n)).sort();
-    assert.deepEqual(names, [`${m.id}.body`, `${m.id}.meta`]);
     await q.close();
+    const again = await MailQueueStore.open(dir);
+    assert.deepEqual(again.list().map((x) => x.id), [m.id]);
+    await again.close();
   });
 });
 
@@ -202,35 +215,58 @@ test('concurrent enqueues and updates: distinct ids, all durable, last update wi
   });
 });
 
-test('replay restores a message from its body trailer when the .meta is missing or unreadable, and drops torn bodies', async () => {
+test('a spool of the earlier file-per-message layout is taken over: its messages stay, torn ones go, the old files are removed', async () => {
   await withDir(async (dir) => {
-    const q = await MailQueueStore.open(dir);
-    const a = await q.enqueue({ from: 'a@contoso.com', recipients: ['r1@f.com', 'r2@f.com'], body: Buffer.from('alpha body'), subject: 'alpha', sourceIp: '192.0.2.1' });
-    const b = await q.enqueue({ from: 'b@contoso.com', recipients: ['r3@f.com'], body: Buffer.from('bravo body') });
-    const c = await q.enqueue({ from: 'c@contoso.com', recipients: ['r4@f.com'], body: Buffer.from('charlie body') });
-    const e = await q.enqueue({ from: '', recipients: ['r5@f.com'], body: Buffer.alloc(0) });
-    await q.close();
-    // a: crash before its .meta reached the disk. b: .meta torn (zero-filled). c: body torn in the middle, no .meta.
-    await rm(path.join(dir, `${a.id}.meta`));
-    await writeFile(path.join(dir, `${b.id}.meta`), Buffer.alloc(64));
-    const cBody = await readFile(path.join(dir, `${c.id}.body`));
-    cBody[2] ^= 0xff;
-    await writeFile(path.join(dir, `${c.id}.body`), cBody);
-    await rm(path.join(dir, `${c.id}.meta`));
-    // An orphan .meta whose body complete() already removed.
-    await writeFile(path.join(dir, '77.meta'), '{"v":1}');
+    const legacyBody = async (id: number, body: string, meta: Record<string, unknown>) => {
+      const doc = { v: 1, id, from: 'a@contoso.com', recipients: ['r1@f.com'], pendingRecipients: ['r1@f.com'], size: Buffer.byteLength(body), receivedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-03T00:00:00.000Z', status: 'Ready', attempts: 0, ...meta };
+      await writeBodyFile(path.join(dir, `${id}.body`), Buffer.from(body), () => doc);
+      return doc;
+    };
+    // 3: never changed state (no .meta). 4: changed state. 5: torn body, no .meta (never acknowledged).
+    await legacyBody(3, 'alpha body', { subject: 'alpha' });
+    const d4 = await legacyBody(4, 'bravo body', {});
+    await writeFile(path.join(dir, '4.meta'), JSON.stringify({ ...d4, status: 'Retry', attempts: 2, lastError: '451 4.4.0 test' }));
+    await legacyBody(5, 'charlie body', {});
+    const c = await readFile(path.join(dir, '5.body'));
+    c[2] ^= 0xff;
+    await writeFile(path.join(dir, '5.body'), c);
+    await writeFile(path.join(dir, '9.meta'), '{"v":1}');
 
+    const q = await MailQueueStore.open(dir);
+    assert.deepEqual(q.list().map((m) => m.id), [3, 4]);
+    assert.equal(q.get(3)!.subject, 'alpha');
+    assert.deepEqual([q.get(4)!.status, q.get(4)!.attempts, q.get(4)!.lastError], ['Retry', 2, '451 4.4.0 test']);
+    assert.deepEqual(await q.readBody(3), Buffer.from('alpha body'));
+    assert.deepEqual(await q.readBody(4), Buffer.from('bravo body'));
+    assert.ok((await q.enqueue({ from: '', recipients: ['x@y.z'], body: Buffer.from('new') })).id > 9);
+    await q.close();
+    assert.deepEqual((await readdir(dir)).filter((n) => /\.(body|meta)$/.test(n)), []);
     const q2 = await MailQueueStore.open(dir);
-    assert.deepEqual(q2.list().map((m) => m.id), [a.id, b.id, e.id]);
-    const ra = q2.get(a.id)!;
-    assert.deepEqual([ra.from, ra.recipients, ra.subject, ra.sourceIp, ra.size], ['a@contoso.com', ['r1@f.com', 'r2@f.com'], 'alpha', '192.0.2.1', 10]);
-    assert.deepEqual(await q2.readBody(a.id), Buffer.from('alpha body'));
-    assert.deepEqual(await q2.readBody(b.id), Buffer.from('bravo body'));
-    assert.deepEqual(await q2.readBody(e.id), Buffer.alloc(0));
-    assert.deepEqual(await streamToBuffer(q2.openBody(e.id)), Buffer.alloc(0));
-    const names = (await readdir(dir)).sort();
-    assert.deepEqual(names, [`${a.id}.body`, `${a.id}.meta`, `${b.id}.body`, `${b.id}.meta`, `${e.id}.body`, `${e.id}.meta`, 'next-id'].sort());
+    assert.equal(q2.list().length, 3);
     await q2.close();
+  });
+});
+
+test('segments are deleted once delivered, and a long-lived message is copied forward so old segments do not pile up', async () => {
+  await withDir(async (dir) => {
+    const q = await MailQueueStore.open(dir, { segmentBytes: 16 * 1024 });
+    const body = Buffer.alloc(3000, 'b');
+    const keeper = await q.enqueue({ from: 'k@contoso.com', recipients: ['r@f.com'], body: Buffer.from('kept for days') });
+    await q.update(keeper.id, { status: 'Suspended' });
+    let maxSegments = 0;
+    for (let i = 0; i < 120; i++) {
+      const m = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body });
+      await q.complete(m.id);
+      maxSegments = Math.max(maxSegments, (await readdir(dir)).filter((n) => n.startsWith('seg-')).length);
+    }
+    // 120 x 3 KB through 16 KB segments is more than 20 segments' worth; only a few ever exist at once.
+    assert.ok(maxSegments <= 6, `at most ${maxSegments} segments at once`);
+    assert.deepEqual(q.list().map((m) => m.id), [keeper.id]);
+    await q.close();
+    const again = await MailQueueStore.open(dir, { segmentBytes: 16 * 1024 });
+    assert.deepEqual(again.list().map((m) => [m.id, m.status]), [[keeper.id, 'Suspended']]);
+    assert.deepEqual(await again.readBody(keeper.id), Buffer.from('kept for days'));
+    await again.close();
   });
 });
 
@@ -238,12 +274,17 @@ test('marking a message Active is not written to disk (replay makes it Ready); e
   await withDir(async (dir) => {
     const q = await MailQueueStore.open(dir);
     const m = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('x') });
-    const before = await readFile(path.join(dir, `${m.id}.meta`), 'utf8');
+    const spoolBytes = async () => {
+      let n = 0;
+      for (const f of (await readdir(dir)).filter((x) => x.startsWith('seg-'))) n += (await stat(path.join(dir, f))).size;
+      return n;
+    };
+    const before = await spoolBytes();
     assert.equal((await q.update(m.id, { status: 'Active' })).status, 'Active');
     assert.equal(q.get(m.id)!.status, 'Active');
-    assert.equal(await readFile(path.join(dir, `${m.id}.meta`), 'utf8'), before);
+    assert.equal(await spoolBytes(), before);
     await q.update(m.id, { status: 'Suspended' });
-    assert.match(await readFile(path.join(dir, `${m.id}.meta`), 'utf8'), /"status":"Suspended"/);
+    assert.ok((await spoolBytes()) > before);
     await q.close();
   });
 });

@@ -1,10 +1,12 @@
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { Readable } from 'node:stream';
 import path from 'node:path';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import { DirectorySyncer } from './dir-sync.js';
-import { readBodyTrailer, verifyBody, writeBodyFile } from './body-file.js';
-import { cloneMessage, fromMetadataDoc, parseMetadata, serializeMetadata, toMetadataDoc } from './metadata.js';
+import { readLegacySpool } from './legacy-spool.js';
+import { cloneMessage, fromMetadataDoc, toMetadataDoc } from './metadata.js';
+import { doneRecord, messageRecord, parseSegment, updateRecord } from './records.js';
+import { SEGMENT_PATTERN, type Segment, SegmentLog } from './segment-log.js';
 import {
   DEFAULT_EXPIRATION_MS,
   type EnqueueRequest,
@@ -14,123 +16,139 @@ import {
 
 /*
  * Spool layout (one flat folder):
- *   <id>.body      the message as received (headers and body, CRLF, dot-unstuffed),
- *                  then a trailer with its initial metadata and checksum (body-file.ts);
- *                  its presence is what makes a message exist
- *   <id>.meta      JSON metadata, the message's current state
- *   <id>.meta.tmp  a metadata file being written; never valid on its own
+ *   seg-<n>.log    append-only segments of records (records.ts): a message with
+ *                  its initial state, a new state, the end of a message
  *   next-id        high-water mark of reserved message ids (so ids never repeat)
- *   corrupt/       files that replay could not make sense of, kept for a human
+ *   corrupt/       copies of segments that replay found damaged, kept for a human
  *
- * The guarantee: once enqueue() resolves, body and metadata are on disk and
- * survive a crash; a message whose enqueue did not resolve either is fully
- * there or leaves only files that replay removes.
+ * The guarantee: once enqueue() resolves, the message is on disk and survives
+ * a crash; a message whose enqueue did not resolve is either whole on disk
+ * (and delivered after a restart) or not there at all. The same holds for
+ * update() and complete(): the state a caller was told about is the state a
+ * restart finds.
  */
 
 const ID_BLOCK = 4096;
-const META = '.meta';
-const BODY = '.body';
-const TMP = '.tmp';
 const NEXT_ID = 'next-id';
+const TMP = '.tmp';
+const DEFAULT_SEGMENT_BYTES = 32 * 1024 * 1024;
+/** More segments than this behind the newest, and the oldest one's live messages are copied forward so it can go. */
+const MAX_OLD_SEGMENTS = 3;
+
+export interface MailQueueStoreOptions {
+  /** A segment is closed for appends once it reaches this size (tests use small ones). */
+  segmentBytes?: number;
+}
+
+interface Entry {
+  msg: QueuedMessage;
+  /** Where the message bytes are. */
+  body: Segment;
+  bodyOffset: number;
+  /** Where its latest state is. */
+  meta: Segment;
+}
 
 export class MailQueueStore {
-  private readonly messages = new Map<number, QueuedMessage>();
-  /** Per-message chain so metadata writes and removal of one message never interleave. */
+  private readonly entries = new Map<number, Entry>();
+  /** Per-message chain so state changes, relocation and removal of one message never interleave. */
   private readonly chains = new Map<number, Promise<unknown>>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private nextId = 1;
   private reservedUpTo = 1;
   private reserving: Promise<void> | undefined;
   private closed = false;
+  private collecting: Promise<void> | undefined;
+  private log!: SegmentLog;
 
   private constructor(
     readonly dir: string,
     private readonly syncer: DirectorySyncer,
+    private readonly segmentBytes: number,
   ) {}
 
   /** Opens (creating if needed) a spool folder and replays what is on disk. */
-  static async open(dir: string): Promise<MailQueueStore> {
+  static async open(dir: string, options: MailQueueStoreOptions = {}): Promise<MailQueueStore> {
     await fsp.mkdir(dir, { recursive: true });
     const syncer = await DirectorySyncer.open(dir);
-    const store = new MailQueueStore(dir, syncer);
+    const store = new MailQueueStore(dir, syncer, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
     await store.replay();
     return store;
   }
 
   /**
-   * Startup replay. Order matters:
-   * 1. Delete every *.tmp: a metadata write that never reached its rename; the
-   *    previous <id>.meta (if any) is still the valid one, because rename is atomic.
-   * 2. For every <id>.body:
-   *    - with a readable <id>.meta: that is the message's state. The .meta of a new
-   *      message is written only after its body was fdatasynced, so the body is
-   *      complete; its trailer must still agree on the size, otherwise both files
-   *      go to corrupt/ (disk trouble, manual edits).
-   *    - without one (a crash right after the body's fsync, before the .meta reached
-   *      the disk): the trailer's checksum decides. Intact: the message is restored
-   *      from the trailer (it may have been acknowledged). Not intact: an enqueue
-   *      that died while writing, never acknowledged; deleted.
-   * 3. Delete every <id>.meta without a body: complete() removes the body first,
-   *    so this is a delivered message whose .meta unlink did not happen.
-   * 4. fsync the directory so the cleanup itself is durable.
-   * 5. Continue ids after the highest of next-id and every id seen.
+   * Startup replay: every segment, oldest first, record by record. The latest
+   * M or U of an id is its state, a D removes it. A segment whose end was cut
+   * off by a crash simply ends there; one damaged in the middle is copied to
+   * corrupt/ and read up to the damage. Then: a spool left by an older
+   * version (a file per message) is taken over, segments nothing refers to
+   * are deleted, and ids continue after the highest ever used.
    */
   private async replay(): Promise<void> {
     const names = await fsp.readdir(this.dir);
     let maxSeen = 0;
-    const bodies: number[] = [];
-    const metas = new Set<number>();
+    const numbers: number[] = [];
     for (const name of names) {
-      if (name.endsWith(TMP)) {
-        await fsp.rm(path.join(this.dir, name), { force: true });
-        continue;
-      }
-      const m = /^(\d+)\.(body|meta)$/.exec(name);
-      if (!m) continue;
-      const id = Number(m[1]);
-      maxSeen = Math.max(maxSeen, id);
-      if (m[2] === 'body') bodies.push(id);
-      else metas.add(id);
+      if (name.endsWith(TMP)) await fsp.rm(path.join(this.dir, name), { force: true });
+      const m = SEGMENT_PATTERN.exec(name);
+      if (m) numbers.push(Number(m[1]));
     }
-    for (const id of bodies) {
-      const trailer = await readBodyTrailer(this.bodyPath(id));
-      let meta: QueuedMessage | undefined;
-      if (metas.has(id)) {
-        try {
-          meta = parseMetadata(await fsp.readFile(this.metaPath(id), 'utf8'));
-        } catch {
-          meta = undefined;
+    numbers.sort((a, b) => a - b);
+    const found = new Map<number, { msg: QueuedMessage; body: number; bodyOffset: number; meta: number }>();
+    for (const n of numbers) {
+      const file = path.join(this.dir, `seg-${String(n).padStart(8, '0')}.log`);
+      const data = await fsp.readFile(file);
+      const stop = parseSegment(data, (r) => {
+        if (r.type === 'D') {
+          found.delete(r.id);
+          maxSeen = Math.max(maxSeen, r.id);
+          return;
         }
-      }
-      metas.delete(id);
-      try {
         let msg: QueuedMessage;
-        if (meta) {
-          if (meta.id !== id) throw new Error(`metadata names id ${meta.id}`);
-          if (!trailer || trailer.size !== meta.size) throw new Error('body does not match its metadata');
-          msg = meta;
-        } else {
-          if (!trailer || !(await verifyBody(this.bodyPath(id), trailer))) {
-            await fsp.rm(this.bodyPath(id), { force: true });
-            await fsp.rm(this.metaPath(id), { force: true });
-            continue;
-          }
-          msg = fromMetadataDoc(trailer.metadata);
-          if (msg.id !== id || msg.size !== trailer.size) throw new Error('trailer does not match its file');
-          // Bring the .meta back, durably, so the next start need not read the whole body again.
-          await this.writeFileDurably(this.metaPath(id) + TMP, serializeMetadata(msg));
-          await fsp.rename(this.metaPath(id) + TMP, this.metaPath(id));
+        try {
+          msg = fromMetadataDoc(r.metadata);
+        } catch {
+          return;
         }
-        // Nothing is being delivered right after a start; a message that was
-        // Active when the process died is simply ready again.
-        if (msg.status === 'Active') msg.status = 'Ready';
-        this.messages.set(id, msg);
-      } catch {
-        await this.quarantine(id);
+        maxSeen = Math.max(maxSeen, msg.id);
+        if (r.type === 'M') {
+          if (msg.size !== r.bodyLength) return;
+          found.set(msg.id, { msg, body: n, bodyOffset: r.bodyOffset, meta: n });
+        } else {
+          const e = found.get(msg.id);
+          if (e) found.set(msg.id, { ...e, msg, meta: n });
+        }
+      });
+      if (stop.kind === 'corrupt') {
+        const dest = path.join(this.dir, 'corrupt');
+        await fsp.mkdir(dest, { recursive: true });
+        await fsp.copyFile(file, path.join(dest, `${path.basename(file)}.at-${stop.offset}`));
       }
     }
-    for (const id of metas) await fsp.rm(this.metaPath(id), { force: true });
-    await this.syncer.sync();
+
+    this.log = new SegmentLog(this.dir, this.syncer, numbers, this.segmentBytes);
+    for (const [id, f] of found) {
+      // Nothing is being delivered right after a start; a message that was
+      // Active when the process died is simply ready again.
+      if (f.msg.status === 'Active') f.msg.status = 'Ready';
+      const entry: Entry = { msg: f.msg, body: this.log.get(f.body)!, bodyOffset: f.bodyOffset, meta: this.log.get(f.meta)! };
+      this.reference(entry);
+      this.entries.set(id, entry);
+    }
+
+    const legacy = await readLegacySpool(this.dir);
+    for (const { msg, body } of legacy.messages) {
+      maxSeen = Math.max(maxSeen, msg.id);
+      if (this.entries.has(msg.id)) continue;
+      await this.appendMessage(msg, body);
+    }
+    if (legacy.maxId > 0) {
+      await legacy.discard();
+      await this.syncer.sync();
+    }
+    maxSeen = Math.max(maxSeen, legacy.maxId);
+
+    await this.log.deleteUnreferenced();
 
     let stored = 0;
     try {
@@ -142,20 +160,33 @@ export class MailQueueStore {
     this.reservedUpTo = this.nextId;
   }
 
-  private async quarantine(id: number): Promise<void> {
-    const dest = path.join(this.dir, 'corrupt');
-    await fsp.mkdir(dest, { recursive: true });
-    for (const p of [this.metaPath(id), this.bodyPath(id)]) {
-      await fsp.rename(p, path.join(dest, path.basename(p))).catch(() => undefined);
+  private reference(e: Entry): void {
+    e.body.refs++;
+    e.body.liveBytes += e.msg.size;
+    e.meta.refs++;
+  }
+
+  private release(e: Entry): void {
+    e.body.refs--;
+    e.body.liveBytes -= e.msg.size;
+    e.meta.refs--;
+  }
+
+  /** Appends an M record and waits until it is durable; the entry is live from the moment it is appended. */
+  private async appendMessage(msg: QueuedMessage, body: Buffer): Promise<Entry> {
+    const rec = messageRecord(toMetadataDoc(msg), body);
+    const a = this.log.append(rec.buffers);
+    // Counted before it is durable, so the segment cannot be collected while the write is under way.
+    const entry: Entry = { msg, body: a.segment, bodyOffset: a.offset + rec.bodyStart, meta: a.segment };
+    this.reference(entry);
+    try {
+      await a.durable;
+    } catch (e) {
+      this.release(entry);
+      throw e;
     }
-  }
-
-  private metaPath(id: number): string {
-    return path.join(this.dir, `${id}${META}`);
-  }
-
-  private bodyPath(id: number): string {
-    return path.join(this.dir, `${id}${BODY}`);
+    this.entries.set(msg.id, entry);
+    return entry;
   }
 
   private assertOpen(): void {
@@ -195,35 +226,22 @@ export class MailQueueStore {
   }
 
   private async writeNextId(upTo: number): Promise<void> {
-    await this.writeFileDurably(path.join(this.dir, NEXT_ID + TMP), Buffer.from(`${upTo}\n`));
-    await fsp.rename(path.join(this.dir, NEXT_ID + TMP), path.join(this.dir, NEXT_ID));
-    await this.syncer.sync();
-  }
-
-  /** Write and fdatasync one file (`flag` 'wx' to insist that it is new). */
-  private async writeFileDurably(file: string, data: Buffer, flag = 'w'): Promise<void> {
-    const fh = await fsp.open(file, flag);
+    const tmp = path.join(this.dir, NEXT_ID + TMP);
+    const fh = await fsp.open(tmp, 'w');
     try {
-      await fh.writeFile(data);
+      await fh.writeFile(`${upTo}\n`);
       await fh.datasync();
     } finally {
       await fh.close();
     }
+    await fsp.rename(tmp, path.join(this.dir, NEXT_ID));
+    await this.syncer.sync();
   }
 
   /**
-   * Stores a message. Resolves only when body and metadata are durable: the
-   * caller may reply 250 after this, and not before. Steps, in this order:
-   * 1. Write <id>.body (message, then the trailer holding the metadata and a
-   *    checksum) and fdatasync it: message and envelope are now on disk,
-   *    with one flush.
-   * 2. Write <id>.meta, only after step 1 completed (a readable .meta thus
-   *    always has a complete body; see replay). No fsync of its own: until the
-   *    first update it repeats the trailer, which is already durable.
-   * 3. fsync the directory (group commit, shared with every other enqueue,
-   *    update and completion that reached this point in the same turn of the
-   *    event loop), making the names durable.
-   * If anything fails, the files are removed and the promise rejects: no 250.
+   * Stores a message. Resolves only when it is durable: the caller may reply
+   * 250 after this, and not before. One M record (metadata and message bytes,
+   * checksummed together) joins the next group commit.
    */
   async enqueue(req: EnqueueRequest): Promise<QueuedMessage> {
     this.assertOpen();
@@ -235,65 +253,47 @@ export class MailQueueStore {
   }
 
   private async enqueueWithId(id: number, reserved: Promise<void>, req: EnqueueRequest): Promise<QueuedMessage> {
-    const bodyFile = this.bodyPath(id);
-    try {
-      const receivedAt = req.receivedAt ?? new Date();
-      const build = (size: number): QueuedMessage => ({
-        id,
-        from: req.from,
-        recipients: [...req.recipients],
-        pendingRecipients: [...req.recipients],
-        deliveredRecipients: [],
-        failedRecipients: [],
-        size,
-        receivedAt,
-        expiresAt: req.expiresAt ?? new Date(receivedAt.getTime() + DEFAULT_EXPIRATION_MS),
-        status: 'Ready',
-        attempts: 0,
-        nextAttemptAt: undefined,
-        lastError: undefined,
-        queueIdentity: undefined,
-        sourceConnector: req.sourceConnector,
-        sourceIp: req.sourceIp,
-        internetMessageId: req.internetMessageId,
-        subject: req.subject,
-      });
-      // Step 1.
-      let msg: QueuedMessage | undefined;
-      await writeBodyFile(bodyFile, req.body, (size) => toMetadataDoc((msg = build(size))));
-      if (!msg) throw new Error('body written without metadata');
-      // Step 2.
-      const fh = await fsp.open(this.metaPath(id), 'wx');
-      try {
-        await fh.writeFile(serializeMetadata(msg));
-      } finally {
-        await fh.close();
-      }
-      // Step 3, plus the id reservation that covers this id.
-      await Promise.all([this.syncer.sync(), reserved]);
-      this.messages.set(id, msg);
-      return cloneMessage(msg);
-    } catch (e) {
-      await fsp.rm(bodyFile, { force: true }).catch(() => undefined);
-      await fsp.rm(this.metaPath(id), { force: true }).catch(() => undefined);
-      throw e;
-    }
+    const body = Buffer.isBuffer(req.body) ? req.body : await collect(req.body);
+    const receivedAt = req.receivedAt ?? new Date();
+    const msg: QueuedMessage = {
+      id,
+      from: req.from,
+      recipients: [...req.recipients],
+      pendingRecipients: [...req.recipients],
+      deliveredRecipients: [],
+      failedRecipients: [],
+      size: body.length,
+      receivedAt,
+      expiresAt: req.expiresAt ?? new Date(receivedAt.getTime() + DEFAULT_EXPIRATION_MS),
+      status: 'Ready',
+      attempts: 0,
+      nextAttemptAt: undefined,
+      lastError: undefined,
+      queueIdentity: undefined,
+      sourceConnector: req.sourceConnector,
+      sourceIp: req.sourceIp,
+      internetMessageId: req.internetMessageId,
+      subject: req.subject,
+    };
+    // The id's reservation must be durable too before anyone hears of the id.
+    await Promise.all([this.appendMessage(msg, body), reserved]);
+    return cloneMessage(msg);
   }
 
   get(id: number): QueuedMessage | undefined {
-    const m = this.messages.get(id);
-    return m && cloneMessage(m);
+    const e = this.entries.get(id);
+    return e && cloneMessage(e.msg);
   }
 
   /** Every message in the spool, by id. */
   list(): QueuedMessage[] {
-    return [...this.messages.values()].sort((a, b) => a.id - b.id).map(cloneMessage);
+    return [...this.entries.values()].map((e) => e.msg).sort((a, b) => a.id - b.id).map(cloneMessage);
   }
 
-  private mustGet(id: number): QueuedMessage {
-    const m = this.messages.get(id);
-    if (!m) throw new InterchangeError('ICX_MESSAGE_NOT_FOUND', `The message ${id} is not in the queue.`);
-    return m;
+  private mustGet(id: number): Entry {
+    const e = this.entries.get(id);
+    if (!e) throw new InterchangeError('ICX_MESSAGE_NOT_FOUND', `The message ${id} is not in the queue.`);
+    return e;
   }
 
   private serialize<T>(id: number, op: () => Promise<T>): Promise<T> {
@@ -308,93 +308,150 @@ export class MailQueueStore {
   }
 
   /**
-   * Changes a message's state durably. Metadata is replaced, never edited:
-   * 1. write <id>.meta.tmp and fdatasync it;
-   * 2. rename it over <id>.meta (atomic: a crash leaves the old or the new file whole);
-   * 3. fsync the directory (group commit) so the rename survives a crash.
-   * The in-memory copy changes only after that, so readers never see a state
-   * the disk might not have.
+   * Changes a message's state durably: a U record with the whole new state.
+   * The in-memory copy changes only once it is on disk, so readers never see
+   * a state a restart might not find.
    */
   async update(id: number, patch: QueuedMessagePatch): Promise<QueuedMessage> {
     this.assertOpen();
     this.mustGet(id);
     return this.serialize(id, async () => {
-      const current = this.mustGet(id);
-      const next: QueuedMessage = cloneMessage({ ...current, ...patch });
+      const e = this.mustGet(id);
+      const next: QueuedMessage = cloneMessage({ ...e.msg, ...patch });
       // Replay turns Active into Ready anyway, so marking a message Active (once
-      // per delivery attempt, on the hot path) is not worth a flush.
+      // per delivery attempt, on the hot path) is not worth a write.
       if (Object.keys(patch).every((k) => k === 'status') && patch.status === 'Active') {
-        this.messages.set(id, next);
+        e.msg = next;
         return cloneMessage(next);
       }
-      const tmp = this.metaPath(id) + TMP;
-      await this.writeFileDurably(tmp, serializeMetadata(next));
-      await fsp.rename(tmp, this.metaPath(id));
-      await this.syncer.sync();
-      this.messages.set(id, next);
+      const a = this.log.append(updateRecord(toMetadataDoc(next)));
+      a.segment.refs++;
+      try {
+        await a.durable;
+      } catch (err) {
+        a.segment.refs--;
+        throw err;
+      }
+      e.meta.refs--;
+      e.meta = a.segment;
+      e.msg = next;
+      this.collectSoon();
       return cloneMessage(next);
     });
   }
 
-  /** The stored message (headers and body) as a stream, without the trailer. */
+  /** The stored message (headers and body). */
   openBody(id: number): NodeJS.ReadableStream {
     this.assertOpen();
-    const m = this.mustGet(id);
-    if (m.size === 0) return Readable.from([]);
-    return createReadStream(this.bodyPath(id), { start: 0, end: m.size - 1 });
+    this.mustGet(id);
+    return Readable.from(
+      (async function* (store: MailQueueStore) {
+        yield await store.readBody(id);
+      })(this),
+    );
   }
 
   async readBody(id: number): Promise<Buffer> {
     this.assertOpen();
-    const m = this.mustGet(id);
-    const fh = await fsp.open(this.bodyPath(id), 'r');
-    try {
-      const buf = Buffer.alloc(m.size);
-      let pos = 0;
-      while (pos < m.size) {
-        const { bytesRead } = await fh.read(buf, pos, m.size - pos, pos);
-        if (bytesRead === 0) throw new InterchangeError('ICX_INTERNAL', `The body of message ${id} is shorter than recorded.`);
-        pos += bytesRead;
-      }
-      return buf;
-    } finally {
-      await fh.close();
-    }
+    const e = this.mustGet(id);
+    if (e.msg.size === 0) return Buffer.alloc(0);
+    return this.log.read(e.body, e.bodyOffset, e.msg.size);
   }
 
   /**
-   * Removes a message that needs no further delivery (delivered, or bounced with
-   * its NDR already queued). Order: unlink <id>.body first, since the body is what
-   * makes a message exist for replay; then <id>.meta (an orphan .meta left by a
-   * crash here is removed by replay); then fsync the directory.
+   * Removes a message that needs no further delivery (delivered, or bounced
+   * with its NDR already queued): a D record. Once it is durable the message
+   * is gone for good, and its segments may be collected.
    */
   async complete(id: number): Promise<void> {
     this.assertOpen();
     this.mustGet(id);
     return this.serialize(id, async () => {
-      if (!this.messages.has(id)) return;
-      await unlinkIfPresent(this.bodyPath(id));
-      this.messages.delete(id);
-      await unlinkIfPresent(this.metaPath(id));
-      await this.syncer.sync();
+      const e = this.entries.get(id);
+      if (!e) return;
+      await this.log.append(doneRecord(id)).durable;
+      this.entries.delete(id);
+      this.release(e);
+      this.collectSoon();
     });
   }
 
-  /** Waits for every operation in progress, then releases the directory. */
+  /**
+   * Deletes segments nothing refers to. When old segments pile up behind a
+   * few long-lived messages (suspended, or retried for days), those messages
+   * are copied forward so the old files can go.
+   */
+  private collectSoon(): void {
+    if (this.collecting || this.closed) return;
+    const segments = this.log.list();
+    const oldest = segments[0];
+    if (!oldest || this.log.isCurrent(oldest)) return;
+    if (oldest.refs > 0 && segments.length <= MAX_OLD_SEGMENTS + 1) return;
+    this.collecting = this.track(
+      (async () => {
+        if (oldest.refs > 0) await this.relocate(oldest);
+        await this.log.deleteUnreferenced();
+      })()
+        // A failed collection leaves files behind, never loses mail; the next one tries again.
+        .catch(() => undefined)
+        .finally(() => (this.collecting = undefined)),
+    );
+  }
+
+  private async relocate(segment: Segment): Promise<void> {
+    const ids = [...this.entries].filter(([, e]) => e.body === segment || e.meta === segment).map(([id]) => id);
+    await Promise.all(
+      ids.map((id) =>
+        this.serialize(id, async () => {
+          const e = this.entries.get(id);
+          if (!e || this.closed) return;
+          if (e.body === segment) {
+            const body = await this.log.read(e.body, e.bodyOffset, e.msg.size);
+            const rec = messageRecord(toMetadataDoc(e.msg), body);
+            const a = this.log.append(rec.buffers);
+            const moved: Entry = { msg: e.msg, body: a.segment, bodyOffset: a.offset + rec.bodyStart, meta: a.segment };
+            this.reference(moved);
+            try {
+              await a.durable;
+            } catch (err) {
+              this.release(moved);
+              throw err;
+            }
+            this.release(e);
+            this.entries.set(id, moved);
+          } else {
+            const a = this.log.append(updateRecord(toMetadataDoc(e.msg)));
+            a.segment.refs++;
+            await a.durable.catch((err: unknown) => {
+              a.segment.refs--;
+              throw err;
+            });
+            e.meta.refs--;
+            e.meta = a.segment;
+          }
+        }),
+      ),
+    );
+  }
+
+  /** How many segments there are, the newest included even before its file exists (tests and diagnostics). */
+  segmentCount(): number {
+    return this.log.list().length;
+  }
+
+  /** Waits for every operation in progress, then releases the files. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     if (this.reserving) await this.reserving.catch(() => undefined);
+    await this.log.close();
     await this.syncer.close();
   }
 }
 
-/** One unlink per delivered file: fsp.rm({ force }) adds an lstat (rimraf) on this hot path. A file already gone is fine. */
-async function unlinkIfPresent(file: string): Promise<void> {
-  try {
-    await fsp.unlink(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
 }
