@@ -89,7 +89,7 @@ async function submit(port: number, to: string, messageId: string): Promise<void
   }
 }
 
-const ENV = { INTERCHANGE_CONFIG_POLL_MS: '100' };
+const ENV = { INTERCHANGE_CONFIG_POLL_MS: '100', INTERCHANGE_STOP_GRACE_MS: '500' };
 
 async function start(dataDir: string, smtpPort: number): Promise<{ proc: ServerProcess; api: AdminApi }> {
   const proc = await startServerProcess({ dataDir, serverName: 'EX01', smtpPort, env: ENV });
@@ -183,7 +183,7 @@ test('a message the service crashes on twice goes to EX01\\Poison; other mail fl
   }
 });
 
-test('Remove-Message deletes a poison message; with PoisonMessageDetectionEnabled $false crashes never poison a message', { timeout: 180_000 }, async () => {
+test('Remove-Message deletes a poison message; a clean stop counts no crash; with PoisonMessageDetectionEnabled $false crashes never poison a message', { timeout: 180_000 }, async () => {
   const dataDir = await tempDir('poison-off');
   const hop = await startStallingHop();
   const smtpPort = await freeTcpPort();
@@ -208,17 +208,24 @@ test('Remove-Message deletes a poison message; with PoisonMessageDetectionEnable
     assert.deepEqual(await api.ok('Get-Message'), []);
     assert.ok(!(await api.ok('Get-Queue')).some((q) => q.Identity === 'EX01\\Poison'));
 
-    // Detection off: the same crashes leave the message to be retried, again and again.
+    // A clean stop (SIGTERM) in the middle of a delivery is no crash, even at threshold 1.
+    await submit(smtpPort, 'b@stall.test', 'second@contoso.com');
+    await waitFor('the second message at the stalling hop', async () => hop.dataReceived >= 2, 20_000);
+    await proc.stop('SIGTERM');
+    ({ proc, api } = await start(dataDir, smtpPort));
+    await waitFor('the message tried again after the clean restart', async () => hop.dataReceived >= 3, 20_000);
+    assert.deepEqual(await api.ok('Get-Message', { Queue: 'EX01\\Poison' }), []);
+
+    // Detection off: crashes leave the message to be retried, again and again.
     await api.ok('Set-TransportService', { Identity: 'EX01', PoisonMessageDetectionEnabled: false });
     const [settings] = await api.ok('Get-TransportService', { Identity: 'EX01' });
     assert.equal(settings.PoisonMessageDetectionEnabled, false);
     assert.equal(settings.PoisonThreshold, 1);
-    await submit(smtpPort, 'b@stall.test', 'second@contoso.com');
-    await killWhileProcessing(proc, hop, 2);
-    ({ proc, api } = await start(dataDir, smtpPort));
     await killWhileProcessing(proc, hop, 3);
     ({ proc, api } = await start(dataDir, smtpPort));
-    await waitFor('the message tried again after the second crash', async () => hop.dataReceived >= 4, 20_000);
+    await killWhileProcessing(proc, hop, 4);
+    ({ proc, api } = await start(dataDir, smtpPort));
+    await waitFor('the message tried again after the second crash', async () => hop.dataReceived >= 5, 20_000);
     assert.deepEqual(await api.ok('Get-Message', { Queue: 'EX01\\Poison' }), []);
     assert.ok(!(await api.ok('Get-Queue')).some((q) => q.Identity === 'EX01\\Poison'));
     const [second] = await api.ok('Get-Message');

@@ -94,6 +94,26 @@ test('the file is compacted to the open ids when it grows past the limit', async
   });
 });
 
+test('checkpoint (a stop of the service) writes batched ends and keeps only what is still open', async () => {
+  await withDir(async (dir) => {
+    const file = path.join(dir, JOURNAL_FILE);
+    const j = await ProcessingJournal.open(dir);
+    j.begin(1);
+    j.begin(2);
+    j.end(1);
+    j.checkpoint();
+    assert.equal(fs.readFileSync(file, 'utf8'), 'begin 2\n');
+    j.end(2);
+    j.checkpoint();
+    assert.equal(fs.readFileSync(file, 'utf8'), '');
+    // A process that exits right after a stop, without close(): nothing counts as interrupted.
+    const next = await ProcessingJournal.open(dir);
+    assert.deepEqual([...next.interrupted], []);
+    next.close();
+    j.close();
+  });
+});
+
 test('a clean close removes the file; the next open finds nothing interrupted', async () => {
   await withDir(async (dir) => {
     const j = await ProcessingJournal.open(dir);

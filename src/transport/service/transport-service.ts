@@ -191,6 +191,8 @@ export class TransportService implements TransportServiceControl {
       await this.listeners.closeListeners();
       await this.listeners.drain(grace);
       await this.engine.pause(grace);
+      // Nothing is processed any more: make that durable, or a restart would count the last deliveries as crashes.
+      this.journal.checkpoint();
       await Promise.all([this.sendLog.flush(), this.receiveLog.flush()]);
       this.state = 'Stopped';
       this.opts.logger.info({ server: this.serverName }, 'Microsoft Exchange Transport service stopped');
