@@ -6,7 +6,7 @@ import { privateKeyMatchesCertificate } from '../certificates/keys.js';
 import { evaluateCertificateStatus, type CertificateStatus, type RootCAType } from '../certificates/status.js';
 import { identifierMatches, parseSmtpX509Identifier } from '../connectors/smtp-x509-identifier.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
-import type { CertificateRecord, ExchangeService, SendConnectorRecord, ServerRecord } from '../directory/records.js';
+import type { CertificateRecord, EncryptedSecret, ExchangeService, SendConnectorRecord, ServerRecord } from '../directory/records.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import type { KeyVault } from '../security/key-vault.js';
 import type { SelectableCertificate } from './selection.js';
@@ -37,7 +37,7 @@ export function serverSideError(code: ConstructorParameters<typeof InterchangeEr
 const thumbprintOf = (der: Buffer) => crypto.createHash('sha1').update(der).digest('hex').toUpperCase();
 
 /** The read side of the certificate stores, all the transport gets: evaluated certificates and their keys for TLS. */
-export type CertificateReader = Pick<CertificateStore, 'server' | 'list' | 'privateKey'>;
+export type CertificateReader = Pick<CertificateStore, 'server' | 'list' | 'privateKey' | 'openSecret'>;
 
 /** Each server's certificate store, kept in the directory: every server-side rule of the certificate cmdlets. */
 export class CertificateStore {
@@ -121,6 +121,11 @@ export class CertificateStore {
   /** Decrypted private key (PKCS#8 DER) for the transport's TLS contexts and for export. */
   privateKey(record: CertificateRecord): Buffer | null {
     return record.privateKey ? this.deps.vault.open(record.privateKey) : null;
+  }
+
+  /** Another secret sealed under the same vault (a Send connector's AuthenticationCredential), for the transport. */
+  openSecret(secret: EncryptedSecret): Buffer {
+    return this.deps.vault.open(secret);
   }
 
   async createSelfSigned(

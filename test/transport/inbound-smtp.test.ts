@@ -200,7 +200,7 @@ test('RequireTLS, RemoteIPRanges (most specific wins) and permission groups on R
     const d = await RawSmtp.connect(s.smtpPort);
     await d.reply();
     await d.command('EHLO x.test');
-    assert.match((await d.command('MAIL FROM:<a@contoso.com>'))!, /^530 5\.7\.1 Client was not authenticated/);
+    assert.match((await d.command('MAIL FROM:<a@contoso.com>'))!, /^530 5\.7\.57 Client was not authenticated to send anonymous mail during MAIL FROM/);
     d.close();
 
     await s.api.ok('Set-ReceiveConnector', { Identity: 'Loopback only', Enabled: false });

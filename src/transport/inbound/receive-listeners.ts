@@ -79,7 +79,8 @@ export class ReceiveListeners {
             remoteEndpoint: endpoint(socket.remoteAddress, socket.remotePort),
           })
         : undefined;
-    const session = new InboundSession(socket, connector, { ...this.deps.host, onClose: (s) => this.sessions.delete(s) }, log);
+    // The mail users of this moment's snapshot, like the connector: a password change applies to the next AUTH of a new session.
+    const session = new InboundSession(socket, connector, { accounts: snapshot.accounts, ...this.deps.host, onClose: (s) => this.sessions.delete(s) }, log);
     this.sessions.add(session);
   }
 

@@ -6,6 +6,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { ProtocolLogSession } from '../protocol-log/index.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
+import type { AccountVerifier, AuthenticatedUser } from './accounts.js';
 import { DataReader, type DataResult } from './data-reader.js';
 import { REPLY } from './replies.js';
 
@@ -18,6 +19,8 @@ export interface AcceptedMessage {
   internetMessageId: string | undefined;
   subject: string | undefined;
   receivedAt: Date;
+  /** The user principal name of the SMTP AUTH user the message came from; undefined for anonymous mail. */
+  authenticatedUser?: string;
 }
 
 export interface SessionHost {
@@ -28,15 +31,26 @@ export interface SessionHost {
   /** True once the service is stopping: idle sessions are closed at their next command. */
   stopping(): boolean;
   onClose(session: InboundSession): void;
+  /** Mail users for SMTP AUTH; without it no connector offers AUTH. */
+  accounts?: AccountVerifier;
 }
 
 const MAX_LINE = 4096;
 const MAX_ERRORS = 10;
 const MAX_RECIPIENTS = 200;
+/** Failed AUTH attempts before the session is dropped. */
+const MAX_AUTH_FAILURES = 3;
+/** A failed attempt is answered after this delay, doubled for each further failure: no fast password guessing. */
+const AUTH_FAILURE_DELAY_MS = 400;
+/** SASL responses longer than this are refused (RFC 4954 allows 12288 octets for a whole AUTH line). */
+const MAX_SASL_LINE = 12288;
 /** Stop reading while this much of our output waits for a client that does not read. */
 const WRITE_HIGH_WATER = 256 * 1024;
 
 type State = 'command' | 'data' | 'busy' | 'closed';
+
+/** A SASL exchange in progress: the next line is a response, not a command. */
+type Sasl = { mechanism: 'PLAIN' } | { mechanism: 'LOGIN'; user?: string };
 
 export class InboundSession {
   private socket: net.Socket;
@@ -53,6 +67,9 @@ export class InboundSession {
   private discardingLongLine = false;
   private readonly remoteIp: string;
   private closeReason = 'Remote';
+  private sasl: Sasl | undefined;
+  private user: AuthenticatedUser | undefined;
+  private authFailures = 0;
 
   constructor(
     socket: net.Socket,
@@ -131,12 +148,14 @@ export class InboundSession {
         this.discardingLongLine = false;
         continue;
       }
-      if (raw.length > MAX_LINE) {
+      if (raw.length > (this.sasl ? MAX_SASL_LINE : MAX_LINE)) {
+        this.sasl = undefined;
         this.error(REPLY.lineTooLong);
         continue;
       }
       const line = raw.toString('latin1').replace(/\r$/, '');
-      this.command(line);
+      if (this.sasl) this.onSaslResponse(line);
+      else this.command(line);
     }
     this.flush();
     if (this.socket.writableLength > WRITE_HIGH_WATER) this.socket.pause();
@@ -179,8 +198,8 @@ export class InboundSession {
     const sp = line.indexOf(' ');
     const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
     const arg = sp < 0 ? '' : line.slice(sp + 1);
-    // Never write credentials into the log.
-    this.log?.received(verb === 'AUTH' ? 'AUTH ****' : line);
+    // Never write credentials into the log: of AUTH only the mechanism name.
+    this.log?.received(verb === 'AUTH' ? authLogText(arg) : line);
     if (this.host.stopping() && this.isIdle && verb !== 'QUIT') {
       this.reply(REPLY.shuttingDown);
       this.close('Local');
@@ -210,7 +229,7 @@ export class InboundSession {
       case 'VRFY':
         return this.reply(REPLY.vrfy);
       case 'AUTH':
-        return this.error(REPLY.authNotOffered);
+        return this.onAuth(arg);
       case 'BDAT':
         return this.error(REPLY.bdatNotOffered);
       default:
@@ -227,6 +246,105 @@ export class InboundSession {
     return !this.secure && this.connector.tls !== undefined;
   }
 
+  /** BasicAuth on the connector; with BasicAuthRequireTLS only once TLS is up. */
+  private authAvailable(): 'yes' | 'needs-tls' | 'no' {
+    const mechanisms = this.connector.record.authMechanism;
+    if (!this.host.accounts || !mechanisms.includes('BasicAuth')) return 'no';
+    if (mechanisms.includes('BasicAuthRequireTLS') && !this.secure) return 'needs-tls';
+    return 'yes';
+  }
+
+  private onAuth(arg: string): void {
+    const [mechanismText, initial, ...extra] = arg.trim().split(/\s+/);
+    const mechanism = (mechanismText ?? '').toUpperCase();
+    if (!this.helo) return this.error(REPLY.needHelo);
+    const available = this.authAvailable();
+    if (available === 'no' || (mechanism !== 'LOGIN' && mechanism !== 'PLAIN') || extra.length > 0) return this.error(REPLY.authNotOffered);
+    if (available === 'needs-tls') return this.error(REPLY.mustStartTls);
+    if (this.user) return this.error(REPLY.authAlready);
+    if (this.from !== undefined) return this.error(REPLY.authInTransaction);
+    if (mechanism === 'PLAIN') {
+      this.sasl = { mechanism: 'PLAIN' };
+      if (initial === undefined) return this.reply(REPLY.authPlainChallenge);
+      return this.onSaslResponse(initial);
+    }
+    this.sasl = { mechanism: 'LOGIN' };
+    if (initial === undefined) return this.reply(REPLY.authLoginUser);
+    return this.onSaslResponse(initial);
+  }
+
+  /** One client line of a SASL exchange. Never logged: it carries the credentials. */
+  private onSaslResponse(line: string): void {
+    const sasl = this.sasl!;
+    const text = line.trim();
+    if (text === '*') {
+      this.sasl = undefined;
+      return this.error(REPLY.authCancelled);
+    }
+    const decoded = decodeBase64(text);
+    if (decoded === undefined) {
+      this.sasl = undefined;
+      return this.error(REPLY.authBadBase64);
+    }
+    if (sasl.mechanism === 'LOGIN' && sasl.user === undefined) {
+      sasl.user = decoded.toString('utf8');
+      return this.reply(REPLY.authLoginPassword);
+    }
+    this.sasl = undefined;
+    let login: string;
+    let password: string;
+    if (sasl.mechanism === 'LOGIN') {
+      login = sasl.user!;
+      password = decoded.toString('utf8');
+    } else {
+      // authzid NUL authcid NUL passwd; an authzid other than the user itself (acting for someone else) is refused.
+      const parts = decoded.toString('utf8').split('\0');
+      if (parts.length !== 3 || !parts[1]) return this.error(REPLY.authBadPlain);
+      [, login, password] = parts;
+      if (parts[0] && parts[0].toLowerCase() !== login.toLowerCase()) return void this.authenticate(sasl.mechanism, undefined, '', '');
+    }
+    void this.authenticate(sasl.mechanism, this.host.accounts, login, password);
+  }
+
+  private async authenticate(mechanism: string, accounts: AccountVerifier | undefined, login: string, password: string): Promise<void> {
+    this.state = 'busy';
+    let user: AuthenticatedUser | undefined;
+    try {
+      user = accounts ? await accounts.verify(login, password) : undefined;
+    } catch {
+      user = undefined;
+    }
+    if (this.isClosed()) return;
+    if (user) {
+      this.user = user;
+      this.log?.info(permissionsText(this.connector, user), 'Set Session Permissions');
+      this.log?.info(user.userPrincipalName, 'authenticated');
+      this.reply(REPLY.authSucceeded);
+      return this.resume();
+    }
+    this.authFailures++;
+    this.log?.info(undefined, `Inbound AUTH ${mechanism} failed because of LogonDenied`);
+    await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS * 2 ** (this.authFailures - 1)));
+    if (this.isClosed()) return;
+    this.reply(REPLY.authFailed);
+    if (this.authFailures >= MAX_AUTH_FAILURES) {
+      this.reply(REPLY.authTooManyFailures);
+      return this.close('TooManyErrors');
+    }
+    this.resume();
+  }
+
+  /** Re-reads the state after an await (the compiler would keep the narrowed one). */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  private resume(): void {
+    this.state = 'command';
+    this.process();
+    this.flush();
+  }
+
   private onHello(verb: string, arg: string): void {
     const name = arg.trim();
     if (!name) return this.error(`501 5.5.4 Invalid domain name`);
@@ -237,6 +355,7 @@ export class InboundSession {
     if (!this.esmtp) return this.reply(`250 ${greeting}`);
     const lines = [greeting, `SIZE ${this.connector.record.maxMessageSize}`, 'PIPELINING', 'DSN', 'ENHANCEDSTATUSCODES'];
     if (this.offersStartTls()) lines.push('STARTTLS');
+    if (this.authAvailable() === 'yes') lines.push('AUTH LOGIN PLAIN');
     lines.push('8BITMIME', 'SMTPUTF8');
     this.reply(lines.map((l, i) => `250${i === lines.length - 1 ? ' ' : '-'}${l}`).join('\n'));
   }
@@ -268,8 +387,9 @@ export class InboundSession {
       this.log?.tlsNegotiated(secure.getProtocol() ?? 'TLSv1.2', { name: cipher.name, standardName: cipher.standardName, version: cipher.version }, secure.getEphemeralKeyInfo() as never);
       const peer = secure.getPeerCertificate();
       if (peer && peer.raw) this.log?.receivedCertificate({ thumbprint: crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() });
-      // A fresh start after TLS: the client must say EHLO again.
+      // A fresh start after TLS: the client must say EHLO again (RFC 3207 also forgets any AUTH, which cannot have happened here).
       this.helo = undefined;
+      this.user = undefined;
       this.resetTransaction();
       this.state = 'command';
       this.process();
@@ -288,11 +408,23 @@ export class InboundSession {
       this.error(REPLY.mustStartTls);
       return false;
     }
-    if (!this.connector.record.permissionGroups.includes('AnonymousUsers')) {
+    if (!this.maySubmit()) {
       this.error(REPLY.notAuthenticated);
       return false;
     }
     return true;
+  }
+
+  /** ExchangeUsers grants an authenticated user Submit; AnonymousUsers grants it to everyone. */
+  private maySubmit(): boolean {
+    const groups = this.connector.record.permissionGroups;
+    return groups.includes('AnonymousUsers') || (this.user !== undefined && groups.includes('ExchangeUsers'));
+  }
+
+  /** An authenticated user sends as its own addresses, unless the connector trusts its senders (ExchangeServers). */
+  private maySendAs(address: string): boolean {
+    if (!this.user || this.connector.record.permissionGroups.includes('ExchangeServers')) return true;
+    return this.user.sendAs.has(address.toLowerCase());
   }
 
   private onMail(arg: string): void {
@@ -302,6 +434,7 @@ export class InboundSession {
     if (!m) return this.error(REPLY.syntaxMail);
     const address = m[1];
     if (address && !isAddress(address)) return this.error(REPLY.badAddress);
+    if (!this.maySendAs(address)) return this.reply(REPLY.sendAsDenied);
     const params = parseParams(m[2]);
     if (params.SIZE !== undefined) {
       if (!/^\d{1,20}$/.test(params.SIZE)) return this.error(REPLY.syntaxMail);
@@ -351,14 +484,24 @@ export class InboundSession {
     const messageId = headers.messageId ?? `<${crypto.randomUUID()}@${this.connector.fqdn}>`;
     const received =
       `Received: from ${sanitize(this.helo ?? this.remoteIp)} (${this.remoteIp}) by ${this.connector.fqdn} (${this.host.serverName})\r\n` +
-      ` with ${this.secure ? 'ESMTPS' : this.esmtp ? 'ESMTP' : 'SMTP'}; ${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
+      ` with ${this.esmtp ? `ESMTP${this.secure ? 'S' : ''}${this.user ? 'A' : ''}` : 'SMTP'}; ${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
     // The one copy of the message: our trace headers, then the received slices.
     const prefix = Buffer.from(received + (headers.messageId ? '' : `Message-ID: ${messageId}\r\n`), 'latin1');
     const body = Buffer.concat([prefix, ...result.parts], prefix.length + result.size);
     this.state = 'busy';
     this.log?.info(undefined, 'receiving message');
     this.host
-      .accept({ from, recipients, body, sourceConnector: this.connector.record.name, sourceIp: this.remoteIp, internetMessageId: messageId, subject: headers.subject, receivedAt })
+      .accept({
+        from,
+        recipients,
+        body,
+        sourceConnector: this.connector.record.name,
+        sourceIp: this.remoteIp,
+        internetMessageId: messageId,
+        subject: headers.subject,
+        receivedAt,
+        ...(this.user ? { authenticatedUser: this.user.userPrincipalName } : {}),
+      })
       .then(
         (id) => {
           if (this.state === 'closed') return;
@@ -378,12 +521,28 @@ export class InboundSession {
   }
 }
 
-function permissionsText(c: ReceiveConnectorRuntime): string {
+/** Exchange's session permissions: the anonymous ones at connect, an authenticated user's after AUTH. */
+function permissionsText(c: ReceiveConnectorRuntime, user?: AuthenticatedUser): string {
   const p = c.record.permissionGroups;
   const perms: string[] = [];
-  if (p.includes('AnonymousUsers')) perms.push('SMTPSubmit', 'SMTPAcceptAnyRecipient');
+  if (p.includes('AnonymousUsers') || (user && p.includes('ExchangeUsers'))) perms.push('SMTPSubmit', 'SMTPAcceptAnyRecipient');
+  if (user && p.includes('ExchangeUsers')) perms.push('SMTPAcceptAuthenticationFlag');
   if (p.includes('ExchangeServers')) perms.push('SMTPAcceptAnySender', 'SMTPAcceptAuthoritativeDomainSender', 'AcceptRoutingHeaders');
   return perms.join(' ');
+}
+
+/** `AUTH LOGIN` as sent; `AUTH PLAIN ****` when an initial response (the credentials) followed. */
+function authLogText(arg: string): string {
+  const [mechanism, ...rest] = arg.trim().split(/\s+/);
+  const name = /^[A-Za-z0-9_-]{1,20}$/.test(mechanism ?? '') ? mechanism : '****';
+  return rest.length > 0 ? `AUTH ${name} ****` : `AUTH ${name}`;
+}
+
+/** Strict Base64 (RFC 4648 alphabet, padding optional); `=` alone is an empty response (RFC 4954). */
+function decodeBase64(text: string): Buffer | undefined {
+  if (text === '=') return Buffer.alloc(0);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) return undefined;
+  return Buffer.from(text, 'base64');
 }
 
 function isAddress(a: string): boolean {

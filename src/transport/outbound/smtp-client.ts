@@ -62,6 +62,8 @@ export class SmtpClientConnection {
   private replies: Reply[] = [];
   private failure: Error | undefined;
   private extensions = new Set<string>();
+  /** SASL mechanisms the peer offered in its last EHLO (AUTH and the old AUTH= form). */
+  private authMechanisms = new Set<string>();
   private maxSize = 0;
   messagesSent = 0;
   secure = false;
@@ -162,6 +164,13 @@ export class SmtpClientConnection {
     this.socket.write(commands.map((c) => c + '\r\n').join(''));
   }
 
+  /** A line carrying credentials: the log gets `logAs` (or nothing), never the line. */
+  private async secretCommand(line: string, logAs: string | undefined): Promise<Reply> {
+    if (logAs !== undefined) this.log?.sent(logAs);
+    this.socket.write(line + '\r\n');
+    return this.read();
+  }
+
   private async command(cmd: string): Promise<Reply> {
     this.write([cmd]);
     return this.read();
@@ -173,9 +182,12 @@ export class SmtpClientConnection {
     if (r.code !== 250 && !this.runtime.record.forceHelo) r = await this.command(`HELO ${name}`);
     if (r.code !== 250) throw replyError(r, true);
     this.extensions.clear();
+    this.authMechanisms.clear();
     for (const line of r.text.split('\n').slice(1)) {
       const kw = line.slice(4).trim().toUpperCase();
       this.extensions.add(kw.split(' ')[0]);
+      const auth = /^AUTH[ =](.*)$/.exec(kw);
+      if (auth) for (const m of auth[1].split(/\s+/).filter(Boolean)) this.authMechanisms.add(m);
       if (kw.startsWith('SIZE ')) this.maxSize = Number(kw.slice(5)) || 0;
     }
   }
@@ -184,6 +196,46 @@ export class SmtpClientConnection {
     const greeting = await this.read();
     if (greeting.code !== 220) throw replyError(greeting, true);
     await this.ehlo();
+    await this.negotiateTls(tlsDomainFallback);
+    await this.smartHostAuth();
+  }
+
+  /**
+   * SmartHostAuthMechanism BasicAuth / BasicAuthRequireTLS: AUTH PLAIN when
+   * offered, else AUTH LOGIN, with the connector's AuthenticationCredential.
+   * The credentials never reach the protocol log.
+   */
+  private async smartHostAuth(): Promise<void> {
+    const record = this.runtime.record;
+    const mechanism = record.smartHostAuthMechanism;
+    if (mechanism !== 'BasicAuth' && mechanism !== 'BasicAuthRequireTLS') return;
+    const where = `${this.target.host}:${this.target.port}`;
+    if (mechanism === 'BasicAuthRequireTLS' && !this.secure) {
+      throw new DeliveryError(`451 4.7.4 ${this.target.name} (${where}) did not offer STARTTLS, and the Send connector ${record.name} (SmartHostAuthMechanism BasicAuthRequireTLS) sends its credentials only over TLS`, false, true);
+    }
+    const credential = this.runtime.credential;
+    if (!credential) throw new DeliveryError(`451 4.7.0 The AuthenticationCredential of the Send connector ${record.name} is not set or cannot be read`, false, true);
+    let r: Reply;
+    if (this.authMechanisms.has('PLAIN')) {
+      const response = Buffer.from(`\0${credential.userName}\0${credential.password}`, 'utf8').toString('base64');
+      r = await this.secretCommand(`AUTH PLAIN ${response}`, 'AUTH PLAIN ****');
+    } else if (this.authMechanisms.has('LOGIN')) {
+      r = await this.command('AUTH LOGIN');
+      if (r.code === 334) r = await this.secretCommand(Buffer.from(credential.userName, 'utf8').toString('base64'), undefined);
+      if (r.code === 334) r = await this.secretCommand(Buffer.from(credential.password, 'utf8').toString('base64'), undefined);
+    } else {
+      throw new DeliveryError(`451 4.7.0 ${this.target.name} (${where}) offers neither AUTH PLAIN nor AUTH LOGIN, which the Send connector ${record.name} (SmartHostAuthMechanism ${mechanism}) needs`, false, true);
+    }
+    if (r.code === 235) return;
+    this.log?.info(undefined, 'Outbound Authentication failed with LogonDenied');
+    throw new DeliveryError(
+      `451 4.4.0 Primary target IP address responded with: "${oneLine(r.text)}." Attempted failover to alternate host, but that did not succeed. Either there are no alternate hosts, or delivery failed to all alternate hosts. The last endpoint attempted was ${where} (Outbound Authentication failed with LogonDenied)`,
+      false,
+      true,
+    );
+  }
+
+  private async negotiateTls(tlsDomainFallback: string): Promise<void> {
     const record = this.runtime.record;
     const offered = this.extensions.has('STARTTLS');
     if (record.ignoreStartTls || !offered) {

@@ -10,6 +10,7 @@ import { ipInRange, parseBinding, parseIpRange, type IpRange } from '../../conne
 import { parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
 import type { DirectoryReader } from '../../directory/directory-store.js';
 import type { ReceiveConnectorRecord, SendConnectorRecord, ServerRecord } from '../../directory/records.js';
+import { MailUserAccounts } from '../inbound/accounts.js';
 import { buildTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface ReceiveConnectorRuntime {
@@ -37,6 +38,11 @@ export interface SendConnectorRuntime {
   clientCertificate: ClientCertificateChoice;
   /** Client context: the chosen certificate plus the CAs this server trusts. */
   secureContext: tls.SecureContext;
+  /**
+   * AuthenticationCredential unsealed, for SmartHostAuthMechanism BasicAuth /
+   * BasicAuthRequireTLS; undefined when none is set or it cannot be unsealed.
+   */
+  credential?: { userName: string; password: string };
 }
 
 export interface TransportSnapshot {
@@ -48,6 +54,8 @@ export interface TransportSnapshot {
   sendConnectors: SendConnectorRecord[];
   sendRuntime: Map<string, SendConnectorRuntime>;
   certificates: EvaluatedCertificate[];
+  /** The mail users that may authenticate with SMTP AUTH. */
+  accounts: MailUserAccounts;
 }
 
 export interface SnapshotDeps {
@@ -63,11 +71,12 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
   const { directory } = deps;
   const revision = await directory.revision();
   const server = await deps.certificates.server(deps.serverName);
-  const [receive, send, certificates, roots] = await Promise.all([
+  const [receive, send, certificates, roots, mailUsers] = await Promise.all([
     directory.listReceiveConnectors(server.name),
     directory.listSendConnectors(),
     deps.certificates.list(server.name),
     directory.listTrustedRoots(server.name),
+    directory.listMailUsers(),
   ]);
   const installed = certificates.filter((c) => c.record.der !== null);
   const materials = new Map<string, TlsMaterial | undefined>();
@@ -111,9 +120,20 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
     }
     const m = clientCertificate.kind === 'named-missing' ? undefined : clientCertificate.material;
     const secureContext = tls.createSecureContext({ ca: caPems, ...(m ? { cert: m.certPem, key: m.keyPem } : {}) });
-    sendRuntime.set(record.guid, { record, fqdn, clientCertificate, secureContext });
+    sendRuntime.set(record.guid, { record, fqdn, clientCertificate, secureContext, credential: unsealCredential(deps.certificates, record) });
   }
-  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, certificates };
+  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, certificates, accounts: new MailUserAccounts(mailUsers) };
+}
+
+/** Unsealed the way private keys are: through the certificate store's vault, read-only. */
+function unsealCredential(certificates: CertificateReader, record: SendConnectorRecord): SendConnectorRuntime['credential'] {
+  const c = record.authenticationCredential;
+  if (!c || (record.smartHostAuthMechanism !== 'BasicAuth' && record.smartHostAuthMechanism !== 'BasicAuthRequireTLS')) return undefined;
+  try {
+    return { userName: c.userName, password: certificates.openSecret(c.password).toString('utf8') };
+  } catch {
+    return undefined;
+  }
 }
 
 /**

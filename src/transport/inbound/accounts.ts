@@ -1,0 +1,48 @@
+// Who may authenticate with SMTP AUTH: the organization's mail users, as the
+// configuration snapshot read them. Read-only; the password check runs on
+// libuv's thread pool (async scrypt), never on the event loop.
+import type { MailUserRecord } from '../../directory/records.js';
+import { decoyHash, verifyPassword } from '../../security/password-hash.js';
+
+export interface AuthenticatedUser {
+  /** The user principal name: what the protocol log and the queue record as the authenticated user. */
+  userPrincipalName: string;
+  name: string;
+  /** The addresses the user may send as (MAIL FROM), lower-cased. */
+  sendAs: ReadonlySet<string>;
+}
+
+export interface AccountVerifier {
+  /** The user when the password is right; undefined otherwise (unknown user and wrong password look alike). */
+  verify(login: string, password: string): Promise<AuthenticatedUser | undefined>;
+}
+
+export class MailUserAccounts implements AccountVerifier {
+  private readonly byLogin = new Map<string, MailUserRecord>();
+
+  constructor(users: readonly MailUserRecord[]) {
+    // UPNs first, so a name that looks like another user's UPN can never shadow it.
+    for (const u of users) this.byLogin.set(u.userPrincipalName.toLowerCase(), u);
+    for (const u of users) for (const n of [u.name, u.alias]) if (!this.byLogin.has(n.toLowerCase())) this.byLogin.set(n.toLowerCase(), u);
+  }
+
+  /** `ed@contoso.com`, `Ed Meadows`, `ed`, `CONTOSO\ed` (the domain part of a down-level name is not checked: there is one domain). */
+  find(login: string): MailUserRecord | undefined {
+    const l = login.trim().toLowerCase();
+    const direct = this.byLogin.get(l);
+    if (direct) return direct;
+    const slash = l.indexOf('\\');
+    return slash > 0 ? this.byLogin.get(l.slice(slash + 1)) : undefined;
+  }
+
+  async verify(login: string, password: string): Promise<AuthenticatedUser | undefined> {
+    const user = this.find(login);
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
+    if (!user || !ok) return undefined;
+    return {
+      userPrincipalName: user.userPrincipalName,
+      name: user.name,
+      sendAs: new Set([user.userPrincipalName, user.primarySmtpAddress].map((a) => a.toLowerCase())),
+    };
+  }
+}
