@@ -7,8 +7,40 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
+import { afterCrash } from '../../src/transport/delivery/poison-detection.js';
+import { fromMetadataDoc, toMetadataDoc } from '../../src/transport/queue/metadata.js';
 import { AdminApi, freeTcpPort, startServerProcess, tempDir, type ServerProcess } from '../support/interchange.js';
 import { RawSmtp, startRecordingSink, waitFor, waitForPort } from '../support/transport-harness.js';
+
+test('afterCrash: the count rises by one; poison at the threshold, never when detection is off', () => {
+  const cases: Array<[number | undefined, number, boolean, { crashCount: number; poison: boolean }]> = [
+    [undefined, 2, true, { crashCount: 1, poison: false }],
+    [1, 2, true, { crashCount: 2, poison: true }],
+    [0, 1, true, { crashCount: 1, poison: true }],
+    [9, 10, true, { crashCount: 10, poison: true }],
+    [5, 2, false, { crashCount: 6, poison: false }],
+  ];
+  for (const [count, threshold, enabled, expected] of cases) assert.deepEqual(afterCrash(count, { threshold, enabled }), expected, `${count} crashes, threshold ${threshold}, enabled ${enabled}`);
+});
+
+test('crash count and poison survive in the metadata document; documents written before them read as 0 / not poison', () => {
+  const doc = {
+    v: 1, id: 7, from: 'a@contoso.com', recipients: ['b@fabrikam.com'], pendingRecipients: ['b@fabrikam.com'], deliveredRecipients: [], failedRecipients: [],
+    size: 10, receivedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-03T00:00:00.000Z', status: 'Ready', attempts: 0,
+  };
+  const old = fromMetadataDoc(doc);
+  assert.equal(old.crashCount ?? 0, 0);
+  assert.equal(old.poison ?? false, false);
+  // Nothing written for a message that never crashed: the documents of most messages stay as they were.
+  assert.equal(JSON.stringify(toMetadataDoc(old)).includes('crashCount'), false);
+  const poisoned = fromMetadataDoc(toMetadataDoc({ ...old, crashCount: 2, poison: true, status: 'Suspended' }));
+  assert.equal(poisoned.crashCount, 2);
+  assert.equal(poisoned.poison, true);
+  assert.equal(poisoned.status, 'Suspended');
+  const released = fromMetadataDoc(toMetadataDoc({ ...poisoned, crashCount: 0, poison: false, status: 'Ready' }));
+  assert.equal(released.crashCount ?? 0, 0);
+  assert.equal(released.poison ?? false, false);
+});
 
 /**
  * A next hop speaking just enough SMTP. While `hang` is set it accepts the

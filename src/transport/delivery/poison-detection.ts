@@ -26,25 +26,28 @@ export function afterCrash(crashCount: number | undefined, s: PoisonSettings): {
  */
 export async function recordInterruptedProcessing(deps: { store: MailQueueStore; tracker: ProcessingTracker; settings: PoisonSettings; logger: Logger; serverName: string }): Promise<number[]> {
   const poisoned: number[] = [];
-  for (const id of deps.tracker.interrupted) {
-    const m = deps.store.get(id);
-    // Delivered and removed before the end line reached the journal.
-    if (!m) continue;
-    // Already in the Poison queue: a crash while an administrator removed it with an NDR, say. It stays there.
-    if (m.poison) continue;
-    const next = afterCrash(m.crashCount, deps.settings);
-    const patch: QueuedMessagePatch = next.poison ? { crashCount: next.crashCount, poison: true, status: 'Suspended', nextAttemptAt: undefined } : { crashCount: next.crashCount };
-    await deps.store.update(id, patch);
-    if (next.poison) {
-      poisoned.push(id);
-      deps.logger.warn(
-        { id, internetMessageId: m.internetMessageId, crashCount: next.crashCount, queue: `${deps.serverName}\\Poison` },
-        'The transport stopped unexpectedly while processing this message PoisonThreshold times: moved to the Poison queue',
-      );
-    } else {
-      deps.logger.warn({ id, internetMessageId: m.internetMessageId, crashCount: next.crashCount }, 'The transport stopped unexpectedly while processing this message; it is retried');
-    }
-  }
+  // In parallel: a crash under load leaves many messages open, and the store groups their flushes.
+  await Promise.all(
+    deps.tracker.interrupted.map(async (id) => {
+      const m = deps.store.get(id);
+      // Delivered and removed before the end line reached the journal.
+      if (!m) return;
+      // Already in the Poison queue: a crash while an administrator removed it with an NDR, say. It stays there.
+      if (m.poison) return;
+      const next = afterCrash(m.crashCount, deps.settings);
+      const patch: QueuedMessagePatch = next.poison ? { crashCount: next.crashCount, poison: true, status: 'Suspended', nextAttemptAt: undefined } : { crashCount: next.crashCount };
+      await deps.store.update(id, patch);
+      if (next.poison) {
+        poisoned.push(id);
+        deps.logger.warn(
+          { id, internetMessageId: m.internetMessageId, crashCount: next.crashCount, queue: `${deps.serverName}\\Poison` },
+          'The transport stopped unexpectedly while processing this message PoisonThreshold times: moved to the Poison queue',
+        );
+      } else {
+        deps.logger.warn({ id, internetMessageId: m.internetMessageId, crashCount: next.crashCount }, 'The transport stopped unexpectedly while processing this message; it is retried');
+      }
+    }),
+  );
   deps.tracker.acknowledgeInterrupted();
-  return poisoned;
+  return poisoned.sort((a, b) => a - b);
 }
