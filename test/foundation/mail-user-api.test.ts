@@ -58,7 +58,7 @@ describe('mail users through the admin API', () => {
     const base = { Name: 'Fay', UserPrincipalName: 'fay@contoso.com', ExternalEmailAddress: 'fay@fabrikam.com', Password: secure(PASSWORD) };
     const cases: Array<[Record<string, any>, string, RegExp]> = [
       [{ ...base, Name: 'ed meadows' }, 'ICX_OBJECT_EXISTS', /The name "ed meadows" is already used/],
-      [{ ...base, UserPrincipalName: 'Ed@Contoso.com' }, 'ICX_ADDRESS_IN_USE', /SMTP:Ed@Contoso\.com/],
+      [{ ...base, UserPrincipalName: 'Ed@Contoso.com' }, 'ICX_OBJECT_EXISTS', /The user principal name "Ed@Contoso.com" is already used/],
       [{ ...base, PrimarySmtpAddress: 'ed@contoso.com' }, 'ICX_ADDRESS_IN_USE', /already being used .* of "Ed Meadows"/],
       [{ ...base, Password: secure('') }, 'ICX_PASSWORD_WEAK', /empty/],
       [{ ...base, Password: secure('password') }, 'ICX_PASSWORD_WEAK', /three of these groups/],

@@ -86,10 +86,14 @@ async function passwordHashFor(value: unknown): Promise<string> {
 /** A user's addresses must not belong to another user: SMTP AUTH decides who may send as whom from them. */
 async function saveMailUser(directory: DirectoryStore, user: MailUserRecord, insert: boolean): Promise<void> {
   await directory.exclusive(async (tx) => {
-    const mine = [user.primarySmtpAddress, user.userPrincipalName];
-    const other = (await tx.listMailUsers()).find((o) => o.guid !== user.guid && [o.primarySmtpAddress, o.userPrincipalName].some((a) => mine.some((m) => sameText(a, m))));
+    // Two equal UPNs are the store's ICX_OBJECT_EXISTS; any other shared address is refused here.
+    const clashOf = (o: MailUserRecord): string | undefined => {
+      if (o.guid === user.guid || sameText(o.userPrincipalName, user.userPrincipalName)) return undefined;
+      return [user.primarySmtpAddress, user.userPrincipalName].find((m) => [o.primarySmtpAddress, o.userPrincipalName].some((a) => sameText(a, m)));
+    };
+    const other = (await tx.listMailUsers()).find((o) => clashOf(o) !== undefined);
     if (other) {
-      const clash = mine.find((m) => [other.primarySmtpAddress, other.userPrincipalName].some((a) => sameText(a, m)))!;
+      const clash = clashOf(other)!;
       throw new InterchangeError('ICX_ADDRESS_IN_USE', `The proxy address "SMTP:${clash}" is already being used by the proxy addresses or LegacyExchangeDN of "${other.name}". Please choose another proxy address.`);
     }
     if (insert) await tx.insertMailUser(user);
