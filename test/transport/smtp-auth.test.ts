@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { MailUserRecord } from '../../src/directory/records.js';
+import { hashPassword, passwordWeakness, verifyPassword } from '../../src/security/password-hash.js';
+import { MailUserAccounts } from '../../src/transport/inbound/accounts.js';
 import { readProtocolLogs, type ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import { secure } from '../support/interchange.js';
 import { freePort, swaks } from '../support/smtp-tools.js';
@@ -40,6 +43,53 @@ async function filesContaining(dir: string, needle: string): Promise<string[]> {
 async function newMailUser(s: TestServer, name: string, upn: string, password = PASSWORD): Promise<void> {
   await s.api.ok('New-MailUser', { Name: name, UserPrincipalName: upn, ExternalEmailAddress: `${upn.split('@')[0]}@external.example`, Password: secure(password) });
 }
+
+test('password hashes: salted scrypt with its parameters; a wrong password, a tampered or malformed hash all fail', async () => {
+  const h = await hashPassword(PASSWORD);
+  assert.match(h, /^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
+  assert.notEqual(await hashPassword(PASSWORD), h, 'a fresh salt each time');
+  assert.equal(await verifyPassword(PASSWORD, h), true);
+  assert.equal(await verifyPassword(PASSWORD + 'x', h), false);
+  const parts = h.split('$');
+  const tampered = [...parts.slice(0, 5), Buffer.from(parts[5], 'base64').map((b, i) => (i === 0 ? b ^ 1 : b)).toString('base64')].join('$');
+  assert.equal(await verifyPassword(PASSWORD, tampered), false);
+  for (const bad of ['', 'plain', 'scrypt$abc$8$1$c2FsdA==$aGFzaA==', `scrypt$${1 << 24}$8$1$c2FsdA==$${parts[5]}`, `scrypt$1000$8$1$c2FsdA==$${parts[5]}`]) {
+    assert.equal(await verifyPassword(PASSWORD, bad), false, bad);
+  }
+  const table: Array<[string, RegExp | undefined]> = [['', /empty/], ['Ab1!xyz', /at least 8/], ['alllowercase1', /three/], ['Sm7p-Auth-Secret!', undefined], ['Lower-and-UPPER', undefined]];
+  for (const [pw, expected] of table) {
+    const w = passwordWeakness(pw);
+    if (expected) assert.match(w ?? '', expected, pw);
+    else assert.equal(w, undefined, pw);
+  }
+});
+
+test('mail user logins: UPN, name, alias or DOMAIN\\name in any case; a UPN is never shadowed by another user\'s name', async () => {
+  const now = new Date();
+  const user = async (name: string, upn: string, alias: string, primary = upn): Promise<MailUserRecord> => ({
+    guid: name,
+    name,
+    alias,
+    displayName: name,
+    userPrincipalName: upn,
+    primarySmtpAddress: primary,
+    externalEmailAddress: 'x@fabrikam.com',
+    passwordHash: await hashPassword(PASSWORD + name),
+    whenCreated: now,
+    whenChanged: now,
+  });
+  const accounts = new MailUserAccounts([await user('Ed Meadows', 'ed@contoso.com', 'ed', 'edward@contoso.com'), await user('ed@contoso.com', 'trick@contoso.com', 'trick')]);
+  for (const login of ['ed@contoso.com', 'ED@CONTOSO.COM', 'ed meadows', 'ED', 'contoso\\ed', 'CONTOSO\\Ed Meadows']) {
+    assert.equal(accounts.find(login)?.guid, 'Ed Meadows', login);
+  }
+  assert.equal(accounts.find('trick')?.guid, 'ed@contoso.com');
+  assert.equal(accounts.find('nobody'), undefined);
+  const ed = await accounts.verify('ed', PASSWORD + 'Ed Meadows');
+  assert.equal(ed?.userPrincipalName, 'ed@contoso.com');
+  assert.deepEqual([...ed!.sendAs].sort(), ['ed@contoso.com', 'edward@contoso.com']);
+  assert.equal(await accounts.verify('ed', PASSWORD), undefined);
+  assert.equal(await accounts.verify('nobody', PASSWORD), undefined);
+});
 
 test('inbound AUTH: swaks over STARTTLS relays as an authenticated user; wrong password, AUTH before TLS, anonymous MAIL and a foreign sender are refused as Exchange does', { timeout: 120_000 }, async () => {
   const sink = await startRecordingSink();
