@@ -193,6 +193,13 @@ test('inbound AUTH exchanges over raw SMTP: LOGIN prompts, * cancels, bad Base64
     assert.equal(await c.command('*'), '501 5.0.0 Authentication cancelled');
     assert.equal(await c.command('AUTH PLAIN'), '334 ');
     assert.equal(await c.command('not base64!'), '501 5.5.2 Cannot decode the Base64 response');
+    // A SASL response may be longer than a command line (RFC 4954: 12288 octets), but not without bound.
+    assert.equal(await c.command('AUTH LOGIN'), '334 VXNlcm5hbWU6');
+    assert.equal(await c.command('QUFB'.repeat(1500)), '334 UGFzc3dvcmQ6');
+    assert.equal(await c.command('*'), '501 5.0.0 Authentication cancelled');
+    assert.equal(await c.command('AUTH LOGIN'), '334 VXNlcm5hbWU6');
+    assert.equal(await c.command('QUFB'.repeat(4000)), '500 5.5.2 Line too long');
+    assert.match((await c.command('NOOP'))!, /^250 /, 'the exchange ended: NOOP is a command again');
     assert.equal(await c.command(`AUTH PLAIN ${b64('only-one-part')}`), '501 5.5.2 Invalid AUTH PLAIN response');
     assert.equal(await c.command(`AUTH LOGIN ${b64('ed')}`), '334 UGFzc3dvcmQ6', 'LOGIN with the user name as initial response');
     assert.equal(await c.command(b64(PASSWORD)), '235 2.7.0 Authentication successful');

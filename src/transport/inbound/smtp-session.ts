@@ -134,8 +134,9 @@ export class InboundSession {
       }
       const nl = this.buffer.indexOf(0x0a);
       if (nl < 0) {
-        if (this.buffer.length > MAX_LINE) {
+        if (this.buffer.length > (this.sasl ? MAX_SASL_LINE : MAX_LINE)) {
           // Overlong command: answer once, then skip to its end.
+          this.sasl = undefined;
           if (!this.discardingLongLine) this.error(REPLY.lineTooLong);
           this.discardingLongLine = true;
           this.buffer = undefined;
