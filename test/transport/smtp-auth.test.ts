@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { MailUserRecord } from '../../src/directory/records.js';
 import { hashPassword, passwordWeakness, verifyPassword } from '../../src/security/password-hash.js';
-import { MailUserAccounts } from '../../src/transport/inbound/accounts.js';
+import { MailUserAccounts, VerificationLimit } from '../../src/transport/inbound/accounts.js';
 import { readProtocolLogs, type ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import { secure } from '../support/interchange.js';
 import { startPostfixNextHop } from '../support/postfix.js';
@@ -90,6 +90,28 @@ test('mail user logins: UPN, name, alias or DOMAIN\\name in any case; a UPN is n
   assert.deepEqual([...ed!.sendAs].sort(), ['ed@contoso.com', 'edward@contoso.com']);
   assert.equal(await accounts.verify('ed', PASSWORD), undefined);
   assert.equal(await accounts.verify('nobody', PASSWORD), undefined);
+});
+
+test('password checks run at most N at once, in arrival order, and a failing check frees its slot', async () => {
+  const limit = new VerificationLimit(3);
+  let running = 0;
+  let peak = 0;
+  const order: number[] = [];
+  const task = (i: number) =>
+    limit.run(async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+      order.push(i);
+      if (i === 2) throw new Error('boom');
+      return i;
+    });
+  const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => task(i)));
+  assert.equal(peak, 3);
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 9);
+  assert.deepEqual(order.slice(0, 3).sort(), [0, 1, 2]);
+  assert.equal(await limit.run(async () => 'free'), 'free', 'every slot was given back');
 });
 
 test('inbound AUTH: swaks over STARTTLS relays as an authenticated user to a Postfix next hop; wrong password, AUTH before TLS, anonymous MAIL and a foreign sender are refused as Exchange does', { timeout: 180_000 }, async () => {

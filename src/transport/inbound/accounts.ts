@@ -21,6 +21,8 @@ export class MailUserAccounts implements AccountVerifier {
   private readonly byLogin = new Map<string, MailUserRecord>();
 
   constructor(users: readonly MailUserRecord[]) {
+    // Made now, so the first unknown user name costs no more than a known one.
+    void decoyHash();
     // UPNs first, so a name that looks like another user's UPN can never shadow it.
     for (const u of users) this.byLogin.set(u.userPrincipalName.toLowerCase(), u);
     for (const u of users) for (const n of [u.name, u.alias]) if (!this.byLogin.has(n.toLowerCase())) this.byLogin.set(n.toLowerCase(), u);
@@ -44,5 +46,34 @@ export class MailUserAccounts implements AccountVerifier {
       name: user.name,
       sendAs: new Set([user.userPrincipalName, user.primarySmtpAddress].map((a) => a.toLowerCase())),
     };
+  }
+}
+
+/**
+ * At most `limit` password checks at once for the whole service: each scrypt
+ * takes 16 MiB and a thread-pool thread, and a flood of AUTH attempts over
+ * many connections must not take the memory or the pool the spool needs.
+ */
+export class VerificationLimit {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter, so running stays counted.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  limited(verifier: AccountVerifier): AccountVerifier {
+    return { verify: (login, password) => this.run(() => verifier.verify(login, password)) };
   }
 }

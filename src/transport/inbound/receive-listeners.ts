@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { ProtocolLogSession, type ProtocolLogWriter } from '../protocol-log/index.js';
 import { listenerBindings, matchReceiveConnector, type TransportSnapshot } from '../service/config-snapshot.js';
+import { VerificationLimit } from './accounts.js';
 import { InboundSession, type SessionHost } from './smtp-session.js';
 
 export interface ReceiveListenersDeps {
@@ -20,6 +21,7 @@ export class ReceiveListeners {
   private readonly servers = new Map<string, net.Server>();
   private readonly sessions = new Set<InboundSession>();
   private readonly sockets = new Set<net.Socket>();
+  private readonly authLimit = new VerificationLimit(4);
 
   constructor(private readonly deps: ReceiveListenersDeps) {}
 
@@ -80,7 +82,7 @@ export class ReceiveListeners {
           })
         : undefined;
     // The mail users of this moment's snapshot, like the connector: a password change applies to the next AUTH of a new session.
-    const session = new InboundSession(socket, connector, { accounts: snapshot.accounts, ...this.deps.host, onClose: (s) => this.sessions.delete(s) }, log);
+    const session = new InboundSession(socket, connector, { accounts: this.authLimit.limited(snapshot.accounts), ...this.deps.host, onClose: (s) => this.sessions.delete(s) }, log);
     this.sessions.add(session);
   }
 
