@@ -357,3 +357,60 @@ test('outbound AUTH: a Send connector with SmartHostAuthMechanism BasicAuthRequi
     await sink.stop();
   }
 });
+
+test('outbound AUTH LOGIN with SmartHostAuthMechanism BasicAuth to a smart host that offers only LOGIN and no TLS; the credentials stay out of the send log', { timeout: 60_000 }, async () => {
+  const { SMTPServer } = await import('smtp-server');
+  const port = await freePort();
+  const got: Array<{ user: string | undefined; from: string }> = [];
+  const logins: string[] = [];
+  const srv = new SMTPServer({
+    authMethods: ['LOGIN'],
+    allowInsecureAuth: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onAuth(auth, _session, cb) {
+      logins.push(`${auth.method} ${auth.username}`);
+      if (auth.username === 'relay-login' && auth.password === PASSWORD) cb(null, { user: auth.username });
+      else cb(new Error('Authentication unsuccessful'));
+    },
+    onData(stream, session, cb) {
+      stream.resume();
+      stream.on('end', () => {
+        got.push({ user: session.user as string | undefined, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '' });
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', () => resolve()));
+  const s = await startTestServer();
+  try {
+    await s.api.ok('New-SendConnector', {
+      Name: 'Login only',
+      AddressSpaces: ['*'],
+      SmartHosts: ['127.0.0.1'],
+      Port: port,
+      DNSRoutingEnabled: false,
+      SmartHostAuthMechanism: 'BasicAuth',
+      AuthenticationCredential: { $credential: { userName: 'relay-login', password: PASSWORD } },
+      ProtocolLoggingLevel: 'Verbose',
+    });
+    await s.transport.reload();
+    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@fabrikam.com']);
+    assert.equal(r.code, 0, r.stdout);
+    await waitFor('the message at the LOGIN-only smart host', async () => got.length === 1);
+    assert.deepEqual(got, [{ user: 'relay-login', from: 'alice@contoso.com' }]);
+    assert.deepEqual(logins, ['LOGIN relay-login']);
+    const rows = await waitFor('the send log', async () => {
+      const all = await receiveLog(s, 'Send');
+      return all.some((x) => x.data.startsWith('235')) ? all : undefined;
+    });
+    const auth = rows.slice(rows.findIndex((x) => x.data === 'AUTH LOGIN'));
+    assert.deepEqual(auth.slice(0, 4).map((x) => [x.event, x.data.slice(0, 3)]), [['>', 'AUT'], ['<', '334'], ['<', '334'], ['<', '235']], 'the user name and password lines are not logged');
+    await s.transport.stop();
+    assert.deepEqual(await filesContaining(s.dataDir, PASSWORD), []);
+    assert.deepEqual(await filesContaining(s.dataDir, b64('relay-login')), []);
+  } finally {
+    await s.close();
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
+});
