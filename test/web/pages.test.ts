@@ -393,4 +393,32 @@ test('queues: a queue in Retry with its messages and last error; suspend, resume
   await queueRow.getByText('Suspended', { exact: true }).waitFor({ state: 'detached' });
   assert.notEqual((await queue())?.Status, 'Suspended');
   assert.ok(Number((await queue())?.MessageCount) >= 1, 'the message is still queued, nothing lost');
+
+  // One message: suspend it, resume it, remove it without an NDR.
+  const [first] = await output(org.ex01, 'Get-Message', { Queue: queueId });
+  const identity = String(first.Identity);
+  const subject = String(first.Subject);
+  const messageStatus = async () => (await output(org.ex01, 'Get-Message', { Queue: queueId })).find((m) => m.Identity === identity)?.Status;
+  await selectRow(page, subject);
+  const messageToolbar = page.getByRole('toolbar', { name: 'Message actions' });
+  await messageToolbar.getByRole('button', { name: 'Suspend message' }).click();
+  await page.getByText(`The message "${identity}" is suspended.`).first().waitFor();
+  await row(page, subject).getByText('Suspended', { exact: true }).waitFor();
+  assert.equal(await messageStatus(), 'Suspended');
+  await messageToolbar.getByRole('button', { name: 'Resume message' }).click();
+  await page.getByText(`The message "${identity}" is resumed.`).first().waitFor();
+  assert.notEqual(await messageStatus(), 'Suspended');
+  await selectRow(page, subject);
+  await messageToolbar.getByRole('button', { name: 'Remove message' }).click();
+  const dialog = page.getByRole('alertdialog', { name: 'Remove message' });
+  await dialog.getByText(subject).waitFor();
+  assert.deepEqual(await axe(page), [], 'Remove message dialog');
+  await dialog.getByLabel('Send a non-delivery report (NDR) to the sender').uncheck();
+  await dialog.getByRole('button', { name: 'Remove', exact: true }).click();
+  await page.getByText(`The message "${identity}" was removed.`).first().waitFor();
+  await row(page, subject).waitFor({ state: 'detached' });
+  assert.equal(await messageStatus(), undefined);
+  const [removed] = await output(org.ex01, 'Search-AdminAuditLog', { Cmdlets: ['Remove-Message'], ResultSize: 1 });
+  assert.equal(removed.Succeeded, true);
+  assert.match(JSON.stringify(removed.CmdletParameters), /WithNDR/);
 });
