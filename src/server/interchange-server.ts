@@ -15,6 +15,11 @@ import { openDirectory } from '../directory/open-directory.js';
 import { bootstrapServer } from '../organization/bootstrap.js';
 import { KeyVault } from '../security/key-vault.js';
 
+/** The transport as the process owns it: what cmdlets control, plus releasing the spool and logs at exit. */
+export interface ShutdownableTransport extends TransportServiceControl {
+  close(): Promise<void>;
+}
+
 export interface ServeOptions {
   dataDir: string;
   serverName?: string;
@@ -25,7 +30,7 @@ export interface ServeOptions {
   directoryUrl?: string;
   logger?: Logger;
   /** Starts the transport service for this server; omitted in management-only processes. */
-  transportFactory?: (deps: TransportDeps) => Promise<TransportServiceControl>;
+  transportFactory?: (deps: TransportDeps) => Promise<ShutdownableTransport>;
 }
 
 export interface TransportDeps {
@@ -78,9 +83,8 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   const adminUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const boot = await bootstrapServer({ directory, certificates, dataDir: opts.dataDir, serverName, fqdn, smtpPort: opts.smtpPort, adminUrl, clock });
-  if (opts.transportFactory) {
-    services.transport = await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger });
-  }
+  const transport = opts.transportFactory ? await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger }) : undefined;
+  services.transport = transport;
   logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
 
   return {
@@ -94,7 +98,9 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     api,
     transport: services.transport,
     async close() {
-      if (services.transport?.status() === 'Running') await services.transport.stop();
+      // Stops the service and then writes out what the spool still holds in memory
+      // (removals of delivered mail, the processing journal), so a restart redelivers nothing.
+      await transport?.close();
       await api.close();
       await directory.close();
     },

@@ -1,9 +1,8 @@
-import type { TransportServiceControl } from '../../cmdlets/framework/context.js';
-import type { TransportDeps } from '../../server/interchange-server.js';
+import type { ShutdownableTransport, TransportDeps } from '../../server/interchange-server.js';
 import { TransportService } from './transport-service.js';
 
 /** The transport service of a server process: started with the process, stopped and started by Stop-/Start-Service. */
-export function createTransportFactory(overrides: { configPollMs?: number; stopGraceMs?: number } = {}): (deps: TransportDeps) => Promise<TransportServiceControl> {
+export function createTransportFactory(overrides: { configPollMs?: number; stopGraceMs?: number } = {}): (deps: TransportDeps) => Promise<ShutdownableTransport> {
   return async (deps) =>
     TransportService.create({
       directory: deps.directory,

@@ -57,6 +57,7 @@ export class TransportService implements TransportServiceControl {
   private readonly clock: () => Date;
   private readonly systemRoots = loadSystemRoots();
   private transition: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly opts: TransportServiceOptions,
@@ -200,11 +201,14 @@ export class TransportService implements TransportServiceControl {
     return this.transition;
   }
 
-  /** Process shutdown: stop, then release the spool and the log files. */
-  async close(): Promise<void> {
-    await this.stop();
-    await Promise.all([this.sendLog.close(), this.receiveLog.close()]);
-    await this.store.close();
-    this.journal.close();
+  /** Process shutdown: stop, then release the spool and the log files (once, however often called). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.stop();
+      await Promise.all([this.sendLog.close(), this.receiveLog.close()]);
+      await this.store.close();
+      this.journal.close();
+    })();
+    return this.closing;
   }
 }
