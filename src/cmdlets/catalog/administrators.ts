@@ -28,7 +28,7 @@ export function administratorCmdlets(): CmdletDeclaration[] {
       synopsis: 'Creates an administrator credential in a role group; its token is shown once.',
       parameters: [
         { name: 'Name', type: 'String', position: 0, mandatory: true, description: 'Who the credential is for; shown as Caller in the audit log.' },
-        { name: 'RoleGroup', type: 'Enum', values: ROLE_GROUP_NAMES, multiValued: true, mandatory: true, description: 'Organization Management, Server Management or View-Only Organization Management.' },
+        { name: 'RoleGroup', type: 'Enum', values: ROLE_GROUP_NAMES, multiValued: true, mandatory: true, description: 'Organization Management, Server Management, Recipient Management or View-Only Organization Management.' },
       ],
       outputType: 'AdministratorCredential',
       role: 'Role Management',
