@@ -7,6 +7,8 @@
 # summary line to $OUT/results.txt and the table to docs/benchmarks.md.
 #   BENCH_REPS (1)  BENCH_MESSAGES_SMALL (10000)  BENCH_MESSAGES_LARGE (3000)
 #   BENCH_HARNESS (../shared/bench)  BENCH_LISTEN (23525)  BENCH_NEXT_HOP (23526)
+#   BENCH_SUSTAINED (100000)  messages of the sustained run (100 sessions, 5 KB, plain; 0 skips it),
+#                    with Interchange's RSS sampled once a second to show memory stays flat
 #   BENCH_PROFILE=1  one more Interchange run (20 sessions, 5 KB) under node --cpu-prof
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +51,12 @@ for ((rep = 1; rep <= REPS; rep++)); do
     done
   done
 done
+
+SUSTAINED=${BENCH_SUSTAINED:-100000}
+if [ "$SUSTAINED" -gt 0 ]; then
+  BENCH_RSS_LOG="$OUT/sustained-rss.log" run interchange-sustained "$RELAY" 100 5120 "$SUSTAINED" 0
+  run postfix-sustained "$HARNESS/postfix-relay.sh" 100 5120 "$SUSTAINED" 0
+fi
 
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
   mkdir -p "$OUT/profile"

@@ -6,6 +6,7 @@
 #   BENCH_RECEIVE_LOGGING=Verbose   protocol-log the inbound sessions (default None, Exchange's default for a new connector)
 #   BENCH_SEND_LOGGING=Verbose      protocol-log the outbound sessions
 #   BENCH_NODE_OPTIONS              extra node options (e.g. --cpu-prof --cpu-prof-dir=DIR)
+#   BENCH_RSS_LOG=FILE              sample the server's RSS into FILE once a second
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 DATA=$(mktemp -d /tmp/icx-bench-relay.XXXXXX)
@@ -18,6 +19,13 @@ export INTERCHANGE_STOP_GRACE_MS=500
 node ${BENCH_NODE_OPTIONS:-} "$REPO/bin/interchange.js" serve --data "$DATA" --server BENCH --fqdn relay.bench.invalid \
   --smtp-port "$SETUP_SMTP_PORT" --admin-port "$ADMIN_PORT" &
 PID=$!
+# BENCH_RSS_LOG=FILE: the relay's resident memory once a second ("<epoch seconds> <kB>"), to show it stays flat.
+if [ -n "${BENCH_RSS_LOG:-}" ]; then
+  (while kill -0 "$PID" 2>/dev/null; do
+    echo "$(date +%s.%N) $(awk '/^VmRSS/ {print $2}' "/proc/$PID/status" 2>/dev/null)" >> "$BENCH_RSS_LOG"
+    sleep 1
+  done) &
+fi
 cleanup() {
   # The harness signals the whole process group, so node usually has its SIGTERM
   # already; a second one would kill it before it finishes (and writes a --cpu-prof).

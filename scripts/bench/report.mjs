@@ -65,6 +65,39 @@ for (const c of configs) {
 lines.push('');
 lines.push('Values are medians over the repetitions of the run (`BENCH_REPS`); msgs/s is end to end (from the start of the load until the sink counted every message); "accept" is the inbound rate. PSS splits shared pages fairly (Postfix runs many processes, so its summed RSS overstates it).');
 lines.push('');
+const sustained = (relay) => rows.find((r) => r.relay === relay);
+const si = sustained('interchange-sustained');
+const sp = sustained('postfix-sustained');
+if (si || sp) {
+  lines.push('## Sustained load');
+  lines.push('');
+  lines.push(`${si?.messages ?? sp?.messages} messages of 5 KB over 100 sessions, plain, one run each:`);
+  lines.push('');
+  lines.push('| relay | msgs/s | seconds | peak PSS MiB (RSS) | status |');
+  lines.push('|---|---|---|---|---|');
+  for (const r of [si, sp].filter(Boolean)) {
+    lines.push(`| ${r.relay.replace('-sustained', '')} | ${fmt(num(r, 'msgs_per_s'))} | ${fmt(num(r, 'seconds'), 1)} | ${fmt(num(r, 'peak_pss_kb') / 1024)} (${fmt(num(r, 'peak_rss_kb') / 1024)}) | ${r.status} |`);
+  }
+  const rssLog = path.join(outDir, 'sustained-rss.log');
+  if (fs.existsSync(rssLog)) {
+    const samples = fs
+      .readFileSync(rssLog, 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ').map(Number))
+      .filter(([t, kb]) => Number.isFinite(t) && kb > 0);
+    if (samples.length >= 8) {
+      const q = Math.floor(samples.length / 4);
+      const maxOf = (xs) => Math.max(...xs.map(([, kb]) => kb)) / 1024;
+      const quarters = [0, 1, 2, 3].map((i) => maxOf(samples.slice(i * q, i === 3 ? samples.length : (i + 1) * q)));
+      lines.push('');
+      lines.push(
+        `Interchange's resident memory, sampled once a second (${samples.length} samples, \`sustained-rss.log\`): highest RSS in each quarter of the run ${quarters.map((x) => `${fmt(x)} MiB`).join(', ')}. ` +
+          'Flat means the last quarter is no higher than the first ones.',
+      );
+    }
+  }
+  lines.push('');
+}
 lines.push('All summary lines of this run:');
 lines.push('');
 lines.push('```');
