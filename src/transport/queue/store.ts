@@ -172,7 +172,10 @@ export class MailQueueStore {
     e.meta.refs--;
   }
 
-  /** Appends an M record and waits until it is durable; the entry is live from the moment it is appended. */
+  /**
+   * Appends an M record and waits until it is durable; then the message's entry
+   * is the new one (a relocated message's old entry is the caller's to release).
+   */
   private async appendMessage(msg: QueuedMessage, body: Buffer): Promise<Entry> {
     const rec = messageRecord(toMetadataDoc(msg), body);
     const a = this.log.append(rec.buffers);
@@ -187,6 +190,21 @@ export class MailQueueStore {
     }
     this.entries.set(msg.id, entry);
     return entry;
+  }
+
+  /** Appends a U record with the message's new state; once it is durable, the entry points to it. */
+  private async appendState(e: Entry, next: QueuedMessage): Promise<void> {
+    const a = this.log.append(updateRecord(toMetadataDoc(next)));
+    a.segment.refs++;
+    try {
+      await a.durable;
+    } catch (err) {
+      a.segment.refs--;
+      throw err;
+    }
+    e.meta.refs--;
+    e.meta = a.segment;
+    e.msg = next;
   }
 
   private assertOpen(): void {
@@ -324,17 +342,7 @@ export class MailQueueStore {
         e.msg = next;
         return cloneMessage(next);
       }
-      const a = this.log.append(updateRecord(toMetadataDoc(next)));
-      a.segment.refs++;
-      try {
-        await a.durable;
-      } catch (err) {
-        a.segment.refs--;
-        throw err;
-      }
-      e.meta.refs--;
-      e.meta = a.segment;
-      e.msg = next;
+      await this.appendState(e, next);
       this.collectSoon();
       return cloneMessage(next);
     });
@@ -406,28 +414,10 @@ export class MailQueueStore {
           const e = this.entries.get(id);
           if (!e || this.closed) return;
           if (e.body === segment) {
-            const body = await this.log.read(e.body, e.bodyOffset, e.msg.size);
-            const rec = messageRecord(toMetadataDoc(e.msg), body);
-            const a = this.log.append(rec.buffers);
-            const moved: Entry = { msg: e.msg, body: a.segment, bodyOffset: a.offset + rec.bodyStart, meta: a.segment };
-            this.reference(moved);
-            try {
-              await a.durable;
-            } catch (err) {
-              this.release(moved);
-              throw err;
-            }
+            await this.appendMessage(e.msg, await this.log.read(e.body, e.bodyOffset, e.msg.size));
             this.release(e);
-            this.entries.set(id, moved);
           } else {
-            const a = this.log.append(updateRecord(toMetadataDoc(e.msg)));
-            a.segment.refs++;
-            await a.durable.catch((err: unknown) => {
-              a.segment.refs--;
-              throw err;
-            });
-            e.meta.refs--;
-            e.meta = a.segment;
+            await this.appendState(e, e.msg);
           }
         }),
       ),
