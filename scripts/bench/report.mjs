@@ -41,7 +41,7 @@ lines.push('```');
 lines.push('');
 lines.push(
   `Harness: \`../shared/bench/relay-bench.sh\`: \`smtp-source\` (one connection per message, no pipelining, HELO) → relay on 127.0.0.1 → \`smtp-sink\` (plain) or a Postfix \`smtpd\` with STARTTLS in front of \`smtp-sink\` (\`--tls\`). ` +
-    'Both relays are durable: Postfix fsyncs its queue file before the 250; Interchange answers 250 only after `MailQueueStore.enqueue` resolved (body and metadata fdatasynced, directory fsynced). ' +
+    'Both relays are durable: Postfix fsyncs its queue file before the 250; Interchange answers 250 only after `MailQueueStore.enqueue` resolved (its record appended to the spool log and fdatasynced, in a group commit). ' +
     'Interchange runs `scripts/bench/interchange-relay.sh`: a fresh server, a Receive connector on the listen port (ProtocolLoggingLevel None, Exchange\'s default for a new connector) and a smart-host Send connector to the next hop (RequireTLS in the TLS runs; the client certificate is the server\'s default self-signed one, chosen by FQDN). ' +
     'Postfix runs `postfix-relay.sh` with its stock settings (`--tls`: `smtp_tls_security_level = encrypt`, no connection reuse).',
 );
@@ -91,8 +91,7 @@ if (si || sp) {
       const quarters = [0, 1, 2, 3].map((i) => maxOf(samples.slice(i * q, i === 3 ? samples.length : (i + 1) * q)));
       lines.push('');
       lines.push(
-        `Interchange's resident memory, sampled once a second (${samples.length} samples, \`sustained-rss.log\`): highest RSS in each quarter of the run ${quarters.map((x) => `${fmt(x)} MiB`).join(', ')}. ` +
-          'Flat means the last quarter is no higher than the first ones.',
+        `Interchange's resident memory, sampled once a second (${samples.length} samples, \`sustained-rss.log\`): highest RSS in each quarter of the run ${quarters.map((x) => `${fmt(x)} MiB`).join(', ')}.`,
       );
     }
   }
