@@ -422,3 +422,44 @@ test('queues: a queue in Retry with its messages and last error; suspend, resume
   assert.equal(removed.Succeeded, true);
   assert.match(JSON.stringify(removed.CmdletParameters), /WithNDR/);
 });
+
+test('recipients > contacts: create a mail user (a weak password refused beside its field), reset its password, delete it', async () => {
+  const page = browser.page;
+  await openPage(page, 'Contacts');
+  await page.getByRole('grid', { name: 'Mail users' }).waitFor();
+  await toolbar(page, 'New');
+  const dialog = page.getByRole('dialog', { name: 'New mail user' });
+  await dialog.getByLabel('Display name').fill('Ed Meadows');
+  await dialog.getByLabel('User logon name (UPN)').fill('ed@contoso.com');
+  await dialog.getByLabel('External email address').fill('ed@tailspintoys.com');
+  await dialog.getByLabel('Password').fill('short');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByText(/password/i).filter({ hasText: /8|character|weak/i }).first().waitFor();
+  assert.equal((await output(org.ex01, 'Get-MailUser', {})).length, 0, 'nothing created');
+  await dialog.getByLabel('Password').fill('Str0ng!Passw0rd');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('The mail user "Ed Meadows" was created.').first().waitFor();
+  await row(page, 'ed@contoso.com').waitFor();
+  const [ed] = await output(org.ex01, 'Get-MailUser', { Identity: 'ed@contoso.com' });
+  assert.equal(ed.ExternalEmailAddress, 'SMTP:ed@tailspintoys.com');
+
+  await selectRow(page, 'ed@contoso.com');
+  await page.getByRole('complementary', { name: 'Mail user details' }).getByText('ed@tailspintoys.com').first().waitFor();
+  assert.deepEqual(await axe(page), [], 'Contacts page');
+  await screenshot(page, 'contacts');
+  await toolbar(page, 'Reset password');
+  const reset = page.getByRole('dialog', { name: /Reset password/ });
+  await reset.getByLabel('New password').fill('An0ther!Passw0rd');
+  await reset.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('The password of "Ed Meadows" was reset.').first().waitFor();
+  const [set] = await output(org.ex01, 'Search-AdminAuditLog', { Cmdlets: ['Set-MailUser'], ResultSize: 1 });
+  assert.equal(set.Succeeded, true);
+  assert.doesNotMatch(JSON.stringify(set.CmdletParameters), /An0ther/, 'the password is not in the audit log');
+
+  await toolbar(page, 'Delete');
+  const confirm = page.getByRole('alertdialog', { name: 'Delete mail user' });
+  await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByText('The mail user "Ed Meadows" was deleted.').first().waitFor();
+  await row(page, 'ed@contoso.com').waitFor({ state: 'detached' });
+  assert.equal((await output(org.ex01, 'Get-MailUser', {})).length, 0);
+});

@@ -26,6 +26,7 @@ import {
   ArrowImportRegular,
   CertificateRegular,
   ClipboardTaskListLtrRegular,
+  ContactCardRegular,
   DismissRegular,
   MailInboxRegular,
   PersonRegular,
@@ -37,12 +38,13 @@ import { useAdmin } from './api/admin-context';
 import { NavLink } from './components/nav-link';
 import { useCertificateAlerts } from './lib/use-certificate-alerts';
 import { AuditLogPage } from './pages/AuditLog';
+import { MailUsersPage } from './pages/MailUsers';
 import { CertificatesPage } from './pages/Certificates';
 import { QueuesPage } from './pages/Queues';
 import { ReceiveConnectorsPage } from './pages/ReceiveConnectors';
 import { SendConnectorsPage } from './pages/SendConnectors';
 import { ServersPage } from './pages/Servers';
-import { navigate, ROUTES, useLocation } from './router';
+import { LANDING, navigate, ROUTES, useLocation } from './router';
 
 const useStyles = makeStyles({
   frame: { display: 'grid', gridTemplateRows: '48px 1fr', gridTemplateColumns: '240px 1fr', height: '100vh' },
@@ -65,6 +67,7 @@ const useStyles = makeStyles({
 });
 
 const ICONS: Record<string, JSX.Element> = {
+  '/recipients/contacts': <ContactCardRegular />,
   '/mail-flow/send-connectors': <ArrowExportRegular />,
   '/mail-flow/receive-connectors': <ArrowImportRegular />,
   '/mail-flow/queues': <MailInboxRegular />,
@@ -77,7 +80,7 @@ export function Shell() {
   const s = useStyles();
   const { session, api } = useAdmin();
   const { path } = useLocation();
-  const current = ROUTES.find((r) => r.path === path) ?? ROUTES[0];
+  const current = ROUTES.find((r) => r.path === path) ?? LANDING;
   const { alerts } = useCertificateAlerts();
   const [notificationsOpen, setNotificationsOpen] = useState(false);
   useEffect(() => {
@@ -96,6 +99,8 @@ export function Shell() {
         return <CertificatesPage alerts={alerts} />;
       case '/compliance/admin-audit-log':
         return <AuditLogPage />;
+      case '/recipients/contacts':
+        return <MailUsersPage />;
       default:
         return <SendConnectorsPage />;
     }

@@ -3,10 +3,11 @@ import { useEffect, useState } from 'react';
 export interface RouteInfo {
   path: string;
   title: string;
-  section: 'Mail flow' | 'Servers' | 'Compliance';
+  section: 'Recipients' | 'Mail flow' | 'Servers' | 'Compliance';
 }
 
 export const ROUTES: RouteInfo[] = [
+  { path: '/recipients/contacts', title: 'Contacts', section: 'Recipients' },
   { path: '/mail-flow/send-connectors', title: 'Send connectors', section: 'Mail flow' },
   { path: '/mail-flow/receive-connectors', title: 'Receive connectors', section: 'Mail flow' },
   { path: '/mail-flow/queues', title: 'Queues', section: 'Mail flow' },
@@ -14,6 +15,9 @@ export const ROUTES: RouteInfo[] = [
   { path: '/servers/certificates', title: 'Certificates', section: 'Servers' },
   { path: '/compliance/admin-audit-log', title: 'Admin audit log', section: 'Compliance' },
 ];
+
+/** Where the admin center opens: mail flow is what administrators come for. */
+export const LANDING = ROUTES.find((r) => r.path === '/mail-flow/send-connectors')!;
 
 export function navigate(path: string) {
   if (window.location.pathname + window.location.search !== path) window.history.pushState(null, '', path);
