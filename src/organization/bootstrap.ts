@@ -7,6 +7,9 @@ import type { DirectoryStore } from '../directory/directory-store.js';
 import type { ServerRecord, TransportServiceSettings } from '../directory/records.js';
 import { hashToken, newToken } from '../security/tokens.js';
 
+
+/** Loopback and private (RFC 1918, RFC 4193) and link-local networks. */
+const LOCAL_NETWORKS = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '::1', 'fc00::/7', 'fe80::/10'] as const;
 export const ORGANIZATION_NAME = 'First Organization';
 
 /** Where a server keeps its own files in the data folder: queue, protocol logs. */
@@ -90,7 +93,12 @@ export async function bootstrapServer(opts: {
         transport: defaultTransportSettings(dataDir, name),
         createdAt: clock(),
       });
-      await tx.insertReceiveConnector(defaultReceiveConnector(name, opts.smtpPort, clock()));
+      // Exchange's Default Frontend takes anonymous mail from anywhere, but only for
+      // its accepted domains. Interchange has no accepted domains yet, so an
+      // anonymous sender may relay to any domain: from anywhere, that would be an
+      // open relay on the first start. Until then the connector made here hears
+      // loopback and private networks only; Set-ReceiveConnector -RemoteIPRanges widens it.
+      await tx.insertReceiveConnector({ ...defaultReceiveConnector(name, opts.smtpPort, clock()), remoteIpRanges: [...LOCAL_NETWORKS] });
     }
   });
 
