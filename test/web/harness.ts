@@ -125,6 +125,17 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
 /** Waits until no transition or animation is running (a fading toast or dialog is no state to judge). */
 export async function settle(page: Page): Promise<void> {
   await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, { timeout: 10_000 });
+  // A closed Fluent dialog's modalizer takes the aria-hidden off the rest of the page a moment
+  // after the dialog left the DOM. Wait for that; if it never happens, axe reports it.
+  await page
+    .waitForFunction(
+      () =>
+        document.querySelector('[role=dialog],[role=alertdialog]') !== null ||
+        ![...document.querySelectorAll('[aria-hidden="true"]')].some((e) => e.querySelector('button, input, select, textarea, a[href]')),
+      undefined,
+      { timeout: 3_000 },
+    )
+    .catch(() => undefined);
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
