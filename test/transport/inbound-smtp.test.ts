@@ -212,3 +212,19 @@ test('RequireTLS, RemoteIPRanges (most specific wins) and permission groups on R
     await s.close();
   }
 });
+
+test('the Default Frontend connector of a new server hears loopback and private networks only (no accepted domains: anything else would be an open relay)', { timeout: 60_000 }, async () => {
+  const s = await startTestServer();
+  try {
+    const [rc] = await s.api.ok('Get-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01' });
+    assert.deepEqual(rc.RemoteIPRanges, ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '::1', 'fc00::/7', 'fe80::/10']);
+    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'a@contoso.com', '--to', 'b@fabrikam.com']);
+    assert.equal(r.code, 0, r.stdout);
+    // Widening it is the administrator's explicit choice.
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01', RemoteIPRanges: ['0.0.0.0-255.255.255.255'] });
+    const [wide] = await s.api.ok('Get-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01' });
+    assert.deepEqual(wide.RemoteIPRanges, ['0.0.0.0-255.255.255.255']);
+  } finally {
+    await s.close();
+  }
+});
