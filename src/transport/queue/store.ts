@@ -6,7 +6,7 @@ import { DirectorySyncer } from './dir-sync.js';
 import { readLegacySpool } from './legacy-spool.js';
 import { cloneMessage, fromMetadataDoc, toMetadataDoc } from './metadata.js';
 import { doneRecord, messageRecord, parseSegment, updateRecord } from './records.js';
-import { SEGMENT_PATTERN, type Segment, SegmentLog } from './segment-log.js';
+import { SEGMENT_PATTERN, type Segment, SegmentLog, segmentName } from './segment-log.js';
 import {
   DEFAULT_EXPIRATION_MS,
   type EnqueueRequest,
@@ -96,7 +96,7 @@ export class MailQueueStore {
     numbers.sort((a, b) => a - b);
     const found = new Map<number, { msg: QueuedMessage; body: number; bodyOffset: number; meta: number }>();
     for (const n of numbers) {
-      const file = path.join(this.dir, `seg-${String(n).padStart(8, '0')}.log`);
+      const file = path.join(this.dir, segmentName(n));
       const data = await fsp.readFile(file);
       const stop = parseSegment(data, (r) => {
         if (r.type === 'D') {
