@@ -13,6 +13,10 @@ const DIRECTORY_WRITE_LOCK = 0x1c0de;
 /** The directory for organizations whose servers run on several hosts. */
 export async function openPostgresDirectory(connectionString: string): Promise<DirectoryStore> {
   const pool = new pg.Pool({ connectionString, max: 5 });
+  // An idle connection the server ends (a PostgreSQL restart, an administrator's
+  // pg_terminate_backend) is reported here; without a listener it would crash the
+  // process. The pool drops that connection and the next query opens a new one.
+  pool.on('error', () => undefined);
   const db = new Kysely<DirectoryDatabase>({ dialect: new PostgresDialect({ pool }) });
 
   const strategy: TransactionStrategy = {
