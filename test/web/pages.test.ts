@@ -49,9 +49,13 @@ test('keyboard only: select the server, select the certificate, delete it', asyn
   await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
 
   await pressUntil(page, 'Tab', (f) => f.role === 'combobox');
+  // The picker shows its first server once the server list has loaded; opened earlier, ArrowDown would land elsewhere.
+  await page.waitForFunction(() => document.querySelector('[role=combobox]')?.textContent?.trim() === 'EX01');
   await page.keyboard.press('Enter');
   await page.getByRole('listbox').waitFor();
-  await page.keyboard.press('ArrowDown');
+  const activeOption = () => page.evaluate(() => document.getElementById(document.activeElement?.getAttribute('aria-activedescendant') ?? '')?.textContent?.trim() ?? '');
+  for (let i = 0; i < 5 && (await activeOption()) !== 'EX02'; i++) await page.keyboard.press('ArrowDown');
+  assert.equal(await activeOption(), 'EX02');
   await page.keyboard.press('Enter');
   await page.getByRole('grid', { name: 'Certificates on EX02' }).waitFor();
   await row(page, 'Keyboard test').waitFor();
