@@ -130,18 +130,17 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     return findQueue(identity);
   };
 
-  const poisonMessages = (): QueuedMessage[] => store.list().filter((m) => m.poison);
-
   return {
     async getQueues() {
       deps.assertRunning();
       // Submission holds what is stored but not yet in a delivery queue (being categorized).
-      const unrouted = store.list().filter((m) => !engine.queueOf(m.id) && !engine.isCompleting(m.id) && !m.poison).length;
+      const all = store.list();
+      const unrouted = all.filter((m) => !engine.queueOf(m.id) && !engine.isCompleting(m.id) && !m.poison).length;
       const out: Array<Record<string, unknown>> = [specialQueue('Submission', unrouted)];
       for (const q of engine.queueList()) out.push(deliveryQueueObject(q));
       out.push(specialQueue('Unreachable'));
       // As in Exchange, the Poison queue is shown only while it holds messages.
-      const poisoned = poisonMessages().length;
+      const poisoned = all.filter((m) => m.poison).length;
       if (poisoned > 0) out.push(specialQueue('Poison', poisoned));
       return out;
     },
