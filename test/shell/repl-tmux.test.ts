@@ -110,6 +110,8 @@ test('interactive shell in a real terminal', { timeout: 120000 }, async () => {
     // Member names of a variable's value complete too.
     term.type('$c = Get-ExchangeCertificate | Select-Object -First 1');
     term.keys('Enter');
+    // Completion reads $c, so the assignment must have finished first.
+    await term.waitFor(/> \$c = Get-ExchangeCertificate \| Select-Object -First 1\n\[PS\] EX01> $/m);
     term.type('$c.Friendly');
     term.keys('Tab');
     await term.waitFor(/> \$c\.FriendlyName$/m);
