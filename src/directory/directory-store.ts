@@ -1,4 +1,5 @@
 import type {
+  AcceptedDomainRecord,
   AdministratorRecord,
   AuditLogRecord,
   CertificateRecord,
@@ -72,6 +73,12 @@ export interface DirectoryStore {
   updateMailUser(user: MailUserRecord): Promise<void>;
   deleteMailUser(guid: string): Promise<boolean>;
 
+  listAcceptedDomains(): Promise<AcceptedDomainRecord[]>;
+  /** Name and DomainName are each unique (any case); a clash fails with ICX_OBJECT_EXISTS. */
+  insertAcceptedDomain(domain: AcceptedDomainRecord): Promise<void>;
+  updateAcceptedDomain(domain: AcceptedDomainRecord): Promise<void>;
+  deleteAcceptedDomain(guid: string): Promise<boolean>;
+
   listAdministrators(): Promise<AdministratorRecord[]>;
   findAdministratorByTokenHash(tokenHash: string): Promise<AdministratorRecord | undefined>;
   insertAdministrator(admin: AdministratorRecord): Promise<void>;
@@ -88,5 +95,5 @@ export interface DirectoryStore {
  */
 export type DirectoryReader = Pick<
   DirectoryStore,
-  'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'listReceiveConnectors' | 'listMailUsers'
+  'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'listReceiveConnectors' | 'listMailUsers' | 'listAcceptedDomains'
 >;

@@ -4,6 +4,7 @@ import { InterchangeError } from '../errors/interchange-error.js';
 import type { AuditSearch, DirectoryStore } from './directory-store.js';
 import { decodeDocument, encodeDocument } from './document-codec.js';
 import type {
+  AcceptedDomainRecord,
   AdministratorRecord,
   AuditLogRecord,
   CertificateRecord,
@@ -275,6 +276,44 @@ export class KyselyDirectoryStore implements DirectoryStore {
   deleteMailUser(guid: string): Promise<boolean> {
     return this.write(async (db) => {
       const r = await db.deleteFrom('mail_users').where('guid', '=', guid).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  async listAcceptedDomains(): Promise<AcceptedDomainRecord[]> {
+    const rows = await this.q.selectFrom('accepted_domains').select('data').orderBy('name_key').execute();
+    return rows.map((r) => decodeDocument<AcceptedDomainRecord>(r.data));
+  }
+
+  private async acceptedDomainClash(db: Kysely<DirectoryDatabase>, d: AcceptedDomainRecord): Promise<void> {
+    const clash = await db
+      .selectFrom('accepted_domains')
+      .select(['guid', 'name_key', 'domain_key'])
+      .where((eb) => eb.or([eb('name_key', '=', key(d.name)), eb('domain_key', '=', key(d.domainName))]))
+      .where('guid', '!=', d.guid)
+      .executeTakeFirst();
+    if (!clash) return;
+    const what = clash.name_key === key(d.name) ? `The name "${d.name}"` : `The domain "${d.domainName}"`;
+    throw new InterchangeError('ICX_OBJECT_EXISTS', `${what} is already used by another accepted domain.`);
+  }
+
+  insertAcceptedDomain(d: AcceptedDomainRecord): Promise<void> {
+    return this.write(async (db) => {
+      await this.acceptedDomainClash(db, d);
+      await db.insertInto('accepted_domains').values({ guid: d.guid, name_key: key(d.name), domain_key: key(d.domainName), data: encodeDocument(d) }).execute();
+    });
+  }
+
+  updateAcceptedDomain(d: AcceptedDomainRecord): Promise<void> {
+    return this.write(async (db) => {
+      await this.acceptedDomainClash(db, d);
+      await db.updateTable('accepted_domains').set({ name_key: key(d.name), domain_key: key(d.domainName), data: encodeDocument(d) }).where('guid', '=', d.guid).execute();
+    });
+  }
+
+  deleteAcceptedDomain(guid: string): Promise<boolean> {
+    return this.write(async (db) => {
+      const r = await db.deleteFrom('accepted_domains').where('guid', '=', guid).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     });
   }

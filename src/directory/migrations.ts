@@ -75,6 +75,17 @@ function migrations(flavor: DdlFlavor): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_accepted_domains': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('accepted_domains')
+          .addColumn('guid', 'text', (c) => c.primaryKey())
+          .addColumn('name_key', 'text', (c) => c.notNull().unique())
+          .addColumn('domain_key', 'text', (c) => c.notNull().unique())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -161,6 +161,8 @@ export interface ReceiveConnectorRecord {
   banner: string | null;
   comment: string;
   connectionTimeout: number;
+  /** Entries added with Add-ADPermission, beyond what PermissionGroups grant. Absent on records made before they existed. */
+  permissions?: ReceiveConnectorPermissionEntry[];
   whenCreated: Date;
   whenChanged: Date;
 }
@@ -183,6 +185,44 @@ export interface MailUserRecord {
   passwordHash: string;
   whenCreated: Date;
   whenChanged: Date;
+}
+
+/** Exchange's AcceptedDomainType. */
+export type AcceptedDomainType = 'Authoritative' | 'InternalRelay' | 'ExternalRelay';
+
+/**
+ * An accepted domain: an SMTP namespace the organization takes mail for from
+ * anyone. Mail to any other domain is relayed only for senders whose session
+ * holds ms-Exch-SMTP-Accept-Any-Recipient.
+ */
+export interface AcceptedDomainRecord {
+  guid: string;
+  name: string;
+  /** Lower case; `*.contoso.com` takes contoso.com and every subdomain. */
+  domainName: string;
+  domainType: AcceptedDomainType;
+  default: boolean;
+  matchSubDomains: boolean;
+  whenCreated: Date;
+  whenChanged: Date;
+}
+
+/** The extended rights a Receive connector grants (Add-ADPermission), the ones transport acts on. */
+export type SmtpExtendedRight =
+  | 'ms-Exch-SMTP-Submit'
+  | 'ms-Exch-SMTP-Accept-Any-Recipient'
+  | 'ms-Exch-SMTP-Accept-Any-Sender'
+  | 'ms-Exch-SMTP-Accept-Authoritative-Domain-Sender'
+  | 'ms-Exch-SMTP-Accept-Authentication-Flag'
+  | 'ms-Exch-Accept-Headers-Routing'
+  | 'ms-Exch-Bypass-Message-Size-Limit';
+
+/** An access control entry added to a Receive connector with Add-ADPermission. */
+export interface ReceiveConnectorPermissionEntry {
+  /** `NT AUTHORITY\ANONYMOUS LOGON` or `NT AUTHORITY\Authenticated Users`. */
+  user: string;
+  extendedRights: SmtpExtendedRight[];
+  deny: boolean;
 }
 
 export type RoleGroup = 'Organization Management' | 'Server Management' | 'Recipient Management' | 'View-Only Organization Management';

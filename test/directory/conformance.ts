@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { it } from 'node:test';
 import type { DirectoryStore } from '../../src/directory/directory-store.js';
-import type { CertificateRecord, MailUserRecord, SendConnectorRecord, ServerRecord } from '../../src/directory/records.js';
+import type { CertificateRecord, AcceptedDomainRecord, MailUserRecord, SendConnectorRecord, ServerRecord } from '../../src/directory/records.js';
 import { defaultSendConnector } from '../../src/connectors/send-connector-defaults.js';
 import { defaultTransportSettings } from '../../src/organization/bootstrap.js';
 
@@ -166,6 +166,33 @@ export function directoryConformance(open: () => Promise<DirectoryStore>): void 
     assert.equal(await d.deleteMailUser(alice.guid), true);
     assert.equal(await d.deleteMailUser(alice.guid), false);
     assert.deepEqual((await d.listMailUsers()).map((u) => u.name), ['Bob']);
+    await d.close();
+  });
+
+  it('keeps accepted domains with a unique name and domain (any case), changes and deletes them', async () => {
+    const d = await open();
+    const now = new Date('2026-03-04T05:06:07.089Z');
+    const domain = (name: string, domainName: string): AcceptedDomainRecord => ({
+      guid: crypto.randomUUID(),
+      name,
+      domainName,
+      domainType: 'Authoritative',
+      default: false,
+      matchSubDomains: false,
+      whenCreated: now,
+      whenChanged: now,
+    });
+    const contoso = { ...domain('Contoso', 'contoso.com'), default: true };
+    await d.insertAcceptedDomain(contoso);
+    await d.insertAcceptedDomain(domain('Fabrikam', '*.fabrikam.com'));
+    assert.deepEqual((await d.listAcceptedDomains())[0], contoso);
+    await assert.rejects(d.insertAcceptedDomain(domain('CONTOSO', 'other.com')), (e: { code?: string }) => e.code === 'ICX_OBJECT_EXISTS');
+    await assert.rejects(d.insertAcceptedDomain(domain('Other', 'Contoso.COM')), (e: { code?: string }) => e.code === 'ICX_OBJECT_EXISTS');
+    await d.updateAcceptedDomain({ ...contoso, domainType: 'InternalRelay' });
+    assert.equal((await d.listAcceptedDomains())[0].domainType, 'InternalRelay');
+    assert.equal(await d.deleteAcceptedDomain(contoso.guid), true);
+    assert.equal(await d.deleteAcceptedDomain(contoso.guid), false);
+    assert.deepEqual((await d.listAcceptedDomains()).map((x) => x.domainName), ['*.fabrikam.com']);
     await d.close();
   });
 }
