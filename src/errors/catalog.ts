@@ -38,6 +38,10 @@ export const ERROR_CATALOG = {
 
   // Recipients
   ICX_PASSWORD_WEAK: { category: 'InvalidArgument', httpStatus: 400, summary: 'The password is empty or does not meet the complexity requirements.' },
+
+  // Accepted domains and Receive connector permissions
+  ICX_ACCEPTED_DOMAIN_DEFAULT: { category: 'InvalidOperation', httpStatus: 409, summary: 'The default accepted domain cannot be removed while others exist.' },
+  ICX_PERMISSION_FROM_GROUP: { category: 'InvalidOperation', httpStatus: 409, summary: 'A Receive connector permission comes from a permission group and is changed with PermissionGroups, not Remove-ADPermission.' },
   ICX_ADDRESS_IN_USE: { category: 'ResourceExists', httpStatus: 409, summary: 'Another mail user already has that e-mail address.' },
 
   // Certificates

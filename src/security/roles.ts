@@ -11,6 +11,8 @@ export type ManagementRole =
   | 'Role Management'
   | 'Mail Recipients'
   | 'Mail Recipient Creation'
+  | 'Remote and Accepted Domains'
+  | 'Active Directory Permissions'
   | 'View-Only Configuration';
 
 /**
@@ -29,6 +31,8 @@ const ROLE_GROUPS: Record<RoleGroup, ReadonlySet<ManagementRole>> = {
     'Role Management',
     'Mail Recipients',
     'Mail Recipient Creation',
+    'Remote and Accepted Domains',
+    'Active Directory Permissions',
     'View-Only Configuration',
   ]),
   'Server Management': new Set<ManagementRole>([

@@ -8,6 +8,8 @@ import { receiveConnectorCmdlets, receiveConnectorType } from './receive-connect
 import { sendConnectorCmdlets, sendConnectorType } from './send-connector.js';
 import { exchangeServerType, serverCmdlets, serviceType, transportServiceType } from './servers.js';
 import { mailUserCmdlets, mailUserType } from './mail-user.js';
+import { acceptedDomainCmdlets, acceptedDomainType } from './accepted-domain.js';
+import { adPermissionCmdlets, adPermissionType } from './ad-permission.js';
 import { messageType, queueCmdlets, queueType } from './queues.js';
 import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-logs.js';
 
@@ -24,7 +26,9 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...protocolLogCmdlets(deps.certificates),
       ...administratorCmdlets(),
       ...mailUserCmdlets(),
+      ...acceptedDomainCmdlets(),
+      ...adPermissionCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType],
+    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType],
   };
 }
