@@ -49,6 +49,9 @@ invoke() {
 REQUIRE_TLS=false
 [ "${BENCH_NEXT_HOP_TLS:-0}" = 1 ] && REQUIRE_TLS=true
 invoke New-SendConnector "{\"Name\":\"Bench next hop\",\"AddressSpaces\":[\"*\"],\"SmartHosts\":[\"127.0.0.1\"],\"Port\":$BENCH_NEXT_HOP_PORT,\"DNSRoutingEnabled\":false,\"RequireTLS\":$REQUIRE_TLS,\"ProtocolLoggingLevel\":\"${BENCH_SEND_LOGGING:-None}\"}"
-# The Receive connector last: the listener opens only once routing exists, so nothing accepted can go unrouted.
-invoke New-ReceiveConnector "{\"Name\":\"Bench\",\"Usage\":\"Custom\",\"Bindings\":[\"$BENCH_LISTEN_HOST:$BENCH_LISTEN_PORT\"],\"RemoteIPRanges\":[\"127.0.0.0/8\"],\"PermissionGroups\":[\"AnonymousUsers\"],\"ProtocolLoggingLevel\":\"${BENCH_RECEIVE_LOGGING:-None}\"}"
+# The Receive connector last, enabled only once it may relay: the listener opens only when routing exists and
+# anonymous senders may send to any domain (Exchange's anonymous relay grant), so no load meets a refusal.
+invoke New-ReceiveConnector "{\"Name\":\"Bench\",\"Usage\":\"Custom\",\"Bindings\":[\"$BENCH_LISTEN_HOST:$BENCH_LISTEN_PORT\"],\"RemoteIPRanges\":[\"127.0.0.0/8\"],\"PermissionGroups\":[\"AnonymousUsers\"],\"ProtocolLoggingLevel\":\"${BENCH_RECEIVE_LOGGING:-None}\",\"Enabled\":false}"
+invoke Add-ADPermission '{"Identity":"BENCH\\Bench","User":"NT AUTHORITY\\ANONYMOUS LOGON","ExtendedRights":["ms-Exch-SMTP-Accept-Any-Recipient"]}'
+invoke Set-ReceiveConnector '{"Identity":"BENCH\\Bench","Enabled":true}'
 wait "$PID"

@@ -7,9 +7,6 @@ import type { DirectoryStore } from '../directory/directory-store.js';
 import type { ServerRecord, TransportServiceSettings } from '../directory/records.js';
 import { hashToken, newToken } from '../security/tokens.js';
 
-
-/** Loopback and private (RFC 1918, RFC 4193) and link-local networks. */
-const LOCAL_NETWORKS = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '::1', 'fc00::/7', 'fe80::/10'] as const;
 export const ORGANIZATION_NAME = 'First Organization';
 
 /** Where a server keeps its own files in the data folder: queue, protocol logs. */
@@ -71,7 +68,14 @@ export async function bootstrapServer(opts: {
   let previousPort: number | null = null;
 
   await directory.exclusive(async (tx) => {
-    if (!(await tx.getOrganization())) await tx.createOrganization({ guid: crypto.randomUUID(), name: ORGANIZATION_NAME, createdAt: clock() });
+    if (!(await tx.getOrganization())) {
+      await tx.createOrganization({ guid: crypto.randomUUID(), name: ORGANIZATION_NAME, createdAt: clock() });
+      // Exchange Setup makes the forest's domain the first, default accepted domain; here it is the first server's domain.
+      const domain = organizationDomain(opts.fqdn);
+      if (domain && (await tx.listAcceptedDomains()).length === 0) {
+        await tx.insertAcceptedDomain({ guid: crypto.randomUUID(), name: domain, domainName: domain, domainType: 'Authoritative', default: true, matchSubDomains: false, whenCreated: clock(), whenChanged: clock() });
+      }
+    }
     if ((await tx.listAdministrators()).length === 0) {
       administratorToken = newToken();
       fs.writeFileSync(tokenFile, administratorToken + '\n', { mode: 0o600 });
@@ -93,12 +97,8 @@ export async function bootstrapServer(opts: {
         transport: defaultTransportSettings(dataDir, name),
         createdAt: clock(),
       });
-      // Exchange's Default Frontend takes anonymous mail from anywhere, but only for
-      // its accepted domains. Interchange has no accepted domains yet, so an
-      // anonymous sender may relay to any domain: from anywhere, that would be an
-      // open relay on the first start. Until then the connector made here hears
-      // loopback and private networks only; Set-ReceiveConnector -RemoteIPRanges widens it.
-      await tx.insertReceiveConnector({ ...defaultReceiveConnector(name, opts.smtpPort, clock()), remoteIpRanges: [...LOCAL_NETWORKS] });
+      // As Exchange's: anonymous mail from anywhere, for the accepted domains only (550 5.7.54 for others).
+      await tx.insertReceiveConnector(defaultReceiveConnector(name, opts.smtpPort, clock()));
     }
   });
 
@@ -123,4 +123,11 @@ export async function bootstrapServer(opts: {
     }
   }
   return { server, administratorToken, tokenFile };
+}
+
+/** The domain of a server FQDN (ex01.contoso.com -> contoso.com); undefined for a single-label name. */
+export function organizationDomain(fqdn: string): string | undefined {
+  const labels = fqdn.toLowerCase().replace(/\.$/, '').split('.').filter(Boolean);
+  if (labels.length < 2) return undefined;
+  return (labels.length > 2 ? labels.slice(1) : labels).join('.');
 }

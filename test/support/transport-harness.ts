@@ -19,8 +19,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts EX01 (or `name`) in this process with a fast configuration poll and a short stop grace period. */
-export async function startTestServer(opts: { name?: string; dataDir?: string; stopGraceMs?: number } = {}): Promise<TestServer> {
+/**
+ * Starts EX01 (or `name`) in this process with a fast configuration poll and a short stop grace period.
+ * Transport tests send to many domains; unless `anonymousRelay` is false, the Default Frontend lets
+ * anonymous senders relay, as Exchange's anonymous relay connector does (Add-ADPermission).
+ */
+export async function startTestServer(opts: { name?: string; dataDir?: string; stopGraceMs?: number; anonymousRelay?: boolean } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('transport'));
   const smtpPort = await freeTcpPort();
   const adminPort = await freeTcpPort();
@@ -35,10 +39,12 @@ export async function startTestServer(opts: { name?: string; dataDir?: string; s
   });
   const token = server.administratorToken ?? (await import('node:fs')).readFileSync(server.tokenFile, 'utf8').trim();
   const transport = server.transport as unknown as TransportService;
+  const api = new AdminApi(server.adminUrl, token);
+  if (opts.anonymousRelay !== false) await allowAnonymousRelay(api, `${(opts.name ?? 'EX01').toUpperCase()}\\Default Frontend ${(opts.name ?? 'EX01').toUpperCase()}`);
   await waitForPort(smtpPort);
   return {
     server,
-    api: new AdminApi(server.adminUrl, token),
+    api,
     dataDir,
     smtpPort,
     transport,
@@ -48,6 +54,11 @@ export async function startTestServer(opts: { name?: string; dataDir?: string; s
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Exchange's anonymous relay grant on a Receive connector. */
+export async function allowAnonymousRelay(api: AdminApi, connector: string): Promise<void> {
+  await api.ok('Add-ADPermission', { Identity: connector, User: 'NT AUTHORITY\\ANONYMOUS LOGON', ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] });
 }
 
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {

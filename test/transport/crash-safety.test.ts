@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { AdminApi, freeTcpPort, startServerProcess, tempDir } from '../support/interchange.js';
-import { RawSmtp, startRecordingSink, waitFor, waitForPort } from '../support/transport-harness.js';
+import { allowAnonymousRelay, RawSmtp, startRecordingSink, waitFor, waitForPort } from '../support/transport-harness.js';
 
 /** One client session after another; records the Message-IDs that got a 250. */
 async function loadClient(port: number, prefix: string, acked: Set<string>, stop: { now: boolean }): Promise<void> {
@@ -42,6 +42,7 @@ test('kill -9 during a load; after the restart every acknowledged message reache
   let proc = await startServerProcess({ dataDir, serverName: 'EX01', smtpPort, env: { INTERCHANGE_CONFIG_POLL_MS: '100' } });
   try {
     const api = new AdminApi(proc.url, proc.token);
+    await allowAnonymousRelay(api, 'EX01\\Default Frontend EX01');
     await api.ok('New-SendConnector', { Name: 'Hop', AddressSpaces: ['*'], SmartHosts: ['127.0.0.1'], Port: sink.port, DNSRoutingEnabled: false });
     await api.ok('Set-TransportService', { Identity: 'EX01', TransientFailureRetryInterval: '00:00:01', OutboundConnectionFailureRetryInterval: '00:00:01' });
     await new Promise((r) => setTimeout(r, 400));

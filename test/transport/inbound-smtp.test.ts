@@ -213,17 +213,73 @@ test('RequireTLS, RemoteIPRanges (most specific wins) and permission groups on R
   }
 });
 
-test('the Default Frontend connector of a new server hears loopback and private networks only (no accepted domains: anything else would be an open relay)', { timeout: 60_000 }, async () => {
-  const s = await startTestServer();
+async function receiveLog(s: TestServer): Promise<ProtocolLogRow[]> {
+  const [svc] = await s.api.ok('Get-TransportService', { Identity: s.server.serverName });
+  const rows: ProtocolLogRow[] = [];
+  for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
+  return rows;
+}
+
+test('anonymous senders reach the accepted domains only: 550 5.7.54 for any other until the connector grants relay with Add-ADPermission', { timeout: 60_000 }, async () => {
+  const s = await startTestServer({ anonymousRelay: false });
   try {
+    // A new organization accepts its first server's domain, and the Default Frontend hears everyone, as in Exchange.
+    const domains = await s.api.ok('Get-AcceptedDomain');
+    assert.deepEqual(domains.map((d) => [d.Name, d.DomainName, d.DomainType, d.Default]), [['contoso.com', 'contoso.com', 'Authoritative', true]]);
     const [rc] = await s.api.ok('Get-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01' });
-    assert.deepEqual(rc.RemoteIPRanges, ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '::1', 'fc00::/7', 'fe80::/10']);
-    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'a@contoso.com', '--to', 'b@fabrikam.com']);
-    assert.equal(r.code, 0, r.stdout);
-    // Widening it is the administrator's explicit choice.
-    await s.api.ok('Set-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01', RemoteIPRanges: ['0.0.0.0-255.255.255.255'] });
-    const [wide] = await s.api.ok('Get-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01' });
-    assert.deepEqual(wide.RemoteIPRanges, ['0.0.0.0-255.255.255.255']);
+    assert.deepEqual(rc.RemoteIPRanges, ['0.0.0.0-255.255.255.255', '::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff']);
+
+    const session = async (): Promise<RawSmtp> => {
+      const c = await RawSmtp.connect(s.smtpPort);
+      await c.reply();
+      await c.command('EHLO client.test');
+      assert.match((await c.command('MAIL FROM:<someone@tailspintoys.com>'))!, /^250 /);
+      return c;
+    };
+    const a = await session();
+    assert.match((await a.command('RCPT TO:<ed@contoso.com>'))!, /^250 /);
+    assert.equal(await a.command('RCPT TO:<ed@fabrikam.com>'), '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain');
+    assert.equal(await a.command('RCPT TO:<ed@sales.contoso.com>'), '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain');
+    // The refused recipient is not part of the message; the accepted one is.
+    assert.match((await a.command('DATA'))!, /^354 /);
+    assert.match((await a.command('Subject: t\r\n\r\nbody\r\n.'))!, /^250 /);
+    a.close();
+    const message = await waitFor('the accepted message', async () => (await s.api.ok('Get-Message', {})).find((m) => m.FromAddress === 'someone@tailspintoys.com'));
+    assert.deepEqual(message.Recipients, ['ed@contoso.com']);
+
+    // A wildcard accepted domain takes the subdomains, from the next session on.
+    await s.api.ok('New-AcceptedDomain', { Name: 'Contoso subdomains', DomainName: '*.contoso.com', DomainType: 'InternalRelay' });
+    await s.transport.reload();
+    const b = await session();
+    assert.match((await b.command('RCPT TO:<ed@sales.contoso.com>'))!, /^250 /);
+    assert.equal(await b.command('RCPT TO:<ed@fabrikam.com>'), '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain');
+    b.close();
+
+    // Exchange's anonymous relay grant, seen by Get-ADPermission, then taken back.
+    const granted = await s.api.ok('Add-ADPermission', { Identity: 'EX01\\Default Frontend EX01', User: 'NT AUTHORITY\\ANONYMOUS LOGON', ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] });
+    assert.deepEqual(granted.map((g) => [g.User, g.ExtendedRights, g.Deny]), [['NT AUTHORITY\\ANONYMOUS LOGON', ['ms-Exch-SMTP-Accept-Any-Recipient'], false]]);
+    const aces = await s.api.ok('Get-ADPermission', { Identity: 'EX01\\Default Frontend EX01', User: 'NT AUTHORITY\\ANONYMOUS LOGON' });
+    assert.deepEqual(aces.map((x) => x.ExtendedRights[0]), ['ms-Exch-SMTP-Submit', 'ms-Exch-SMTP-Accept-Any-Sender', 'ms-Exch-SMTP-Accept-Authoritative-Domain-Sender', 'ms-Exch-Accept-Headers-Routing', 'ms-Exch-SMTP-Accept-Any-Recipient']);
+    await s.transport.reload();
+    const c = await session();
+    assert.match((await c.command('RCPT TO:<ed@fabrikam.com>'))!, /^250 /);
+    c.close();
+    const rows = await waitFor('the relay session in the receive log', async () => {
+      const all = await receiveLog(s);
+      return all.some((r) => r.data === 'SMTPSubmit SMTPAcceptAnyRecipient SMTPAcceptAnySender SMTPAcceptAuthoritativeDomainSender AcceptRoutingHeaders') ? all : undefined;
+    });
+    assert.ok(rows.some((r) => r.context === 'Set Session Permissions' && r.data === 'SMTPSubmit SMTPAcceptAnySender SMTPAcceptAuthoritativeDomainSender AcceptRoutingHeaders'), 'sessions before the grant could not relay');
+    assert.ok(rows.some((r) => r.event === '>' && r.data === '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain'));
+
+    await assert.rejects(
+      s.api.ok('Remove-ADPermission', { Identity: 'EX01\\Default Frontend EX01', User: 'NT AUTHORITY\\ANONYMOUS LOGON', ExtendedRights: ['ms-Exch-SMTP-Submit'], Confirm: false }),
+      /ICX_PERMISSION_FROM_GROUP/,
+    );
+    await s.api.ok('Remove-ADPermission', { Identity: 'EX01\\Default Frontend EX01', User: 'NT AUTHORITY\\ANONYMOUS LOGON', ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'], Confirm: false });
+    await s.transport.reload();
+    const d = await session();
+    assert.equal(await d.command('RCPT TO:<ed@fabrikam.com>'), '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain');
+    d.close();
   } finally {
     await s.close();
   }

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { afterCrash } from '../../src/transport/delivery/poison-detection.js';
 import { fromMetadataDoc, toMetadataDoc } from '../../src/transport/queue/metadata.js';
 import { AdminApi, freeTcpPort, startServerProcess, tempDir, type ServerProcess } from '../support/interchange.js';
-import { RawSmtp, startRecordingSink, waitFor, waitForPort } from '../support/transport-harness.js';
+import { allowAnonymousRelay, RawSmtp, startRecordingSink, waitFor, waitForPort } from '../support/transport-harness.js';
 
 test('afterCrash: the count rises by one; poison at the threshold, never when detection is off', () => {
   const cases: Array<[number | undefined, number, boolean, { crashCount: number; poison: boolean }]> = [
@@ -126,7 +126,9 @@ const ENV = { INTERCHANGE_CONFIG_POLL_MS: '100', INTERCHANGE_STOP_GRACE_MS: '500
 async function start(dataDir: string, smtpPort: number): Promise<{ proc: ServerProcess; api: AdminApi }> {
   const proc = await startServerProcess({ dataDir, serverName: 'EX01', smtpPort, env: ENV });
   await waitForPort(smtpPort);
-  return { proc, api: new AdminApi(proc.url, proc.token) };
+  const api = new AdminApi(proc.url, proc.token);
+  await allowAnonymousRelay(api, 'EX01\\Default Frontend EX01');
+  return { proc, api };
 }
 
 /** The process dies while the stalling hop holds the message's DATA unanswered. */

@@ -186,7 +186,7 @@ test('inbound AUTH: swaks over STARTTLS relays as an authenticated user to a Pos
     const session = rows.filter((r) => r.sessionId === authenticated[0].sessionId);
     const at = session.indexOf(authenticated[0]);
     assert.equal(session[at - 1].context, 'Set Session Permissions');
-    assert.equal(session[at - 1].data, 'SMTPSubmit SMTPAcceptAnyRecipient SMTPAcceptAuthenticationFlag');
+    assert.equal(session[at - 1].data, 'SMTPSubmit SMTPAcceptAnyRecipient SMTPAcceptAuthenticationFlag AcceptRoutingHeaders');
     assert.deepEqual([session[at + 1].event, session[at + 1].data], ['>', '235 2.7.0 Authentication successful']);
     assert.ok(rows.some((r) => r.event === '<' && r.data === 'AUTH PLAIN ****'));
     assert.ok(rows.some((r) => r.event === '<' && r.data === 'AUTH LOGIN'));

@@ -14,7 +14,11 @@ export type Server = ServerProcess;
 /** A real `interchange serve` process; the admin center must be built (`npm run build`). */
 export async function startServer(dataDir: string, name: string): Promise<Server> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'web', 'index.html'))) throw new Error('dist/web is missing: run `npm run build` first.');
-  return startServerProcess({ dataDir, serverName: name });
+  const server = await startServerProcess({ dataDir, serverName: name });
+  // The queue tests submit anonymously to other domains: Exchange's anonymous relay grant lets them.
+  const grant = await api(server, 'Add-ADPermission', { Identity: `${name}\\Default Frontend ${name}`, User: 'NT AUTHORITY\\ANONYMOUS LOGON', ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] }, { confirmed: true });
+  if (!grant.ok) throw new Error(`Add-ADPermission: ${grant.error?.message}`);
+  return server;
 }
 
 /** EX01 and EX02 on one data folder, as the scenario has them. */

@@ -82,7 +82,7 @@ export class ReceiveListeners {
           })
         : undefined;
     // The mail users of this moment's snapshot, like the connector: a password change applies to the next AUTH of a new session.
-    const session = new InboundSession(socket, connector, { accounts: this.authLimit.limited(snapshot.accounts), ...this.deps.host, onClose: (s) => this.sessions.delete(s) }, log);
+    const session = new InboundSession(socket, connector, { accounts: this.authLimit.limited(snapshot.accounts), acceptedDomains: snapshot.acceptedDomains, ...this.deps.host, onClose: (s) => this.sessions.delete(s) }, log);
     this.sessions.add(session);
   }
 

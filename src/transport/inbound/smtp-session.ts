@@ -4,6 +4,9 @@
 import crypto from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
+import { sessionPermissionsText } from '../../connectors/receive-permissions.js';
+import type { SmtpExtendedRight } from '../../directory/records.js';
+import type { AcceptedDomainTable } from '../../organization/accepted-domains.js';
 import type { ProtocolLogSession } from '../protocol-log/index.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
 import type { AccountVerifier, AuthenticatedUser } from './accounts.js';
@@ -33,6 +36,8 @@ export interface SessionHost {
   onClose(session: InboundSession): void;
   /** Mail users for SMTP AUTH; without it no connector offers AUTH. */
   accounts?: AccountVerifier;
+  /** Without it, no recipient domain is accepted: only sessions that may relay can send. */
+  acceptedDomains?: AcceptedDomainTable;
 }
 
 const MAX_LINE = 4096;
@@ -83,7 +88,7 @@ export class InboundSession {
     socket.setTimeout(Math.max(1000, connector.record.connectionTimeout || 600_000));
     this.attach(socket);
     log?.connect();
-    log?.info(permissionsText(connector), 'Set Session Permissions');
+    log?.info(sessionPermissionsText(connector.rights.anonymous), 'Set Session Permissions');
     const banner = connector.record.banner ?? `220 ${connector.fqdn} Microsoft ESMTP MAIL Service ready at ${host.clock().toUTCString().replace('GMT', '+0000')}`;
     this.reply(banner);
     this.flush();
@@ -318,7 +323,7 @@ export class InboundSession {
     if (this.isClosed()) return;
     if (user) {
       this.user = user;
-      this.log?.info(permissionsText(this.connector, user), 'Set Session Permissions');
+      this.log?.info(sessionPermissionsText(this.connector.rights.authenticated), 'Set Session Permissions');
       this.log?.info(user.userPrincipalName, 'authenticated');
       this.reply(REPLY.authSucceeded);
       return this.resume();
@@ -416,10 +421,18 @@ export class InboundSession {
     return true;
   }
 
-  /** ExchangeUsers grants an authenticated user Submit; AnonymousUsers grants it to everyone. */
+  private holds(right: SmtpExtendedRight): boolean {
+    return (this.user ? this.connector.rights.authenticated : this.connector.rights.anonymous).has(right);
+  }
+
+  /** AnonymousUsers grants Submit to everyone, ExchangeUsers to an authenticated user. */
   private maySubmit(): boolean {
-    const groups = this.connector.record.permissionGroups;
-    return groups.includes('AnonymousUsers') || (this.user !== undefined && groups.includes('ExchangeUsers'));
+    return this.holds('ms-Exch-SMTP-Submit');
+  }
+
+  /** Anyone may send to an accepted domain; other domains need ms-Exch-SMTP-Accept-Any-Recipient (relay). */
+  private mayRelayTo(address: string): boolean {
+    return this.holds('ms-Exch-SMTP-Accept-Any-Recipient') || this.host.acceptedDomains?.findForAddress(address) !== undefined;
   }
 
   /** An authenticated user sends as its own addresses, unless the connector trusts its senders (ExchangeServers). */
@@ -453,6 +466,7 @@ export class InboundSession {
     if (!m) return this.error(REPLY.syntaxMail);
     if (!isAddress(m[1])) return this.error(REPLY.badAddress);
     if (this.recipients.length >= MAX_RECIPIENTS) return this.reply(REPLY.tooManyRecipients);
+    if (!this.mayRelayTo(m[1])) return this.reply(REPLY.relayDenied);
     this.recipients.push(m[1]);
     this.reply(REPLY.recipientOk);
   }
@@ -520,16 +534,6 @@ export class InboundSession {
         this.flush();
       });
   }
-}
-
-/** Exchange's session permissions: the anonymous ones at connect, an authenticated user's after AUTH. */
-function permissionsText(c: ReceiveConnectorRuntime, user?: AuthenticatedUser): string {
-  const p = c.record.permissionGroups;
-  const perms: string[] = [];
-  if (p.includes('AnonymousUsers') || (user && p.includes('ExchangeUsers'))) perms.push('SMTPSubmit', 'SMTPAcceptAnyRecipient');
-  if (user && p.includes('ExchangeUsers')) perms.push('SMTPAcceptAuthenticationFlag');
-  if (p.includes('ExchangeServers')) perms.push('SMTPAcceptAnySender', 'SMTPAcceptAuthoritativeDomainSender', 'AcceptRoutingHeaders');
-  return perms.join(' ');
 }
 
 /** `AUTH LOGIN` as sent; `AUTH PLAIN ****` when an initial response (the credentials) followed. */

@@ -9,7 +9,9 @@ import { derToPem } from '../../certificates/keys.js';
 import { ipInRange, parseBinding, parseIpRange, type IpRange } from '../../connectors/receive-connector-rules.js';
 import { parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
 import type { DirectoryReader } from '../../directory/directory-store.js';
-import type { ReceiveConnectorRecord, SendConnectorRecord, ServerRecord } from '../../directory/records.js';
+import { sessionRights } from '../../connectors/receive-permissions.js';
+import type { ReceiveConnectorRecord, SendConnectorRecord, ServerRecord, SmtpExtendedRight } from '../../directory/records.js';
+import { AcceptedDomainTable } from '../../organization/accepted-domains.js';
 import { MailUserAccounts } from '../inbound/accounts.js';
 import { buildTlsMaterial, type TlsMaterial } from './tls-material.js';
 
@@ -21,6 +23,8 @@ export interface ReceiveConnectorRuntime {
   fqdn: string;
   /** The STARTTLS certificate Exchange would select; undefined: no STARTTLS offered. */
   tls: TlsMaterial | undefined;
+  /** What a session may do before AUTH, and after it (src/connectors/receive-permissions.ts). */
+  rights: { anonymous: ReadonlySet<SmtpExtendedRight>; authenticated: ReadonlySet<SmtpExtendedRight> };
 }
 
 export type ClientCertificateChoice =
@@ -56,6 +60,8 @@ export interface TransportSnapshot {
   certificates: EvaluatedCertificate[];
   /** The mail users that may authenticate with SMTP AUTH. */
   accounts: MailUserAccounts;
+  /** The domains anyone may send to; others need ms-Exch-SMTP-Accept-Any-Recipient. */
+  acceptedDomains: AcceptedDomainTable;
 }
 
 export interface SnapshotDeps {
@@ -71,12 +77,13 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
   const { directory } = deps;
   const revision = await directory.revision();
   const server = await deps.certificates.server(deps.serverName);
-  const [receive, send, certificates, roots, mailUsers] = await Promise.all([
+  const [receive, send, certificates, roots, mailUsers, acceptedDomains] = await Promise.all([
     directory.listReceiveConnectors(server.name),
     directory.listSendConnectors(),
     deps.certificates.list(server.name),
     directory.listTrustedRoots(server.name),
     directory.listMailUsers(),
+    directory.listAcceptedDomains(),
   ]);
   const installed = certificates.filter((c) => c.record.der !== null);
   const materials = new Map<string, TlsMaterial | undefined>();
@@ -103,6 +110,7 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
         ranges: record.remoteIpRanges.map(parseIpRange),
         fqdn,
         tls: material(chosen),
+        rights: { anonymous: sessionRights(record, false), authenticated: sessionRights(record, true) },
       };
     });
 
@@ -122,7 +130,7 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
     const secureContext = tls.createSecureContext({ ca: caPems, ...(m ? { cert: m.certPem, key: m.keyPem } : {}) });
     sendRuntime.set(record.guid, { record, fqdn, clientCertificate, secureContext, credential: unsealCredential(deps.certificates, record) });
   }
-  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, certificates, accounts: new MailUserAccounts(mailUsers) };
+  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains) };
 }
 
 /** Unsealed the way private keys are: through the certificate store's vault, read-only. */
