@@ -111,7 +111,7 @@ test('restart replays messages with their latest metadata, and ids keep increasi
   });
 });
 
-test('replay stops at a write the crash cut short, and keeps a copy of a segment damaged in the middle', async () => {
+test('replay stops at a write the crash cut short; a segment damaged in the middle is read around the damage and a copy kept', async () => {
   await withDir(async (dir) => {
     let q = await MailQueueStore.open(dir);
     const good = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('good body') });
@@ -135,22 +135,31 @@ test('replay stops at a write the crash cut short, and keeps a copy of a segment
     const n = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('x') });
     assert.ok(n.id > last.id);
     const after = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('after the damage') });
-    await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('one more record') });
+    const oneMore = await q.enqueue({ from: 'a@contoso.com', recipients: ['r@f.com'], body: Buffer.from('one more record') });
+    await q.update(n.id, { attempts: 3 });
     await q.close();
     assert.ok(!(await readdir(dir)).some((x) => x.endsWith('.tmp')));
     assert.ok(!(await readdir(dir)).includes('corrupt'));
 
-    // Damage in the middle (a flipped byte in a record with a record after it): what precedes
-    // it is read, the segment is copied to corrupt/ for a human (disk trouble is not a crash).
+    // Damage in the middle (a flipped byte in a record with records after it): the damaged
+    // record is lost, the ones before and after it are read, the segment is copied to corrupt/
+    // for a human (disk trouble is not a crash), and the store says so.
     const segs = (await readdir(dir)).filter((x) => x.startsWith('seg-')).sort();
     const newest = path.join(dir, segs.at(-1)!);
     const data = await readFile(newest);
     const at = data.indexOf('after the damage');
     data[at] ^= 0xff;
+    // The damaged record's length too, so reading on cannot simply skip it by its own header.
+    const recordStart = data.lastIndexOf(Buffer.from('ICXR'), at);
+    data.writeUInt32LE(data.readUInt32LE(recordStart + 8) + 1000, recordStart + 8);
     await writeFile(newest, data);
-    q = await MailQueueStore.open(dir);
-    assert.deepEqual(q.list().map((m) => m.id), [good.id, n.id]);
+    const reports: Array<{ segment: string; offsets: number[] }> = [];
+    q = await MailQueueStore.open(dir, { onDamage: (segment, damaged) => reports.push({ segment, offsets: damaged.map((d) => d.offset) }) });
+    assert.deepEqual(q.list().map((m) => m.id), [good.id, n.id, oneMore.id]);
     assert.equal(q.get(after.id), undefined);
+    assert.equal(q.get(n.id)!.attempts, 3, 'an update written after the damage is read');
+    assert.deepEqual(await q.readBody(oneMore.id), Buffer.from('one more record'));
+    assert.deepEqual(reports, [{ segment: path.basename(newest), offsets: [recordStart] }]);
     assert.equal((await readdir(path.join(dir, 'corrupt'))).length, 1);
     await q.close();
   });

@@ -60,50 +60,79 @@ export type ParseStop =
   /** The whole file was read. */
   | { kind: 'end' }
   /** The file ends inside a record, or in zeros: a write the crash cut short. Nothing after it was ever acknowledged. */
-  | { kind: 'torn'; offset: number }
-  /** A damaged record with more data after it: disk trouble, not a crash. */
-  | { kind: 'corrupt'; offset: number; reason: string };
+  | { kind: 'torn'; offset: number };
+
+/** A stretch of a segment that is not whole records, with whole records after it: disk trouble, not a crash. */
+export interface SegmentDamage {
+  offset: number;
+  reason: string;
+  /** Where reading went on: the next whole record; undefined when none follows. */
+  resumedAt: number | undefined;
+}
 
 /**
- * Reads the records of one segment file held in memory. Stops at the first
- * record that is not whole; `stop` says whether that looks like a cut-off
- * write (the usual crash) or damage in the middle of the file.
+ * Reads the records of one segment file held in memory. A record that is not
+ * whole at the end of the file is a cut-off write (the usual crash) and ends
+ * the reading. One damaged in the middle is skipped: reading goes on at the
+ * next whole record, found by its marker and checksum, so that one bad
+ * sector costs the records it covers and not every message after it.
  */
-export function parseSegment(data: Buffer, onRecord: (r: SpoolRecord, offset: number) => void): ParseStop {
+export function parseSegment(data: Buffer, onRecord: (r: SpoolRecord, offset: number) => void): { stop: ParseStop; damaged: SegmentDamage[] } {
+  const damaged: SegmentDamage[] = [];
   let pos = 0;
   while (pos < data.length) {
-    const rest = data.length - pos;
-    const torn = (): ParseStop => ({ kind: 'torn', offset: pos });
-    const bad = (reason: string): ParseStop => (isZero(data, pos) ? torn() : { kind: 'corrupt', offset: pos, reason });
-    if (rest < HEADER_BYTES) return isZero(data, pos) || MAGIC.subarray(0, Math.min(4, rest)).equals(data.subarray(pos, pos + Math.min(4, rest))) ? torn() : bad('short header');
-    if (!data.subarray(pos, pos + 4).equals(MAGIC)) return bad('no record marker');
-    const type = String.fromCharCode(data[pos + 4]);
-    const length = data.readUInt32LE(pos + 8);
-    const end = pos + HEADER_BYTES + length;
-    if (end > data.length) return torn();
-    const want = data.readUInt32LE(pos + 12);
-    const got = crc32(data.subarray(pos + HEADER_BYTES, end), crc32(data.subarray(pos + 4, pos + 12)));
-    if (want !== got) return end === data.length || isZero(data, end) ? torn() : bad('checksum mismatch');
-    const payload = data.subarray(pos + HEADER_BYTES, end);
-    try {
-      if (type === 'M') {
-        const metaLen = payload.readUInt32LE(0);
-        if (4 + metaLen > payload.length) return bad('metadata longer than its record');
-        const metadata: unknown = JSON.parse(payload.subarray(4, 4 + metaLen).toString('utf8'));
-        onRecord({ type: 'M', metadata, bodyOffset: pos + HEADER_BYTES + 4 + metaLen, bodyLength: payload.length - 4 - metaLen }, pos);
-      } else if (type === 'U') {
-        onRecord({ type: 'U', metadata: JSON.parse(payload.toString('utf8')) as unknown }, pos);
-      } else if (type === 'D' && payload.length === 8) {
-        onRecord({ type: 'D', id: payload.readDoubleLE(0) }, pos);
-      } else {
-        return bad(`unknown record type ${JSON.stringify(type)}`);
-      }
-    } catch (e) {
-      return bad(`unreadable record: ${(e as Error).message}`);
+    const r = readRecord(data, pos);
+    if (r.kind === 'record') {
+      onRecord(r.record, pos);
+      pos = r.end;
+      continue;
     }
-    pos = end;
+    const next = nextWholeRecord(data, pos + 1);
+    // What looks cut off but has whole records after it was damaged, not cut off: segments are appended in order.
+    if (r.kind === 'torn' && next === undefined) return { stop: { kind: 'torn', offset: pos }, damaged };
+    damaged.push({ offset: pos, reason: r.kind === 'bad' ? r.reason : 'record longer than what follows it', resumedAt: next });
+    if (next === undefined) return { stop: { kind: 'end' }, damaged };
+    pos = next;
   }
-  return { kind: 'end' };
+  return { stop: { kind: 'end' }, damaged };
+}
+
+type ReadResult = { kind: 'record'; record: SpoolRecord; end: number } | { kind: 'torn' } | { kind: 'bad'; reason: string };
+
+function readRecord(data: Buffer, pos: number): ReadResult {
+  const rest = data.length - pos;
+  const bad = (reason: string): ReadResult => (isZero(data, pos) ? { kind: 'torn' } : { kind: 'bad', reason });
+  if (rest < HEADER_BYTES) return isZero(data, pos) || MAGIC.subarray(0, Math.min(4, rest)).equals(data.subarray(pos, pos + Math.min(4, rest))) ? { kind: 'torn' } : bad('short header');
+  if (!data.subarray(pos, pos + 4).equals(MAGIC)) return bad('no record marker');
+  const type = String.fromCharCode(data[pos + 4]);
+  const length = data.readUInt32LE(pos + 8);
+  const end = pos + HEADER_BYTES + length;
+  if (end > data.length) return { kind: 'torn' };
+  const want = data.readUInt32LE(pos + 12);
+  const got = crc32(data.subarray(pos + HEADER_BYTES, end), crc32(data.subarray(pos + 4, pos + 12)));
+  if (want !== got) return end === data.length || isZero(data, end) ? { kind: 'torn' } : bad('checksum mismatch');
+  const payload = data.subarray(pos + HEADER_BYTES, end);
+  try {
+    if (type === 'M') {
+      const metaLen = payload.readUInt32LE(0);
+      if (4 + metaLen > payload.length) return bad('metadata longer than its record');
+      const metadata: unknown = JSON.parse(payload.subarray(4, 4 + metaLen).toString('utf8'));
+      return { kind: 'record', record: { type: 'M', metadata, bodyOffset: pos + HEADER_BYTES + 4 + metaLen, bodyLength: payload.length - 4 - metaLen }, end };
+    }
+    if (type === 'U') return { kind: 'record', record: { type: 'U', metadata: JSON.parse(payload.toString('utf8')) as unknown }, end };
+    if (type === 'D' && payload.length === 8) return { kind: 'record', record: { type: 'D', id: payload.readDoubleLE(0) }, end };
+    return bad(`unknown record type ${JSON.stringify(type)}`);
+  } catch (e) {
+    return bad(`unreadable record: ${(e as Error).message}`);
+  }
+}
+
+/** The offset of the next record at or after `from` that is whole (marker, length and checksum agree). */
+function nextWholeRecord(data: Buffer, from: number): number | undefined {
+  for (let at = data.indexOf(MAGIC, from); at >= 0; at = data.indexOf(MAGIC, at + 1)) {
+    if (readRecord(data, at).kind === 'record') return at;
+  }
+  return undefined;
 }
 
 function isZero(data: Buffer, from: number): boolean {

@@ -5,7 +5,7 @@ import { InterchangeError } from '../../errors/interchange-error.js';
 import { DirectorySyncer } from './dir-sync.js';
 import { readLegacySpool } from './legacy-spool.js';
 import { cloneMessage, fromMetadataDoc, toMetadataDoc } from './metadata.js';
-import { doneRecord, messageRecord, parseSegment, updateRecord } from './records.js';
+import { doneRecord, messageRecord, parseSegment, type SegmentDamage, updateRecord } from './records.js';
 import { SEGMENT_PATTERN, type Segment, SegmentLog, segmentName } from './segment-log.js';
 import {
   DEFAULT_EXPIRATION_MS,
@@ -38,6 +38,8 @@ const MAX_OLD_SEGMENTS = 3;
 export interface MailQueueStoreOptions {
   /** A segment is closed for appends once it reaches this size (tests use small ones). */
   segmentBytes?: number;
+  /** Told of each segment replay found damaged (its copy is in corrupt/): disk trouble a human should look at. */
+  onDamage?: (segment: string, damaged: SegmentDamage[]) => void;
 }
 
 interface Entry {
@@ -65,13 +67,14 @@ export class MailQueueStore {
     readonly dir: string,
     private readonly syncer: DirectorySyncer,
     private readonly segmentBytes: number,
+    private readonly onDamage: MailQueueStoreOptions['onDamage'],
   ) {}
 
   /** Opens (creating if needed) a spool folder and replays what is on disk. */
   static async open(dir: string, options: MailQueueStoreOptions = {}): Promise<MailQueueStore> {
     await fsp.mkdir(dir, { recursive: true });
     const syncer = await DirectorySyncer.open(dir);
-    const store = new MailQueueStore(dir, syncer, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
+    const store = new MailQueueStore(dir, syncer, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, options.onDamage);
     await store.replay();
     return store;
   }
@@ -80,7 +83,7 @@ export class MailQueueStore {
    * Startup replay: every segment, oldest first, record by record. The latest
    * M or U of an id is its state, a D removes it. A segment whose end was cut
    * off by a crash simply ends there; one damaged in the middle is copied to
-   * corrupt/ and read up to the damage. Then: a spool left by an older
+   * corrupt/ and read around the damage (records.ts). Then: a spool left by an older
    * version (a file per message) is taken over, segments nothing refers to
    * are deleted, and ids continue after the highest ever used.
    */
@@ -98,7 +101,7 @@ export class MailQueueStore {
     for (const n of numbers) {
       const file = path.join(this.dir, segmentName(n));
       const data = await fsp.readFile(file);
-      const stop = parseSegment(data, (r) => {
+      const { damaged } = parseSegment(data, (r) => {
         if (r.type === 'D') {
           found.delete(r.id);
           maxSeen = Math.max(maxSeen, r.id);
@@ -119,10 +122,11 @@ export class MailQueueStore {
           if (e) found.set(msg.id, { ...e, msg, meta: n });
         }
       });
-      if (stop.kind === 'corrupt') {
+      if (damaged.length > 0) {
         const dest = path.join(this.dir, 'corrupt');
         await fsp.mkdir(dest, { recursive: true });
-        await fsp.copyFile(file, path.join(dest, `${path.basename(file)}.at-${stop.offset}`));
+        await fsp.copyFile(file, path.join(dest, `${path.basename(file)}.at-${damaged[0].offset}`));
+        this.onDamage?.(path.basename(file), damaged);
       }
     }
 

@@ -71,7 +71,9 @@ export class TransportService implements TransportServiceControl {
   /** Opens the spool (replaying it), builds the first snapshot and starts the service. */
   static async create(opts: TransportServiceOptions): Promise<TransportService> {
     const queueDir = opts.queueDir ?? path.join(serverHome(opts.dataDir, opts.serverName), 'Queue');
-    const store = await MailQueueStore.open(queueDir);
+    const store = await MailQueueStore.open(queueDir, {
+      onDamage: (segment, damaged) => opts.logger.error({ segment, damaged, copy: path.join(queueDir, 'corrupt') }, 'The queue database has a damaged segment; the records around the damage were read, the ones in it are lost'),
+    });
     // Lists what the previous process was processing when it died; init() counts those crashes (poison detection).
     const journal = await ProcessingJournal.open(queueDir);
     const service = new TransportService(opts, store, journal);
