@@ -8,7 +8,7 @@ import { createTestPki, pfx } from '../support/pki.js';
 import { opensslSClientStartTls, swaks } from '../support/smtp-tools.js';
 import { parseSendingCertificateRow, readProtocolLogs, type ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import { bytes, secure } from '../support/interchange.js';
-import { RawSmtp, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
+import { RawSmtp, startRecordingSink, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
 
 /** Mail for fabrikam.com waits in Retry (nothing listens on port 1), so it stays visible in the queue. */
 async function holdingConnector(s: TestServer): Promise<void> {
@@ -281,6 +281,31 @@ test('anonymous senders reach the accepted domains only: 550 5.7.54 for any othe
     assert.equal(await d.command('RCPT TO:<ed@fabrikam.com>'), '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain');
     d.close();
   } finally {
+    await s.close();
+  }
+});
+
+test("mail to a mail user's address goes to its external address, once, even when two of its addresses are named", { timeout: 60_000 }, async () => {
+  const s = await startTestServer({ anonymousRelay: false });
+  const sink = await startRecordingSink();
+  try {
+    await s.api.ok('New-SendConnector', { Name: 'Fabrikam', AddressSpaces: ['fabrikam.com'], SmartHosts: ['127.0.0.1'], Port: sink.port, DNSRoutingEnabled: false });
+    await s.api.ok('New-MailUser', { Name: 'Ed Meadows', UserPrincipalName: 'ed@contoso.com', PrimarySmtpAddress: 'ed.meadows@contoso.com', ExternalEmailAddress: 'SMTP:ed@fabrikam.com', Password: secure('Str0ng!Passw0rd') });
+    await s.transport.reload();
+    const c = await RawSmtp.connect(s.smtpPort);
+    await c.reply();
+    await c.command('EHLO client.test');
+    assert.match((await c.command('MAIL FROM:<kim@tailspintoys.com>'))!, /^250 /);
+    // Anonymous, to the accepted domain: allowed, and resolved to the external address after the RCPT check.
+    assert.match((await c.command('RCPT TO:<Ed.Meadows@contoso.com>'))!, /^250 /);
+    assert.match((await c.command('RCPT TO:<ed@contoso.com>'))!, /^250 /);
+    assert.match((await c.command('DATA'))!, /^354 /);
+    assert.match((await c.command('Message-ID: <resolve-1@tailspintoys.com>\r\nSubject: hi\r\n\r\nbody\r\n.'))!, /^250 /);
+    c.close();
+    const got = await waitFor('the message at the external address', async () => sink.messages.find((m) => m.messageId === '<resolve-1@tailspintoys.com>'));
+    assert.deepEqual(got.to, ['ed@fabrikam.com']);
+  } finally {
+    await sink.stop();
     await s.close();
   }
 });

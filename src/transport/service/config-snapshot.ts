@@ -13,6 +13,7 @@ import { sessionRights } from '../../connectors/receive-permissions.js';
 import type { ReceiveConnectorRecord, SendConnectorRecord, ServerRecord, SmtpExtendedRight } from '../../directory/records.js';
 import { AcceptedDomainTable } from '../../organization/accepted-domains.js';
 import { MailUserAccounts } from '../inbound/accounts.js';
+import { RecipientResolver } from '../routing/recipient-resolution.js';
 import { buildTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface ReceiveConnectorRuntime {
@@ -62,6 +63,8 @@ export interface TransportSnapshot {
   accounts: MailUserAccounts;
   /** The domains anyone may send to; others need ms-Exch-SMTP-Accept-Any-Recipient. */
   acceptedDomains: AcceptedDomainTable;
+  /** Mail users' addresses to their external addresses. */
+  recipients: RecipientResolver;
 }
 
 export interface SnapshotDeps {
@@ -130,7 +133,7 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
     const secureContext = tls.createSecureContext({ ca: caPems, ...(m ? { cert: m.certPem, key: m.keyPem } : {}) });
     sendRuntime.set(record.guid, { record, fqdn, clientCertificate, secureContext, credential: unsealCredential(deps.certificates, record) });
   }
-  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains) };
+  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains), recipients: new RecipientResolver(mailUsers) };
 }
 
 /** Unsealed the way private keys are: through the certificate store's vault, read-only. */

@@ -121,7 +121,8 @@ export class TransportService implements TransportServiceControl {
     const settings = this.snapshot.server.transport;
     const queued = await this.store.enqueue({
       from: m.from,
-      recipients: m.recipients,
+      // Resolved before the 250: what is on disk is what will be delivered.
+      recipients: this.snapshot.recipients.resolve(m.recipients),
       body: m.body,
       receivedAt: m.receivedAt,
       sourceConnector: m.sourceConnector,
