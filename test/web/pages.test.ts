@@ -467,3 +467,75 @@ test('recipients > contacts: create a mail user (a weak password refused beside 
   await row(page, 'ed@contoso.com').waitFor({ state: 'detached' });
   assert.equal((await output(org.ex01, 'Get-MailUser', {})).length, 0);
 });
+
+test('mail flow > accepted domains: create one (a bad domain refused beside its field), make it the default, the default refused for deletion, delete the other', async () => {
+  const page = browser.page;
+  const domains = async () => new Map((await output(org.ex01, 'Get-AcceptedDomain')).map((d) => [String(d.Name), d]));
+  // The harness starts EX01 without --fqdn, so its FQDN is ex01.interchange.local: first start made interchange.local the default.
+  const initial = await domains();
+  assert.deepEqual([...initial.keys()], ['interchange.local']);
+  assert.equal(initial.get('interchange.local')!.Default, true);
+
+  await openPage(page, 'Accepted domains');
+  await page.getByText('Anonymous senders may send only to accepted domains', { exact: false }).waitFor();
+  await row(page, 'interchange.local').getByRole('gridcell', { name: 'Yes', exact: true }).waitFor();
+
+  await toolbar(page, 'New');
+  const dialog = page.getByRole('dialog', { name: 'New accepted domain' });
+  await dialog.getByLabel(/^Name/).fill('Fabrikam');
+  await dialog.getByLabel(/^Accepted domain/).fill('fabrikam..com');
+  await dialog.getByRole('radio', { name: /^Internal relay/ }).check();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  const domainField = dialog.locator('.fui-Field', { has: page.getByLabel(/^Accepted domain/) });
+  await domainField.getByText(/"fabrikam\.\.com" isn't a valid SMTP domain/).waitFor();
+  assert.deepEqual(await axe(page), [], 'new accepted domain dialog with an error');
+  assert.equal((await domains()).size, 1, 'nothing created');
+  await dialog.getByLabel(/^Accepted domain/).fill('fabrikam.com');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('The accepted domain "Fabrikam" was created.').first().waitFor();
+  await row(page, 'fabrikam.com').getByText('Internal relay').waitFor();
+  const [fabrikam] = await output(org.ex01, 'Get-AcceptedDomain', { Identity: 'Fabrikam' });
+  assert.equal(fabrikam.DomainName, 'fabrikam.com');
+  assert.equal(fabrikam.DomainType, 'InternalRelay');
+  assert.equal(fabrikam.Default, false);
+
+  const makeDefault = async (name: string) => {
+    await selectRow(page, name);
+    await toolbar(page, 'Edit');
+    const edit = page.getByRole('dialog', { name: `Accepted domain — ${name}` });
+    await edit.getByRole('checkbox', { name: 'Make this the default accepted domain' }).check();
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await row(page, name).getByRole('gridcell', { name: 'Yes', exact: true }).waitFor();
+  };
+  await makeDefault('Fabrikam');
+  let now = await domains();
+  assert.equal(now.get('Fabrikam')!.Default, true);
+  assert.equal(now.get('interchange.local')!.Default, false, 'only one default');
+  await page.getByRole('complementary', { name: 'Accepted domain details' }).getByText('fabrikam.com').waitFor();
+  assert.deepEqual(await axe(page), [], 'Accepted domains page');
+  await screenshot(page, 'accepted-domains');
+
+  // The default cannot go while another domain exists: the cmdlet's refusal, in the confirmation.
+  await toolbar(page, 'Delete');
+  let confirm = page.getByRole('alertdialog', { name: 'Delete accepted domain' });
+  await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+  const refusal = confirm.locator('[data-error-code=ICX_ACCEPTED_DOMAIN_DEFAULT]');
+  await refusal.getByText(/"Fabrikam" is the default accepted domain and can't be removed/).waitFor();
+  assert.deepEqual(await axe(page), [], 'the refusal');
+  await confirm.getByRole('button', { name: 'Close' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  assert.equal((await domains()).size, 2, 'nothing removed');
+
+  // Hand the default back, then the other domain goes.
+  await makeDefault('interchange.local');
+  await selectRow(page, 'fabrikam.com');
+  await toolbar(page, 'Delete');
+  confirm = page.getByRole('alertdialog', { name: 'Delete accepted domain' });
+  await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByText('The accepted domain "Fabrikam" was deleted.').first().waitFor();
+  await row(page, 'fabrikam.com').waitFor({ state: 'detached' });
+  now = await domains();
+  assert.deepEqual([...now.keys()], ['interchange.local']);
+  assert.equal(now.get('interchange.local')!.Default, true);
+});

@@ -28,6 +28,7 @@ import {
   ClipboardTaskListLtrRegular,
   ContactCardRegular,
   DismissRegular,
+  GlobeRegular,
   MailInboxRegular,
   PersonRegular,
   ServerRegular,
@@ -37,6 +38,7 @@ import { type JSX, useEffect, useState } from 'react';
 import { useAdmin } from './api/admin-context';
 import { NavLink } from './components/nav-link';
 import { useCertificateAlerts } from './lib/use-certificate-alerts';
+import { AcceptedDomainsPage } from './pages/AcceptedDomains';
 import { AuditLogPage } from './pages/AuditLog';
 import { MailUsersPage } from './pages/MailUsers';
 import { CertificatesPage } from './pages/Certificates';
@@ -70,6 +72,7 @@ const ICONS: Record<string, JSX.Element> = {
   '/recipients/contacts': <ContactCardRegular />,
   '/mail-flow/send-connectors': <ArrowExportRegular />,
   '/mail-flow/receive-connectors': <ArrowImportRegular />,
+  '/mail-flow/accepted-domains': <GlobeRegular />,
   '/mail-flow/queues': <MailInboxRegular />,
   '/servers/servers': <ServerRegular />,
   '/servers/certificates': <CertificateRegular />,
@@ -91,6 +94,8 @@ export function Shell() {
     switch (current.path) {
       case '/mail-flow/receive-connectors':
         return <ReceiveConnectorsPage />;
+      case '/mail-flow/accepted-domains':
+        return <AcceptedDomainsPage />;
       case '/mail-flow/queues':
         return <QueuesPage />;
       case '/servers/servers':

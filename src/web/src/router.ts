@@ -10,6 +10,7 @@ export const ROUTES: RouteInfo[] = [
   { path: '/recipients/contacts', title: 'Contacts', section: 'Recipients' },
   { path: '/mail-flow/send-connectors', title: 'Send connectors', section: 'Mail flow' },
   { path: '/mail-flow/receive-connectors', title: 'Receive connectors', section: 'Mail flow' },
+  { path: '/mail-flow/accepted-domains', title: 'Accepted domains', section: 'Mail flow' },
   { path: '/mail-flow/queues', title: 'Queues', section: 'Mail flow' },
   { path: '/servers/servers', title: 'Servers', section: 'Servers' },
   { path: '/servers/certificates', title: 'Certificates', section: 'Servers' },
