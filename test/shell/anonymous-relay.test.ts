@@ -50,7 +50,8 @@ test('the anonymous relay connector of Exchange\'s documentation, set up verbati
     const refused = '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain';
     assert.equal(await rcpt(smtpPort, 'kim@fabrikam.com'), refused);
     assert.match(await rcpt(smtpPort, 'kim@contoso.com'), /^250 /);
-    await waitFor('the relay grant in effect', async () => /^250 /.test(await rcpt(relayPort, 'kim@fabrikam.com')));
+    // The running transport takes each of the script's changes at its next configuration poll.
+    await waitFor('the relay grant in effect', async () => /^250 /.test(await rcpt(relayPort, 'kim@fabrikam.com').catch(() => '')));
   } finally {
     await ex01.stop();
     await fs.promises.rm(dataDir, { recursive: true, force: true });

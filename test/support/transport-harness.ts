@@ -40,8 +40,8 @@ export async function startTestServer(opts: { name?: string; dataDir?: string; s
   const token = server.administratorToken ?? (await import('node:fs')).readFileSync(server.tokenFile, 'utf8').trim();
   const transport = server.transport as unknown as TransportService;
   const api = new AdminApi(server.adminUrl, token);
-  if (opts.anonymousRelay !== false) await allowAnonymousRelay(api, `${(opts.name ?? 'EX01').toUpperCase()}\\Default Frontend ${(opts.name ?? 'EX01').toUpperCase()}`);
   await waitForPort(smtpPort);
+  if (opts.anonymousRelay !== false) await allowAnonymousRelay(api, `${(opts.name ?? 'EX01').toUpperCase()}\\Default Frontend ${(opts.name ?? 'EX01').toUpperCase()}`, smtpPort);
   return {
     server,
     api,
@@ -56,9 +56,28 @@ export async function startTestServer(opts: { name?: string; dataDir?: string; s
   };
 }
 
-/** Exchange's anonymous relay grant on a Receive connector. */
-export async function allowAnonymousRelay(api: AdminApi, connector: string): Promise<void> {
+/**
+ * Exchange's anonymous relay grant on a Receive connector. With `smtpPort`, returns only once the
+ * running transport applies it (it reads configuration changes at its next poll).
+ */
+export async function allowAnonymousRelay(api: AdminApi, connector: string, smtpPort?: number): Promise<void> {
   await api.ok('Add-ADPermission', { Identity: connector, User: 'NT AUTHORITY\\ANONYMOUS LOGON', ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] });
+  if (smtpPort !== undefined) await waitFor('the anonymous relay grant in effect', () => mayRelay(smtpPort));
+}
+
+/** Whether an anonymous sender may name a recipient outside the accepted domains; nothing is sent. */
+export async function mayRelay(smtpPort: number): Promise<boolean> {
+  const c = await RawSmtp.connect(smtpPort);
+  try {
+    await c.reply();
+    await c.command('EHLO relay-probe.test');
+    if (!/^250 /.test((await c.command('MAIL FROM:<probe@relay-probe.test>')) ?? '')) return false;
+    return /^250 /.test((await c.command('RCPT TO:<probe@relay-probe.invalid>')) ?? '');
+  } catch {
+    return false;
+  } finally {
+    c.close();
+  }
 }
 
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {

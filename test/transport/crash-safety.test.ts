@@ -42,7 +42,7 @@ test('kill -9 during a load; after the restart every acknowledged message reache
   let proc = await startServerProcess({ dataDir, serverName: 'EX01', smtpPort, env: { INTERCHANGE_CONFIG_POLL_MS: '100' } });
   try {
     const api = new AdminApi(proc.url, proc.token);
-    await allowAnonymousRelay(api, 'EX01\\Default Frontend EX01');
+    await allowAnonymousRelay(api, 'EX01\\Default Frontend EX01', smtpPort);
     await api.ok('New-SendConnector', { Name: 'Hop', AddressSpaces: ['*'], SmartHosts: ['127.0.0.1'], Port: sink.port, DNSRoutingEnabled: false });
     await api.ok('Set-TransportService', { Identity: 'EX01', TransientFailureRetryInterval: '00:00:01', OutboundConnectionFailureRetryInterval: '00:00:01' });
     await new Promise((r) => setTimeout(r, 400));

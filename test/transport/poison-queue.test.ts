@@ -127,7 +127,7 @@ async function start(dataDir: string, smtpPort: number): Promise<{ proc: ServerP
   const proc = await startServerProcess({ dataDir, serverName: 'EX01', smtpPort, env: ENV });
   await waitForPort(smtpPort);
   const api = new AdminApi(proc.url, proc.token);
-  await allowAnonymousRelay(api, 'EX01\\Default Frontend EX01');
+  await allowAnonymousRelay(api, 'EX01\\Default Frontend EX01', smtpPort);
   return { proc, api };
 }
 

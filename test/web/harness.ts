@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { InvokeResponse, WireValue } from '../../src/cmdlets/contract.js';
-import { type ServerProcess, startServerProcess } from '../support/interchange.js';
+import { AdminApi, type ServerProcess, startServerProcess } from '../support/interchange.js';
+import { allowAnonymousRelay } from '../support/transport-harness.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
@@ -16,8 +17,7 @@ export async function startServer(dataDir: string, name: string): Promise<Server
   if (!fs.existsSync(path.join(ROOT, 'dist', 'web', 'index.html'))) throw new Error('dist/web is missing: run `npm run build` first.');
   const server = await startServerProcess({ dataDir, serverName: name });
   // The queue tests submit anonymously to other domains: Exchange's anonymous relay grant lets them.
-  const grant = await api(server, 'Add-ADPermission', { Identity: `${name}\\Default Frontend ${name}`, User: 'NT AUTHORITY\\ANONYMOUS LOGON', ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] }, { confirmed: true });
-  if (!grant.ok) throw new Error(`Add-ADPermission: ${grant.error?.message}`);
+  await allowAnonymousRelay(new AdminApi(server.url, server.token), `${name}\\Default Frontend ${name}`, server.smtpPort);
   return server;
 }
 
