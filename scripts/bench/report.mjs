@@ -49,7 +49,7 @@ lines.push('');
 lines.push(
   `Harness: \`../shared/bench/relay-bench.sh\`: \`smtp-source\` (one connection per message, no pipelining, HELO) → relay on 127.0.0.1 → \`smtp-sink\` (plain) or a Postfix \`smtpd\` with STARTTLS in front of \`smtp-sink\` (\`--tls\`). ` +
     'Both relays are durable: Postfix fsyncs its queue file before the 250; Interchange answers 250 only after `MailQueueStore.enqueue` resolved (its record appended to the spool log and fdatasynced, in a group commit). ' +
-    'Interchange runs `scripts/bench/interchange-relay.sh`: a fresh server, a Receive connector on the listen port (ProtocolLoggingLevel None, Exchange\'s default for a new connector) and a smart-host Send connector to the next hop (RequireTLS in the TLS runs; the client certificate is the server\'s default self-signed one, chosen by FQDN). ' +
+    'Interchange runs `scripts/bench/interchange-relay.sh`: a fresh server, a Receive connector on the listen port (AnonymousUsers with Exchange\'s anonymous relay grant, ms-Exch-SMTP-Accept-Any-Recipient, since the load goes to a domain that is not accepted; ProtocolLoggingLevel None, Exchange\'s default for a new connector) and a smart-host Send connector to the next hop (RequireTLS in the TLS runs; the client certificate is the server\'s default self-signed one, chosen by FQDN). ' +
     'Postfix runs `postfix-relay.sh` with its stock settings (`--tls`: `smtp_tls_security_level = encrypt`, no connection reuse).',
 );
 lines.push('');
