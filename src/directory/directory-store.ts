@@ -42,6 +42,7 @@ export interface DirectoryStore {
 
   getOrganization(): Promise<OrganizationRecord | undefined>;
   createOrganization(org: OrganizationRecord): Promise<void>;
+  updateOrganization(org: OrganizationRecord): Promise<void>;
 
   listServers(): Promise<ServerRecord[]>;
   getServer(name: string): Promise<ServerRecord | undefined>;

@@ -99,6 +99,12 @@ export class KyselyDirectoryStore implements DirectoryStore {
     });
   }
 
+  updateOrganization(org: OrganizationRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db.updateTable('organization').set({ data: encodeDocument(org) }).where('guid', '=', org.guid).execute();
+    });
+  }
+
   async listServers(): Promise<ServerRecord[]> {
     const rows = await this.q.selectFrom('servers').select('data').orderBy('name_key').execute();
     return rows.map((r) => decodeDocument<ServerRecord>(r.data));

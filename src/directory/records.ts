@@ -7,6 +7,11 @@ export interface OrganizationRecord {
   guid: string;
   name: string;
   createdAt: Date;
+  /**
+   * Set once the first accepted domain was made (at the organization's first start, or the first start of a
+   * version that has accepted domains): an administrator who removes every accepted domain is not overruled.
+   */
+  acceptedDomainsInitialized?: boolean;
 }
 
 export interface TransportServiceSettings {

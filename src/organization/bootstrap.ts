@@ -68,13 +68,19 @@ export async function bootstrapServer(opts: {
   let previousPort: number | null = null;
 
   await directory.exclusive(async (tx) => {
-    if (!(await tx.getOrganization())) {
-      await tx.createOrganization({ guid: crypto.randomUUID(), name: ORGANIZATION_NAME, createdAt: clock() });
-      // Exchange Setup makes the forest's domain the first, default accepted domain; here it is the first server's domain.
+    let org = await tx.getOrganization();
+    if (!org) {
+      org = { guid: crypto.randomUUID(), name: ORGANIZATION_NAME, createdAt: clock() };
+      await tx.createOrganization(org);
+    }
+    if (!org.acceptedDomainsInitialized) {
+      // Exchange Setup makes the forest's domain the first, default accepted domain; here it is the first server's
+      // domain. An organization made before accepted domains existed gets it at its first start with them.
       const domain = organizationDomain(opts.fqdn);
       if (domain && (await tx.listAcceptedDomains()).length === 0) {
         await tx.insertAcceptedDomain({ guid: crypto.randomUUID(), name: domain, domainName: domain, domainType: 'Authoritative', default: true, matchSubDomains: false, whenCreated: clock(), whenChanged: clock() });
       }
+      await tx.updateOrganization({ ...org, acceptedDomainsInitialized: true });
     }
     if ((await tx.listAdministrators()).length === 0) {
       administratorToken = newToken();

@@ -169,6 +169,17 @@ export function directoryConformance(open: () => Promise<DirectoryStore>): void 
     await d.close();
   });
 
+  it('keeps the organization and its later changes', async () => {
+    const d = await open();
+    assert.equal(await d.getOrganization(), undefined);
+    const org = { guid: crypto.randomUUID(), name: 'First Organization', createdAt: new Date('2026-03-04T05:06:07.089Z') };
+    await d.createOrganization(org);
+    assert.deepEqual(await d.getOrganization(), org);
+    await d.updateOrganization({ ...org, acceptedDomainsInitialized: true });
+    assert.deepEqual(await d.getOrganization(), { ...org, acceptedDomainsInitialized: true });
+    await d.close();
+  });
+
   it('keeps accepted domains with a unique name and domain (any case), changes and deletes them', async () => {
     const d = await open();
     const now = new Date('2026-03-04T05:06:07.089Z');
