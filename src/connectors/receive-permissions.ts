@@ -53,14 +53,14 @@ export function connectorPermissionEntries(c: ReceiveConnectorRecord): Connector
 }
 
 /**
- * The rights of a session on this connector. Anonymous sessions act as
- * ANONYMOUS LOGON; an authenticated one as Authenticated Users and keeps what
- * it had before AUTH. On an ExternalAuthoritative connector every session is an
+ * The rights of a session on this connector. As in Windows, a session acts as
+ * ANONYMOUS LOGON until AUTH succeeds and as Authenticated Users after it,
+ * never both, so denying anonymous senders leaves authenticated ones alone;
+ * both are Everyone. On an ExternalAuthoritative connector every session is an
  * externally secured server. Deny entries win over grants.
  */
 export function sessionRights(c: ReceiveConnectorRecord, authenticated: boolean): Set<SmtpExtendedRight> {
-  const principals = new Set([ANONYMOUS_LOGON, EVERYONE, EXTERNALLY_SECURED_SERVERS].map((p) => p.toLowerCase()));
-  if (authenticated) principals.add(AUTHENTICATED_USERS.toLowerCase());
+  const principals = new Set([authenticated ? AUTHENTICATED_USERS : ANONYMOUS_LOGON, EVERYONE, EXTERNALLY_SECURED_SERVERS].map((p) => p.toLowerCase()));
   const granted = new Set<SmtpExtendedRight>();
   const denied = new Set<SmtpExtendedRight>();
   for (const e of connectorPermissionEntries(c)) {

@@ -268,6 +268,27 @@ test('inbound AUTH exchanges over raw SMTP: LOGIN prompts, * cancels, bad Base64
     assert.match((await n.command(`AUTH PLAIN ${b64(`\0ed@contoso.com\0${PASSWORD}`)}`))!, /^535 /);
     assert.match((await n.command(`AUTH PLAIN ${b64('\0ed@contoso.com\0N3w-Secret-Pw')}`))!, /^235 /);
     n.close();
+
+    // Denying anonymous senders Submit (Exchange's way to require AUTH) leaves authenticated ones alone.
+    await s.api.ok('Add-ADPermission', { Identity: 'Mixed', User: 'NT AUTHORITY\\ANONYMOUS LOGON', ExtendedRights: ['ms-Exch-SMTP-Submit'], Deny: true });
+    await s.transport.reload();
+    const d = await RawSmtp.connect(port);
+    await d.reply();
+    await d.command('EHLO client.test');
+    assert.match((await d.command('MAIL FROM:<anyone@fabrikam.com>'))!, /^530 5\.7\.57 /);
+    assert.match((await d.command(`AUTH PLAIN ${b64('\0ed@contoso.com\0N3w-Secret-Pw')}`))!, /^235 /);
+    assert.match((await d.command('MAIL FROM:<ed@contoso.com>'))!, /^250 /);
+    d.close();
+
+    // AnonymousUsers alone grants an authenticated session nothing: it may not submit.
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'Mixed', PermissionGroups: 'AnonymousUsers' });
+    await s.transport.reload();
+    const a = await RawSmtp.connect(port);
+    await a.reply();
+    await a.command('EHLO client.test');
+    assert.match((await a.command(`AUTH PLAIN ${b64('\0ed@contoso.com\0N3w-Secret-Pw')}`))!, /^235 /);
+    assert.equal(await a.command('MAIL FROM:<ed@contoso.com>'), '550 5.7.1 Client does not have permissions to submit to this server');
+    a.close();
   } finally {
     await s.close();
   }

@@ -37,6 +37,8 @@ export const REPLY = {
   authPlainChallenge: '334 ',
   sendAsDenied: '550 5.7.60 Client does not have permissions to send as this sender',
   relayDenied: '550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain',
+  /** An authenticated user the connector grants no ms-Exch-SMTP-Submit (e.g. AnonymousUsers only). */
+  submitDenied: '550 5.7.1 Client does not have permissions to submit to this server',
   tooManyRecipients: '452 4.5.3 Too many recipients',
   tooBig: '552 5.3.4 Message size exceeds fixed maximum message size',
   bareLf: '550 5.6.11 Bare line feed characters are not allowed in message content; use CRLF',

@@ -415,7 +415,7 @@ export class InboundSession {
       return false;
     }
     if (!this.maySubmit()) {
-      this.error(REPLY.notAuthenticated);
+      this.error(this.user ? REPLY.submitDenied : REPLY.notAuthenticated);
       return false;
     }
     return true;
