@@ -1,23 +1,31 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 
-/** A program in a real pseudo-terminal: tmux runs it, send-keys types, capture-pane reads the screen. */
+/**
+ * A program in a real pseudo-terminal: tmux runs it, send-keys types, capture-pane reads the screen.
+ * Each terminal has its own tmux server (socket named after the session): a shared one exits when its last
+ * session is killed, and a session started at that moment fails with "server exited unexpectedly".
+ */
 export class Terminal {
   private constructor(readonly session: string) {}
 
+  private static tmux(session: string, args: string[]): Buffer {
+    return execFileSync('tmux', ['-L', session, ...args]);
+  }
+
   /** Runs a shell command line in a new detached tmux session (it stays open a minute after the command ends, for reading). */
   static start(session: string, commandLine: string, opts: { cwd?: string; width?: number } = {}): Terminal {
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', String(opts.width ?? 220), '-y', '50', ...(opts.cwd ? ['-c', opts.cwd] : []), `${commandLine}; sleep 60`]);
+    Terminal.tmux(session, ['new-session', '-d', '-s', session, '-x', String(opts.width ?? 220), '-y', '50', ...(opts.cwd ? ['-c', opts.cwd] : []), `${commandLine}; sleep 60`]);
     return new Terminal(session);
   }
   keys(...keys: string[]): void {
-    execFileSync('tmux', ['send-keys', '-t', this.session, ...keys]);
+    Terminal.tmux(this.session, ['send-keys', '-t', this.session, ...keys]);
   }
   type(text: string): void {
-    execFileSync('tmux', ['send-keys', '-t', this.session, '-l', text]);
+    Terminal.tmux(this.session, ['send-keys', '-t', this.session, '-l', text]);
   }
   screen(): string {
-    return execFileSync('tmux', ['capture-pane', '-t', this.session, '-p', '-J', '-S', '-1000']).toString();
+    return Terminal.tmux(this.session, ['capture-pane', '-t', this.session, '-p', '-J', '-S', '-1000']).toString();
   }
   async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
@@ -35,7 +43,7 @@ export class Terminal {
   }
   kill(): void {
     try {
-      execFileSync('tmux', ['kill-session', '-t', this.session]);
+      Terminal.tmux(this.session, ['kill-server']);
     } catch {
       // already gone
     }
