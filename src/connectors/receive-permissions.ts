@@ -4,10 +4,10 @@
 // rights of the principals it acts as: anonymous until AUTH succeeds.
 import type { PermissionGroup, ReceiveConnectorPermissionEntry, ReceiveConnectorRecord, SmtpExtendedRight } from '../directory/records.js';
 
-export const ANONYMOUS_LOGON = 'NT AUTHORITY\\ANONYMOUS LOGON';
-export const AUTHENTICATED_USERS = 'NT AUTHORITY\\Authenticated Users';
-export const EXTERNALLY_SECURED_SERVERS = 'MS Exchange\\Externally Secured Servers';
-export const PARTNER_SERVERS = 'MS Exchange\\Partner Servers';
+const ANONYMOUS_LOGON = 'NT AUTHORITY\\ANONYMOUS LOGON';
+const AUTHENTICATED_USERS = 'NT AUTHORITY\\Authenticated Users';
+const EXTERNALLY_SECURED_SERVERS = 'MS Exchange\\Externally Secured Servers';
+const PARTNER_SERVERS = 'MS Exchange\\Partner Servers';
 const EVERYONE = 'Everyone';
 
 /** Principals an administrator may name in Add-ADPermission, by their canonical spelling. */
@@ -26,7 +26,11 @@ export const SMTP_EXTENDED_RIGHTS: readonly { right: SmtpExtendedRight; token: s
 
 const ALL_RIGHTS = SMTP_EXTENDED_RIGHTS.map((r) => r.right);
 
-/** The entries each permission group puts on a connector, after Exchange's "Receive connector permission groups". */
+/**
+ * The entries each permission group puts on a connector, after Exchange's "Receive connector permission groups".
+ * ExchangeUsers carries the authentication flag where Exchange's list has ms-Exch-Bypass-Anti-Spam: Interchange
+ * has no anti-spam agents to bypass, and the flag is what marks the session's mail as authenticated.
+ */
 const GROUP_ENTRIES: Partial<Record<PermissionGroup, { user: string; rights: SmtpExtendedRight[] }[]>> = {
   AnonymousUsers: [{ user: ANONYMOUS_LOGON, rights: ['ms-Exch-SMTP-Submit', 'ms-Exch-SMTP-Accept-Any-Sender', 'ms-Exch-SMTP-Accept-Authoritative-Domain-Sender', 'ms-Exch-Accept-Headers-Routing'] }],
   ExchangeUsers: [{ user: AUTHENTICATED_USERS, rights: ['ms-Exch-SMTP-Submit', 'ms-Exch-SMTP-Accept-Any-Recipient', 'ms-Exch-SMTP-Accept-Authentication-Flag', 'ms-Exch-Accept-Headers-Routing'] }],
