@@ -6,7 +6,8 @@
 import { connectorPermissionEntries, GRANTABLE_PRINCIPALS, SMTP_EXTENDED_RIGHTS } from '../../connectors/receive-permissions.js';
 import type { ReceiveConnectorPermissionEntry, ReceiveConnectorRecord, SmtpExtendedRight } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
-import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
+import type { CmdletContext } from '../framework/context.js';
+import { type BoundParameters, type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
 import { findReceiveConnector } from './receive-connector.js';
 
 export const adPermissionType = defineObjectType({
@@ -58,6 +59,21 @@ function extendedRights(value: unknown): SmtpExtendedRight[] {
       throw new InterchangeError('ICX_PARAM_INVALID', `The extended right "${w}" isn't one a Receive connector grants. Use one of: ${SMTP_EXTENDED_RIGHTS.map((r) => r.right).join(', ')}.`, { parameter: 'ExtendedRights' });
     }
     return known.right;
+  });
+}
+
+/** What Add- and Remove-ADPermission act on: the connector and one entry's principal, rights and kind. */
+async function entryRequest(ctx: CmdletContext, p: BoundParameters) {
+  const connector = await findReceiveConnector(ctx.services.directory, p.Identity as string, ctx.services.localServer);
+  return { connector, user: principal(p.User), rights: extendedRights(p.ExtendedRights), deny: p.Deny === true };
+}
+
+/** Rewrites the connector's added entries from a fresh read inside the directory's write lock. */
+async function editEntries(ctx: CmdletContext, c: ReceiveConnectorRecord, edit: (entries: ReceiveConnectorPermissionEntry[]) => ReceiveConnectorPermissionEntry[]): Promise<void> {
+  await ctx.services.directory.exclusive(async (tx) => {
+    const current = await findReceiveConnector(tx, c.guid, ctx.services.localServer);
+    const entries = (current.permissions ?? []).map((e) => ({ ...e, extendedRights: [...e.extendedRights] }));
+    await tx.updateReceiveConnector({ ...current, permissions: edit(entries).filter((e) => e.extendedRights.length > 0), whenChanged: ctx.services.clock() });
   });
 }
 
@@ -124,21 +140,15 @@ export function adPermissionCmdlets(): CmdletDeclaration[] {
       },
     ],
     async run(ctx, p) {
-      const c = await findReceiveConnector(ctx.services.directory, p.Identity as string, ctx.services.localServer);
-      const user = principal(p.User);
-      const rights = extendedRights(p.ExtendedRights);
-      const deny = p.Deny === true;
+      const { connector: c, user, rights, deny } = await entryRequest(ctx, p);
       if (!ctx.shouldProcess(`Adding Active Directory permission for "${user}" (${rights.join(', ')}${deny ? ', deny' : ''}).`, `${c.server}\\${c.name}`)) return;
-      const entry = await ctx.services.directory.exclusive(async (tx) => {
-        const current = await findReceiveConnector(tx, c.guid, ctx.services.localServer);
-        const permissions = (current.permissions ?? []).map((e) => ({ ...e, extendedRights: [...e.extendedRights] }));
-        let mine = permissions.find((e) => e.user === user && e.deny === deny);
-        if (!mine) permissions.push((mine = { user, extendedRights: [], deny }));
+      await editEntries(ctx, c, (entries) => {
+        let mine = entries.find((e) => e.user === user && e.deny === deny);
+        if (!mine) entries.push((mine = { user, extendedRights: [], deny }));
         for (const r of rights) if (!mine.extendedRights.includes(r)) mine.extendedRights.push(r);
-        await tx.updateReceiveConnector({ ...current, permissions, whenChanged: ctx.services.clock() });
-        return { user, extendedRights: rights, deny };
+        return entries;
       });
-      return toAceObjects(c, entry);
+      return toAceObjects(c, { user, extendedRights: rights, deny });
     },
   });
 
@@ -156,10 +166,7 @@ export function adPermissionCmdlets(): CmdletDeclaration[] {
       },
     ],
     async run(ctx, p) {
-      const c = await findReceiveConnector(ctx.services.directory, p.Identity as string, ctx.services.localServer);
-      const user = principal(p.User);
-      const rights = extendedRights(p.ExtendedRights);
-      const deny = p.Deny === true;
+      const { connector: c, user, rights, deny } = await entryRequest(ctx, p);
       const explicit = (c.permissions ?? []).find((e) => e.user === user && e.deny === deny);
       for (const r of rights) {
         if (explicit?.extendedRights.includes(r)) continue;
@@ -170,13 +177,9 @@ export function adPermissionCmdlets(): CmdletDeclaration[] {
         throw new InterchangeError('ICX_OBJECT_NOT_FOUND', `No entry on "${c.server}\\${c.name}" ${deny ? 'denies' : 'grants'} "${user}" the extended right ${r}.`);
       }
       if (!ctx.shouldProcess(`Removing Active Directory permission for "${user}" (${rights.join(', ')}).`, `${c.server}\\${c.name}`)) return;
-      await ctx.services.directory.exclusive(async (tx) => {
-        const current = await findReceiveConnector(tx, c.guid, ctx.services.localServer);
-        const permissions = (current.permissions ?? [])
-          .map((e) => (e.user === user && e.deny === deny ? { ...e, extendedRights: e.extendedRights.filter((r) => !rights.includes(r)) } : e))
-          .filter((e) => e.extendedRights.length > 0);
-        await tx.updateReceiveConnector({ ...current, permissions, whenChanged: ctx.services.clock() });
-      });
+      await editEntries(ctx, c, (entries) =>
+        entries.map((e) => (e.user === user && e.deny === deny ? { ...e, extendedRights: e.extendedRights.filter((r) => !rights.includes(r)) } : e)),
+      );
     },
   });
 
