@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { isInterchangeError } from '../errors/interchange-error.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
@@ -20,7 +21,7 @@ export function normalizeArgv(argv: string[]): string[] {
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
-  program.name('interchange').description('Interchange: mail transport with the Exchange Server management model.').showHelpAfterError();
+  program.name('interchange').description('Interchange: mail transport with the Exchange Server management model.').version(productVersion(), '-V, --version').showHelpAfterError();
 
   program
     .command('serve')
@@ -33,6 +34,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--admin-host <host>', 'address the admin API listens on', '127.0.0.1')
     .option('--directory <url>', 'postgres://… for a PostgreSQL directory (default: SQLite in the data folder)')
     .action(async (o) => {
+      // Queued mail, sealed keys and the directory are for this account alone, whatever the umask of the shell or unit.
+      process.umask(0o077);
       const { createTransportFactory } = await import('../transport/service/transport-factory.js');
       const server = await startInterchangeServer({
         dataDir: o.data,
@@ -67,6 +70,18 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`${e.message}\n`);
       process.exit(1);
     }
+    // A system error at start-up (a file, a socket) is one line naming it, not a stack trace.
+    const errno = e as NodeJS.ErrnoException;
+    if (errno && typeof errno.code === 'string' && typeof errno.syscall === 'string') {
+      process.stderr.write(`interchange: ${errno.message}\n`);
+      process.exit(1);
+    }
     throw e;
   }
+}
+
+/** The version in package.json, two folders above this file in src/ and in dist/. */
+function productVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }

@@ -37,6 +37,12 @@ export interface DirectoryStore {
    */
   exclusive<T>(work: (tx: DirectoryStore) => Promise<T>): Promise<T>;
 
+  /**
+   * Claims the server name for this process across every host that shares the
+   * directory; refused (ICX_SERVER_ALREADY_RUNNING) while another process holds it.
+   */
+  lockServer(serverName: string): Promise<ServerLease>;
+
   /** Increases on every committed change; readers poll it to notice changes made by other processes. */
   revision(): Promise<number>;
 
@@ -98,3 +104,8 @@ export type DirectoryReader = Pick<
   DirectoryStore,
   'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'listReceiveConnectors' | 'listMailUsers' | 'listAcceptedDomains'
 >;
+
+/** A server name held by this process until release() or the process ends. */
+export interface ServerLease {
+  release(): Promise<void>;
+}

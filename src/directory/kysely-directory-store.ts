@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Kysely, sql } from 'kysely';
 import { InterchangeError } from '../errors/interchange-error.js';
-import type { AuditSearch, DirectoryStore } from './directory-store.js';
+import type { AuditSearch, DirectoryStore, ServerLease } from './directory-store.js';
 import { decodeDocument, encodeDocument } from './document-codec.js';
 import type {
   AcceptedDomainRecord,
@@ -21,6 +21,8 @@ import type { DirectoryDatabase } from './schema.js';
 export interface TransactionStrategy {
   kind: 'sqlite' | 'postgres';
   runExclusive<T>(db: Kysely<DirectoryDatabase>, work: (tx: Kysely<DirectoryDatabase>) => Promise<T>): Promise<T>;
+  /** Held while a server's process runs; undefined where the data folder's lock file is the only one needed. */
+  holdServerLock?(serverName: string): Promise<ServerLease>;
   destroy(): Promise<void>;
 }
 
@@ -366,6 +368,10 @@ export class KyselyDirectoryStore implements DirectoryStore {
     if (search.objectIds?.length) q = q.where('object_modified', 'in', search.objectIds);
     const rows = await q.orderBy('id', 'desc').limit(search.resultSize ?? 1000).execute();
     return rows.map((r) => ({ ...decodeDocument<Omit<AuditLogRecord, 'id'>>(r.data), id: Number(r.id) }));
+  }
+
+  async lockServer(serverName: string): Promise<ServerLease> {
+    return this.strategy.holdServerLock ? this.strategy.holdServerLock(serverName) : { release: async () => undefined };
   }
 
   async close(): Promise<void> {

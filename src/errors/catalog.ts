@@ -71,6 +71,13 @@ export const ERROR_CATALOG = {
   ICX_QUEUE_OPERATION_INVALID: { category: 'InvalidOperation', httpStatus: 409, summary: 'The queue cannot be acted on as a whole: the Poison queue is never retried, suspended or resumed; release or remove its messages one by one.' },
   ICX_PROTOCOL_LOG_UNREADABLE: { category: 'InvalidData', httpStatus: 400, summary: 'A protocol log file cannot be read.' },
 
+  // Start-up of a server process (`interchange serve`)
+  ICX_SERVER_ALREADY_RUNNING: { category: 'ResourceExists', httpStatus: 409, summary: 'Another process already runs this server; a server name is one process at a time.' },
+  ICX_DATA_FOLDER_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The data folder is not a folder, or cannot be created where it was asked for.' },
+  ICX_DATA_FOLDER_NOT_WRITABLE: { category: 'PermissionDenied', httpStatus: 403, summary: 'The data folder cannot be written: permissions, a read-only file system, or a full disk.' },
+  ICX_PORT_IN_USE: { category: 'ResourceExists', httpStatus: 409, summary: 'A port the server must listen on is held by another process or connector.' },
+  ICX_PORT_DENIED: { category: 'PermissionDenied', httpStatus: 403, summary: 'The process may not listen on a port (below 1024 without CAP_NET_BIND_SERVICE).' },
+
   ICX_INTERNAL: { category: 'NotSpecified', httpStatus: 500, summary: 'An unexpected failure; the service log has details.' },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +14,9 @@ import type { DirectoryStore } from '../directory/directory-store.js';
 import { openDirectory } from '../directory/open-directory.js';
 import { bootstrapServer } from '../organization/bootstrap.js';
 import { KeyVault } from '../security/key-vault.js';
+import { InterchangeError } from '../errors/interchange-error.js';
+import { prepareDataFolder } from './data-folder.js';
+import { ServerLock } from './server-lock.js';
 
 /** The transport as the process owns it: what cmdlets control, plus releasing the spool and logs at exit. */
 export interface ShutdownableTransport extends TransportServiceControl {
@@ -63,46 +66,93 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   // Paths stored in the directory (log folders) must not depend on the working directory.
   const opts = { ...input, dataDir: path.resolve(input.dataDir) };
   const logger = opts.logger ?? pino({ level: process.env.INTERCHANGE_LOG_LEVEL ?? 'info' });
-  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const serverName = (opts.serverName ?? defaultServerName()).toUpperCase();
   const fqdn = opts.fqdn ?? (serverName === defaultServerName() && os.hostname().includes('.') ? os.hostname().toLowerCase() : `${serverName.toLowerCase()}.interchange.local`);
   const clock = () => new Date();
-  const vault = KeyVault.openOrCreate(path.join(opts.dataDir, 'keyvault.key'));
-  const directory = await openDirectory({ dataDir: opts.dataDir, directoryUrl: opts.directoryUrl });
-  const certificates = new CertificateStore({ directory, vault, clock, systemRoots: loadSystemRoots() });
-
-  const services: OrganizationServices = { directory, vault, localServer: serverName, clock, dataDir: opts.dataDir };
-  const catalog = buildCatalog({ certificates });
-  const runner = new CmdletRunner(catalog.cmdlets, catalog.types, services, logger);
-  const adminCenter = createAdminCenter({ directory, localServer: serverName, clock });
-  const api = await buildAdminApi({ runner, directory, localServer: serverName, clock, authenticators: [adminCenter.authenticator], extend: adminCenter.register });
-  const host = opts.adminHost ?? '127.0.0.1';
-  await api.listen({ port: opts.adminPort, host });
-  const address = api.server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.adminPort;
-  const adminUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
-  const boot = await bootstrapServer({ directory, certificates, dataDir: opts.dataDir, serverName, fqdn, smtpPort: opts.smtpPort, adminUrl, clock });
-  const transport = opts.transportFactory ? await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger }) : undefined;
-  services.transport = transport;
-  logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
-
-  return {
-    serverName,
-    adminUrl,
-    smtpPort: opts.smtpPort,
-    administratorToken: boot.administratorToken,
-    tokenFile: boot.tokenFile,
-    directory,
-    runner,
-    api,
-    transport: services.transport,
-    async close() {
-      // Stops the service and then writes out what the spool still holds in memory
-      // (removals of delivered mail, the processing journal), so a restart redelivers nothing.
-      await transport?.close();
-      await api.close();
-      await directory.close();
-    },
+  // The order is the guarantee: the folder is usable, the name is ours (on this host, then in the directory),
+  // the ports are free; only then does anything in the directory change (bootstrap).
+  prepareDataFolder(opts.dataDir);
+  const lock = ServerLock.acquire(opts.dataDir, serverName);
+  const cleanup: Array<() => Promise<void>> = [async () => lock.release()];
+  const unwind = async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => undefined);
   };
+  try {
+    const host = opts.adminHost ?? '127.0.0.1';
+    await checkPortFree(opts.smtpPort, '0.0.0.0', `the Default Frontend ${serverName} Receive connector (--smtp-port)`);
+    await checkPortFree(opts.adminPort, host, 'the admin center and API (--admin-port)');
+    const vault = KeyVault.openOrCreate(path.join(opts.dataDir, 'keyvault.key'));
+    const directory = await openDirectory({ dataDir: opts.dataDir, directoryUrl: opts.directoryUrl });
+    cleanup.push(() => directory.close());
+    const lease = await directory.lockServer(serverName);
+    cleanup.push(() => lease.release());
+    const certificates = new CertificateStore({ directory, vault, clock, systemRoots: loadSystemRoots() });
+
+    const services: OrganizationServices = { directory, vault, localServer: serverName, clock, dataDir: opts.dataDir };
+    const catalog = buildCatalog({ certificates });
+    const runner = new CmdletRunner(catalog.cmdlets, catalog.types, services, logger);
+    const adminCenter = createAdminCenter({ directory, localServer: serverName, clock });
+    const api = await buildAdminApi({ runner, directory, localServer: serverName, clock, authenticators: [adminCenter.authenticator], extend: adminCenter.register });
+    try {
+      await api.listen({ port: opts.adminPort, host });
+    } catch (e) {
+      throw listenError(e, opts.adminPort, host, 'the admin center and API (--admin-port)');
+    }
+    cleanup.push(() => api.close());
+    const address = api.server.address();
+    const port = typeof address === 'object' && address ? address.port : opts.adminPort;
+    const adminUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+    const boot = await bootstrapServer({ directory, certificates, dataDir: opts.dataDir, serverName, fqdn, smtpPort: opts.smtpPort, adminUrl, clock });
+    const transport = opts.transportFactory ? await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger }) : undefined;
+    services.transport = transport;
+    logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
+
+    return {
+      serverName,
+      adminUrl,
+      smtpPort: opts.smtpPort,
+      administratorToken: boot.administratorToken,
+      tokenFile: boot.tokenFile,
+      directory,
+      runner,
+      api,
+      transport: services.transport,
+      async close() {
+        // Stops the service and then writes out what the spool still holds in memory
+        // (removals of delivered mail, the processing journal), so a restart redelivers nothing.
+        await transport?.close();
+        await api.close();
+        await lease.release();
+        await directory.close();
+        lock.release();
+      },
+    };
+  } catch (e) {
+    await unwind();
+    throw e;
+  }
+}
+
+/** Opens and closes a listener, so a port held by another process stops the start-up before the directory changes. */
+async function checkPortFree(port: number, host: string, what: string): Promise<void> {
+  if (port === 0) return;
+  const probe = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ port, host, exclusive: true }, () => resolve());
+    });
+  } catch (e) {
+    throw listenError(e, port, host, what);
+  }
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
+function listenError(e: unknown, port: number, host: string, what: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new InterchangeError('ICX_PORT_IN_USE', `Port ${port} on ${host}, for ${what}, is in use by another process.`, { cause: e });
+  if (code === 'EACCES') return new InterchangeError('ICX_PORT_DENIED', `Port ${port} on ${host}, for ${what}, needs CAP_NET_BIND_SERVICE (ports below 1024); run as the systemd unit does or choose another port.`, { cause: e });
+  if (code === 'EADDRNOTAVAIL') return new InterchangeError('ICX_PORT_DENIED', `Address ${host}, for ${what}, is not an address of this host.`, { cause: e });
+  return e;
 }

@@ -1,5 +1,8 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import os from 'node:os';
 import pg from 'pg';
+import { InterchangeError } from '../../errors/interchange-error.js';
+import type { ServerLease } from '../directory-store.js';
 import type { DirectoryStore } from '../directory-store.js';
 import { KyselyDirectoryStore, type TransactionStrategy } from '../kysely-directory-store.js';
 import { migrateToLatest } from '../migrations.js';
@@ -9,6 +12,9 @@ import type { DirectoryDatabase } from '../schema.js';
 // takes the same transaction-scoped advisory lock, which is what SQLite's
 // BEGIN IMMEDIATE gives the embedded directory.
 const DIRECTORY_WRITE_LOCK = 0x1c0de;
+// The key space of the session-scoped locks that make a server name one
+// process's across hosts (the second key is hashtext of the name).
+const SERVER_LOCK_SPACE = 0x1c0df;
 
 /** The directory for organizations whose servers run on several hosts. */
 export async function openPostgresDirectory(connectionString: string): Promise<DirectoryStore> {
@@ -27,6 +33,7 @@ export async function openPostgresDirectory(connectionString: string): Promise<D
         return work(trx);
       });
     },
+    holdServerLock: (serverName) => holdServerLock(connectionString, serverName),
     async destroy() {
       await db.destroy();
     },
@@ -38,4 +45,37 @@ export async function openPostgresDirectory(connectionString: string): Promise<D
     }),
   );
   return new KyselyDirectoryStore(db, strategy);
+}
+
+/**
+ * A session-level advisory lock on a connection of its own, held for the life
+ * of the process: PostgreSQL drops it when the process dies or its connection
+ * breaks, so a crashed server never blocks its own restart. The connection's
+ * application_name says who holds it, for the refusal of a second process.
+ */
+async function holdServerLock(connectionString: string, serverName: string): Promise<ServerLease> {
+  const name = serverName.toUpperCase();
+  const client = new pg.Client({ connectionString, application_name: `interchange ${name} pid ${process.pid} on ${os.hostname()}`.slice(0, 63) });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const got = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [SERVER_LOCK_SPACE, name]);
+    if (!got.rows[0].ok) {
+      const holder = await client.query<{ application_name: string; client_addr: string | null }>(
+        `select a.application_name, host(a.client_addr) as client_addr from pg_locks l join pg_stat_activity a on a.pid = l.pid
+          where l.locktype = 'advisory' and l.classid = $1 and l.objid = hashtext($2)::oid and l.granted`,
+        [SERVER_LOCK_SPACE, name],
+      );
+      const who = holder.rows[0] ? `${holder.rows[0].application_name}${holder.rows[0].client_addr ? ` (${holder.rows[0].client_addr})` : ''}` : 'another process';
+      throw new InterchangeError('ICX_SERVER_ALREADY_RUNNING', `Server ${name} is already running: ${who} holds it in the organization's directory. Stop that process first.`);
+    }
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw e;
+  }
+  return {
+    async release() {
+      await client.end().catch(() => undefined);
+    },
+  };
 }
