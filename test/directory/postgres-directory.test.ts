@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import type { InterchangeError } from '../../src/errors/interchange-error.js';
 import { openPostgresDirectory } from '../../src/directory/postgres/open-postgres-directory.js';
 import { type PostgresInstance, startPostgres } from '../support/postgres.js';
 import { directoryConformance } from './conformance.js';
@@ -33,4 +34,26 @@ describe('PostgreSQL directory', () => {
       await d.close();
     }
   });
+
+  it('holds a server name for one process across hosts: a second lockServer is refused naming the holder, and the name is free once released', async () => {
+    const url = await instance.createDatabase('directory_server_lock');
+    const [a, b] = [await openPostgresDirectory(url), await openPostgresDirectory(url)];
+    try {
+      const lease = await a.lockServer('ex01');
+      await assert.rejects(b.lockServer('EX01'), (e: InterchangeError) => {
+        assert.equal(e.code, 'ICX_SERVER_ALREADY_RUNNING');
+        assert.match(e.message, new RegExp(`^Server EX01 is already running: interchange EX01 pid ${process.pid} on \\S+ \\(127\\.0\\.0\\.1\\) holds it`));
+        return true;
+      });
+      const other = await b.lockServer('EX02');
+      await other.release();
+      await lease.release();
+      const again = await b.lockServer('EX01');
+      await again.release();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
+
