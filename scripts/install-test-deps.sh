@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 # swaks needs the two Perl TLS modules for --tls (they are only "recommended", so name them).
-for pkg in postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl tmux chromium postgresql; do
+# systemd only for systemd-analyze (the unit test); these machines do not boot it.
+for pkg in postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl tmux chromium postgresql systemd; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

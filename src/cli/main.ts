@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { isInterchangeError } from '../errors/interchange-error.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
+import { registerInstallServiceCommand } from './service-unit.js';
 import { registerShellCommand } from './shell-command.js';
 
 function port(value: string): number {
@@ -53,6 +55,7 @@ export async function main(argv: string[]): Promise<void> {
         );
       }
       process.stdout.write(`Server ${server.serverName}: admin center and API at ${server.adminUrl}, SMTP on port ${server.smtpPort}.\n`);
+      notifySystemdReady();
       const stop = async () => {
         await server.close();
         process.exit(0);
@@ -62,6 +65,7 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   registerShellCommand(program);
+  registerInstallServiceCommand(program, port);
 
   try {
     await program.parseAsync(normalizeArgv(argv));
@@ -84,4 +88,10 @@ export async function main(argv: string[]): Promise<void> {
 function productVersion(): string {
   const file = new URL('../../package.json', import.meta.url);
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/** Under systemd (Type=notify), says the server is ready: every listener is open. Node cannot send to the notify socket itself (a datagram Unix socket). */
+function notifySystemdReady(): void {
+  if (!process.env.NOTIFY_SOCKET) return;
+  spawn('systemd-notify', ['--ready', `--pid=${process.pid}`], { stdio: 'ignore' }).on('error', () => undefined);
 }
