@@ -145,7 +145,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
         const exclude = p.Exclude as string[] | undefined;
         if (include?.length) queues = queues.filter((q) => include.some((k) => kind(q, k)));
         if (exclude?.length) queues = queues.filter((q) => !exclude.some((k) => kind(q, k)));
-        if (filter) queues = queues.filter(filter);
+        if (filter) queues = await filterInSlices(queues, filter);
         return queues;
       });
     },
@@ -171,7 +171,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
       const filter = typeof p.Filter === 'string' ? parseOPathFilter(p.Filter) : undefined;
       return onServer(ctx, 'Get-Message', p, serverPart(identity) ?? serverPart(queue) ?? (p.Server as string | undefined), async (v) => {
         const all = await v.getMessages(queue);
-        const messages = filter ? all.filter(filter) : all;
+        const messages = filter ? await filterInSlices(all, filter) : all;
         if (!identity) return messages;
         const id = identity.split('\\').pop();
         const found = messages.filter((m) => String(m.Identity).split('\\').pop() === id);
@@ -226,4 +226,14 @@ export function queueCmdlets(): CmdletDeclaration[] {
     messageAction('Resume-Message', 'Resuming the message "{0}".', (v, i) => v.resumeMessage(i), 'Lets a suspended message be delivered again; a message in the Poison queue is released to categorization.'),
     messageAction('Remove-Message', 'Removing the message "{0}".', (v, i, ndr) => v.removeMessage(i, ndr), 'Deletes a message from its queue, with a non-delivery report to the sender unless -WithNDR $false.', 'High'),
   ];
+}
+
+/** A queue of many thousand messages is filtered a slice at a time, so SMTP sessions are served between slices. */
+async function filterInSlices<T>(items: readonly T[], keep: (item: T) => boolean, slice = 1000): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < items.length; i += slice) {
+    if (i > 0) await new Promise((r) => setImmediate(r));
+    for (let k = i; k < Math.min(i + slice, items.length); k++) if (keep(items[k])) out.push(items[k]);
+  }
+  return out;
 }

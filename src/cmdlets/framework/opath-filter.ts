@@ -1,4 +1,5 @@
 import { InterchangeError } from '../../errors/interchange-error.js';
+import { compileWildcard, type WildcardPattern } from './wildcard.js';
 
 /**
  * The OPath filters of Get-Queue and Get-Message: `Property -op Value`
@@ -15,6 +16,8 @@ interface Comparison {
   property: string;
   op: Operator;
   value: string | number | boolean | null;
+  /** For -like and -notlike, compiled once for every object the filter sees. */
+  pattern?: WildcardPattern;
 }
 
 function tokenize(text: string): string[] {
@@ -50,7 +53,9 @@ export function parseOPathFilter(text: string): FilterPredicate {
     if (!property || property.startsWith("'") || !/^[A-Za-z][A-Za-z0-9]*$/.test(property)) throw invalid(text, `expected a property name, found "${property ?? 'the end'}"`);
     if (!op || !OPERATORS.includes(op.toLowerCase() as Operator)) throw invalid(text, `"${op ?? 'the end'}" after ${property} is not one of ${OPERATORS.join(' ')}`);
     if (value === undefined) throw invalid(text, `${property} ${op} has no value`);
-    comparisons.push({ property, op: op.toLowerCase() as Operator, value: literal(value) });
+    const operator = op.toLowerCase() as Operator;
+    const v = literal(value);
+    comparisons.push({ property, op: operator, value: v, ...(operator === '-like' || operator === '-notlike' ? { pattern: compileWildcard(String(v ?? ''), { shell: false }) } : {}) });
     i += 3;
     if (i < tokens.length) {
       if (tokens[i].toLowerCase() !== '-and') throw invalid(text, `"${tokens[i]}" where -and was expected (only -and joins conditions)`);
@@ -58,7 +63,7 @@ export function parseOPathFilter(text: string): FilterPredicate {
       if (i === tokens.length) throw invalid(text, 'nothing after -and');
     }
   }
-  return (o) => comparisons.every((c) => compare(lookup(o, c.property), c.op, c.value));
+  return (o) => comparisons.every((c) => compare(lookup(o, c.property), c));
 }
 
 function lookup(o: Record<string, unknown>, property: string): unknown {
@@ -68,9 +73,8 @@ function lookup(o: Record<string, unknown>, property: string): unknown {
 
 const ISO = /^\d{4}-\d{2}-\d{2}T/;
 
-function compare(actual: unknown, op: Operator, expected: Comparison['value']): boolean {
-  if (op === '-like' || op === '-notlike') {
-    const re = new RegExp(`^${String(expected ?? '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'is');
+function compare(actual: unknown, { op, value: expected, pattern: re }: Comparison): boolean {
+  if (re) {
     const hit = Array.isArray(actual) ? actual.some((a) => re.test(String(a))) : re.test(String(actual ?? ''));
     return op === '-like' ? hit : !hit;
   }

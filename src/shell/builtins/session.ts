@@ -3,7 +3,7 @@
 
 import type { CmdletInfo, ParameterInfo } from '../../cmdlets/contract.js';
 import { StatementTerminatingError } from '../runtime/errors.js';
-import { hasWildcard, wildcardToRegExp } from '../runtime/operators.js';
+import { hasWildcard, wildcardPattern } from '../runtime/operators.js';
 import { SHOULD_PROCESS_PARAMETERS, parameterTypeDisplay } from '../runtime/parameters.js';
 import { FormattedText } from '../formatting/views.js';
 import { PSObject, toPSString } from '../runtime/values.js';
@@ -86,7 +86,7 @@ function exampleHelp(info: CmdletInfo): string {
 export function renderHelp(info: CmdletInfo, mode: { examples?: boolean; parameter?: string }): string {
   const out: string[] = ['', 'NAME', indent(info.name, 4), '', 'SYNOPSIS', indent(info.synopsis, 4), ''];
   if (mode.parameter !== undefined) {
-    const re = wildcardToRegExp(mode.parameter);
+    const re = wildcardPattern(mode.parameter);
     const params = [...info.parameters, ...(info.changesState ? SHOULD_PROCESS_PARAMETERS : [])].filter((p) => re.test(p.name));
     return ['', ...params.map((p) => indent(parameterHelp(p), 0)), '', ''].join('\n');
   }
@@ -144,7 +144,7 @@ const getHelp = builtin('Get-Help', 'Displays information about cmdlets and conc
   const alias = call.rt.aliasNames().find((a) => a.alias.toLowerCase() === name.toLowerCase());
   const target = alias ? alias.target : name;
   if (hasWildcard(target)) {
-    const re = wildcardToRegExp(target);
+    const re = wildcardPattern(target);
     const hits = all.filter((c) => re.test(c.info.name)).sort((a, b) => a.info.name.localeCompare(b.info.name));
     if (hits.length !== 1) {
       return hits.map((h) => new PSObject('HelpInfoShort', [['Name', h.info.name], ['Category', 'Cmdlet'], ['Synopsis', h.info.synopsis]]));
@@ -177,7 +177,7 @@ const getCommand = builtin('Get-Command', 'Gets all commands.', [
   const verbs = list('Verb');
   const nouns = list('Noun');
   const modules = list('Module');
-  const test = (patterns: string[] | undefined, value: string): boolean => !patterns || patterns.some((p) => wildcardToRegExp(p).test(value));
+  const test = (patterns: string[] | undefined, value: string): boolean => !patterns || patterns.some((p) => wildcardPattern(p).test(value));
   const entries: PSObject[] = [];
   for (const { info, remote } of commandInfos(call)) {
     const [verb, noun] = info.name.split('-');
@@ -213,7 +213,7 @@ const getVariable = builtin('Get-Variable', 'Gets the variables in the current c
   const vars = call.rt.variables();
   const out: unknown[] = [];
   for (const p of patterns) {
-    const re = wildcardToRegExp(p);
+    const re = wildcardPattern(p);
     const hits = vars.filter((v) => re.test(v.name));
     if (hits.length === 0 && !hasWildcard(p)) {
       call.writeError(call.error(`Cannot find a variable with the name '${p}'.`, 'VariableNotFound', 'ObjectNotFound', 'ItemNotFoundException', p));
@@ -243,7 +243,7 @@ const getAlias = builtin('Get-Alias', 'Gets the aliases for the current session.
   if (!call.rt.types.get(COMMAND_TYPE.name)) call.rt.types.add(COMMAND_TYPE);
   const patterns = call.params.has('Name') ? [call.params.get('Name')].flat().map(toPSString) : ['*'];
   return call.rt.aliasNames()
-    .filter((a) => patterns.some((p) => wildcardToRegExp(p).test(a.alias)))
+    .filter((a) => patterns.some((p) => wildcardPattern(p).test(a.alias)))
     .sort((a, b) => a.alias.localeCompare(b.alias))
     .map((a) => new PSObject(COMMAND_TYPE.name, [['CommandType', 'Alias'], ['Name', `${a.alias} -> ${a.target}`], ['Version', ''], ['Source', '']]));
 }, { aliases: ['gal'] });

@@ -4,7 +4,7 @@
 import type { ObjectTypeInfo } from '../../cmdlets/contract.js';
 import { ErrorRecord } from '../runtime/errors.js';
 import { renderError } from './error-view.js';
-import { hasWildcard, wildcardToRegExp } from '../runtime/operators.js';
+import { hasWildcard, wildcardPattern } from '../runtime/operators.js';
 import {
   Hashtable, PSObject, ScriptBlock, SecureString, TimeSpan, TypeLiteral,
   formatDateDisplay, formatDateLong, formatNumber, toPSString,
@@ -68,7 +68,7 @@ export function expandPropertyPatterns(obj: unknown, patterns: string[]): string
   const seen = new Set<string>();
   for (const pattern of patterns) {
     if (hasWildcard(pattern)) {
-      const re = wildcardToRegExp(pattern);
+      const re = wildcardPattern(pattern);
       for (const n of names) {
         if (re.test(n) && !seen.has(n.toLowerCase())) {
           seen.add(n.toLowerCase());

@@ -2,6 +2,7 @@
 // are case-insensitive unless the `c` variant is used, and a collection on the
 // left filters instead of comparing.
 
+import { compileWildcard, type WildcardPattern } from '../../cmdlets/framework/wildcard.js';
 import { PSRuntimeError } from './errors.js';
 import { convertTo, isOfType, toDate, toNumber } from './convert.js';
 import { formatDateCustom } from './date-format.js';
@@ -9,30 +10,9 @@ import { Hashtable, PSObject, SwitchValue, TimeSpan, formatNumber, toBool, toPSS
 
 export type MatchesSink = (matches: Hashtable) => void;
 
-/** Converts a PowerShell wildcard pattern (`*ProtocolLogPath`, `Get-?x[ab]`) to an anchored RegExp. */
-export function wildcardToRegExp(pattern: string, caseSensitive = false): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '`' && i + 1 < pattern.length) {
-      re += escapeRegExp(pattern[++i]);
-    } else if (c === '*') {
-      re += '.*';
-    } else if (c === '?') {
-      re += '.';
-    } else if (c === '[') {
-      const close = pattern.indexOf(']', i + 1);
-      if (close < 0) {
-        re += '\\[';
-      } else {
-        re += '[' + pattern.slice(i + 1, close).replace(/\\/g, '\\\\') + ']';
-        i = close;
-      }
-    } else {
-      re += escapeRegExp(c);
-    }
-  }
-  return new RegExp('^' + re + '$', caseSensitive ? 's' : 'is');
+/** A PowerShell wildcard pattern (`*ProtocolLogPath`, `Get-?x[ab]`), matched in linear time (no RegExp backtracking). */
+export function wildcardPattern(pattern: string, caseSensitive = false): WildcardPattern {
+  return compileWildcard(pattern, { caseSensitive });
 }
 
 export function hasWildcard(text: string): boolean {
@@ -117,7 +97,7 @@ export function compareValues(left: unknown, right: unknown, caseSensitive = fal
 }
 
 function like(left: unknown, pattern: unknown, caseSensitive: boolean): boolean {
-  return wildcardToRegExp(toPSString(pattern), caseSensitive).test(toPSString(left));
+  return wildcardPattern(toPSString(pattern), caseSensitive).test(toPSString(left));
 }
 
 function matchOne(left: unknown, pattern: unknown, caseSensitive: boolean, sink?: MatchesSink): boolean {
