@@ -37,7 +37,7 @@ test('wildcards match as PowerShell -like does', () => {
 });
 
 test('a pattern that makes a backtracking RegExp run for ages is answered at once', () => {
-  // As a RegExp (^.*a.*a.*a.*a.*a.*a.*a.*a.*b$) this takes minutes on 300 a's; here it is one pass per star.
+  // As a RegExp (^.*a.*a.*a.*a.*a.*a.*a.*a.*b$), 40 a's took 1 s here and 60 did not finish in 20 s; this is one pass per star.
   const filter = parseOPathFilter("Subject -like '*a*a*a*a*a*a*a*a*b'");
   const subjects = Array.from({ length: 10_000 }, (_, i) => ({ Subject: 'a'.repeat(300) + (i === 9_999 ? 'b' : '') }));
   assert.equal(subjects.filter(filter).length, 1);
