@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
-import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticator } from '../api/admin-api.js';
+import { type Authenticator, callerForToken } from '../api/admin-api.js';
+import { type GuardLogger, SignInThrottle, UnauthenticatedRequests } from '../api/request-guards.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
 import { InterchangeError } from '../errors/interchange-error.js';
-import { hashToken } from '../security/tokens.js';
 import { SessionStore } from './session-store.js';
 import { defaultWebRoot } from './web-root.js';
 
@@ -19,7 +18,9 @@ export interface AdminCenterOptions {
   clock: () => Date;
   /** The built web app (dist/web). */
   webRoot?: string;
-  /** Sign-in attempts allowed per client address in `signInWindowMs` before 429. */
+  /** The service log, for the summary of failed sign-ins. */
+  logger?: GuardLogger;
+  /** Failed sign-ins allowed per client address in `signInWindowMs` before its failures get 429. */
   signInAttempts?: number;
   signInWindowMs?: number;
   sessionIdleTimeoutMs?: number;
@@ -72,56 +73,44 @@ export function readCookie(header: string | undefined, name: string): string | u
  */
 export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
   const sessions = new SessionStore({ clock: opts.clock, idleTimeoutMs: opts.sessionIdleTimeoutMs });
+  const throttle = new SignInThrottle({ limit: opts.signInAttempts ?? 10, windowMs: opts.signInWindowMs ?? 5 * 60_000, clock: opts.clock });
+  const unauthenticated = new UnauthenticatedRequests(opts.logger, opts.clock);
   const webRoot = opts.webRoot ?? defaultWebRoot();
 
   // SameSite=Strict already keeps the cookie off cross-site requests; a foreign
   // Origin is refused as well, for browsers and proxies that get SameSite wrong.
-  const authenticator: Authenticator = async (request) => (crossOrigin(request) ? undefined : sessions.resolve(readCookie(request.headers.cookie, SESSION_COOKIE)));
+  // The session only remembers whose it is: the credential is read again on each request, so revoking it ends its sessions.
+  const authenticator: Authenticator = async (request) => {
+    if (crossOrigin(request)) return undefined;
+    const id = readCookie(request.headers.cookie, SESSION_COOKIE);
+    const session = sessions.resolve(id);
+    if (!session?.token) return undefined;
+    const caller = await callerForToken(opts.directory, session.token, opts.clock());
+    if (!caller) sessions.destroy(id);
+    return caller;
+  };
 
   async function register(app: FastifyInstance, auth: Authenticator) {
     await app.register(fastifyCookie);
-    await app.register(fastifyRateLimit, { global: false });
 
     const cookieOptions = { path: '/', httpOnly: true, secure: true, sameSite: 'strict' as const };
 
-    app.post<{ Body: { token?: unknown } | undefined }>(
-      '/api/v1/session',
-      {
-        config: {
-          rateLimit: {
-            max: opts.signInAttempts ?? 10,
-            timeWindow: opts.signInWindowMs ?? 5 * 60_000,
-            errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) => ({
-              statusCode: 429,
-              ok: false,
-              error: new InterchangeError('ICX_SIGNIN_RATE_LIMITED', `Too many sign-in attempts from this address. Try again in ${ctx.after}.`).toWire(),
-            }),
-          },
-        },
-      },
-      async (req, reply) => {
-        const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
-        const admin = token ? await opts.directory.findAdministratorByTokenHash(hashToken(token)) : undefined;
-        if (!admin) {
-          await opts.directory
-            .appendAuditLog({
-              runDate: opts.clock(),
-              caller: '(unauthenticated)',
-              cmdletName: 'Sign-In',
-              cmdletParameters: { Client: req.ip },
-              objectModified: null,
-              succeeded: false,
-              error: 'ICX_AUTH_REQUIRED: The administrator token was not recognized.',
-              originatingServer: opts.localServer,
-            })
-            .catch(() => undefined);
-          return reply.code(401).send({ ok: false, error: new InterchangeError('ICX_AUTH_REQUIRED', 'The administrator token was not recognized.').toWire() });
-        }
-        const id = sessions.create({ name: admin.name, roleGroups: admin.roleGroups, token });
+    app.post<{ Body: { token?: unknown } | undefined }>('/api/v1/session', async (req, reply) => {
+      const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+      const caller = token ? await callerForToken(opts.directory, token, opts.clock()) : undefined;
+      if (caller) {
+        const id = sessions.create(caller);
         reply.setCookie(SESSION_COOKIE, id, cookieOptions);
-        return { ok: true, name: admin.name, roleGroups: admin.roleGroups, server: opts.localServer };
-      },
-    );
+        return { ok: true, name: caller.name, roleGroups: caller.roleGroups, server: opts.localServer };
+      }
+      unauthenticated.record(req.ip, 'sign-in');
+      const wait = throttle.fail(req.ip);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        return reply.code(429).send({ ok: false, error: new InterchangeError('ICX_SIGNIN_RATE_LIMITED', `Too many failed sign-ins from this address. Try again in ${wait} seconds.`).toWire() });
+      }
+      return reply.code(401).send({ ok: false, error: new InterchangeError('ICX_AUTH_REQUIRED', 'The administrator token was not recognized.').toWire() });
+    });
 
     app.get('/api/v1/session', async (req, reply) => {
       const caller = await auth(req);

@@ -3,9 +3,12 @@ import type { InvokeRequest } from '../cmdlets/contract.js';
 import type { Caller } from '../cmdlets/framework/context.js';
 import type { CmdletRunner } from '../cmdlets/framework/runner.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
+import { administratorIsValid } from '../directory/records.js';
 import { ERROR_CATALOG, type ErrorCode } from '../errors/catalog.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { hashToken } from '../security/tokens.js';
+import { parseInvokeRequest } from './invoke-request.js';
+import { type GuardLogger, UnauthenticatedRequests } from './request-guards.js';
 
 export interface AdminApiOptions {
   runner: CmdletRunner;
@@ -17,19 +20,29 @@ export interface AdminApiOptions {
   /** Extra routes (the admin center) registered on the same instance. */
   extend?: (app: FastifyInstance, auth: Authenticator) => Promise<void> | void;
   logger?: boolean | object;
+  /** The service log, for the summary of unauthenticated requests. */
+  serviceLog?: GuardLogger;
 }
 
 export type Authenticator = (request: FastifyRequest) => Promise<Caller | undefined>;
 
 /** A bearer token (`Authorization: Bearer icx_…`) names an administrator. */
-export function bearerAuthenticator(directory: DirectoryStore): Authenticator {
+export function bearerAuthenticator(directory: DirectoryStore, clock: () => Date): Authenticator {
   return async (request) => {
     const header = request.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!m) return undefined;
-    const admin = await directory.findAdministratorByTokenHash(hashToken(m[1]));
-    return admin ? { name: admin.name, roleGroups: admin.roleGroups, token: m[1] } : undefined;
+    return m ? callerForToken(directory, m[1], clock()) : undefined;
   };
+}
+
+/**
+ * Every request reads the credential from the directory, which every server
+ * shares: a removed or expired credential is refused on all of them from the
+ * next request, and a role change applies at once.
+ */
+export async function callerForToken(directory: DirectoryStore, token: string, now: Date): Promise<Caller | undefined> {
+  const admin = await directory.findAdministratorByTokenHash(hashToken(token));
+  return admin && administratorIsValid(admin, now) ? { name: admin.name, roleGroups: admin.roleGroups, token } : undefined;
 }
 
 /**
@@ -38,25 +51,29 @@ export function bearerAuthenticator(directory: DirectoryStore): Authenticator {
  */
 export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 32 * 1024 * 1024 });
-  const bearer = bearerAuthenticator(opts.directory);
+  const bearer = bearerAuthenticator(opts.directory, opts.clock);
   const authenticate: Authenticator = async (req) => (await bearer(req)) ?? (await firstOf(opts.authenticators ?? [], req));
 
-  const refuse = async (name: string, reason: ErrorCode, message: string) => {
-    await opts.directory
-      .appendAuditLog({
-        runDate: opts.clock(),
-        caller: '(unauthenticated)',
-        cmdletName: name,
-        cmdletParameters: {},
-        objectModified: null,
-        succeeded: false,
-        error: `${reason}: ${message}`,
-        originatingServer: opts.localServer,
-      })
-      .catch(() => undefined);
+  // Counted, not audited: the audit log records what administrators did, and
+  // anyone who can reach the port could otherwise fill it with names of their choosing.
+  const unauthenticated = new UnauthenticatedRequests(opts.serviceLog, opts.clock);
+  const refuse = async (name: string, reason: ErrorCode, message: string, address: string) => {
+    unauthenticated.record(address, `POST /api/v1/cmdlets/${name}`);
     const error = new InterchangeError(reason, message);
     return { status: ERROR_CATALOG[reason].httpStatus, body: { ok: false, cmdlet: name, output: [], warnings: [], whatIf: [], errors: [], error: error.toWire() } };
   };
+
+  // Fastify's own refusals (malformed JSON, a body over the limit, a wrong content type) answer
+  // in the API's error shape with a stable code; anything else is ours and logged.
+  app.setErrorHandler((error: { statusCode?: number; message: string }, _req, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const wire =
+      status < 500
+        ? new InterchangeError('ICX_REQUEST_INVALID', `The request is not a valid cmdlet invocation: ${error.message}.`).toWire()
+        : new InterchangeError('ICX_INTERNAL', 'The request failed unexpectedly; the service log has details.').toWire();
+    if (status === 500) opts.serviceLog?.warn({ err: error }, 'admin API request failed');
+    return reply.code(status).send({ ok: false, output: [], warnings: [], whatIf: [], errors: [], error: wire });
+  });
 
   app.get('/api/v1/health', async () => ({ ok: true, server: opts.localServer }));
 
@@ -75,10 +92,16 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   app.post<{ Params: { name: string }; Body: InvokeRequest | undefined }>('/api/v1/cmdlets/:name', async (req, reply) => {
     const caller = await authenticate(req);
     if (!caller) {
-      const r = await refuse(req.params.name, 'ICX_AUTH_REQUIRED', 'The request carries no valid administrator credential.');
+      const r = await refuse(req.params.name, 'ICX_AUTH_REQUIRED', 'The request carries no valid administrator credential.', req.ip);
       return reply.code(r.status).send(r.body);
     }
-    const body = (req.body ?? {}) as InvokeRequest;
+    let body: InvokeRequest;
+    try {
+      body = parseInvokeRequest(req.body);
+    } catch (e) {
+      const error = e as InterchangeError;
+      return reply.code(error.httpStatus).send({ ok: false, cmdlet: req.params.name, output: [], warnings: [], whatIf: [], errors: [], error: error.toWire() });
+    }
     const result = await opts.runner.invoke(caller, req.params.name, body);
     const status = result.ok ? 200 : result.error ? ERROR_CATALOG[result.error.code as ErrorCode]?.httpStatus ?? 500 : 500;
     return reply.code(status).send(result);

@@ -89,6 +89,8 @@ export interface DirectoryStore {
   listAdministrators(): Promise<AdministratorRecord[]>;
   findAdministratorByTokenHash(tokenHash: string): Promise<AdministratorRecord | undefined>;
   insertAdministrator(admin: AdministratorRecord): Promise<void>;
+  updateAdministrator(admin: AdministratorRecord): Promise<void>;
+  deleteAdministrator(id: string): Promise<boolean>;
 
   appendAuditLog(entry: Omit<AuditLogRecord, 'id'>): Promise<number>;
   searchAuditLog(search: AuditSearch): Promise<AuditLogRecord[]>;

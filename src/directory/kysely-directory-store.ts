@@ -342,6 +342,19 @@ export class KyselyDirectoryStore implements DirectoryStore {
     });
   }
 
+  updateAdministrator(admin: AdministratorRecord): Promise<void> {
+    return this.write(async (db) => {
+      await db.updateTable('administrators').set({ token_hash: admin.tokenHash, data: encodeDocument(admin) }).where('id', '=', admin.id).execute();
+    });
+  }
+
+  deleteAdministrator(id: string): Promise<boolean> {
+    return this.write(async (db) => {
+      const r = await db.deleteFrom('administrators').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
   async appendAuditLog(entry: Omit<AuditLogRecord, 'id'>): Promise<number> {
     const row = await this.q
       .insertInto('audit_log')

@@ -239,6 +239,13 @@ export interface AdministratorRecord {
   tokenHash: string;
   roleGroups: RoleGroup[];
   createdAt: Date;
+  /** The token is refused from this moment on; absent or null: it never expires. */
+  expiresAt?: Date | null;
+}
+
+/** Whether a credential may sign in at `now`. */
+export function administratorIsValid(admin: AdministratorRecord, now: Date): boolean {
+  return !admin.expiresAt || admin.expiresAt.getTime() > now.getTime();
 }
 
 export interface AuditLogRecord {

@@ -28,6 +28,8 @@ export const ERROR_CATALOG = {
   // Authentication and authorization
   ICX_AUTH_REQUIRED: { category: 'AuthenticationError', httpStatus: 401, summary: 'No valid credential was presented.' },
   ICX_ACCESS_DENIED: { category: 'PermissionDenied', httpStatus: 403, summary: 'The caller lacks the role the cmdlet needs.' },
+  ICX_LAST_ORGANIZATION_ADMIN: { category: 'InvalidOperation', httpStatus: 409, summary: 'The change would leave no valid credential in Organization Management.' },
+  ICX_REQUEST_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The HTTP request is not a well-formed cmdlet invocation (JSON body, shape or nesting).' },
   ICX_SIGNIN_RATE_LIMITED: { category: 'PermissionDenied', httpStatus: 429, summary: 'Too many failed sign-ins.' },
 
   // Directory

@@ -91,8 +91,8 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     const services: OrganizationServices = { directory, vault, localServer: serverName, clock, dataDir: opts.dataDir };
     const catalog = buildCatalog({ certificates });
     const runner = new CmdletRunner(catalog.cmdlets, catalog.types, services, logger);
-    const adminCenter = createAdminCenter({ directory, localServer: serverName, clock });
-    const api = await buildAdminApi({ runner, directory, localServer: serverName, clock, authenticators: [adminCenter.authenticator], extend: adminCenter.register });
+    const adminCenter = createAdminCenter({ directory, localServer: serverName, clock, logger });
+    const api = await buildAdminApi({ runner, directory, localServer: serverName, clock, authenticators: [adminCenter.authenticator], extend: adminCenter.register, serviceLog: logger });
     try {
       await api.listen({ port: opts.adminPort, host });
     } catch (e) {

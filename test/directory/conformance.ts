@@ -206,4 +206,20 @@ export function directoryConformance(open: () => Promise<DirectoryStore>): void 
     assert.deepEqual((await d.listAcceptedDomains()).map((x) => x.domainName), ['*.fabrikam.com']);
     await d.close();
   });
+
+  it('keeps administrator credentials: found by token hash, expiry and role changes kept, deleted at once', async () => {
+    const d = await open();
+    const admin = { id: crypto.randomUUID(), name: 'helpdesk', tokenHash: 'a'.repeat(64), roleGroups: ['View-Only Organization Management' as const], createdAt: new Date('2026-01-01T00:00:00Z') };
+    await d.insertAdministrator(admin);
+    assert.equal((await d.findAdministratorByTokenHash(admin.tokenHash))?.name, 'helpdesk');
+    const expiresAt = new Date('2027-01-01T00:00:00.000Z');
+    await d.updateAdministrator({ ...admin, expiresAt, roleGroups: ['Organization Management'] });
+    const found = await d.findAdministratorByTokenHash(admin.tokenHash);
+    assert.deepEqual(found?.expiresAt, expiresAt);
+    assert.deepEqual(found?.roleGroups, ['Organization Management']);
+    assert.equal(await d.deleteAdministrator(admin.id), true);
+    assert.equal(await d.findAdministratorByTokenHash(admin.tokenHash), undefined);
+    assert.equal(await d.deleteAdministrator(admin.id), false);
+    await d.close();
+  });
 }

@@ -130,7 +130,7 @@ describe('bad input gets a clear error and leaves state as it was', () => {
     await expectFailure('New-ReceiveConnector', { Name: 'Relay', Bindings: ['0.0.0.0:2600'], RemoteIPRanges: ['10.0.0.0/40'] }, 'ICX_CONNECTOR_INVALID', /The remote IP range "10.0.0.0\/40" isn't valid/);
   });
 
-  it('no credential, a bad credential, and a role that does not allow the cmdlet: refused and audited', async () => {
+  it('no credential, a bad credential, and a role that does not allow the cmdlet: refused; only the administrator\'s attempt is audited', async () => {
     const anonymous = await fetch(`${ex01.url}/api/v1/cmdlets/Get-ExchangeCertificate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(anonymous.status, 401);
     const wrong = new AdminApi(ex01.url, 'icx_not-a-token');
@@ -147,6 +147,7 @@ describe('bad input gets a clear error and leaves state as it was', () => {
 
     const audit = await api.ok('Search-AdminAuditLog', { Cmdlets: ['Remove-SendConnector'] });
     assert.ok(audit.some((e) => e.Caller === 'helpdesk' && e.Succeeded === false && String(e.Error).startsWith('ICX_ACCESS_DENIED')));
-    assert.ok(audit.some((e) => e.Caller === '(unauthenticated)' && e.Succeeded === false && String(e.Error).startsWith('ICX_AUTH_REQUIRED')));
+    // Anyone who reaches the port could fill the audit log with rows of their choosing: unauthenticated calls are counted instead.
+    assert.ok(!audit.some((e) => e.Caller === '(unauthenticated)'));
   });
 });
