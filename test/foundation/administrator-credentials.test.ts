@@ -90,3 +90,14 @@ describe('administrator credentials', () => {
     assert.equal((await api.ok('Search-AdminAuditLog')).length, before);
   });
 });
+
+describe('audit rows stay small', () => {
+  it('cuts long values, long lists and the whole row', async () => {
+    const { boundedForAudit } = await import('../../src/cmdlets/framework/runner.js');
+    const row = boundedForAudit({ Comment: 'x'.repeat(100_000), AddressSpaces: Array.from({ length: 10_000 }, (_, i) => `d${i}.example`), Deep: { a: { b: { c: { d: { e: 1 } } } } } });
+    assert.ok(JSON.stringify(row).length < 20 * 1024, 'one row stays under 20 KB');
+    const many = boundedForAudit(Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`P${i}`, 'y'.repeat(1000)])));
+    assert.ok(JSON.stringify(many).length < 20 * 1024);
+    assert.deepEqual(boundedForAudit({ Name: 'Out', Port: 25 }), { Name: 'Out', Port: 25 }, 'ordinary values are kept as they are');
+  });
+});

@@ -129,5 +129,23 @@ function redact(decl: CmdletDeclaration, request: InvokeRequest): Record<string,
     out[p?.name ?? name] = p && SECRET_TYPES.has(p.type) ? '******' : hide(value);
   }
   if (request.positional?.length) out['(positional)'] = request.positional.map(hide);
-  return out;
+  return boundedForAudit(out);
+}
+
+/** An audit row stays small whatever a caller sends (a request body may be 32 MB): long values are cut, and so is the whole. */
+const AUDIT_VALUE_CHARS = 1024;
+const AUDIT_ITEMS = 64;
+const AUDIT_TOTAL_CHARS = 16 * 1024;
+
+export function boundedForAudit(parameters: Record<string, unknown>): Record<string, unknown> {
+  const cut = (v: unknown, depth: number): unknown => {
+    if (typeof v === 'string') return v.length > AUDIT_VALUE_CHARS ? `${v.slice(0, AUDIT_VALUE_CHARS)}… (${v.length} characters)` : v;
+    if (v === null || typeof v !== 'object') return v;
+    if (depth >= 4) return '…';
+    if (Array.isArray(v)) return [...v.slice(0, AUDIT_ITEMS).map((x) => cut(x, depth + 1)), ...(v.length > AUDIT_ITEMS ? [`… (${v.length} items)`] : [])];
+    return Object.fromEntries(Object.entries(v).slice(0, AUDIT_ITEMS).map(([k, x]) => [k.slice(0, 128), cut(x, depth + 1)]));
+  };
+  const bounded = cut(parameters, 0) as Record<string, unknown>;
+  const text = JSON.stringify(bounded);
+  return text.length <= AUDIT_TOTAL_CHARS ? bounded : { '(truncated)': `${text.slice(0, AUDIT_TOTAL_CHARS)}… (${text.length} characters)` };
 }
