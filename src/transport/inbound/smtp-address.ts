@@ -47,7 +47,7 @@ export function invalidAddress(role: Role, problem?: string): string {
   return `501 ${role === 'sender' ? '5.1.7' : '5.1.3'} Invalid address${problem ? `: ${problem}` : ''}`;
 }
 
-/** RFC 6531 §3.6: a non-ASCII address in a transaction whose MAIL did not say SMTPUTF8. */
+/** RFC 6531's reply (553 5.6.7) to a non-ASCII address in a transaction whose MAIL did not say SMTPUTF8. */
 export function nonAsciiWithoutSmtpUtf8(role: Role): string {
   return `553 5.6.7 Non-ASCII ${role} address not permitted without the SMTPUTF8 parameter on MAIL FROM`;
 }
@@ -127,7 +127,10 @@ interface Scan {
 
 const CONTROL = 'NUL or control characters are not allowed';
 
-/** NUL, C0 and C1 controls and DEL: never part of an address (RFC 5321 §4.1.2, RFC 6531 §3.3 UTF8-non-ascii excludes C1). */
+/**
+ * NUL, C0 controls and DEL: never part of an address (RFC 5321 §4.1.2). C1 controls too, although
+ * UTF8-non-ascii (RFC 6532 §3.1) would admit them: no address needs one, and a log or header shows them as controls.
+ */
 function isControl(c: number): boolean {
   return c < 0x20 || (c >= 0x7f && c <= 0x9f);
 }
@@ -141,7 +144,7 @@ function controlIn(s: string, from: number): boolean {
   return false;
 }
 
-/** RFC 5322 atext, and any non-ASCII character but C1 controls (RFC 6531 §3.3). */
+/** RFC 5322 atext, and any non-ASCII character but C1 controls (RFC 6531 §3.3 extends atext with UTF8-non-ascii). */
 function isAtext(c: number): boolean {
   if (c >= 0x61 && c <= 0x7a) return true; // a-z
   if (c >= 0x40 && c <= 0x5a) return c !== 0x40; // A-Z
