@@ -5,7 +5,14 @@
 // on a real session.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fromMetadataDoc, toMetadataDoc } from '../../src/transport/queue/metadata.js';
+import { MailQueueStore } from '../../src/transport/queue/index.js';
+import { startPostfixNextHop } from '../support/postfix.js';
 import { startRawNextHop, type RawNextHop } from '../support/raw-next-hop.js';
+import { freePort } from '../support/smtp-tools.js';
 import { RawSmtp, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
 
 async function withHop(extensions: string[], run: (s: TestServer, hop: RawNextHop) => Promise<void>): Promise<void> {
@@ -169,4 +176,52 @@ test('bad addresses and parameters on a real session: NUL and control characters
       ['RCPT TO:<bob@fabrikam.com>', 'RCPT TO:<"quoted local"@[127.0.0.1]>', 'RCPT TO:<carol@fabrikam.com>'],
     );
   });
+});
+
+test('the queue keeps the SMTPUTF8 mark across a restart; metadata written before the mark existed reads as without it', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'icx-utf8-queue-'));
+  try {
+    let q = await MailQueueStore.open(dir);
+    const marked = await q.enqueue({ from: 'ålice@contoso.com', recipients: ['üser@fabrikam.com'], body: Buffer.from('Subject: x\r\n\r\nx\r\n'), smtpUtf8: true });
+    const plain = await q.enqueue({ from: 'alice@contoso.com', recipients: ['bob@fabrikam.com'], body: Buffer.from('Subject: y\r\n\r\ny\r\n') });
+    await q.close();
+    q = await MailQueueStore.open(dir);
+    try {
+      assert.equal(q.get(marked.id)?.smtpUtf8, true);
+      assert.equal(q.get(marked.id)?.from, 'ålice@contoso.com');
+      assert.deepEqual(q.get(marked.id)?.recipients, ['üser@fabrikam.com']);
+      assert.equal('smtpUtf8' in q.get(plain.id)!, false);
+    } finally {
+      await q.close();
+    }
+    const old = toMetadataDoc(plain) as Record<string, unknown>;
+    assert.equal('smtpUtf8' in JSON.parse(JSON.stringify(old)), false, 'not written when false');
+    assert.equal(fromMetadataDoc(old).smtpUtf8, undefined);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('SMTPUTF8 with a real Postfix next hop: the UTF-8 envelope arrives as sent', { timeout: 120_000 }, async () => {
+  const port = await freePort();
+  const pf = await startPostfixNextHop({ port });
+  const s = await startTestServer();
+  try {
+    await s.api.ok('New-SendConnector', { Name: 'Out', AddressSpaces: ['*'], SmartHosts: ['127.0.0.1'], Port: port, DNSRoutingEnabled: false });
+    await s.transport.reload();
+    const c = await session(s.smtpPort);
+    try {
+      await sendMessage(c, 'MAIL FROM:<ålice@contoso.com> SMTPUTF8', ['RCPT TO:<üser@fabrikam.com>'], 'to postfix');
+    } finally {
+      c.close();
+    }
+    const [msg] = await pf.waitForMessages(1, 30_000);
+    assert.equal(msg.from, 'ålice@contoso.com');
+    assert.deepEqual(msg.to, ['üser@fabrikam.com']);
+    // Its queue manager logged the sender as sent, not re-encoded.
+    assert.ok((await pf.logLines()).some((l) => /postfix\/qmgr.*from=<ålice@contoso\.com>/.test(l)));
+  } finally {
+    await s.close();
+    await pf.stop();
+  }
 });
