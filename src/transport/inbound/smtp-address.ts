@@ -144,14 +144,18 @@ function controlIn(s: string, from: number): boolean {
   return false;
 }
 
+/** ASCII classes by code: 1 atext (RFC 5322), 2 also Let-dig (RFC 5321). */
+const ASCII_CLASS = (() => {
+  const t = new Uint8Array(128);
+  for (const c of "!#$%&'*+-/=?^_`{|}~") t[c.charCodeAt(0)] = 1;
+  for (let c = 0x30; c <= 0x39; c++) t[c] = 3;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = t[c + 0x20] = 3;
+  return t;
+})();
+
 /** RFC 5322 atext, and any non-ASCII character but C1 controls (RFC 6531 §3.3 extends atext with UTF8-non-ascii). */
 function isAtext(c: number): boolean {
-  if (c >= 0x61 && c <= 0x7a) return true; // a-z
-  if (c >= 0x40 && c <= 0x5a) return c !== 0x40; // A-Z
-  if (c >= 0x30 && c <= 0x39) return true; // 0-9
-  if (c > 0x9f) return true;
-  // ! # $ % & ' * + - / = ? ^ _ ` { | } ~
-  return c === 0x21 || (c >= 0x23 && c <= 0x27) || c === 0x2a || c === 0x2b || c === 0x2d || c === 0x2f || c === 0x3d || c === 0x3f || (c >= 0x5e && c <= 0x60) || (c >= 0x7b && c <= 0x7e);
+  return c < 0x80 ? ASCII_CLASS[c] !== 0 : c > 0x9f;
 }
 
 /** Dot-string = Atom *("." Atom) */
@@ -201,8 +205,7 @@ function scanDomain(s: string, from: number): Scan {
     let last = 0;
     while (i < s.length) {
       const c = s.charCodeAt(i);
-      const letDig = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39);
-      if (letDig || c > 0x9f) {
+      if (c < 0x80 ? (ASCII_CLASS[c] & 2) !== 0 : c > 0x9f) {
         if (c > 0x7f) nonAscii = true;
       } else if (c === 0x2d /* - */) {
         if (i === labelStart) return { end: from, nonAscii };
