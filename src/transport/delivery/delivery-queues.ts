@@ -381,7 +381,7 @@ export class DeliveryEngine {
       const body = this.bodies.get(id) ?? (await this.deps.store.readBody(id));
       let result;
       try {
-        result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId });
+        result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId, smtpUtf8: msg.smtpUtf8 });
       } catch (e) {
         // The connection broke during this message: it goes back to the front of the queue.
         this.enqueueReady(q, id, true);
@@ -499,6 +499,8 @@ export class DeliveryEngine {
       sourceConnector: 'DSN',
       subject: `${kind === 'failed' ? 'Undeliverable' : 'Delivery delayed'}: ${msg.subject ?? ''}`,
       expiresAt: new Date(now.getTime() + this.deps.snapshot().server.transport.messageExpirationTimeout),
+      // Its recipient is the original's sender, and it quotes the original's addresses and headers.
+      smtpUtf8: msg.smtpUtf8,
     });
     await this.accepted(queued, dsn);
   }

@@ -13,7 +13,6 @@ export const REPLY = {
   unrecognized: (verb: string) => `500 5.3.3 Unrecognized command '${verb.slice(0, 64)}'`,
   lineTooLong: '500 5.5.2 Line too long',
   syntaxMail: '501 5.5.4 Invalid arguments',
-  badAddress: '501 5.1.3 Invalid address',
   needHelo: '503 5.5.1 Send hello first',
   needMail: '503 5.5.2 Need mail command',
   needRcpt: '503 5.5.2 Need rcpt command',

@@ -37,6 +37,8 @@ export interface OutboundMessage {
   recipients: string[];
   body: Buffer;
   internetMessageId?: string;
+  /** Received with SMTPUTF8 (RFC 6531). */
+  smtpUtf8?: boolean;
 }
 
 export interface SendResult {
@@ -291,7 +293,14 @@ export class SmtpClientConnection {
     if (this.maxSize && msg.body.length > this.maxSize) {
       return { accepted: [], rejected: msg.recipients.map((recipient) => ({ recipient, reply: `552 5.3.4 Message size ${msg.body.length} exceeds the remote limit of ${this.maxSize}`, permanent: true })), reply: '' };
     }
-    const mail = `MAIL FROM:<${msg.from}>${this.extensions.has('SIZE') ? ` SIZE=${msg.body.length}` : ''}`;
+    const peerUtf8 = this.extensions.has('SMTPUTF8');
+    // RFC 6531 §3.2: what needs SMTPUTF8 is never downgraded or sent to a next hop without it; it fails with 5.6.7 (an NDR).
+    // A message that asked for SMTPUTF8 but is all ASCII in envelope and headers goes on without it, as Postfix does.
+    if (msg.smtpUtf8 && !peerUtf8 && needsSmtpUtf8(msg)) {
+      const reply = `550 5.6.7 ${this.target.name} does not offer SMTPUTF8, which this message needs for its non-ASCII addresses or headers`;
+      return { accepted: [], rejected: msg.recipients.map((recipient) => ({ recipient, reply, permanent: true })), reply: '' };
+    }
+    const mail = `MAIL FROM:<${msg.from}>${this.extensions.has('SIZE') ? ` SIZE=${msg.body.length}` : ''}${msg.smtpUtf8 && peerUtf8 ? ' SMTPUTF8' : ''}`;
     const rcpts = msg.recipients.map((r) => `RCPT TO:<${r}>`);
     const pipelining = this.extensions.has('PIPELINING');
     let replies: Reply[];
@@ -366,6 +375,17 @@ export class SmtpClientConnection {
     this.fail(new DeliveryError('451 4.4.0 Connection closed', false, true));
     this.socket.destroy();
   }
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Non-ASCII in the envelope this connection would send, or an 8-bit octet in the header section. */
+function needsSmtpUtf8(msg: OutboundMessage): boolean {
+  if (NON_ASCII.test(msg.from) || msg.recipients.some((r) => NON_ASCII.test(r))) return true;
+  const end = msg.body.indexOf('\r\n\r\n');
+  const headers = msg.body.subarray(0, end < 0 ? msg.body.length : end);
+  for (let i = 0; i < headers.length; i++) if (headers[i] > 0x7f) return true;
+  return false;
 }
 
 function oneLine(text: string): string {

@@ -27,6 +27,8 @@ interface MetadataV1 {
   /** Written only when non-zero / true; older documents lack them. */
   crashCount?: number;
   poison?: boolean;
+  /** Written only when true; documents from before it read as false. */
+  smtpUtf8?: boolean;
 }
 
 const STATUSES: ReadonlySet<string> = new Set(['Ready', 'Active', 'Retry', 'Suspended', 'PendingRemove']);
@@ -59,6 +61,7 @@ export function toMetadataDoc(m: QueuedMessage): unknown {
     subject: m.subject,
     crashCount: m.crashCount ? m.crashCount : undefined,
     poison: m.poison ? true : undefined,
+    smtpUtf8: m.smtpUtf8 ? true : undefined,
   };
   return doc;
 }
@@ -104,6 +107,7 @@ export function fromMetadataDoc(value: unknown): QueuedMessage {
     // Present only when set, so a message reads back exactly as enqueue() built it.
     ...(typeof doc.crashCount === 'number' && Number.isSafeInteger(doc.crashCount) && doc.crashCount > 0 ? { crashCount: doc.crashCount } : {}),
     ...(doc.poison === true ? { poison: true } : {}),
+    ...(doc.smtpUtf8 === true ? { smtpUtf8: true } : {}),
   };
 }
 

@@ -296,6 +296,7 @@ export class MailQueueStore {
       sourceIp: req.sourceIp,
       internetMessageId: req.internetMessageId,
       subject: req.subject,
+      ...(req.smtpUtf8 ? { smtpUtf8: true } : {}),
     };
     // The id's reservation must be durable too before anyone hears of the id.
     await Promise.all([this.appendMessage(msg, body), reserved]);

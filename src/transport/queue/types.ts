@@ -38,6 +38,8 @@ export interface QueuedMessage {
   crashCount?: number;
   /** In the Poison queue: held (status Suspended) until Resume-Message or Remove-Message. */
   poison?: boolean;
+  /** Received with SMTPUTF8 (RFC 6531): passed on only to a next hop that offers it. Absent means false. */
+  smtpUtf8?: boolean;
 }
 
 export interface EnqueueRequest {
@@ -50,6 +52,7 @@ export interface EnqueueRequest {
   internetMessageId?: string;
   subject?: string;
   expiresAt?: Date;
+  smtpUtf8?: boolean;
 }
 
 export type QueuedMessagePatch = Partial<

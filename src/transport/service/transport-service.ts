@@ -130,6 +130,7 @@ export class TransportService implements TransportServiceControl {
       internetMessageId: m.internetMessageId,
       subject: m.subject,
       expiresAt: new Date(m.receivedAt.getTime() + settings.messageExpirationTimeout),
+      smtpUtf8: m.smtpUtf8,
     });
     void this.engine.accepted(queued, m.body).catch((e) => this.opts.logger.error({ err: e, id: queued.id }, 'Categorizing a message failed'));
     return queued.id;
