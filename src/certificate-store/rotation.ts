@@ -29,6 +29,16 @@ export interface RotationPlan {
  * the replacement is checked first on every server (installed, valid, a
  * private key, SMTP), so the old one can go while mail keeps flowing: the
  * transport picks up the new state for its next session, no stop needed.
+ *
+ * Deploying copies the certificate with its key whether or not the key is
+ * exportable. PrivateKeyExportable guards the way out of the organization
+ * (Export-ExchangeCertificate to a PFX file); every server's keys are already
+ * in the organization's store, sealed under the organization's key, and the
+ * copy stays sealed there and keeps the flag, so nothing leaves. Exchange
+ * likewise has its Service Host place the Auth certificate on every server
+ * without an administrator exporting it. Refusing would send the user back
+ * into the article's trap: the renewed certificate can't be removed to import
+ * it again as exportable, because the connector names it too.
  */
 export async function rotateCertificate(
   store: CertificateStore,
@@ -48,11 +58,21 @@ export async function rotateCertificate(
     const newCerts = all.filter((c) => c.thumbprint === newTp && c.record.der);
     if (!oldCert) throw new InterchangeError('ICX_CERT_NOT_FOUND', `The certificate with thumbprint ${oldTp} was not found on any server of the organization.`, { parameter: 'Thumbprint' });
     if (!newCerts.length) throw new InterchangeError('ICX_CERT_NOT_FOUND', `The certificate with thumbprint ${newTp} was not found on any server of the organization.`, { parameter: 'NewThumbprint' });
-    const source = newCerts.find((c) => c.hasPrivateKey) ?? newCerts[0];
-    if (source.status !== 'Valid' || !source.hasPrivateKey) {
+    // The copy to deploy: any server's will do, the same bytes and key everywhere.
+    const source = newCerts.find((c) => c.status === 'Valid' && c.hasPrivateKey) ?? newCerts.find((c) => c.hasPrivateKey) ?? newCerts[0];
+    const again = `Switch-ExchangeCertificate -Thumbprint ${oldTp} -NewThumbprint ${newTp}${opts.removeOld ? '' : ' -KeepOldCertificate'}`;
+    const deployAgain = `${again} -DeployToSourceServers`;
+    if (!source.hasPrivateKey) {
+      const lacking = servers.find((s) => !certsByServer.get(s.name)!.some((c) => c.thumbprint === newTp))?.name ?? source.server.name;
       throw new InterchangeError(
         'ICX_CERT_ROTATION_FAILED',
-        `The new certificate ${newTp} can't replace ${oldTp}: its status is ${source.status}${source.hasPrivateKey ? '' : ' and it has no private key'}. Nothing was changed.`,
+        `The new certificate ${newTp} can't replace ${oldTp}: no server holds its private key, so nothing was changed; import it with its key, ${importCommand(lacking)}, then run ${deployAgain}.`,
+      );
+    }
+    if (source.status !== 'Valid') {
+      throw new InterchangeError(
+        'ICX_CERT_ROTATION_FAILED',
+        `The new certificate ${newTp} can't replace ${oldTp}: its status is ${source.status}, so nothing was changed; Get-ExchangeCertificate -Server ${source.server.name} -Thumbprint ${newTp} | Format-List Status,Issuer,NotBefore,NotAfter shows why, and the replacement must be a certificate whose Status is Valid.`,
       );
     }
     const newName = formatSmtpX509Identifier({ issuer: source.facts.issuer, subject: source.facts.subject });
@@ -68,16 +88,20 @@ export async function rotateCertificate(
     for (const server of [...serversInScope].sort()) {
       const here = certsByServer.get(server) ?? [];
       const replacement = here.find((c) => c.thumbprint === newTp);
-      if (!replacement) {
-        if (!opts.deploy) problems.push(`${server} does not have the new certificate (use -DeployToSourceServers to copy it there)`);
-        else if (!source.record.privateKeyExportable) problems.push(`${server} does not have the new certificate, and its private key is not exportable, so it can't be copied there`);
-        else toDeploy.push(server);
-      } else if (replacement.status !== 'Valid' || !replacement.hasPrivateKey) {
-        problems.push(`on ${server} the new certificate is ${replacement.status}${replacement.hasPrivateKey ? '' : ' without a private key'}`);
+      if (!replacement || !replacement.hasPrivateKey) {
+        if (opts.deploy) toDeploy.push(server);
+        else if (!replacement) problems.push(`${server} does not have the new certificate: run ${deployAgain} to copy it there from ${source.server.name}, or install it there with ${importCommand(server)} and run ${again} again`);
+        else problems.push(`on ${server} the new certificate has no private key: run ${deployAgain} to give it the key held on ${source.server.name}`);
+      } else if (replacement.status !== 'Valid') {
+        problems.push(`on ${server} the new certificate is ${replacement.status}: Get-ExchangeCertificate -Server ${server} -Thumbprint ${newTp} | Format-List Status,Issuer,NotBefore,NotAfter shows why`);
       }
       const hasOld = here.some((c) => c.thumbprint === oldTp);
       const internal = servers.find((s) => s.name === server)?.internalTransportCertificateThumbprint === oldTp;
-      if (hasOld && internal && opts.removeOld) problems.push(`${oldTp} is the internal transport certificate of ${server}`);
+      if (hasOld && internal && opts.removeOld) {
+        problems.push(
+          `${oldTp} is the internal transport certificate of ${server}: make the new certificate the internal transport certificate there with Enable-ExchangeCertificate -Server ${server} -Thumbprint ${newTp} -Services SMTP -Force (after ${deployAgain} -KeepOldCertificate if it isn't installed there yet), then run ${again} again`,
+        );
+      }
       for (const c of affected.filter((x) => x.sourceTransportServers.includes(server))) {
         steps.push({ connector: c.name, server, oldThumbprint: hasOld ? oldTp : null, newThumbprint: newTp, tlsCertificateName: newName, oldCertificate: !hasOld ? 'NotInstalled' : opts.removeOld ? 'Removed' : 'Kept', deployed: toDeploy.includes(server) });
       }
@@ -91,7 +115,9 @@ export async function rotateCertificate(
     if (!opts.apply) return { steps, newName };
 
     for (const server of toDeploy) {
-      await tx.insertCertificate({ ...source.record, serverName: server, services: ['SMTP'], createdAt: new Date() });
+      const keyless = (certsByServer.get(server) ?? []).find((c) => c.thumbprint === newTp);
+      if (keyless) await tx.updateCertificate({ ...keyless.record, privateKey: source.record.privateKey, privateKeyExportable: source.record.privateKeyExportable, chain: source.record.chain, services: [...new Set([...keyless.services, 'SMTP' as const])] });
+      else await tx.insertCertificate({ ...source.record, serverName: server, services: ['SMTP'], createdAt: new Date() });
       // The chain's root travels with it, so the copy is as trusted as the original.
       for (const der of source.record.chain) {
         const f = readCertificateFacts(der);
@@ -100,7 +126,7 @@ export async function rotateCertificate(
     }
     for (const server of serversInScope) {
       const replacement = (certsByServer.get(server) ?? []).find((c) => c.thumbprint === newTp);
-      if (replacement && !replacement.services.includes('SMTP')) await tx.updateCertificate({ ...replacement.record, services: [...replacement.services, 'SMTP'] });
+      if (replacement && !toDeploy.includes(server) && !replacement.services.includes('SMTP')) await tx.updateCertificate({ ...replacement.record, services: [...replacement.services, 'SMTP'] });
     }
     for (const c of affected) {
       await tx.updateSendConnector({ ...c, tlsCertificateName: newName, whenChanged: new Date(Math.max(Date.now(), c.whenChanged.getTime() + 1)) });
@@ -110,4 +136,9 @@ export async function rotateCertificate(
   };
 
   return opts.apply ? directory.exclusive(run) : run(directory);
+}
+
+/** The command that installs the renewed certificate from its PFX file on a server, as the refusals name it. */
+function importCommand(server: string): string {
+  return `Import-ExchangeCertificate -Server ${server} -FileData ([System.IO.File]::ReadAllBytes('<renewed.pfx>')) -Password (ConvertTo-SecureString -String '<password>' -AsPlainText -Force)`;
 }

@@ -82,12 +82,14 @@ export const certificateAlertType = defineObjectType({
     { name: 'Kind', type: 'String' },
     { name: 'Server', type: 'String' },
     { name: 'Thumbprint', type: 'String' },
+    { name: 'NewThumbprint', type: 'String' },
     { name: 'Connector', type: 'String' },
     { name: 'NotAfter', type: 'DateTime' },
     { name: 'Message', type: 'String' },
+    { name: 'Command', type: 'String' },
   ],
   defaultTableView: ['Severity', 'Server', 'Message'],
-  defaultListView: ['Severity', 'Kind', 'Server', 'Thumbprint', 'Connector', 'NotAfter', 'Message'],
+  defaultListView: ['Severity', 'Kind', 'Server', 'Thumbprint', 'NewThumbprint', 'Connector', 'NotAfter', 'Message', 'Command'],
 });
 
 export const binaryFileDataType = defineObjectType({
@@ -376,12 +378,12 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
     name: 'Switch-ExchangeCertificate',
     synopsis: 'Rotates a certificate in one step: every Send connector that names it, on every source server, without stopping mail flow.',
     description:
-      "Interchange's answer to the renewal problem of Exchange: checks that the new certificate is installed, valid, has a private key and SMTP on every source server of every Send connector whose TlsCertificateName names the old one (or copies it there with -DeployToSourceServers), then in one transaction sets TlsCertificateName from the new certificate's Issuer and Subject and removes the old certificate from every server. If any check fails, nothing changes. Running transports use the new certificate from their next session.",
+      "Interchange's answer to the renewal problem of Exchange: checks that the new certificate is installed, valid, has a private key and SMTP on every source server of every Send connector whose TlsCertificateName names the old one (or copies it there with -DeployToSourceServers), then in one transaction sets TlsCertificateName from the new certificate's Issuer and Subject and removes the old certificate from every server. If any check fails, nothing changes, and the error names the command that gets past it; -WhatIf runs the same checks, so it shows that refusal before anything changes. Running transports use the new certificate from their next session. -DeployToSourceServers copies the certificate with its private key even when the key is not exportable: PrivateKeyExportable guards export to a file, out of the organization, while every server's keys already live in the organization's store sealed under the organization's key, where the copy stays (with the same PrivateKeyExportable); Exchange's Service Host places its Auth certificate on every server the same way. So a renewed certificate imported on one server without -PrivateKeyExportable $true needs no export and no second import.",
     parameters: [
       { name: 'Thumbprint', type: 'String', position: 0, mandatory: true, description: 'The certificate being replaced.' },
       { name: 'NewThumbprint', type: 'String', position: 1, mandatory: true, description: 'The certificate replacing it.' },
       { name: 'KeepOldCertificate', type: 'SwitchParameter', description: 'Leave the old certificate installed (it stays protected only if a connector still names it).' },
-      { name: 'DeployToSourceServers', type: 'SwitchParameter', description: 'Copy the new certificate with its key to source servers that lack it (its private key must be exportable).' },
+      { name: 'DeployToSourceServers', type: 'SwitchParameter', description: "Copy the new certificate with its key to source servers that lack it or hold it without its key, exportable or not: the key is copied inside the organization's store, never exported." },
     ],
     outputType: 'CertificateRotationStep',
     role: 'Exchange Server Certificates',
@@ -393,6 +395,10 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
         remarks: 'Shows, per connector and server, what the rotation would do.',
       },
       { code: 'Switch-ExchangeCertificate 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C 0271A7F1CA9AD8A27152CCAE044F968F068B14B8 -Confirm:$false', remarks: 'Rotates without a prompt.' },
+      {
+        code: 'Switch-ExchangeCertificate -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C -NewThumbprint 0271A7F1CA9AD8A27152CCAE044F968F068B14B8 -DeployToSourceServers',
+        remarks: 'The renewed certificate was imported on EX01 only, its key not exportable: copies it with its key to EX02 inside the organization, then rotates on both.',
+      },
     ],
     async run(ctx, p) {
       const oldTp = String(p.Thumbprint).trim().toUpperCase();
@@ -420,9 +426,9 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
 
   const alerts = defineCmdlet({
     name: 'Get-ExchangeCertificateAlert',
-    synopsis: 'Lists certificates that need attention: expired, expiring soon, or named by a Send connector but missing or unusable on one of its source servers.',
+    synopsis: 'Lists certificates that need attention: expired, expiring soon, named by a Send connector but missing or unusable on one of its source servers, or a rotation left half done.',
     description:
-      "What Exchange spreads over event IDs 12014-12018 and the admin center's notification viewer, in one list. A MissingOnSourceServer alert means the transport on that server would answer 454 4.7.5 for the connector.",
+      "What Exchange spreads over event IDs 12014-12018 and the admin center's notification viewer, in one list. A MissingOnSourceServer alert means the transport on that server would answer 454 4.7.5 for the connector. A RotationIncomplete alert means a renewed certificate (same Issuer and Subject, later NotAfter) is on some source servers of a Send connector and not on others, which still use the older one; its Command finishes the rotation.",
     parameters: [
       { name: 'Server', type: 'String', description: 'Only alerts about this server. Default: every server of the organization.' },
       { name: 'ExpiryWarningDays', type: 'Int32', range: [1, 3650], description: 'Warn this many days before expiry. Default 90.' },
@@ -430,7 +436,10 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
     outputType: 'ExchangeCertificateAlert',
     role: 'Exchange Server Certificates',
     changesState: false,
-    examples: [{ code: 'Get-ExchangeCertificateAlert | Format-List Severity,Server,Message', remarks: 'Everything about certificates that needs attention, organization-wide.' }],
+    examples: [
+      { code: 'Get-ExchangeCertificateAlert | Format-List Severity,Server,Message', remarks: 'Everything about certificates that needs attention, organization-wide.' },
+      { code: "Get-ExchangeCertificateAlert | Where-Object Kind -eq 'RotationIncomplete' | Format-List Server,Connector,Command", remarks: 'Rotations left half done, with the command that finishes each.' },
+    ],
     async run(ctx, p) {
       const servers = p.Server ? [await resolveServer(ctx.services.directory, p.Server as string)] : await ctx.services.directory.listServers();
       const everyServer = await ctx.services.directory.listServers();
@@ -439,7 +448,7 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       const wanted = new Set(servers.map((s) => s.name.toLowerCase()));
       return certificateAlerts(certs, await ctx.services.directory.listSendConnectors(), ctx.services.clock(), (p.ExpiryWarningDays as number | undefined) ?? EXPIRY_WARNING_DAYS)
         .filter((a) => wanted.has(a.server.toLowerCase()))
-        .map((a) => ({ $type: 'ExchangeCertificateAlert', Severity: a.severity, Kind: a.kind, Server: a.server, Thumbprint: a.thumbprint, Connector: a.connector, NotAfter: a.notAfter, Message: a.message }));
+        .map((a) => ({ $type: 'ExchangeCertificateAlert', Severity: a.severity, Kind: a.kind, Server: a.server, Thumbprint: a.thumbprint, NewThumbprint: a.newThumbprint, Connector: a.connector, NotAfter: a.notAfter, Message: a.message, Command: a.command }));
     },
   });
 

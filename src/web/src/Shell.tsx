@@ -183,12 +183,18 @@ export function Shell() {
             <MessageBar key={i} intent={a.severity} layout="multiline" className={s.alert}>
               <MessageBarBody>
                 {a.text}{' '}
-                <NavLink
-                  to={a.connector ? `/mail-flow/send-connectors?open=${encodeURIComponent(a.connector)}&tab=delivery` : `/servers/certificates?server=${encodeURIComponent(a.server)}&thumbprint=${a.thumbprint ?? ''}`}
-                  onNavigate={() => setNotificationsOpen(false)}
-                >
-                  {a.connector ? 'Open the connector' : 'Show the certificate'}
-                </NavLink>
+                {a.kind === 'rotation-incomplete' ? (
+                  <NavLink to={`/servers/certificates?server=${encodeURIComponent(a.server)}&thumbprint=${a.thumbprint ?? ''}&rotate=${a.newThumbprint ?? ''}`} onNavigate={() => setNotificationsOpen(false)}>
+                    Finish the rotation
+                  </NavLink>
+                ) : (
+                  <NavLink
+                    to={a.connector ? `/mail-flow/send-connectors?open=${encodeURIComponent(a.connector)}&tab=delivery` : `/servers/certificates?server=${encodeURIComponent(a.server)}&thumbprint=${a.thumbprint ?? ''}`}
+                    onNavigate={() => setNotificationsOpen(false)}
+                  >
+                    {a.connector ? 'Open the connector' : 'Show the certificate'}
+                  </NavLink>
+                )}
               </MessageBarBody>
             </MessageBar>
           ))}

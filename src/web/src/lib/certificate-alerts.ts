@@ -2,7 +2,7 @@
 // decides them), and building TlsCertificateName from a chosen certificate
 // the way Microsoft's article does.
 
-export type AlertKind = 'expired' | 'expiring' | 'missing-on-source-server';
+export type AlertKind = 'expired' | 'expiring' | 'missing-on-source-server' | 'rotation-incomplete';
 
 export interface CertificateAlert {
   kind: AlertKind;
@@ -10,8 +10,12 @@ export interface CertificateAlert {
   server: string;
   /** Present for alerts about an installed certificate. */
   thumbprint?: string;
+  /** rotation-incomplete: the renewed certificate that replaces `thumbprint`. */
+  newThumbprint?: string;
   connector?: string;
   text: string;
+  /** The cmdlet's command that resolves the alert, when one does. */
+  command?: string;
 }
 
 /** `<I>issuer<S>subject`, as Microsoft's article builds TlsCertificateName from a certificate. */

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useAdmin } from '../api/admin-context';
 import type { CertificateAlert } from './certificate-alerts';
 
-const KIND: Record<string, CertificateAlert['kind']> = { Expired: 'expired', ExpiresSoon: 'expiring', MissingOnSourceServer: 'missing-on-source-server' };
+const KIND: Record<string, CertificateAlert['kind']> = { Expired: 'expired', ExpiresSoon: 'expiring', MissingOnSourceServer: 'missing-on-source-server', RotationIncomplete: 'rotation-incomplete' };
 
 /** Get-ExchangeCertificateAlert, reloaded after each change made in the admin center. The rules live in the cmdlet. */
 export function useCertificateAlerts(): { alerts: CertificateAlert[]; loaded: boolean } {
@@ -20,8 +20,10 @@ export function useCertificateAlerts(): { alerts: CertificateAlert[]; loaded: bo
           severity: a.Severity === 'Warning' ? 'warning' : 'error',
           server: String(a.Server),
           thumbprint: a.Thumbprint ? String(a.Thumbprint) : undefined,
+          newThumbprint: a.NewThumbprint ? String(a.NewThumbprint) : undefined,
           connector: a.Connector ? String(a.Connector) : undefined,
           text: String(a.Message),
+          command: a.Command ? String(a.Command) : undefined,
         })),
       });
     })();

@@ -27,7 +27,7 @@ import {
   ErrorCircleRegular,
   WarningRegular,
 } from '@fluentui/react-icons';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useCmdlet, useCmdletQuery } from '../api/admin-context';
 import type { CmdletObject, WireError } from '../api/client';
 import { CmdletErrorBar, ConfirmDialog, Detail, formatDate, list, Loading, PageHeader, str } from '../components/common';
@@ -72,6 +72,8 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
   const [selected, setSelected] = useState<string | undefined>(query.get('thumbprint') || undefined);
   const [dialog, setDialog] = useState<'self-signed' | 'request' | 'import' | 'complete' | 'export' | 'services' | 'delete' | 'rotate' | undefined>();
   const [deleteError, setDeleteError] = useState<WireError>();
+  /** The certificate being replaced and, when an alert names it, its replacement. */
+  const [rotation, setRotation] = useState<{ old: CmdletObject; proposed?: string }>();
   const [busy, setBusy] = useState(false);
   const certs = useCmdletQuery('Get-ExchangeCertificate', { Server: server }, { skip: !server });
   const items = certs.data ?? [];
@@ -80,6 +82,23 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
   useEffect(() => {
     if (selected && certs.data && !certs.data.some((c) => c.Thumbprint === selected)) setSelected(undefined);
   }, [certs.data, selected]);
+
+  // A notification's link may lead here while the page is open: follow it.
+  const search = query.toString();
+  useEffect(() => {
+    if (query.get('server')) setServer(query.get('server')!);
+    if (query.get('thumbprint')) setSelected(query.get('thumbprint')!);
+  }, [search]);
+  // ?rotate=<new thumbprint>: "Finish the rotation" from a RotationIncomplete alert, once the old certificate is listed.
+  const rotateFollowed = useRef<string>(undefined);
+  useEffect(() => {
+    const proposed = query.get('rotate');
+    const old = certs.data?.find((c) => c.Thumbprint === query.get('thumbprint'));
+    if (!proposed || !old || rotateFollowed.current === search || str(old.Server).toLowerCase() !== query.get('server')?.toLowerCase()) return;
+    rotateFollowed.current = search;
+    setRotation({ old, proposed });
+    setDialog('rotate');
+  }, [search, certs.data]);
 
   const flagsFor = (c: CmdletObject) => props.alerts.filter((a) => a.thumbprint === c.Thumbprint && a.server.toLowerCase() === str(c.Server).toLowerCase());
   const serverAlerts = props.alerts.filter((a) => server && a.server.toLowerCase() === server.toLowerCase());
@@ -103,6 +122,17 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
 
   const name = (c: CmdletObject) => str(c.FriendlyName) || str(c.Subject);
   const pending = cert?.Status === 'PendingRequest';
+  // Deleting the renewal of a rotation left half done (the cmdlet's alert says so) is most likely an attempt to
+  // import it again with an exportable key; replacing it "on every server" would rotate back to the old one.
+  const halfDone =
+    cert && deleteError
+      ? props.alerts.find((a) => a.kind === 'rotation-incomplete' && a.connector && taggedConnectors(deleteError).includes(a.connector) && a.newThumbprint === cert.Thumbprint)
+      : undefined;
+  const rotate = (old: CmdletObject, proposed?: string) => {
+    setDeleteError(undefined);
+    setRotation({ old, proposed });
+    setDialog('rotate');
+  };
 
   return (
     <>
@@ -195,7 +225,7 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
                             icon={a.severity === 'error' ? <ErrorCircleRegular /> : <WarningRegular />}
                             tabIndex={0}
                           >
-                            {a.kind === 'expired' ? 'Expired' : 'Expires soon'}
+                            {a.kind === 'expired' ? 'Expired' : a.kind === 'rotation-incomplete' ? 'Rotation incomplete' : 'Expires soon'}
                           </Badge>
                         </Tooltip>
                       ))}
@@ -255,7 +285,7 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
       {server && dialog === 'complete' && cert && <ImportCertificateDialog server={server} completing={cert} onClose={() => setDialog(undefined)} onDone={close} />}
       {server && dialog === 'export' && cert && <ExportCertificateDialog server={server} certificate={cert} onClose={() => setDialog(undefined)} onDone={() => setDialog(undefined)} />}
       {server && dialog === 'services' && cert && <AssignServicesDialog server={server} certificate={cert} onClose={() => setDialog(undefined)} onDone={close} />}
-      {server && dialog === 'rotate' && cert && <RotateCertificateDialog server={server} certificate={cert} candidates={items} onClose={() => setDialog(undefined)} onDone={close} />}
+      {server && dialog === 'rotate' && rotation && <RotateCertificateDialog server={server} certificate={rotation.old} proposed={rotation.proposed} onClose={() => setDialog(undefined)} onDone={close} />}
       {cert && (
         <ConfirmDialog
           open={dialog === 'delete'}
@@ -267,23 +297,31 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
           errorAction={
             deleteError && taggedConnectors(deleteError).length > 0 ? (
               <span>
-                What to do next: on each Send connector named above, clear or change <b>TlsCertificateName</b> (stop the transport service on its source servers first), delete this
-                certificate, then choose the renewed certificate on the connector.{' '}
+                {halfDone && (
+                  <>
+                    The rotation is half done: the renewed certificate is not on {halfDone.server} yet, a source server of &quot;{halfDone.connector}&quot;. If you meant to delete it to import it again
+                    with an exportable private key, there is no need: finishing the rotation copies it with its key to {halfDone.server} inside the organization, exportable or not, then removes the old
+                    certificate from every server, without stopping mail flow.{' '}
+                    <Link onClick={() => rotate(items.find((c) => c.Thumbprint === halfDone.thumbprint) ?? { Thumbprint: halfDone.thumbprint ?? '' }, halfDone.newThumbprint)}>Finish the rotation</Link> runs{' '}
+                    <code>{halfDone.command}</code>.
+                    <br />
+                    <br />
+                    Or, the article&apos;s way:{' '}
+                  </>
+                )}
+                {halfDone ? 'on' : 'What to do next: on'} each Send connector named above, clear or change <b>TlsCertificateName</b> (stop the transport service on its source servers first), delete
+                this certificate, then choose the renewed certificate on the connector.{' '}
                 {taggedConnectors(deleteError).map((n) => (
                   <NavLink key={n} to={`/mail-flow/send-connectors?open=${encodeURIComponent(n)}&tab=delivery`}>
                     {`Open Send connector "${n}"`}
                   </NavLink>
-                ))}{' '}
-                Or, in one step and without stopping mail flow:{' '}
-                <Link
-                  onClick={() => {
-                    setDeleteError(undefined);
-                    setDialog('rotate');
-                  }}
-                >
-                  Replace this certificate on every server
-                </Link>
-                .
+                ))}
+                {!halfDone && (
+                  <>
+                    {' '}
+                    Or, in one step and without stopping mail flow: <Link onClick={() => rotate(cert)}>Replace this certificate on every server</Link>.
+                  </>
+                )}
               </span>
             ) : undefined
           }

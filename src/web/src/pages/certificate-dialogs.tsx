@@ -1,5 +1,5 @@
-import { Checkbox, Field, Input, Link, Radio, RadioGroup, Text, Textarea } from '@fluentui/react-components';
-import { useState } from 'react';
+import { Checkbox, Field, Input, Link, MessageBar, MessageBarBody, Radio, RadioGroup, Spinner, Text, Textarea } from '@fluentui/react-components';
+import { useEffect, useState } from 'react';
 import { fieldError, formError, useAdmin, useCmdlet } from '../api/admin-context';
 import { bytes, secure, type CmdletObject, type WireError } from '../api/client';
 import { CheckboxGroup } from '../components/checkbox-group';
@@ -250,23 +250,54 @@ export function AssignServicesDialog(props: DialogProps & { certificate: CmdletO
 /**
  * Switch-ExchangeCertificate: replace a certificate on every Send connector
  * that names it and on every source server, in one step. The preview is the
- * cmdlet's own -WhatIf; the cmdlet checks everything again when it runs.
+ * cmdlet's own -WhatIf; the cmdlet checks everything again when it runs. The
+ * replacement may be on another server than the one shown (a rotation left
+ * half done), so the candidates are every server's certificates.
  */
-export function RotateCertificateDialog(props: DialogProps & { certificate: CmdletObject; candidates: CmdletObject[] }) {
+export function RotateCertificateDialog(props: DialogProps & { certificate: CmdletObject; proposed?: string }) {
   const run = useCmdlet();
   const { api, notify } = useAdmin();
   const old = str(props.certificate.Thumbprint);
-  // Most likely wanted: the renewal, same subject and issuer, expiring last.
-  const renewal = props.candidates
-    .filter((c) => str(c.Thumbprint) !== old && c.Subject === props.certificate.Subject && c.Issuer === props.certificate.Issuer && c.Status !== 'PendingRequest')
-    .sort((a, b) => str(b.NotAfter).localeCompare(str(a.NotAfter)))[0];
-  const [newTp, setNewTp] = useState(str(renewal?.Thumbprint));
+  const [candidates, setCandidates] = useState<Array<{ cert: CmdletObject; servers: string[] }>>();
+  const [newTp, setNewTp] = useState(props.proposed ?? '');
   const [deploy, setDeploy] = useState(true);
   const [preview, setPreview] = useState<{ lines: string[]; error?: WireError }>();
   const [error, setError] = useState<WireError>();
   const [busy, setBusy] = useState(false);
   const params = { Thumbprint: old, NewThumbprint: newTp, DeployToSourceServers: deploy };
 
+  useEffect(() => {
+    let live = true;
+    void (async () => {
+      const servers = await api.invoke('Get-ExchangeServer', {});
+      const found = new Map<string, { cert: CmdletObject; servers: string[] }>();
+      for (const s of servers.ok ? servers.output : []) {
+        const certs = await api.invoke('Get-ExchangeCertificate', { Server: str(s.Name) });
+        for (const c of certs.ok ? certs.output : []) {
+          if (str(c.Thumbprint) === old || c.Status === 'PendingRequest') continue;
+          const entry = found.get(str(c.Thumbprint)) ?? { cert: c, servers: [] as string[] };
+          entry.servers.push(str(s.Name));
+          // The copy holding a key describes the certificate best.
+          if (!entry.cert.HasPrivateKey && c.HasPrivateKey) entry.cert = c;
+          found.set(str(c.Thumbprint), entry);
+        }
+      }
+      if (!live) return;
+      const list = [...found.values()];
+      setCandidates(list);
+      // Most likely wanted: the renewal, same subject and issuer, expiring last.
+      const renewal = list
+        .map((x) => x.cert)
+        .filter((c) => c.Subject === props.certificate.Subject && c.Issuer === props.certificate.Issuer)
+        .sort((a, b) => str(b.NotAfter).localeCompare(str(a.NotAfter)))[0];
+      setNewTp((t) => t || str(renewal?.Thumbprint));
+    })();
+    return () => {
+      live = false;
+    };
+  }, [api, old]);
+
+  const chosen = candidates?.find((x) => str(x.cert.Thumbprint) === newTp)?.cert;
   const showPreview = async () => {
     const res = await api.invoke('Switch-ExchangeCertificate', params, { whatIf: true });
     setPreview({ lines: res.whatIf, error: res.ok ? undefined : res.error });
@@ -283,20 +314,34 @@ export function RotateCertificateDialog(props: DialogProps & { certificate: Cmdl
   return (
     <FormDialog open wide title="Replace certificate on every server" submitLabel="Replace" busy={busy} canSubmit={!!newTp} onSubmit={submit} onClose={props.onClose} footer={<Link onClick={showPreview}>Preview (-WhatIf)</Link>}>
       <Text>
-        Replaces <b>{str(props.certificate.FriendlyName) || str(props.certificate.Subject)}</b> ({old}) on every Send connector that names it and on each of their source servers, then removes it. Mail keeps
-        flowing: no transport service is stopped. If any server lacks a usable replacement, nothing changes.
+        Replaces <b>{str(props.certificate.FriendlyName) || str(props.certificate.Subject) || old}</b> ({old}) on every Send connector that names it and on each of their source servers, then removes it. Mail
+        keeps flowing: no transport service is stopped. If any server lacks a usable replacement, nothing changes.
       </Text>
       <CmdletErrorBar error={formError(error, ['NewThumbprint'])} />
       <Field label="Replacement certificate" validationMessage={fieldError(error, 'NewThumbprint')} validationState={fieldError(error, 'NewThumbprint') ? 'error' : 'none'} required>
-        <RadioGroup value={newTp} onChange={(_, d) => setNewTp(d.value)}>
-          {props.candidates
-            .filter((c) => str(c.Thumbprint) !== old && c.Status !== 'PendingRequest')
-            .map((c) => (
-              <Radio key={str(c.Thumbprint)} value={str(c.Thumbprint)} label={`${str(c.FriendlyName) || str(c.Subject)} — ${str(c.Subject)}, expires ${str(c.NotAfter).slice(0, 10)} (${str(c.Thumbprint)})`} />
+        {!candidates ? (
+          <Spinner size="tiny" label="Loading the certificates of every server" />
+        ) : (
+          <RadioGroup value={newTp} onChange={(_, d) => setNewTp(d.value)}>
+            {candidates.map(({ cert: c, servers }) => (
+              <Radio
+                key={str(c.Thumbprint)}
+                value={str(c.Thumbprint)}
+                label={`${str(c.FriendlyName) || str(c.Subject)} — ${str(c.Subject)}, expires ${str(c.NotAfter).slice(0, 10)}, on ${servers.join(', ')} (${str(c.Thumbprint)})`}
+              />
             ))}
-        </RadioGroup>
+          </RadioGroup>
+        )}
       </Field>
-      <Checkbox checked={deploy} onChange={(_, d) => setDeploy(!!d.checked)} label="Copy the replacement to source servers that lack it (its private key must be exportable)" />
+      <Checkbox checked={deploy} onChange={(_, d) => setDeploy(!!d.checked)} label="Copy the replacement with its private key to source servers that lack it (inside the organization: the key need not be exportable)" />
+      {chosen?.HasPrivateKey === true && chosen.PrivateKeyExportable === false && (
+        <MessageBar intent="info" layout="multiline">
+          <MessageBarBody>
+            The replacement&apos;s private key is not exportable. That is no obstacle and no reason to import it again: the copy never leaves the organization&apos;s store, where every server&apos;s keys are kept
+            sealed under the organization&apos;s key, and it stays not exportable on every server.
+          </MessageBarBody>
+        </MessageBar>
+      )}
       {preview && (
         <section aria-label="Preview">
           <CmdletErrorBar error={preview.error} />
