@@ -8,7 +8,11 @@ import { AdminApi, type ServerProcess, startServerProcess } from '../support/int
 import { allowAnonymousRelay } from '../support/transport-harness.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
+/**
+ * Screenshots go to a scratch folder, so `npm test` leaves tracked files as they were;
+ * `npm run screenshots` sets INTERCHANGE_SCREENSHOTS to docs/screenshots to refresh the README's pictures.
+ */
+export const SCREENSHOTS = process.env.INTERCHANGE_SCREENSHOTS ? path.resolve(process.env.INTERCHANGE_SCREENSHOTS) : path.join(os.tmpdir(), 'interchange-screenshots');
 
 export type Server = ServerProcess;
 
