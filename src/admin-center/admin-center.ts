@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Authenticator, callerForToken } from '../api/admin-api.js';
@@ -56,6 +55,15 @@ export function crossOrigin(request: FastifyRequest): boolean {
   }
 }
 
+/**
+ * The one cookie the admin center sets, written here rather than through
+ * @fastify/cookie, whose current releases need Node 22 (the cookie package 2).
+ * The value is base64url, so it needs no encoding.
+ */
+export function sessionCookie(value: string, maxAgeSeconds?: number): string {
+  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; Secure; SameSite=Strict${maxAgeSeconds === undefined ? '' : `; Max-Age=${maxAgeSeconds}; Expires=Thu, 01 Jan 1970 00:00:00 GMT`}`;
+}
+
 /** Reads one cookie from the request header, without depending on hook order. */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
@@ -91,16 +99,13 @@ export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
   };
 
   async function register(app: FastifyInstance, auth: Authenticator) {
-    await app.register(fastifyCookie);
-
-    const cookieOptions = { path: '/', httpOnly: true, secure: true, sameSite: 'strict' as const };
 
     app.post<{ Body: { token?: unknown } | undefined }>('/api/v1/session', async (req, reply) => {
       const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
       const caller = token ? await callerForToken(opts.directory, token, opts.clock()) : undefined;
       if (caller) {
         const id = sessions.create(caller);
-        reply.setCookie(SESSION_COOKIE, id, cookieOptions);
+        reply.header('set-cookie', sessionCookie(id));
         return { ok: true, name: caller.name, roleGroups: caller.roleGroups, server: opts.localServer };
       }
       unauthenticated.record(req.ip, 'sign-in');
@@ -120,7 +125,7 @@ export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
 
     app.delete('/api/v1/session', async (req, reply) => {
       sessions.destroy(readCookie(req.headers.cookie, SESSION_COOKIE));
-      reply.clearCookie(SESSION_COOKIE, cookieOptions);
+      reply.header('set-cookie', sessionCookie('', 0));
       return reply.code(204).send();
     });
 
