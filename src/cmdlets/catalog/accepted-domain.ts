@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import type { DirectoryStore } from '../../directory/directory-store.js';
 import type { AcceptedDomainRecord, AcceptedDomainType } from '../../directory/records.js';
+import { checkObjectName } from '../../organization/object-name.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import { parseAcceptedDomainName } from '../../organization/accepted-domains.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
@@ -54,11 +55,7 @@ export async function findAcceptedDomain(directory: DirectoryStore, identity: st
   return d;
 }
 
-function checkName(value: unknown): string {
-  const name = String(value ?? '').trim();
-  if (!name || name.length > 64) throw new InterchangeError('ICX_PARAM_INVALID', `The name "${name}" must be 1 to 64 characters long.`, { parameter: 'Name' });
-  return name;
-}
+const checkName = (value: unknown): string => checkObjectName(value);
 
 const identity = (mandatory: boolean): ParameterDeclaration => ({
   name: 'Identity',

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { DirectoryStore } from '../../directory/directory-store.js';
 import { type AdministratorRecord, administratorIsValid, type RoleGroup } from '../../directory/records.js';
+import { checkObjectName } from '../../organization/object-name.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import { ROLE_GROUP_NAMES } from '../../security/roles.js';
 import { hashToken, newToken } from '../../security/tokens.js';
@@ -64,8 +65,7 @@ export function administratorCmdlets(): CmdletDeclaration[] {
       confirmImpact: 'Medium',
       examples: [{ code: 'New-AdministratorCredential -Name helpdesk -RoleGroup "View-Only Organization Management"', remarks: 'A read-only credential for the help desk.' }],
       async run(ctx, p) {
-        const name = String(p.Name).trim();
-        if (!name) throw new InterchangeError('ICX_PARAM_INVALID', 'The name must not be empty.', { parameter: 'Name' });
+        const name = checkObjectName(p.Name);
         if (!ctx.shouldProcess(`Creating administrator credential "${name}".`, name)) return;
         const token = newToken();
         const expiresAt = (p.ExpirationTime as Date | null | undefined) ?? null;

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import type { DirectoryStore } from '../../directory/directory-store.js';
 import type { MailUserRecord } from '../../directory/records.js';
+import { checkObjectName } from '../../organization/object-name.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import { hashPassword, passwordWeakness } from '../../security/password-hash.js';
 import type { CmdletContext } from '../framework/context.js';
@@ -165,8 +166,7 @@ export function mailUserCmdlets(): CmdletDeclaration[] {
       },
     ],
     async run(ctx, p) {
-      const name = String(p.Name).trim();
-      if (!name || name.length > 64) throw new InterchangeError('ICX_PARAM_INVALID', `The name "${name}" must be 1 to 64 characters long.`, { parameter: 'Name' });
+      const name = checkObjectName(p.Name);
       const upn = address(p.UserPrincipalName, 'UserPrincipalName');
       const now = ctx.services.clock();
       const draft: MailUserRecord = {
@@ -210,10 +210,7 @@ export function mailUserCmdlets(): CmdletDeclaration[] {
     async run(ctx, p) {
       const current = await findMailUser(ctx.services.directory, p.Identity as string);
       const next = applySettable(ctx, current, p);
-      if (typeof p.Name === 'string') {
-        next.name = p.Name.trim();
-        if (!next.name || next.name.length > 64) throw new InterchangeError('ICX_PARAM_INVALID', `The name "${next.name}" must be 1 to 64 characters long.`, { parameter: 'Name' });
-      }
+      if (typeof p.Name === 'string') next.name = checkObjectName(p.Name);
       if (p.UserPrincipalName !== undefined) next.userPrincipalName = address(p.UserPrincipalName, 'UserPrincipalName');
       if (p.Password !== undefined) {
         const weakness = passwordWeakness(String(p.Password ?? ''));

@@ -5,6 +5,7 @@ import { parseSmartHost, validateSendConnector } from '../../connectors/send-con
 import { formatSmtpX509Identifier, identifierMatches, parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
 import type { DirectoryStore } from '../../directory/directory-store.js';
 import type { AddressSpace, SendConnectorRecord, SendConnectorUsage } from '../../directory/records.js';
+import { checkObjectName } from '../../organization/object-name.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type BoundParameters, type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
@@ -142,9 +143,12 @@ const FIELD: Record<string, keyof SendConnectorRecord> = {
 };
 
 export async function findSendConnector(directory: DirectoryStore, identity: string): Promise<SendConnectorRecord> {
-  // `Server\Name` is accepted as Exchange does, though Send connectors are organization-wide.
-  const name = identity.includes('\\') ? identity.slice(identity.lastIndexOf('\\') + 1) : identity;
-  const found = (await directory.listSendConnectors()).find((c) => sameText(c.name, name) || c.guid === identity.toLowerCase());
+  // A connector whose whole name is the identity comes first (names made before `\` was refused may hold one);
+  // then `Server\Name`, which Exchange accepts though Send connectors are organization-wide, and only when the server exists.
+  const all = await directory.listSendConnectors();
+  const slash = identity.lastIndexOf('\\');
+  const viaServer = slash > 0 && (await directory.getServer(identity.slice(0, slash))) ? identity.slice(slash + 1) : undefined;
+  const found = all.find((c) => sameText(c.name, identity) || c.guid === identity.toLowerCase()) ?? (viaServer === undefined ? undefined : all.find((c) => sameText(c.name, viaServer)));
   if (!found) throw identityError('Send connectors', identity);
   return found;
 }
@@ -274,8 +278,7 @@ export function sendConnectorCmdlets(store: CertificateStore): CmdletDeclaration
         throw new InterchangeError('ICX_CONNECTOR_INVALID', 'At most one of the following parameters can be specified: -usage, -internet, -internal, -partner, -custom.');
       }
       const usage = ((p.Usage as SendConnectorUsage | undefined) ?? switches[0] ?? 'Custom') as SendConnectorUsage;
-      const name = (p.Name as string).trim();
-      if (!name || name.length > 64) throw new InterchangeError('ICX_PARAM_INVALID', 'The connector name must be 1 to 64 characters long.', { parameter: 'Name' });
+      const name = checkObjectName(p.Name);
       const now = ctx.services.clock();
       const base = defaultSendConnector({ name, usage, sourceServer: ctx.services.localServer, now });
       const record = await applyParameters(ctx, store, base, p);
@@ -313,7 +316,7 @@ export function sendConnectorCmdlets(store: CertificateStore): CmdletDeclaration
       for (let attempt = 0; ; attempt++) {
         const current = attempt === 0 ? first : await findSendConnector(ctx.services.directory, first.guid);
         const next = await applyParameters(ctx, store, current, p);
-        if (typeof p.Name === 'string') next.name = p.Name.trim();
+        if (typeof p.Name === 'string') next.name = checkObjectName(p.Name);
         const committed = await ctx.services.directory.exclusive(async (tx) => {
           const all = await tx.listSendConnectors();
           const fresh = all.find((c) => c.guid === current.guid);
