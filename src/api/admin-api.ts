@@ -20,6 +20,8 @@ export interface AdminApiOptions {
   /** Extra routes (the admin center) registered on the same instance. */
   extend?: (app: FastifyInstance, auth: Authenticator) => Promise<void> | void;
   logger?: boolean | object;
+  /** Serve HTTPS with this certificate (the IIS one); plain HTTP without. */
+  https?: { cert: string; key: string };
   /** The service log, for the summary of unauthenticated requests. */
   serviceLog?: GuardLogger;
 }
@@ -50,7 +52,7 @@ export async function callerForToken(directory: DirectoryStore, token: string, n
  * no logic of its own beyond authentication; the runner does the rest.
  */
 export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 32 * 1024 * 1024 });
+  const app = (opts.https ? Fastify({ logger: opts.logger ?? false, bodyLimit: 32 * 1024 * 1024, https: opts.https }) : Fastify({ logger: opts.logger ?? false, bodyLimit: 32 * 1024 * 1024 })) as unknown as FastifyInstance;
   const bearer = bearerAuthenticator(opts.directory, opts.clock);
   const authenticate: Authenticator = async (req) => (await bearer(req)) ?? (await firstOf(opts.authenticators ?? [], req));
 

@@ -274,6 +274,12 @@ export class CertificateStore {
       }
       const updated: CertificateRecord = { ...record, services: [...new Set([...record.services, ...services])] };
       await tx.updateCertificate(updated);
+      if (services.includes('IIS')) {
+        // IIS has one binding per server (the admin center's HTTPS here): assigning it moves it, as in Exchange.
+        for (const other of await tx.listCertificates(server.name)) {
+          if (other.thumbprint !== record.thumbprint && other.services.includes('IIS')) await tx.updateCertificate({ ...other, services: other.services.filter((x) => x !== 'IIS') });
+        }
+      }
       if (makeInternalTransport && services.includes('SMTP')) {
         const s = await tx.getServer(server.name);
         if (s) await tx.updateServer({ ...s, internalTransportCertificateThumbprint: record.thumbprint });

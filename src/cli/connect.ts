@@ -1,5 +1,7 @@
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { adminCertificatesOf } from '../cmdlets/framework/server-fetch.js';
 import { openDirectory } from '../directory/open-directory.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { defaultServerName } from '../server/interchange-server.js';
@@ -8,6 +10,8 @@ export interface Connection {
   url: string;
   token: string;
   serverName: string;
+  /** For https: the certificates the server may present (pinned instead of a CA and host name check). */
+  trust?: Buffer[];
 }
 
 /**
@@ -16,12 +20,12 @@ export interface Connection {
  * data folder, looked up in the directory where every server records its
  * admin endpoint.
  */
-export async function resolveConnection(opts: { url?: string; token?: string; dataDir: string; server?: string; directoryUrl?: string }): Promise<Connection> {
+export async function resolveConnection(opts: { url?: string; token?: string; dataDir: string; server?: string; directoryUrl?: string; trustCertificate?: string }): Promise<Connection> {
   const token = opts.token ?? process.env.INTERCHANGE_TOKEN ?? readToken(opts.dataDir);
   const url = opts.url ?? process.env.INTERCHANGE_URL;
   if (url) {
     if (!token) throw new InterchangeError('ICX_AUTH_REQUIRED', 'No administrator token: pass --token or set INTERCHANGE_TOKEN.');
-    return { url: url.replace(/\/$/, ''), token, serverName: opts.server ?? '' };
+    return { url: url.replace(/\/$/, ''), token, serverName: opts.server ?? '', ...(opts.trustCertificate ? { trust: [readCertificateFile(opts.trustCertificate)] } : {}) };
   }
   if (!fs.existsSync(path.join(opts.dataDir, 'directory.sqlite')) && !opts.directoryUrl) {
     throw new InterchangeError('ICX_DIRECTORY_UNAVAILABLE', `No Interchange data folder at ${path.resolve(opts.dataDir)}. Start a server with 'interchange serve --data ${opts.dataDir}', or pass --url and --token.`);
@@ -36,7 +40,9 @@ export async function resolveConnection(opts: { url?: string; token?: string; da
       (!wanted ? (servers.find((s) => s.name === defaultServerName()) ?? servers[0]) : undefined);
     if (!server) throw new InterchangeError('ICX_SERVER_NOT_FOUND', `No server named '${opts.server}' in the organization. Known servers: ${servers.map((s) => s.name).join(', ') || 'none'}.`);
     if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Server ${server.name} has not registered an admin endpoint yet; is it running?`);
-    return { url: server.adminUrl, token, serverName: server.name };
+    // The directory says which certificate the server's admin API presents: trust exactly that one.
+    const trust = server.adminUrl.startsWith('https:') ? await adminCertificatesOf(directory, server.name) : undefined;
+    return { url: server.adminUrl, token, serverName: server.name, ...(trust ? { trust } : {}) };
   } finally {
     await directory.close();
   }
@@ -48,4 +54,22 @@ function readToken(dataDir: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A certificate file as Export-ExchangeCertificate or openssl writes it: DER, or PEM (Base64). */
+function readCertificateFile(file: string): Buffer {
+  let raw: Buffer;
+  try {
+    raw = fs.readFileSync(file);
+  } catch (e) {
+    throw new InterchangeError('ICX_PARAM_INVALID', `The certificate file ${file} cannot be read: ${(e as Error).message}`, { parameter: 'TrustCertificate' });
+  }
+  const pem = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));
+  const der = pem ? Buffer.from(pem[1].replace(/\s+/g, ''), 'base64') : raw;
+  try {
+    new X509Certificate(der);
+  } catch {
+    throw new InterchangeError('ICX_PARAM_INVALID', `${file} is not an X.509 certificate (DER or PEM).`, { parameter: 'TrustCertificate' });
+  }
+  return der;
 }

@@ -33,7 +33,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--fqdn <fqdn>', "server's fully qualified domain name")
     .option('--smtp-port <n>', 'port of the default frontend Receive connector', port, 2525)
     .option('--admin-port <n>', 'admin API and admin center port (127.0.0.1)', port, 8080)
-    .option('--admin-host <host>', 'address the admin API listens on', '127.0.0.1')
+    .option('--admin-host <host>', 'address the admin API listens on; other than loopback, it is served over HTTPS with the IIS certificate', '127.0.0.1')
+    .option('--admin-https', 'serve the admin center over HTTPS on loopback too')
+    .option('--insecure-admin-http', 'plain HTTP on an address other than loopback (administrator tokens cross the network in clear)')
     .option('--directory <url>', 'postgres://… for a PostgreSQL directory (default: SQLite in the data folder)')
     .action(async (o) => {
       // Queued mail, sealed keys and the directory are for this account alone, whatever the umask of the shell or unit.
@@ -46,6 +48,8 @@ export async function main(argv: string[]): Promise<void> {
         smtpPort: o.smtpPort,
         adminPort: o.adminPort,
         adminHost: o.adminHost,
+        adminHttps: !!o.adminHttps,
+        insecureAdminHttp: !!o.insecureAdminHttp,
         directoryUrl: o.directory ?? process.env.INTERCHANGE_DIRECTORY,
         transportFactory: createTransportFactory(),
       });

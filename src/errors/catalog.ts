@@ -78,6 +78,7 @@ export const ERROR_CATALOG = {
   ICX_DATA_FOLDER_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The data folder is not a folder, or cannot be created where it was asked for.' },
   ICX_DATA_FOLDER_NOT_WRITABLE: { category: 'PermissionDenied', httpStatus: 403, summary: 'The data folder cannot be written: permissions, a read-only file system, or a full disk.' },
   ICX_PORT_IN_USE: { category: 'ResourceExists', httpStatus: 409, summary: 'A port the server must listen on is held by another process or connector.' },
+  ICX_ADMIN_CERTIFICATE_MISSING: { category: 'ResourceUnavailable', httpStatus: 503, summary: 'No valid certificate is assigned to IIS on the server, so the admin center cannot use HTTPS.' },
   ICX_PORT_DENIED: { category: 'PermissionDenied', httpStatus: 403, summary: 'The process may not listen on a port (below 1024 without CAP_NET_BIND_SERVICE).' },
 
   ICX_INTERNAL: { category: 'NotSpecified', httpStatus: 500, summary: 'An unexpected failure; the service log has details.' },

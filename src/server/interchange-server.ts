@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +17,7 @@ import { bootstrapServer } from '../organization/bootstrap.js';
 import { KeyVault } from '../security/key-vault.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { prepareDataFolder } from './data-folder.js';
+import { AdminCertificateWatcher, loadAdminCertificate, noAdminCertificate } from './admin-tls.js';
 import { ServerLock } from './server-lock.js';
 
 /** The transport as the process owns it: what cmdlets control, plus releasing the spool and logs at exit. */
@@ -30,6 +32,10 @@ export interface ServeOptions {
   smtpPort: number;
   adminPort: number;
   adminHost?: string;
+  /** HTTPS with the IIS certificate even on loopback (it is always used on other addresses). */
+  adminHttps?: boolean;
+  /** Plain HTTP on an address other than loopback: tokens then cross the network in clear. */
+  insecureAdminHttp?: boolean;
   directoryUrl?: string;
   logger?: Logger;
   /** Starts the transport service for this server; omitted in management-only processes. */
@@ -92,7 +98,24 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     const catalog = buildCatalog({ certificates });
     const runner = new CmdletRunner(catalog.cmdlets, catalog.types, services, logger);
     const adminCenter = createAdminCenter({ directory, localServer: serverName, clock, logger });
-    const api = await buildAdminApi({ runner, directory, localServer: serverName, clock, authenticators: [adminCenter.authenticator], extend: adminCenter.register, serviceLog: logger });
+    // Exchange serves EAC over HTTPS with the IIS certificate; plain HTTP is kept for loopback, which no network carries.
+    const useHttps = opts.adminHttps || (!isLoopback(host) && !opts.insecureAdminHttp);
+    const urlHost = host === '0.0.0.0' || host === '::' ? fqdn : host.includes(':') ? `[${host}]` : host;
+    // With HTTPS the certificate must exist before the listener, and the first start creates it in bootstrap.
+    const plannedUrl = `${useHttps ? 'https' : 'http'}://${urlHost}:${opts.adminPort}`;
+    const boot = await bootstrapServer({ directory, certificates, dataDir: opts.dataDir, serverName, fqdn, smtpPort: opts.smtpPort, adminUrl: plannedUrl, clock });
+    const adminCertificate = useHttps ? await loadAdminCertificate(certificates, serverName) : undefined;
+    if (useHttps && !adminCertificate) throw noAdminCertificate(serverName);
+    const api = await buildAdminApi({
+      runner,
+      directory,
+      localServer: serverName,
+      clock,
+      authenticators: [adminCenter.authenticator],
+      extend: adminCenter.register,
+      serviceLog: logger,
+      https: adminCertificate ? { cert: adminCertificate.cert, key: adminCertificate.key } : undefined,
+    });
     try {
       await api.listen({ port: opts.adminPort, host });
     } catch (e) {
@@ -101,9 +124,19 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     cleanup.push(() => api.close());
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : opts.adminPort;
-    const adminUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const adminUrl = `${useHttps ? 'https' : 'http'}://${urlHost}:${port}`;
+    // --admin-port 0 (tests): the kernel chose the port, so the directory learns the real one now.
+    if (adminUrl !== plannedUrl) await directory.updateServer({ ...(await directory.getServer(serverName))!, adminUrl });
+    let watcher: AdminCertificateWatcher | undefined;
+    if (adminCertificate) {
+      watcher = new AdminCertificateWatcher(
+        { directory, store: certificates, serverName, server: api.server as unknown as tls.Server, onChange: (t) => logger.info({ thumbprint: t }, 'The admin center now uses the certificate assigned to IIS'), onError: (e) => logger.warn({ err: e }, 'Reading the IIS certificate failed') },
+        adminCertificate.thumbprint,
+      );
+      watcher.start();
+      cleanup.push(async () => watcher?.stop());
+    }
 
-    const boot = await bootstrapServer({ directory, certificates, dataDir: opts.dataDir, serverName, fqdn, smtpPort: opts.smtpPort, adminUrl, clock });
     const transport = opts.transportFactory ? await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger }) : undefined;
     services.transport = transport;
     logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
@@ -122,6 +155,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
         // Stops the service and then writes out what the spool still holds in memory
         // (removals of delivered mail, the processing journal), so a restart redelivers nothing.
         await transport?.close();
+        watcher?.stop();
         await api.close();
         await lease.release();
         await directory.close();
@@ -155,4 +189,8 @@ function listenError(e: unknown, port: number, host: string, what: string): unkn
   if (code === 'EACCES') return new InterchangeError('ICX_PORT_DENIED', `Port ${port} on ${host}, for ${what}, needs CAP_NET_BIND_SERVICE (ports below 1024); run as the systemd unit does or choose another port.`, { cause: e });
   if (code === 'EADDRNOTAVAIL') return new InterchangeError('ICX_PORT_DENIED', `Address ${host}, for ${what}, is not an address of this host.`, { cause: e });
   return e;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '::ffff:127.0.0.1';
 }

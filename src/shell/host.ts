@@ -36,7 +36,8 @@ export function createHttpCmdletHost(options: HttpCmdletHostOptions): CmdletHost
       return await doFetch(base + path, init);
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;
-      throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `The Interchange server at ${base} cannot be reached: ${(e as Error).message}`, { cause: e });
+      const cause = (e as Error & { cause?: Error }).cause;
+      throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `The Interchange server at ${base} cannot be reached: ${(e as Error).message}${cause?.message ? ` (${cause.message})` : ''}`, { cause: e });
     }
   }
 

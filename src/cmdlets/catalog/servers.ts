@@ -4,7 +4,9 @@ import type { InvokeResponse } from '../contract.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
+import { fetchForServer } from '../framework/server-fetch.js';
 import { resolveServer } from './common.js';
+
 
 export const PRODUCT_VERSION = '0.1.0';
 
@@ -150,9 +152,10 @@ async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, p
   const server = await resolveServer(ctx.services.directory, serverName);
   if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot find any service with service name 'MSExchangeTransport' on computer '${server.name}': the server has not registered an admin endpoint.`);
   if (!ctx.caller.token) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot reach computer '${server.name}' without the caller's credential.`);
+  const call = await fetchForServer(ctx.services.directory, server);
   let res: Response;
   try {
-    res = await fetch(`${server.adminUrl}/api/v1/cmdlets/${cmdlet}`, {
+    res = await call(`${server.adminUrl}/api/v1/cmdlets/${cmdlet}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.caller.token}` },
       body: JSON.stringify({ parameters, confirmed: true }),

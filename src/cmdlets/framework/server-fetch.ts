@@ -1,0 +1,18 @@
+import type { DirectoryStore } from '../../directory/directory-store.js';
+import type { ServerRecord } from '../../directory/records.js';
+import { pinnedFetch } from '../../security/pinned-fetch.js';
+
+/** The certificates another server may present on its admin API: the ones assigned to IIS there, as the directory holds them. */
+export async function adminCertificatesOf(directory: DirectoryStore, serverName: string): Promise<Buffer[]> {
+  return (await directory.listCertificates(serverName)).filter((c) => c.der && c.services.includes('IIS')).map((c) => c.der!);
+}
+
+/**
+ * How to call a server's admin API: over HTTPS only if it presents its own
+ * IIS certificate, so a call meant for EX02 never reaches another host that
+ * answers at EX02's address.
+ */
+export async function fetchForServer(directory: DirectoryStore, server: ServerRecord): Promise<typeof fetch> {
+  if (!server.adminUrl?.startsWith('https:')) return fetch;
+  return pinnedFetch(await adminCertificatesOf(directory, server.name));
+}
