@@ -177,9 +177,11 @@ export class InboundSession {
     if (this.socket.writableLength > WRITE_HIGH_WATER) this.socket.pause();
   }
 
-  private reply(text: string): void {
+  /** `tarpit` false: the reply goes out at once, as the last before the session closes does. */
+  private reply(text: string, tarpit = true): void {
     this.out.push(text.includes('\n') ? text.replace(/\r?\n/g, '\r\n') + '\r\n' : text + '\r\n');
     this.log?.sent(text);
+    if (!tarpit) return;
     // Exchange's tarpit: a 5xx reply to an anonymous session comes late; authenticated sessions are never delayed,
     // and a failed AUTH has its own AuthTarpitInterval. A session waiting on something else (busy) is not held twice.
     if (text.charCodeAt(0) === 0x35 && !text.startsWith('535') && !this.user && (this.state === 'command' || this.state === 'data') && this.connector.record.tarpitInterval > 0) {
@@ -227,10 +229,12 @@ export class InboundSession {
     this.out = [];
   }
 
+  /** A protocol error; Exchange's MaxProtocolErrors ends the session at the limit, right after the error's reply. */
   private error(text: string): void {
-    this.reply(text);
     const max = this.connector.record.maxProtocolErrors;
-    if (max !== null && ++this.errors >= max) {
+    const last = max !== null && ++this.errors >= max;
+    this.reply(text, !last);
+    if (last) {
       this.reply(REPLY.tooManyErrors);
       this.close('TooManyErrors');
     }
