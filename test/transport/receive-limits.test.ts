@@ -142,7 +142,7 @@ test('Set-/Get-ReceiveConnector: Exchange\'s defaults, display and ranges; a bad
         AuthTarpitInterval: '00:00:05',
       },
     );
-    await s.api.ok('New-ReceiveConnector', { Name: 'Hub', Usage: 'Custom', Bindings: ['0.0.0.0:52525'], RemoteIPRanges: ['10.0.0.0/8'], TransportRole: 'HubTransport' });
+    await s.api.ok('New-ReceiveConnector', { Name: 'Hub', Usage: 'Custom', Bindings: [`0.0.0.0:${await freePort()}`], RemoteIPRanges: ['10.0.0.0/8'], TransportRole: 'HubTransport' });
     const [hub] = await s.api.ok('Get-ReceiveConnector', { Identity: 'Hub' });
     assert.deepEqual([hub.ConnectionTimeout, hub.ConnectionInactivityTimeout, hub.TarpitInterval], ['00:05:00', '00:01:00', '00:00:05'], 'the hub role\'s timeouts');
 
@@ -176,7 +176,7 @@ test('Set-/Get-ReceiveConnector: Exchange\'s defaults, display and ranges; a bad
     }
     const [after] = await s.api.ok('Get-ReceiveConnector', { Identity: 'Hub' });
     assert.deepEqual(after, set, 'no refused Set changed anything (not even the valid MaxRecipientsPerMessage given with it)');
-    const made = await s.api.invoke('New-ReceiveConnector', { Name: 'Bad', Usage: 'Custom', Bindings: ['0.0.0.0:52526'], RemoteIPRanges: ['10.0.0.0/8'], ConnectionTimeout: '00:00:10' });
+    const made = await s.api.invoke('New-ReceiveConnector', { Name: 'Bad', Usage: 'Custom', Bindings: [`0.0.0.0:${await freePort()}`], RemoteIPRanges: ['10.0.0.0/8'], ConnectionTimeout: '00:00:10' });
     assert.match(made.error?.message ?? '', /ConnectionInactivityTimeout \(00:05:00\) must be less than ConnectionTimeout \(00:00:10\)/);
     assert.equal((await s.api.ok('Get-ReceiveConnector', {})).filter((c) => c.Name === 'Bad').length, 0);
 
