@@ -92,4 +92,36 @@ export function validateReceiveConnector(c: ReceiveConnectorRecord): void {
   if (c.requireTls && !auth.has('Tls')) throw invalid('RequireTLS can be set only when the AuthMechanism parameter includes Tls.', 'RequireTLS');
   if (c.maxMessageSize < 65536 || c.maxMessageSize > 2147483647) throw invalid('MaxMessageSize must be from 64 KB (65536 bytes) through 2147483647 bytes.', 'MaxMessageSize');
   if (c.name.length > 64) throw invalid('The connector name must be at most 64 characters long.', 'Name');
+  validateReceiveConnectorLimits(c);
+}
+
+const DAY = 86_400_000;
+
+function timeSpanText(ms: number): string {
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = Math.floor((ms % 60_000) / 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return h >= 24 ? `${Math.floor(h / 24)}.${pad(h % 24)}:${pad(m)}:${pad(s)}` : `${pad(h)}:${pad(m)}:${pad(s)}`;
+}
+
+function timeSpanInRange(value: number, min: number, max: number, parameter: string): void {
+  if (value < min || value > max) {
+    throw invalid(`The value of ${parameter} (${timeSpanText(Math.max(0, value))}${value < 0 ? ', negative' : ''}) must be from ${timeSpanText(min)} through ${timeSpanText(max)}.`, parameter);
+  }
+}
+
+/** Exchange's ranges for the connection and protocol limits (Set-ReceiveConnector). */
+function validateReceiveConnectorLimits(c: ReceiveConnectorRecord): void {
+  timeSpanInRange(c.connectionTimeout, 1000, DAY, 'ConnectionTimeout');
+  timeSpanInRange(c.connectionInactivityTimeout, 1000, DAY, 'ConnectionInactivityTimeout');
+  if (c.connectionInactivityTimeout >= c.connectionTimeout) {
+    throw invalid(
+      `ConnectionInactivityTimeout (${timeSpanText(c.connectionInactivityTimeout)}) must be less than ConnectionTimeout (${timeSpanText(c.connectionTimeout)}): a session may not stay idle longer than it may last.`,
+      'ConnectionInactivityTimeout',
+    );
+  }
+  timeSpanInRange(c.tarpitInterval, 0, 600_000, 'TarpitInterval');
+  timeSpanInRange(c.authTarpitInterval, 0, 600_000, 'AuthTarpitInterval');
+  if (c.maxHeaderSize < 1 || c.maxHeaderSize > 2147483647) throw invalid('MaxHeaderSize must be from 1 byte through 2147483647 bytes.', 'MaxHeaderSize');
 }

@@ -15,6 +15,7 @@ import type {
   ServerRecord,
   TrustedRootRecord,
 } from './records.js';
+import { withReceiveConnectorDefaults } from './records.js';
 import type { DirectoryDatabase } from './schema.js';
 
 /** How a dialect serializes writers across processes; the only behavior that differs at run time. */
@@ -224,7 +225,7 @@ export class KyselyDirectoryStore implements DirectoryStore {
     let q = this.q.selectFrom('receive_connectors').select('data');
     if (serverName !== undefined) q = q.where('server_key', '=', key(serverName));
     const rows = await q.orderBy('server_key').orderBy('name_key').execute();
-    return rows.map((r) => decodeDocument<ReceiveConnectorRecord>(r.data));
+    return rows.map((r) => withReceiveConnectorDefaults(decodeDocument<ReceiveConnectorRecord>(r.data)));
   }
 
   insertReceiveConnector(c: ReceiveConnectorRecord): Promise<void> {

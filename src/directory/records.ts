@@ -165,11 +165,80 @@ export interface ReceiveConnectorRecord {
   transportRole: 'FrontendTransport' | 'HubTransport';
   banner: string | null;
   comment: string;
+  /** Milliseconds: the longest a session may last, busy or not (Exchange's ConnectionTimeout). */
   connectionTimeout: number;
+  /** Milliseconds: the longest a session may stay silent (ConnectionInactivityTimeout); less than connectionTimeout. */
+  connectionInactivityTimeout: number;
+  /** Concurrent connections to this connector; null = Unlimited. */
+  maxInboundConnection: number | null;
+  /** Concurrent connections from one address; null = Unlimited. */
+  maxInboundConnectionPerSource: number | null;
+  /** Concurrent connections from one address, as a percentage of the connections still free (1-100). */
+  maxInboundConnectionPercentagePerSource: number;
+  maxRecipientsPerMessage: number;
+  /** Bytes of the message header section. */
+  maxHeaderSize: number;
+  /** Protocol errors before the session is closed; null = Unlimited. */
+  maxProtocolErrors: number | null;
+  /** Milliseconds an error reply to an anonymous session is held back; 0 = no tarpit. */
+  tarpitInterval: number;
+  /** Failed AUTH attempts before the session is closed; 0 = never closed for them. */
+  maxLogonFailures: number;
+  /** Milliseconds a failed AUTH attempt is answered late. */
+  authTarpitInterval: number;
   /** Entries added with Add-ADPermission, beyond what PermissionGroups grant. Absent on records made before they existed. */
   permissions?: ReceiveConnectorPermissionEntry[];
   whenCreated: Date;
   whenChanged: Date;
+}
+
+/** The limits a Receive connector gained with issue 9; records stored before them have none. */
+export type ReceiveConnectorLimits = Pick<
+  ReceiveConnectorRecord,
+  | 'connectionInactivityTimeout'
+  | 'maxInboundConnection'
+  | 'maxInboundConnectionPerSource'
+  | 'maxInboundConnectionPercentagePerSource'
+  | 'maxRecipientsPerMessage'
+  | 'maxHeaderSize'
+  | 'maxProtocolErrors'
+  | 'tarpitInterval'
+  | 'maxLogonFailures'
+  | 'authTarpitInterval'
+>;
+
+/** Exchange's defaults for a new Receive connector of a transport role. */
+export function receiveConnectorLimitDefaults(role: ReceiveConnectorRecord['transportRole']): ReceiveConnectorLimits & { connectionTimeout: number } {
+  return {
+    connectionTimeout: role === 'FrontendTransport' ? 10 * 60_000 : 5 * 60_000,
+    connectionInactivityTimeout: role === 'FrontendTransport' ? 5 * 60_000 : 60_000,
+    maxInboundConnection: 5000,
+    maxInboundConnectionPerSource: 20,
+    maxInboundConnectionPercentagePerSource: 2,
+    maxRecipientsPerMessage: 200,
+    maxHeaderSize: 256 * 1024,
+    maxProtocolErrors: 5,
+    tarpitInterval: 5000,
+    maxLogonFailures: 3,
+    authTarpitInterval: 5000,
+  };
+}
+
+/**
+ * A stored Receive connector as the directory hands it out: a property absent
+ * from a record made before it existed reads as Exchange's default. The idle
+ * timeout stays below the connector's total ConnectionTimeout, which such a
+ * record may have set lower than the default idle time.
+ */
+export function withReceiveConnectorDefaults(stored: ReceiveConnectorRecord): ReceiveConnectorRecord {
+  const defaults = receiveConnectorLimitDefaults(stored.transportRole);
+  const filled = { ...stored } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(defaults)) if (filled[k] === undefined) filled[k] = v;
+  const record = filled as unknown as ReceiveConnectorRecord;
+  if (stored.connectionInactivityTimeout === undefined && record.connectionInactivityTimeout >= record.connectionTimeout) {
+    record.connectionInactivityTimeout = Math.max(1000, record.connectionTimeout - 1000);
+  }
+  return record;
 }
 
 /**

@@ -4,6 +4,7 @@ import { it } from 'node:test';
 import type { DirectoryStore } from '../../src/directory/directory-store.js';
 import type { CertificateRecord, AcceptedDomainRecord, MailUserRecord, SendConnectorRecord, ServerRecord } from '../../src/directory/records.js';
 import { defaultSendConnector } from '../../src/connectors/send-connector-defaults.js';
+import { defaultReceiveConnector } from '../../src/cmdlets/catalog/receive-connector.js';
 import { defaultTransportSettings } from '../../src/organization/bootstrap.js';
 
 export function server(name: string): ServerRecord {
@@ -220,6 +221,41 @@ export function directoryConformance(open: () => Promise<DirectoryStore>): void 
     assert.equal(await d.deleteAdministrator(admin.id), true);
     assert.equal(await d.findAdministratorByTokenHash(admin.tokenHash), undefined);
     assert.equal(await d.deleteAdministrator(admin.id), false);
+    await d.close();
+  });
+
+  it('keeps a Receive connector\'s limits, Unlimited as null; a connector stored before the limits existed reads with Exchange\'s defaults for its role', async () => {
+    const d = await open();
+    const now = new Date('2026-03-04T05:06:07.000Z');
+    const set = { ...defaultReceiveConnector('EX01', 25, now), maxInboundConnection: null, maxInboundConnectionPerSource: 7, maxProtocolErrors: null, tarpitInterval: 0, connectionInactivityTimeout: 30_000, maxHeaderSize: 65536 };
+    await d.insertReceiveConnector(set);
+    assert.deepEqual((await d.listReceiveConnectors('EX01'))[0], set);
+    const limitNames = ['connectionInactivityTimeout', 'maxInboundConnection', 'maxInboundConnectionPerSource', 'maxInboundConnectionPercentagePerSource', 'maxRecipientsPerMessage', 'maxHeaderSize', 'maxProtocolErrors', 'tarpitInterval', 'maxLogonFailures', 'authTarpitInterval'];
+    const stored = (over: Record<string, unknown>) => {
+      const r: Record<string, unknown> = { ...defaultReceiveConnector('EX02', 25, now), ...over };
+      for (const k of limitNames) delete r[k];
+      return r as never;
+    };
+    await d.insertReceiveConnector(stored({ name: 'Old frontend' }));
+    await d.insertReceiveConnector(stored({ name: 'Old hub', transportRole: 'HubTransport', connectionTimeout: 300_000 }));
+    await d.insertReceiveConnector(stored({ name: 'Old short', connectionTimeout: 120_000 }));
+    const byName = new Map((await d.listReceiveConnectors('EX02')).map((c) => [c.name, c]));
+    const limits = (name: string) => Object.fromEntries(['connectionTimeout', ...limitNames].map((k) => [k, (byName.get(name) as unknown as Record<string, unknown>)[k]]));
+    assert.deepEqual(limits('Old frontend'), {
+      connectionTimeout: 600_000,
+      connectionInactivityTimeout: 300_000,
+      maxInboundConnection: 5000,
+      maxInboundConnectionPerSource: 20,
+      maxInboundConnectionPercentagePerSource: 2,
+      maxRecipientsPerMessage: 200,
+      maxHeaderSize: 262_144,
+      maxProtocolErrors: 5,
+      tarpitInterval: 5000,
+      maxLogonFailures: 3,
+      authTarpitInterval: 5000,
+    });
+    assert.equal(byName.get('Old hub')!.connectionInactivityTimeout, 60_000, 'the hub role\'s idle time');
+    assert.equal(byName.get('Old short')!.connectionInactivityTimeout, 119_000, 'kept below the ConnectionTimeout the record already had');
     await d.close();
   });
 }

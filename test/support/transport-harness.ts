@@ -7,6 +7,7 @@ import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { startInterchangeServer, type RunningServer } from '../../src/server/interchange-server.js';
 import type { TransportService } from '../../src/transport/service/transport-service.js';
+import type { AuthThrottlePolicy } from '../../src/transport/inbound/auth-throttle.js';
 import { createTransportFactory } from '../../src/transport/service/transport-factory.js';
 import { AdminApi, freeTcpPort, tempDir } from './interchange.js';
 
@@ -23,8 +24,12 @@ export interface TestServer {
  * Starts EX01 (or `name`) in this process with a fast configuration poll and a short stop grace period.
  * Transport tests send to many domains; unless `anonymousRelay` is false, the Default Frontend lets
  * anonymous senders relay, as Exchange's anonymous relay connector does (Add-ADPermission).
+ * Unless `tarpit` is true, its TarpitInterval is 00:00:00: Exchange holds every 5xx reply to an anonymous
+ * client for 5 seconds, and tests about other things send many of them (the tarpit has its own test).
  */
-export async function startTestServer(opts: { name?: string; dataDir?: string; stopGraceMs?: number; anonymousRelay?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { name?: string; dataDir?: string; stopGraceMs?: number; anonymousRelay?: boolean; tarpit?: boolean; authThrottle?: Partial<AuthThrottlePolicy> } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('transport'));
   const smtpPort = await freeTcpPort();
   const adminPort = await freeTcpPort();
@@ -35,12 +40,17 @@ export async function startTestServer(opts: { name?: string; dataDir?: string; s
     smtpPort,
     adminPort,
     logger: pino({ level: 'silent' }),
-    transportFactory: createTransportFactory({ configPollMs: 100, stopGraceMs: opts.stopGraceMs ?? 1500 }),
+    transportFactory: createTransportFactory({ configPollMs: 100, stopGraceMs: opts.stopGraceMs ?? 1500, authThrottle: opts.authThrottle }),
   });
   const token = server.administratorToken ?? (await import('node:fs')).readFileSync(server.tokenFile, 'utf8').trim();
   const transport = server.transport as unknown as TransportService;
   const api = new AdminApi(server.adminUrl, token);
   await waitForPort(smtpPort);
+  const defaultFrontend = `${(opts.name ?? 'EX01').toUpperCase()}\\Default Frontend ${(opts.name ?? 'EX01').toUpperCase()}`;
+  if (!opts.tarpit) {
+    await api.ok('Set-ReceiveConnector', { Identity: defaultFrontend, TarpitInterval: '00:00:00' });
+    await transport.reload();
+  }
   if (opts.anonymousRelay !== false) await allowAnonymousRelay(api, `${(opts.name ?? 'EX01').toUpperCase()}\\Default Frontend ${(opts.name ?? 'EX01').toUpperCase()}`, smtpPort);
   return {
     server,
@@ -172,9 +182,10 @@ export class RawSmtp {
     socket.on('error', () => undefined);
   }
 
-  static async connect(port: number): Promise<RawSmtp> {
+  /** From `localAddress` (another loopback address such as 127.0.0.2 is another client) when given. */
+  static async connect(port: number, localAddress?: string): Promise<RawSmtp> {
     const s = await new Promise<net.Socket>((resolve, reject) => {
-      const sock = net.connect({ host: '127.0.0.1', port }, () => resolve(sock));
+      const sock = net.connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) }, () => resolve(sock));
       sock.once('error', reject);
     });
     return new RawSmtp(s);

@@ -93,7 +93,8 @@ test('bad SMTP input gets the right replies, the server survives, and nothing is
   const s = await startTestServer();
   try {
     await holdingConnector(s);
-    await s.api.ok('Set-ReceiveConnector', { Identity: 'Default Frontend EX01', MaxMessageSize: '64KB' });
+    // More protocol errors than Exchange's default MaxProtocolErrors (5) are made on purpose below; the limit has its own test.
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'Default Frontend EX01', MaxMessageSize: '64KB', MaxProtocolErrors: 20 });
     await s.transport.reload();
     const c = await RawSmtp.connect(s.smtpPort);
     assert.match((await c.reply())!, /^220 /);

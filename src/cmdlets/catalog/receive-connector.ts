@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { formatBinding, parseBinding, parseIpRange, validateReceiveConnector } from '../../connectors/receive-connector-rules.js';
 import { formatSmtpX509Identifier, parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
 import type { DirectoryStore } from '../../directory/directory-store.js';
-import type { PermissionGroup, ReceiveAuthMechanism, ReceiveConnectorRecord, ReceiveConnectorUsage } from '../../directory/records.js';
+import { receiveConnectorLimitDefaults, type PermissionGroup, type ReceiveAuthMechanism, type ReceiveConnectorLimits, type ReceiveConnectorRecord, type ReceiveConnectorUsage } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type BoundParameters, type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
@@ -30,6 +30,16 @@ export const receiveConnectorType = defineObjectType({
     { name: 'Banner', type: 'String' },
     { name: 'Comment', type: 'String' },
     { name: 'ConnectionTimeout', type: 'TimeSpan' },
+    { name: 'ConnectionInactivityTimeout', type: 'TimeSpan' },
+    { name: 'MaxInboundConnection', type: 'Object' },
+    { name: 'MaxInboundConnectionPerSource', type: 'Object' },
+    { name: 'MaxInboundConnectionPercentagePerSource', type: 'Int32' },
+    { name: 'MaxRecipientsPerMessage', type: 'Int32' },
+    { name: 'MaxHeaderSize', type: 'ByteQuantifiedSize' },
+    { name: 'MaxProtocolErrors', type: 'Object' },
+    { name: 'TarpitInterval', type: 'TimeSpan' },
+    { name: 'MaxLogonFailures', type: 'Int32' },
+    { name: 'AuthTarpitInterval', type: 'TimeSpan' },
     { name: 'WhenChanged', type: 'DateTime' },
     { name: 'WhenCreated', type: 'DateTime' },
   ],
@@ -58,9 +68,24 @@ export function toReceiveConnectorObject(c: ReceiveConnectorRecord) {
     Banner: c.banner,
     Comment: c.comment,
     ConnectionTimeout: formatTimeSpan(c.connectionTimeout),
+    ConnectionInactivityTimeout: formatTimeSpan(c.connectionInactivityTimeout),
+    MaxInboundConnection: unlimitedInt(c.maxInboundConnection),
+    MaxInboundConnectionPerSource: unlimitedInt(c.maxInboundConnectionPerSource),
+    MaxInboundConnectionPercentagePerSource: c.maxInboundConnectionPercentagePerSource,
+    MaxRecipientsPerMessage: c.maxRecipientsPerMessage,
+    MaxHeaderSize: formatByteQuantifiedSize(c.maxHeaderSize),
+    MaxProtocolErrors: unlimitedInt(c.maxProtocolErrors),
+    TarpitInterval: formatTimeSpan(c.tarpitInterval),
+    MaxLogonFailures: c.maxLogonFailures,
+    AuthTarpitInterval: formatTimeSpan(c.authTarpitInterval),
     WhenChanged: c.whenChanged,
     WhenCreated: c.whenCreated,
   };
+}
+
+/** Exchange's Unlimited<int> as Get- shows it: the number, or `Unlimited`. */
+function unlimitedInt(n: number | null): number | string {
+  return n === null ? 'Unlimited' : n;
 }
 
 const AUTH = ['None', 'Tls', 'Integrated', 'BasicAuth', 'BasicAuthRequireTLS', 'ExchangeServer', 'ExternalAuthoritative'];
@@ -80,7 +105,32 @@ const settable: ParameterDeclaration[] = [
   { name: 'TransportRole', type: 'Enum', values: ['FrontendTransport', 'HubTransport'], description: 'The transport service that hosts the connector.' },
   { name: 'Banner', type: 'String', nullable: true, description: 'The 220 greeting text (after "220 ").' },
   { name: 'Comment', type: 'String', nullable: true, description: 'Free text.' },
-  { name: 'ConnectionTimeout', type: 'TimeSpan', description: 'Longest time a connection may stay open. Default 00:10:00.' },
+  { name: 'ConnectionTimeout', type: 'TimeSpan', description: 'Longest time a connection may stay open, even while data flows (00:00:01 to 1.00:00:00). Default 00:10:00 (FrontendTransport), 00:05:00 (HubTransport).' },
+  { name: 'ConnectionInactivityTimeout', type: 'TimeSpan', description: 'Longest idle time before a connection is closed; less than ConnectionTimeout. Default 00:05:00 (FrontendTransport), 00:01:00 (HubTransport).' },
+  { name: 'MaxInboundConnection', type: 'Int32', allowUnlimited: true, range: [1, 2147483647], description: 'Connections the connector serves at once (1 to 2147483647, or unlimited). Default 5000.' },
+  { name: 'MaxInboundConnectionPerSource', type: 'Int32', allowUnlimited: true, range: [1, 10000], description: 'Connections from one IP address at once (1 to 10000, or unlimited). Default 20.' },
+  { name: 'MaxInboundConnectionPercentagePerSource', type: 'Int32', range: [1, 100], description: 'Connections from one IP address at once, as a percentage of the connections still free (1 to 100). Default 2.' },
+  { name: 'MaxRecipientsPerMessage', type: 'Int32', range: [1, 512000], description: 'Recipients per message; further RCPT commands get 452 4.5.3. Default 200.' },
+  { name: 'MaxHeaderSize', type: 'ByteQuantifiedSize', description: 'Largest message header (1 byte to 2147483647 bytes). Default 256 KB.' },
+  { name: 'MaxProtocolErrors', type: 'Int32', allowUnlimited: true, range: [0, 2147483647], description: 'SMTP protocol errors before the connection is closed (0 to 2147483647, or unlimited). Default 5.' },
+  { name: 'TarpitInterval', type: 'TimeSpan', description: 'How long an error reply to an anonymous session is held back (00:00:00 to 00:10:00; 00:00:00 turns it off). Default 00:00:05.' },
+  { name: 'MaxLogonFailures', type: 'Int32', range: [0, 10], description: 'Failed AUTH attempts before the connection is closed (0 to 10; 0: never closed for them). Default 3.' },
+  { name: 'AuthTarpitInterval', type: 'TimeSpan', description: 'How long a failed AUTH attempt is answered late (00:00:00 to 00:10:00). Default 00:00:05.' },
+];
+
+/** Set-ReceiveConnector's parameter to the record's property, for the limits that copy over as bound. */
+const LIMITS: Array<[string, keyof ReceiveConnectorLimits | 'connectionTimeout']> = [
+  ['ConnectionTimeout', 'connectionTimeout'],
+  ['ConnectionInactivityTimeout', 'connectionInactivityTimeout'],
+  ['MaxInboundConnection', 'maxInboundConnection'],
+  ['MaxInboundConnectionPerSource', 'maxInboundConnectionPerSource'],
+  ['MaxInboundConnectionPercentagePerSource', 'maxInboundConnectionPercentagePerSource'],
+  ['MaxRecipientsPerMessage', 'maxRecipientsPerMessage'],
+  ['MaxHeaderSize', 'maxHeaderSize'],
+  ['MaxProtocolErrors', 'maxProtocolErrors'],
+  ['TarpitInterval', 'tarpitInterval'],
+  ['MaxLogonFailures', 'maxLogonFailures'],
+  ['AuthTarpitInterval', 'authTarpitInterval'],
 ];
 
 /** Receive connectors are per server: `Server\Name`, a name on the connected server, or a GUID. */
@@ -119,7 +169,7 @@ function apply(ctx: CmdletContext, c: ReceiveConnectorRecord, p: BoundParameters
   if (has('TransportRole')) next.transportRole = p.TransportRole as 'FrontendTransport' | 'HubTransport';
   if (has('Banner')) next.banner = (p.Banner as string | null) || null;
   if (has('Comment')) next.comment = (p.Comment as string | null) ?? '';
-  if (has('ConnectionTimeout')) next.connectionTimeout = p.ConnectionTimeout as number;
+  for (const [parameter, property] of LIMITS) if (has(parameter)) (next as Record<string, unknown>)[property] = p[parameter];
   next.whenChanged = ctx.services.clock();
   validateReceiveConnector(next);
   return next;
@@ -159,7 +209,7 @@ export function defaultReceiveConnector(server: string, port: number, now: Date)
     transportRole: 'FrontendTransport',
     banner: null,
     comment: '',
-    connectionTimeout: 10 * 60_000,
+    ...receiveConnectorLimitDefaults('FrontendTransport'),
     whenCreated: now,
     whenChanged: now,
   };
@@ -217,12 +267,15 @@ export function receiveConnectorCmdlets(): CmdletDeclaration[] {
       const usage = ((p.Usage as ReceiveConnectorUsage | undefined) ?? switches[0] ?? 'Custom') as ReceiveConnectorUsage;
       const name = (p.Name as string).trim();
       const now = ctx.services.clock();
+      // Exchange's timeouts differ by role: a HubTransport connector gets the hub's defaults.
+      const role = (p.TransportRole as ReceiveConnectorRecord['transportRole'] | undefined) ?? 'FrontendTransport';
       const base: ReceiveConnectorRecord = {
         ...defaultReceiveConnector(server.name, usage === 'Client' ? 587 : 25, now),
         name,
         bindings: usage === 'Client' ? ['0.0.0.0:587'] : usage === 'Internal' ? ['0.0.0.0:25'] : [],
         protocolLoggingLevel: 'None',
-        transportRole: 'FrontendTransport',
+        transportRole: role,
+        ...receiveConnectorLimitDefaults(role),
         ...usageDefaults(usage),
       };
       const record = apply(ctx, base, p);

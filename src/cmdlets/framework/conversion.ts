@@ -55,6 +55,8 @@ function convertScalar(p: ParameterDeclaration, value: WireValue): unknown {
       throw conversionError(p, value, 'The value is not a string.');
     case 'Int32':
     case 'Int64': {
+      // Exchange's Unlimited<int>.
+      if (typeof value === 'string' && /^\s*unlimited\s*$/i.test(value) && p.allowUnlimited) return null;
       const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value) ? Number(value) : NaN;
       if (!Number.isInteger(n)) throw conversionError(p, value, 'Input string was not in a correct format.');
       if (p.range && (n < p.range[0] || n > p.range[1])) {

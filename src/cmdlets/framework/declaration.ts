@@ -4,7 +4,7 @@ import type { CmdletContext } from './context.js';
 
 /** A parameter as declared; the wire's ParameterInfo plus server-only conversion hints. */
 export interface ParameterDeclaration extends ParameterInfo {
-  /** ByteQuantifiedSize/TimeSpan: accepts `unlimited` (bound as null). */
+  /** ByteQuantifiedSize/TimeSpan/Int32 (Exchange's Unlimited<int>): accepts `unlimited` (bound as null). */
   allowUnlimited?: boolean;
   /** Message for a value outside `values`, where Exchange has its own wording ({0} = the value). */
   invalidValueMessage?: string;

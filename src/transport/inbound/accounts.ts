@@ -15,6 +15,8 @@ export interface AuthenticatedUser {
 export interface AccountVerifier {
   /** The user when the password is right; undefined otherwise (unknown user and wrong password look alike). */
   verify(login: string, password: string): Promise<AuthenticatedUser | undefined>;
+  /** The account a login names, one key for all its spellings; for an unknown login, the login itself (bounded). */
+  accountKey(login: string): string;
 }
 
 export class MailUserAccounts implements AccountVerifier {
@@ -37,6 +39,13 @@ export class MailUserAccounts implements AccountVerifier {
     return slash > 0 ? this.byLogin.get(l.slice(slash + 1)) : undefined;
   }
 
+  accountKey(login: string): string {
+    const user = this.find(login);
+    if (user) return user.userPrincipalName.toLowerCase();
+    const l = login.trim().toLowerCase();
+    return l.slice(l.indexOf('\\') + 1, l.indexOf('\\') + 1 + 256);
+  }
+
   async verify(login: string, password: string): Promise<AuthenticatedUser | undefined> {
     const user = this.find(login);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
@@ -49,6 +58,13 @@ export class MailUserAccounts implements AccountVerifier {
   }
 }
 
+/** Every password check slot is taken and the queue is full: try again later (454). */
+export class VerificationBusy extends Error {
+  constructor() {
+    super('Too many password checks are waiting');
+  }
+}
+
 /**
  * At most `limit` password checks at once for the whole service: each scrypt
  * takes 16 MiB and a thread-pool thread, and a flood of AUTH attempts over
@@ -58,10 +74,21 @@ export class VerificationLimit {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly limit: number) {}
+  /**
+   * `maxWaiting` bounds the queue: a check outlives the session that asked
+   * for it, so clients that connect, AUTH and drop could otherwise queue
+   * checks without end. Past it a check is refused at once (VerificationBusy).
+   */
+  constructor(
+    private readonly limit: number,
+    private readonly maxWaiting = 64,
+  ) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.running >= this.limit) {
+      if (this.waiting.length >= this.maxWaiting) throw new VerificationBusy();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
     else this.running++;
     try {
       return await work();
@@ -74,6 +101,6 @@ export class VerificationLimit {
   }
 
   limited(verifier: AccountVerifier): AccountVerifier {
-    return { verify: (login, password) => this.run(() => verifier.verify(login, password)) };
+    return { verify: (login, password) => this.run(() => verifier.verify(login, password)), accountKey: (login) => verifier.accountKey(login) };
   }
 }

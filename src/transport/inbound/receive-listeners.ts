@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import { ProtocolLogSession, type ProtocolLogWriter } from '../protocol-log/index.js';
 import { listenerBindings, matchReceiveConnector, type TransportSnapshot } from '../service/config-snapshot.js';
 import { VerificationLimit } from './accounts.js';
+import { AuthThrottle, DEFAULT_AUTH_THROTTLE, type AuthThrottlePolicy } from './auth-throttle.js';
+import { admitConnection, ConnectionCounts, type Admission } from './connection-limits.js';
+import { REPLY } from './replies.js';
 import { InboundSession, type SessionHost } from './smtp-session.js';
 
 export interface ReceiveListenersDeps {
@@ -13,17 +16,36 @@ export interface ReceiveListenersDeps {
   host: Omit<SessionHost, 'onClose'>;
   receiveLog: ProtocolLogWriter;
   logger: Logger;
+  /** The cross-session AUTH throttle's thresholds; Interchange's defaults unless a test needs small ones. */
+  authThrottle?: Partial<AuthThrottlePolicy>;
 }
 
 const key = (b: { address: string; port: number }) => `${b.address}|${b.port}`;
+
+/**
+ * Sockets one listener holds, whatever its connectors allow (Unlimited
+ * included): file descriptors are finite. Above every default connector limit,
+ * so a refused client still gets its 421 rather than a silent close.
+ */
+const LISTENER_SOCKET_CEILING = 16_384;
+/** One service-log line per connector and interval about refused connections, with how many there were. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 export class ReceiveListeners {
   private readonly servers = new Map<string, net.Server>();
   private readonly sessions = new Set<InboundSession>();
   private readonly sockets = new Set<net.Socket>();
   private readonly authLimit = new VerificationLimit(4);
+  private readonly authThrottle: AuthThrottle;
+  /** Per connector GUID; an entry exists while the connector has connections. */
+  private readonly counts = new Map<string, ConnectionCounts>();
+  private readonly refusalLog = new Map<string, { loggedAt: number; unlogged: number }>();
+  /** Connections refused by a connection limit since the service started. */
+  refusedConnections = 0;
 
-  constructor(private readonly deps: ReceiveListenersDeps) {}
+  constructor(private readonly deps: ReceiveListenersDeps) {
+    this.authThrottle = new AuthThrottle(deps.logger, { ...DEFAULT_AUTH_THROTTLE, ...deps.authThrottle });
+  }
 
   get sessionCount(): number {
     return this.sessions.size;
@@ -42,7 +64,7 @@ export class ReceiveListeners {
     for (const [k, b] of wanted) {
       if (this.servers.has(k)) continue;
       const srv = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket, b.port));
-      srv.maxConnections = 5000;
+      srv.maxConnections = LISTENER_SOCKET_CEILING;
       try {
         await new Promise<void>((resolve, reject) => {
           srv.once('error', reject);
@@ -71,8 +93,19 @@ export class ReceiveListeners {
       socket.destroy();
       return;
     }
+    const source = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+    const guid = connector.record.guid;
+    let counts = this.counts.get(guid);
+    if (!counts) this.counts.set(guid, (counts = new ConnectionCounts()));
+    const admission = admitConnection(connector.record, counts.open, counts.fromSource(source));
+    if (admission !== 'accept') return this.refuse(socket, connector.record, source, admission);
+    counts.add(source);
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      counts.remove(source);
+      if (counts.open === 0) this.counts.delete(guid);
+    });
     const log =
       connector.record.protocolLoggingLevel === 'Verbose'
         ? new ProtocolLogSession(this.deps.receiveLog, {
@@ -82,8 +115,31 @@ export class ReceiveListeners {
           })
         : undefined;
     // The mail users of this moment's snapshot, like the connector: a password change applies to the next AUTH of a new session.
-    const session = new InboundSession(socket, connector, { accounts: this.authLimit.limited(snapshot.accounts), acceptedDomains: snapshot.acceptedDomains, ...this.deps.host, onClose: (s) => this.sessions.delete(s) }, log);
+    const session = new InboundSession(socket, connector, { accounts: this.authLimit.limited(snapshot.accounts), acceptedDomains: snapshot.acceptedDomains, authThrottle: this.authThrottle, ...this.deps.host, onClose: (s) => this.sessions.delete(s) }, log);
     this.sessions.add(session);
+  }
+
+  /**
+   * Exchange's 421 and a close, before any session exists: no session object,
+   * no protocol log rows (a flood of refusals would flood the log), one
+   * service-log line per connector and minute with the count.
+   */
+  private refuse(socket: net.Socket, record: { guid: string; name: string; maxInboundConnection: number | null; maxInboundConnectionPerSource: number | null; maxInboundConnectionPercentagePerSource: number }, source: string, limit: Exclude<Admission, 'accept'>): void {
+    this.refusedConnections++;
+    // The reply fits the empty send buffer of a new socket, so end() flushes it at once; then nothing of the socket is kept.
+    socket.end(REPLY.tooManyConnections + '\r\n', () => socket.destroy());
+    const now = Date.now();
+    const entry = this.refusalLog.get(record.guid);
+    if (entry && now - entry.loggedAt < REFUSAL_LOG_INTERVAL_MS) {
+      entry.unlogged++;
+      return;
+    }
+    const value = limit === 'MaxInboundConnection' ? record.maxInboundConnection : limit === 'MaxInboundConnectionPerSource' ? record.maxInboundConnectionPerSource : `${record.maxInboundConnectionPercentagePerSource}%`;
+    this.deps.logger.warn(
+      { connector: record.name, source, limit, value, refusedSinceLastReport: entry?.unlogged ?? 0, refusedTotal: this.refusedConnections },
+      `Receive connector '${record.name}' rejected an incoming connection from IP address '${source}'. The limit ${limit} ('${value}') for this connector has been reached.`,
+    );
+    this.refusalLog.set(record.guid, { loggedAt: now, unlogged: 0 });
   }
 
   /** Stops accepting connections; sessions in progress continue. */

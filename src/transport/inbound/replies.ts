@@ -30,6 +30,8 @@ export const REPLY = {
   authCancelled: '501 5.0.0 Authentication cancelled',
   authBadBase64: '501 5.5.2 Cannot decode the Base64 response',
   authBadPlain: '501 5.5.2 Invalid AUTH PLAIN response',
+  /** RFC 4954's temporary failure: AUTH refused for a while (cross-session throttle) or no password check free. */
+  authThrottled: '454 4.7.0 Temporary authentication failure',
   authTooManyFailures: '421 4.7.0 Too many failed authentication attempts, closing transmission channel',
   authLoginUser: '334 VXNlcm5hbWU6',
   authLoginPassword: '334 UGFzc3dvcmQ6',
@@ -43,7 +45,11 @@ export const REPLY = {
   bareLf: '550 5.6.11 Bare line feed characters are not allowed in message content; use CRLF',
   storeFailed: '451 4.3.0 Temporary server error: the message could not be stored. Please try again later',
   tooManyErrors: '421 4.7.0 Too many errors on this connection, closing transmission channel',
+  /** A connection over MaxInboundConnection, MaxInboundConnectionPerSource or its percentage (Exchange's text). */
+  tooManyConnections: '421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel',
   shuttingDown: '421 4.3.2 Service not available, closing transmission channel',
   timeout: '451 4.7.0 Timeout waiting for client input',
+  /** ConnectionTimeout: the session lasted its longest, busy or not. */
+  sessionTimeout: '421 4.4.1 Connection timed out',
   bdatNotOffered: '500 5.3.3 Unrecognized command \'BDAT\'',
 } as const;

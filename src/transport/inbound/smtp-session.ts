@@ -10,7 +10,8 @@ import type { SmtpExtendedRight } from '../../directory/records.js';
 import type { AcceptedDomainTable } from '../../organization/accepted-domains.js';
 import type { ProtocolLogSession } from '../protocol-log/index.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
-import type { AccountVerifier, AuthenticatedUser } from './accounts.js';
+import { VerificationBusy, type AccountVerifier, type AuthenticatedUser } from './accounts.js';
+import type { AuthThrottle } from './auth-throttle.js';
 import { DataReader, type DataResult } from './data-reader.js';
 import { REPLY } from './replies.js';
 import {
@@ -56,21 +57,18 @@ export interface SessionHost {
   accounts?: AccountVerifier;
   /** Without it, no recipient domain is accepted: only sessions that may relay can send. */
   acceptedDomains?: AcceptedDomainTable;
+  /** AUTH failures across sessions (per source and account); without it only MaxLogonFailures applies. */
+  authThrottle?: AuthThrottle;
 }
 
 const MAX_LINE = 4096;
-const MAX_ERRORS = 10;
-const MAX_RECIPIENTS = 200;
-/** Failed AUTH attempts before the session is dropped. */
-const MAX_AUTH_FAILURES = 3;
-/** A failed attempt is answered after this delay, doubled for each further failure: no fast password guessing. */
-const AUTH_FAILURE_DELAY_MS = 400;
 /** SASL responses longer than this are refused (RFC 4954 allows 12288 octets for a whole AUTH line). */
 const MAX_SASL_LINE = 12288;
 /** Stop reading while this much of our output waits for a client that does not read. */
 const WRITE_HIGH_WATER = 256 * 1024;
 
-type State = 'command' | 'data' | 'busy' | 'closed';
+/** `tarpit`: an error reply is held back (TarpitInterval); nothing is read or written meanwhile. */
+type State = 'command' | 'data' | 'busy' | 'tarpit' | 'closed';
 
 /** A SASL exchange in progress: the next line is a response, not a command. */
 type Sasl = { mechanism: 'PLAIN' } | { mechanism: 'LOGIN'; user?: string };
@@ -98,6 +96,11 @@ export class InboundSession {
   private sasl: Sasl | undefined;
   private user: AuthenticatedUser | undefined;
   private authFailures = 0;
+  /** ConnectionTimeout: the whole session, however busy. */
+  private sessionTimer: NodeJS.Timeout | undefined;
+  /** The one delay a session can have pending (a tarpit or an AUTH wait): cleared on close, never more than one. */
+  private waitTimer: NodeJS.Timeout | undefined;
+  private waitDone: (() => void) | undefined;
 
   constructor(
     socket: net.Socket,
@@ -108,7 +111,14 @@ export class InboundSession {
     this.socket = socket;
     this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     socket.setNoDelay(true);
-    socket.setTimeout(Math.max(1000, connector.record.connectionTimeout || 600_000));
+    // ConnectionInactivityTimeout is the socket's idle timer; ConnectionTimeout bounds the whole session,
+    // so a client that trickles a byte a second cannot hold the connection open.
+    socket.setTimeout(connector.record.connectionInactivityTimeout);
+    this.sessionTimer = setTimeout(() => {
+      if (this.state === 'closed') return;
+      this.reply(REPLY.sessionTimeout);
+      this.close('Timeout');
+    }, connector.record.connectionTimeout);
     this.attach(socket);
     log?.connect();
     log?.info(sessionPermissionsText(connector.rights.anonymous), 'Set Session Permissions');
@@ -193,12 +203,50 @@ export class InboundSession {
     if (this.socket.writableLength > WRITE_HIGH_WATER) this.socket.pause();
   }
 
-  private reply(text: string): void {
+  /** `tarpit` false: the reply goes out at once, as the last before the session closes does. */
+  private reply(text: string, tarpit = true): void {
     this.out.push(text.includes('\n') ? text.replace(/\r?\n/g, '\r\n') + '\r\n' : text + '\r\n');
     this.log?.sent(text);
+    if (!tarpit) return;
+    // Exchange's tarpit: a 5xx reply to an anonymous session comes late; authenticated sessions are never delayed,
+    // and a failed AUTH has its own AuthTarpitInterval. A session waiting on something else (busy) is not held twice.
+    if (text.charCodeAt(0) === 0x35 && !text.startsWith('535') && !this.user && (this.state === 'command' || this.state === 'data') && this.connector.record.tarpitInterval > 0) {
+      this.tarpit(text);
+    }
+  }
+
+  /**
+   * Holds the replies so far for TarpitInterval. The session stops reading
+   * (TCP pushes back on the client), so what a client pipelines meanwhile
+   * waits in the kernel, not here, and there is one timer per session at most.
+   */
+  private tarpit(text: string): void {
+    const ms = this.connector.record.tarpitInterval;
+    this.state = 'tarpit';
+    this.socket.pause();
+    this.log?.info(undefined, `Tarpit for '${logTimeSpan(ms)}' due to '${text}'`);
+    void this.wait(ms).then(() => {
+      if (this.state !== 'tarpit') return;
+      this.state = 'command';
+      this.socket.resume();
+      this.process();
+    });
+  }
+
+  /** Resolves after ms, or at once when the session closes (the timer is cleared then). */
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.waitDone = resolve;
+      this.waitTimer = setTimeout(() => {
+        this.waitTimer = undefined;
+        this.waitDone = undefined;
+        resolve();
+      }, ms);
+    });
   }
 
   private flush(): void {
+    if (this.state === 'tarpit') return;
     if (this.out.length === 0 || this.socket.destroyed) {
       this.out = [];
       return;
@@ -207,9 +255,12 @@ export class InboundSession {
     this.out = [];
   }
 
+  /** A protocol error; Exchange's MaxProtocolErrors ends the session at the limit, right after the error's reply. */
   private error(text: string): void {
-    this.reply(text);
-    if (++this.errors >= MAX_ERRORS) {
+    const max = this.connector.record.maxProtocolErrors;
+    const last = max !== null && ++this.errors >= max;
+    this.reply(text, !last);
+    if (last) {
       this.reply(REPLY.tooManyErrors);
       this.close('TooManyErrors');
     }
@@ -218,6 +269,9 @@ export class InboundSession {
   private close(reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearTimeout(this.sessionTimer);
+    clearTimeout(this.waitTimer);
+    this.waitDone?.();
     this.flush();
     this.log?.disconnect(reason);
     this.socket.end();
@@ -342,10 +396,30 @@ export class InboundSession {
 
   private async authenticate(mechanism: string, accounts: AccountVerifier | undefined, login: string, password: string): Promise<void> {
     this.state = 'busy';
+    // Nothing more is read until the answer: a client cannot queue lines behind a slow check.
+    this.socket.pause();
+    const account = accounts?.accountKey(login) ?? '';
+    const verdict = this.host.authThrottle?.before(this.remoteIp, account);
+    if (verdict?.kind === 'refuse') {
+      // Refused without a password check; the right password would get the same answer, so it tells nothing.
+      this.log?.info(undefined, `Inbound AUTH ${mechanism} refused because of ${verdict.reason} until ${new Date(verdict.until).toISOString()}`);
+      this.reply(REPLY.authThrottled);
+      return this.afterAuthFailure();
+    }
+    if (verdict && verdict.delayMs > 0) {
+      this.log?.info(undefined, `Tarpit for '${logTimeSpan(verdict.delayMs)}' due to earlier AUTH failures from this address`);
+      await this.wait(verdict.delayMs);
+      if (this.isClosed()) return;
+    }
     let user: AuthenticatedUser | undefined;
     try {
       user = accounts ? await accounts.verify(login, password) : undefined;
-    } catch {
+    } catch (e) {
+      if (e instanceof VerificationBusy) {
+        if (this.isClosed()) return;
+        this.reply(REPLY.authThrottled);
+        return this.resume();
+      }
       user = undefined;
     }
     if (this.isClosed()) return;
@@ -356,12 +430,18 @@ export class InboundSession {
       this.reply(REPLY.authSucceeded);
       return this.resume();
     }
-    this.authFailures++;
+    this.host.authThrottle?.failed(this.remoteIp, account);
     this.log?.info(undefined, `Inbound AUTH ${mechanism} failed because of LogonDenied`);
-    await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS * 2 ** (this.authFailures - 1)));
+    await this.wait(this.connector.record.authTarpitInterval);
     if (this.isClosed()) return;
     this.reply(REPLY.authFailed);
-    if (this.authFailures >= MAX_AUTH_FAILURES) {
+    this.afterAuthFailure();
+  }
+
+  /** Exchange's MaxLogonFailures: the session ends after that many failed attempts (0: never for them). */
+  private afterAuthFailure(): void {
+    const max = this.connector.record.maxLogonFailures;
+    if (++this.authFailures >= max && max > 0) {
       this.reply(REPLY.authTooManyFailures);
       return this.close('TooManyErrors');
     }
@@ -375,6 +455,7 @@ export class InboundSession {
 
   private resume(): void {
     this.state = 'command';
+    this.socket.resume();
     this.process();
     this.flush();
   }
@@ -413,7 +494,7 @@ export class InboundSession {
     this.state = 'busy';
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: material.secureContext, requestCert: true, rejectUnauthorized: false });
     this.socket = secure;
-    secure.setTimeout(Math.max(1000, this.connector.record.connectionTimeout || 600_000));
+    secure.setTimeout(this.connector.record.connectionInactivityTimeout);
     this.attach(secure);
     secure.once('secure', () => {
       this.secure = true;
@@ -507,7 +588,7 @@ export class InboundSession {
     const refusal = this.encodingRefusal('recipient', path.value.mailbox, this.smtpUtf8);
     if (refusal) return this.error(refusal);
     const address = path.value.mailbox.address;
-    if (this.recipients.length >= MAX_RECIPIENTS) return this.reply(REPLY.tooManyRecipients);
+    if (this.recipients.length >= this.connector.record.maxRecipientsPerMessage) return this.reply(REPLY.tooManyRecipients);
     if (!this.mayRelayTo(address)) return this.reply(REPLY.relayDenied);
     this.recipients.push(address);
     this.reply(REPLY.recipientOk);
@@ -578,6 +659,13 @@ export class InboundSession {
         this.flush();
       });
   }
+}
+
+/** A TimeSpan as Exchange writes it in the protocol log: `0.00:00:05`. */
+function logTimeSpan(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${Math.floor(s / 86400)}.${pad(Math.floor(s / 3600) % 24)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
 }
 
 /** `AUTH LOGIN` as sent; `AUTH PLAIN ****` when an initial response (the credentials) followed. */

@@ -12,6 +12,7 @@ import type { TransportServiceSettings } from '../../directory/records.js';
 import { serverHome } from '../../organization/bootstrap.js';
 import { DeliveryEngine } from '../delivery/delivery-queues.js';
 import { createQueueViewer, stoppedError } from '../delivery/queue-view.js';
+import type { AuthThrottlePolicy } from '../inbound/auth-throttle.js';
 import { ReceiveListeners } from '../inbound/receive-listeners.js';
 import type { AcceptedMessage } from '../inbound/smtp-session.js';
 import { ProtocolLogWriter, type ProtocolLogSettings } from '../protocol-log/index.js';
@@ -32,6 +33,8 @@ export interface TransportServiceOptions {
   stopGraceMs?: number;
   /** Spool folder; default <data>/servers/<SERVER>/Queue. */
   queueDir?: string;
+  /** Thresholds of the cross-session AUTH throttle (src/transport/inbound/auth-throttle.ts). */
+  authThrottle?: Partial<AuthThrottlePolicy>;
 }
 
 type State = 'Running' | 'Stopped' | 'StartPending' | 'StopPending';
@@ -93,6 +96,7 @@ export class TransportService implements TransportServiceControl {
       snapshot: () => this.snapshot,
       receiveLog: this.receiveLog,
       logger: this.opts.logger,
+      authThrottle: this.opts.authThrottle,
       host: {
         serverName: this.serverName,
         clock: this.clock,
