@@ -10,13 +10,15 @@ import type { AcceptedDomainTable } from '../../organization/accepted-domains.js
 import type { ProtocolLogSession } from '../protocol-log/index.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
 import type { AccountVerifier, AuthenticatedUser } from './accounts.js';
-import { DataReader, type DataResult } from './data-reader.js';
+import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
+import { DataReader, type DataRefusal, type DataResult } from './data-reader.js';
 import { REPLY } from './replies.js';
 
 export interface AcceptedMessage {
   from: string;
   recipients: string[];
-  body: Buffer;
+  /** One buffer for a small message; a large one stays in the blocks it was received into (never copied whole). */
+  body: Buffer | Buffer[];
   sourceConnector: string;
   sourceIp: string;
   internetMessageId: string | undefined;
@@ -38,6 +40,8 @@ export interface SessionHost {
   accounts?: AccountVerifier;
   /** Without it, no recipient domain is accepted: only sessions that may relay can send. */
   acceptedDomains?: AcceptedDomainTable;
+  /** The service's budget for message data in memory; past it DATA gets 452 4.3.1. */
+  messageMemory?: MessageMemoryBudget;
 }
 
 const MAX_LINE = 4096;
@@ -51,6 +55,12 @@ const AUTH_FAILURE_DELAY_MS = 400;
 const MAX_SASL_LINE = 12288;
 /** Stop reading while this much of our output waits for a client that does not read. */
 const WRITE_HIGH_WATER = 256 * 1024;
+/** Stop reading while this much input waits for a message to be stored (a client pipelining past its DATA). */
+const READ_HIGH_WATER = 64 * 1024;
+/** Exchange's MaxHeaderSize default (256 KB); the connector's setting replaces it. */
+const MAX_HEADER_SIZE = 262144;
+/** Messages up to this size are joined into one buffer, which delivery may keep in memory; larger ones stay in blocks. */
+const WHOLE_BODY_MAX = 1024 * 1024;
 
 type State = 'command' | 'data' | 'busy' | 'closed';
 
@@ -122,6 +132,8 @@ export class InboundSession {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+    // While a message is being stored nothing is read: what the client sends meanwhile waits in its socket, not here.
+    if (this.state === 'busy' && this.buffer.length > READ_HIGH_WATER) this.socket.pause();
     this.process();
   }
 
@@ -165,6 +177,7 @@ export class InboundSession {
     }
     this.flush();
     if (this.socket.writableLength > WRITE_HIGH_WATER) this.socket.pause();
+    else if (this.state !== 'busy' && this.socket.isPaused()) this.socket.resume();
   }
 
   private reply(text: string): void {
@@ -192,6 +205,7 @@ export class InboundSession {
   private close(reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.data?.release();
     this.flush();
     this.log?.disconnect(reason);
     this.socket.end();
@@ -476,33 +490,32 @@ export class InboundSession {
     if (!this.checkReadyForMail()) return;
     if (this.from === undefined) return this.error(REPLY.needMail);
     if (this.recipients.length === 0) return this.error(REPLY.needRcpt);
+    const reader = new DataReader({ maxMessageSize: this.connector.record.maxMessageSize, maxHeaderSize: MAX_HEADER_SIZE, budget: this.host.messageMemory });
+    if (!reader.begin()) return this.reply(REPLY.insufficientResources);
     this.reply(REPLY.startData);
-    this.data = new DataReader(this.connector.record.maxMessageSize);
+    this.data = reader;
     this.state = 'data';
   }
 
   private endOfData(result: DataResult): void {
+    const reader = this.data!;
     this.data = undefined;
     const from = this.from!;
     const recipients = this.recipients;
     this.resetTransaction();
-    if (result.tooBig) {
+    if (result.refusal) {
       this.state = 'command';
-      return this.reply(REPLY.tooBig);
-    }
-    if (result.bareLf) {
-      this.state = 'command';
-      return this.reply(REPLY.bareLf);
+      return this.reply(REFUSAL_REPLY[result.refusal]);
     }
     const receivedAt = this.host.clock();
-    const headers = headerSummary(result.parts.length === 1 ? result.parts[0] : Buffer.concat(result.parts.slice(0, 64)));
+    const headers = headerSummary(result.blocks.length === 1 ? result.blocks[0] : Buffer.concat(result.blocks.slice(0, 2)));
     const messageId = headers.messageId ?? `<${crypto.randomUUID()}@${this.connector.fqdn}>`;
     const received =
       `Received: from ${sanitize(this.helo ?? this.remoteIp)} (${this.remoteIp}) by ${this.connector.fqdn} (${this.host.serverName})\r\n` +
       ` with ${this.esmtp ? `ESMTP${this.secure ? 'S' : ''}${this.user ? 'A' : ''}` : 'SMTP'}; ${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
-    // The one copy of the message: our trace headers, then the received slices.
     const prefix = Buffer.from(received + (headers.messageId ? '' : `Message-ID: ${messageId}\r\n`), 'latin1');
-    const body = Buffer.concat([prefix, ...result.parts], prefix.length + result.size);
+    // Our trace headers, then the received blocks: joined for a small message, as they are for a large one.
+    const body = prefix.length + result.size <= WHOLE_BODY_MAX ? Buffer.concat([prefix, ...result.blocks], prefix.length + result.size) : [prefix, ...result.blocks];
     this.state = 'busy';
     this.log?.info(undefined, 'receiving message');
     this.host
@@ -528,6 +541,7 @@ export class InboundSession {
         },
       )
       .finally(() => {
+        reader.release();
         if (this.state === 'closed') return;
         this.state = 'command';
         this.process();
@@ -535,6 +549,15 @@ export class InboundSession {
       });
   }
 }
+
+const REFUSAL_REPLY: Record<DataRefusal, string> = {
+  tooBig: REPLY.tooBig,
+  headerTooBig: REPLY.headerTooBig,
+  lineTooLong: REPLY.dataLineTooLong,
+  bareLf: REPLY.bareLf,
+  bareCr: REPLY.bareCr,
+  noMemory: REPLY.insufficientResources,
+};
 
 /** `AUTH LOGIN` as sent; `AUTH PLAIN ****` when an initial response (the credentials) followed. */
 function authLogText(arg: string): string {
