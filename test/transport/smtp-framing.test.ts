@@ -4,14 +4,19 @@ import assert from 'node:assert/strict';
 import { buildDsn, headerSection } from '../../src/transport/delivery/dsn.js';
 import { DataReader } from '../../src/transport/inbound/data-reader.js';
 import { headerSummary } from '../../src/transport/inbound/smtp-session.js';
-import { dotStuff } from '../../src/transport/outbound/smtp-client.js';
+import { dotStuff, dotStuffBlocks } from '../../src/transport/outbound/smtp-client.js';
+import { MessageMemoryBudget } from '../../src/transport/service/message-memory-budget.js';
 import { domainMismatch } from '../../src/transport/outbound/tls-policy.js';
 
+function reader(maxMessageSize = 1000, maxHeaderSize = 262144): DataReader {
+  return new DataReader({ maxMessageSize, maxHeaderSize });
+}
+
 /** Feeds chunks until the end of data; `rest` then also holds the chunks not fed. */
-function feed(reader: DataReader, chunks: string[]) {
+function feed(reader: DataReader, chunks: Array<string | Buffer>) {
   for (let i = 0; i < chunks.length; i++) {
-    const r = reader.push(Buffer.from(chunks[i], 'latin1'));
-    if (r) return { ...r, body: DataReader.concat(r), rest: Buffer.concat([r.rest, Buffer.from(chunks.slice(i + 1).join(''), 'latin1')]) };
+    const r = reader.push(Buffer.isBuffer(chunks[i]) ? (chunks[i] as Buffer) : Buffer.from(chunks[i] as string, 'latin1'));
+    if (r) return { ...r, body: r.blocks.length ? DataReader.concat(r) : Buffer.alloc(0), rest: Buffer.concat([r.rest, ...chunks.slice(i + 1).map((c) => (Buffer.isBuffer(c) ? c : Buffer.from(c, 'latin1')))]) };
   }
   return undefined;
 }
@@ -19,58 +24,187 @@ function feed(reader: DataReader, chunks: string[]) {
 test('DataReader: unstuffs dots, ends only at CRLF.CRLF across any chunking, hands back what follows', () => {
   const wire = 'Subject: x\r\n\r\n..dot line\r\n.\r\nQUIT\r\n';
   for (let split = 1; split < wire.length; split++) {
-    const r = feed(new DataReader(1000), [wire.slice(0, split), wire.slice(split)]);
+    const r = feed(reader(), [wire.slice(0, split), wire.slice(split)]);
     assert.ok(r, `split at ${split}`);
     assert.equal(r.body.toString(), 'Subject: x\r\n\r\n.dot line\r\n');
     assert.equal(r.rest.toString(), 'QUIT\r\n');
-    assert.equal(r.bareLf, false);
+    assert.equal(r.refusal, undefined);
   }
 });
 
 test('DataReader: every way of cutting dot lines into chunks gives the same result', () => {
-  const wire = 'a\r\n..\r\n.a\r\nb.\r\n.\r\r\nx\r\n.\r\nNEXT';
-  const expected = 'a\r\n.\r\na\r\nb.\r\n\r\r\nx\r\n';
+  const wire = 'a\r\n..\r\n.a\r\nb.\r\n.\r\n.\r\nNEXT'.replace('.\r\n.\r\nNEXT', '...\r\nx\r\n.\r\nNEXT');
+  const expected = 'a\r\n.\r\na\r\nb.\r\n..\r\nx\r\n';
   for (let a = 0; a <= wire.length; a++) {
     for (let b = a; b <= wire.length; b++) {
-      const r = feed(new DataReader(1000), [wire.slice(0, a), wire.slice(a, b), wire.slice(b)]);
+      const r = feed(reader(), [wire.slice(0, a), wire.slice(a, b), wire.slice(b)]);
       assert.ok(r, `cut at ${a},${b}`);
       assert.equal(r.body.toString(), expected, `cut at ${a},${b}`);
       assert.equal(r.rest.toString(), 'NEXT');
-      assert.equal(r.bareLf, false);
+      assert.equal(r.refusal, undefined);
     }
   }
-  const bytes = feed(new DataReader(1000), [...wire]);
+  const bytes = feed(reader(), [...wire]);
   assert.equal(bytes?.body.toString(), expected);
   const bare = 'a\nb\r\n.\r\n';
-  for (let a = 0; a <= bare.length; a++) assert.equal(feed(new DataReader(1000), [bare.slice(0, a), bare.slice(a)])?.bareLf, true, `bare LF cut at ${a}`);
+  for (let a = 0; a <= bare.length; a++) assert.equal(feed(reader(), [bare.slice(0, a), bare.slice(a)])?.refusal, 'bareLf', `bare LF cut at ${a}`);
 });
 
-test('DataReader: bare LF is noticed and LF.LF does not end the data; oversize is counted but not kept', () => {
-  const r = feed(new DataReader(1000), ['a\nb\n.\nc\r\n.\r\n']);
-  assert.ok(r);
-  assert.equal(r.bareLf, true);
-  // The dot of `.\n` is unstuffed like any leading dot; the bare LFs reject the message anyway.
-  assert.equal(r.body.toString(), 'a\nb\n\nc\r\n');
-  const big = feed(new DataReader(10), ['0123456789abc\r\n', 'more\r\n.\r\n']);
+test('DataReader: a bare CR or bare LF anywhere refuses the message, and only CRLF.CRLF ends it', () => {
+  // The published smuggling endings, each followed by what a lenient server would take as commands.
+  const fakes = ['\n.\n', '\r.\r', '\r\n.\r', '\n.\r\n', '\r.\n', '\r.\r\n', '\n.\r', '\r\n.\n', '\n\r.\r\n'];
+  for (const fake of fakes) {
+    const wire = `Subject: s\r\n\r\nbody${fake}MAIL FROM:<evil@x.test>\r\n\r\n.\r\nNOOP\r\n`;
+    for (let cut = 0; cut <= wire.length; cut++) {
+      const r = feed(reader(), [wire.slice(0, cut), wire.slice(cut)]);
+      assert.ok(r, `${JSON.stringify(fake)} cut at ${cut}`);
+      assert.equal(r.rest.toString(), 'NOOP\r\n', `${JSON.stringify(fake)}: only the real CRLF.CRLF ends the data`);
+      // The first bare character names the refusal.
+      assert.equal(r.refusal, /^[^\r\n]*\r/.test(fake.replace(/\r\n/g, '')) ? 'bareCr' : 'bareLf', JSON.stringify(fake));
+      assert.equal(r.blocks.length, 0, 'nothing of a refused message is kept');
+    }
+  }
+  // A CR at the very end of a chunk is judged by the next chunk's first byte.
+  assert.equal(feed(reader(), ['a\r', 'b\r\n.\r\n'])?.refusal, 'bareCr');
+  assert.equal(feed(reader(), ['a\r', '\nb\r\n.\r\n'])?.refusal, undefined);
+  assert.equal(feed(reader(), ['.\r', 'x\r\n.\r\n'])?.refusal, 'bareCr');
+});
+
+test('DataReader: oversize is counted but not kept; a line without end is refused, not held', () => {
+  const big = feed(reader(10), ['0123456789abc\r\n', 'more\r\n.\r\n']);
   assert.ok(big);
-  assert.equal(big.tooBig, true);
+  assert.equal(big.refusal, 'tooBig');
   assert.equal(big.body.length, 0);
   assert.equal(big.size, 21);
-  // A line without end does not grow memory without bound, and is still counted.
-  const reader = new DataReader(1_000_000);
-  for (let i = 0; i < 20; i++) assert.equal(reader.push(Buffer.alloc(10_000, 0x41)), undefined);
-  const end = reader.push(Buffer.from('\r\n.\r\n'));
+  const r = reader(100_000_000);
+  for (let i = 0; i < 100; i++) assert.equal(r.push(Buffer.alloc(10_000, 0x41)), undefined);
+  const end = r.push(Buffer.from('\r\n.\r\n'));
   assert.ok(end);
-  assert.equal(end.size, 200_002);
-  assert.equal(DataReader.concat(end).length, 200_002);
+  assert.equal(end.refusal, 'lineTooLong');
+  assert.equal(end.size, 1_000_002);
+  assert.equal(end.blocks.length, 0);
+});
+
+test('DataReader: RFC 5321 text lines of 1000 octets with CRLF pass, 1001 are refused, at any chunking', () => {
+  for (const [text, refusal] of [
+    ['x'.repeat(998), undefined],
+    ['x'.repeat(999), 'lineTooLong'],
+    ['.' + 'x'.repeat(997), undefined],
+    ['.' + 'x'.repeat(998), 'lineTooLong'],
+  ] as const) {
+    const wire = `a\r\n${text}\r\nb\r\n.\r\n`;
+    for (const cut of [1, 3, 500, 1001, 1002, 1003, wire.length - 1]) {
+      const r = feed(reader(10_000), [wire.slice(0, cut), wire.slice(cut)]);
+      assert.equal(r?.refusal, refusal, `${text.length} octets cut at ${cut}`);
+      if (!refusal) assert.equal(r?.body.toString(), `a\r\n${text.replace(/^\./, '')}\r\nb\r\n`);
+    }
+  }
+});
+
+test('DataReader: the header section is measured up to the first empty line against MaxHeaderSize', () => {
+  const header = (n: number) => Array.from({ length: n }, (_, i) => `X-H${String(i).padStart(4, '0')}: ${'v'.repeat(88)}\r\n`).join('');
+  // Each header line is 100 octets with its CRLF.
+  assert.equal(feed(reader(1_000_000, 1000), [header(10) + '\r\nbody\r\n' + 'y'.repeat(500) + '\r\n.\r\n'])?.refusal, undefined);
+  assert.equal(feed(reader(1_000_000, 1000), [header(11) + '\r\nbody\r\n.\r\n'])?.refusal, 'headerTooBig');
+  // The body does not count, however large.
+  assert.equal(feed(reader(1_000_000, 1000), [header(1) + '\r\n' + 'line\r\n'.repeat(10_000) + '.\r\n'])?.refusal, undefined);
+  // A message that never ends its header section is refused as it grows, at every chunking.
+  const wire = header(30) + '.\r\n';
+  for (let cut = 0; cut <= wire.length; cut += 7) assert.equal(feed(reader(1_000_000, 2000), [wire.slice(0, cut), wire.slice(cut)])?.refusal, 'headerTooBig', `cut at ${cut}`);
+});
+
+test('DataReader: a message of dot lines cut at every offset into chunks comes out byte-exact, in a few large blocks', () => {
+  const content = Buffer.from('Subject: dots\r\n\r\n' + '.\r\n..\r\n.x\r\nplain\r\n'.repeat(20_000), 'latin1');
+  const wire = Buffer.from('Subject: dots\r\n\r\n' + '..\r\n...\r\n..x\r\nplain\r\n'.repeat(20_000) + '.\r\nQUIT\r\n', 'latin1');
+  for (const size of [1, 2, 3, 5, 7, 64, 1000, 4096, 65536]) {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < wire.length; i += size) chunks.push(wire.subarray(i, i + size));
+    const r = feed(reader(10_000_000), chunks);
+    assert.ok(r, `chunks of ${size}`);
+    assert.equal(r.refusal, undefined);
+    assert.ok(r.body.equals(content), `chunks of ${size}`);
+    assert.equal(r.rest.toString(), 'QUIT\r\n');
+    assert.ok(r.blocks.length <= Math.ceil(content.length / 65536) + 1, `${r.blocks.length} blocks`);
+  }
+});
+
+test('DataReader: past the memory budget a message is refused for now and its blocks given back', () => {
+  const budget = new MessageMemoryBudget({ limit: 1024 * 1024, reserve: 256 * 1024, smallMessage: 128 * 1024 });
+  const large = new DataReader({ maxMessageSize: 10_000_000, maxHeaderSize: 262144, budget });
+  assert.equal(large.begin(), true);
+  assert.equal(large.push(Buffer.from('Subject: large\r\n\r\n')), undefined);
+  const line = Buffer.from('x'.repeat(98) + '\r\n');
+  const chunk = Buffer.concat(Array.from({ length: 655 }, () => line));
+  let r;
+  for (let i = 0; i < 40 && !r; i++) r = large.push(chunk);
+  // The large message took what is not kept for small ones, then was refused and gave everything back.
+  assert.equal(r, undefined);
+  assert.equal(budget.used, 0);
+  const small = new DataReader({ maxMessageSize: 10_000_000, maxHeaderSize: 262144, budget });
+  assert.equal(small.begin(), true);
+  const done = small.push(Buffer.from('Subject: small\r\n\r\nhello\r\n.\r\n'));
+  assert.equal(done?.refusal, undefined);
+  assert.ok(budget.used > 0);
+  small.release();
+  assert.equal(budget.used, 0);
+  const end = large.push(Buffer.from('\r\n.\r\n'));
+  assert.equal(end?.refusal, 'noMemory');
+});
+
+test('MessageMemoryBudget: large messages fill only their share; small ones keep the reserve; bodies for delivery wait their turn', async () => {
+  const KiB = 1024;
+  const budget = new MessageMemoryBudget({ limit: 1024 * KiB, reserve: 256 * KiB, smallMessage: 128 * KiB });
+  // A large message (past 128 KiB) grows to 768 KiB and no further.
+  let held = 0;
+  while (budget.tryTake(64 * KiB, held)) held += 64 * KiB;
+  assert.equal(held, 768 * KiB);
+  // Small messages still find room, up to the whole budget.
+  let small = 0;
+  while (budget.tryTake(16 * KiB, 0)) small += 16 * KiB;
+  assert.equal(small, 256 * KiB);
+  budget.give(small);
+  // A body for delivery waits while the large share is full, and gets it once given back.
+  let got = false;
+  const waiting = budget.take(100 * KiB).then((n) => (got = n === 100 * KiB));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(got, false);
+  // While it waits, a large message gets nothing more, a small one still does.
+  assert.equal(budget.tryTake(64 * KiB, 0), true);
+  budget.give(64 * KiB);
+  assert.equal(budget.tryTake(64 * KiB, 256 * KiB), false);
+  budget.give(held);
+  await waiting;
+  assert.equal(got, true);
+  assert.equal(budget.used, 100 * KiB);
+  // A body larger than the whole share is counted as the share, and goes when nothing large is held.
+  budget.give(100 * KiB);
+  assert.equal(await budget.take(10 * 1024 * KiB), 768 * KiB);
+  budget.give(768 * KiB);
+  assert.equal(budget.used, 0);
 });
 
 test('dotStuff: leading dots doubled, terminator added, CRLF completed', () => {
   assert.equal(dotStuff(Buffer.from('a\r\n')).toString(), 'a\r\n.\r\n');
   assert.equal(dotStuff(Buffer.from('.a\r\nb\r\n..c\r\n')).toString(), '..a\r\nb\r\n...c\r\n.\r\n');
   assert.equal(dotStuff(Buffer.from('no newline')).toString(), 'no newline\r\n.\r\n');
-  const roundTrip = new DataReader(1000).push(dotStuff(Buffer.from('.x\r\n.\r\ny\r\n')));
+  const roundTrip = reader().push(dotStuff(Buffer.from('.x\r\n.\r\ny\r\n')));
   assert.equal(roundTrip && DataReader.concat(roundTrip).toString(), '.x\r\n.\r\ny\r\n');
+});
+
+test('dotStuffBlocks: byte-exact across block boundaries, no object per line', () => {
+  // Dot lines placed so that stuffed dots fall on and around every 64 KiB block edge.
+  for (const lead of [0, 1, 2, 3, 65533, 65534, 65535]) {
+    const body = Buffer.from('y'.repeat(lead) + '\r\n' + '.\r\n..\r\nz\r\n'.repeat(40_000), 'latin1');
+    const expected = Buffer.from('y'.repeat(lead) + '\r\n' + '..\r\n...\r\nz\r\n'.repeat(40_000) + '.\r\n', 'latin1');
+    const blocks = [...dotStuffBlocks(body)];
+    assert.ok(Buffer.concat(blocks).equals(expected), `lead ${lead}`);
+    assert.ok(blocks.length <= Math.ceil(expected.length / 65535) + 2, `${blocks.length} blocks`);
+    const back = new DataReader({ maxMessageSize: 10_000_000, maxHeaderSize: 10_000_000, maxLineLength: 100_000 }).push(Buffer.concat(blocks));
+    assert.ok(back && DataReader.concat(back).equals(body), `round trip, lead ${lead}`);
+  }
+  // Without a line-start dot the body is sent as it is, not copied.
+  const plain = Buffer.from('a\r\nb.c\r\n');
+  assert.equal([...dotStuffBlocks(plain)][0], plain);
 });
 
 test('headerSummary and headerSection read only the header part', () => {

@@ -12,6 +12,7 @@ import type { MailQueueStore, QueuedMessage, QueuedMessagePatch } from '../queue
 import type { ProcessingTracker } from '../queue/processing-journal.js';
 import { queueKey, selectSendConnector, type Route } from '../routing/route.js';
 import type { TransportSnapshot } from '../service/config-snapshot.js';
+import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
 import { DeliveryError, SmtpClientConnection, type ConnectTarget } from '../outbound/smtp-client.js';
 import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
 import { buildDsn, headerSection, type DsnRecipient } from './dsn.js';
@@ -55,6 +56,8 @@ export interface DeliveryDeps {
    * which ones a crash interrupted (poison message detection).
    */
   journal: ProcessingTracker;
+  /** Bodies read from the spool for delivery count here: however many connections, only so many large bodies are held at once. */
+  messageMemory?: MessageMemoryBudget;
 }
 
 /** How long an idle outbound connection waits for the next message before QUIT. */
@@ -124,8 +127,8 @@ export class DeliveryEngine {
   // ---- intake -------------------------------------------------------------
 
   /** A message just made durable (accepted over SMTP, or a DSN). */
-  async accepted(msg: QueuedMessage, body: Buffer): Promise<void> {
-    if (this.bodyBytes + body.length <= BODY_CACHE_BYTES) {
+  async accepted(msg: QueuedMessage, body: Buffer | undefined): Promise<void> {
+    if (body && this.bodyBytes + body.length <= BODY_CACHE_BYTES) {
       this.bodies.set(msg.id, body);
       this.bodyBytes += body.length;
     }
@@ -378,15 +381,21 @@ export class DeliveryEngine {
     this.active.add(id);
     this.deps.journal.begin(id);
     try {
-      const body = this.bodies.get(id) ?? (await this.deps.store.readBody(id));
+      const cached = this.bodies.get(id);
+      const taken = cached ? 0 : ((await this.deps.messageMemory?.take(msg.size)) ?? 0);
       let result;
       try {
-        result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId, smtpUtf8: msg.smtpUtf8 });
-      } catch (e) {
-        // The connection broke during this message: it goes back to the front of the queue.
-        this.enqueueReady(q, id, true);
-        await this.queueFailed(q, e);
-        return false;
+        const body = cached ?? (await this.deps.store.readBody(id));
+        try {
+          result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId, smtpUtf8: msg.smtpUtf8 });
+        } catch (e) {
+          // The connection broke during this message: it goes back to the front of the queue.
+          this.enqueueReady(q, id, true);
+          await this.queueFailed(q, e);
+          return false;
+        }
+      } finally {
+        if (taken > 0) this.deps.messageMemory?.give(taken);
       }
       q.outgoing.add();
       q.lastActivity = Date.now();

@@ -1,124 +1,213 @@
 // DATA framing: finds the terminating <CRLF>.<CRLF>, removes dot-stuffing,
-// counts bytes against the size limit and notices bare LFs. Only a CRLF.CRLF
-// ends the data (never LF.LF or CR.CR): that is what stops SMTP smuggling.
+// and checks what a message may not hold. Only a CRLF.CRLF ends the data
+// (never LF.LF, CR.CR or a mix): that is what stops SMTP smuggling, and a
+// bare CR or bare LF anywhere refuses the message, so the next hop can never
+// read what we forward differently from us.
 //
-// Content is kept as slices of the received chunks, cut only where a line
-// starts with a dot, so a large message costs one copy (into the stored body)
-// however many lines it has.
+// Bounded by design: content is copied into fixed-size blocks as it arrives
+// (one copy, no object per line), and once a message is refused nothing more
+// of it is held; the reader only scans on to the terminator. The work per
+// received chunk is one linear pass over it.
+import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
+
+/** Why a message is refused at the end of its data (the session picks the reply). */
+export type DataRefusal =
+  /** Larger than MaxMessageSize. */
+  | 'tooBig'
+  /** The header section (up to the first empty line) is larger than MaxHeaderSize. */
+  | 'headerTooBig'
+  /** A text line longer than RFC 5321's 1000 octets, CRLF included. */
+  | 'lineTooLong'
+  | 'bareLf'
+  | 'bareCr'
+  /** The service's budget for message data held in memory is spent. */
+  | 'noMemory';
 
 export interface DataResult {
-  /** The message as received, CRLF line ends, dot-unstuffed, as slices; empty when too big. */
-  parts: Buffer[];
+  /** The message as received, CRLF line ends, dot-unstuffed, in blocks; empty when refused. */
+  blocks: Buffer[];
+  /** Content bytes seen (counted on even when refused). */
   size: number;
-  tooBig: boolean;
-  bareLf: boolean;
+  refusal: DataRefusal | undefined;
   /** Bytes after the terminator that belong to the next command(s). */
   rest: Buffer;
 }
 
+export interface DataReaderOptions {
+  maxMessageSize: number;
+  maxHeaderSize: number;
+  /** Octets per text line including CRLF (RFC 5321 4.5.3.1.6). */
+  maxLineLength?: number;
+  /** Where the blocks' bytes are accounted; without it, only the size limit bounds them. */
+  budget?: MessageMemoryBudget;
+}
+
+export const TEXT_LINE_LIMIT = 1000;
+const FIRST_BLOCK = 16 * 1024;
+const BLOCK = 64 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 
 export class DataReader {
-  private parts: Buffer[] = [];
+  private blocks: Buffer[] = [];
+  private block: Buffer | undefined;
+  private fill = 0;
+  /** Bytes taken from the budget for the blocks held. */
+  private held = 0;
   private size = 0;
-  private tooBig = false;
-  private bareLf = false;
-  /** Whether the next byte starts a line. */
-  private atLineStart = true;
-  /** The last byte of the previous chunk (to tell CRLF from a bare LF across chunks). */
-  private prev = LF;
-  /** A line start `.` whose meaning (terminator or stuffing) the next bytes decide. */
-  private pendingDot = false;
-  /** After a line-start dot: a CR seen, waiting for LF to know it was the terminator. */
-  private pendingDotCr = false;
+  private refusal: DataRefusal | undefined;
+  /** The next byte begins a line (only a CRLF ends one). */
+  private lineStart = true;
+  /** The line so far is just its first dot (removed): the terminator if CRLF follows. */
+  private dotOnly = false;
+  /** The previous byte was a CR, not yet known to be followed by LF. */
+  private cr = false;
+  /** Octets of the current line as sent (stuffed dot included, CRLF not). */
+  private lineLen = 0;
+  private inHeader = true;
+  private headerBytes = 0;
+  private readonly maxLine: number;
 
-  constructor(private readonly maxSize: number) {}
-
-  /** Convenience for tests and callers that want one buffer. */
-  static concat(r: DataResult): Buffer {
-    return Buffer.concat(r.parts, r.tooBig ? 0 : r.size);
+  constructor(private readonly opts: DataReaderOptions) {
+    this.maxLine = opts.maxLineLength ?? TEXT_LINE_LIMIT;
   }
 
-  private add(content: Buffer): void {
-    if (content.length === 0) return;
-    this.size += content.length;
-    if (this.tooBig) return;
-    if (this.size > this.maxSize) {
-      this.tooBig = true;
-      this.parts = [];
-      return;
+  /** Takes the first block: false (nothing held) when the memory budget cannot give it, before any data is invited. */
+  begin(): boolean {
+    return this.newBlock();
+  }
+
+  /** One buffer of the whole content (tests, and small messages kept whole). */
+  static concat(r: DataResult): Buffer {
+    return r.blocks.length === 1 ? r.blocks[0] : Buffer.concat(r.blocks);
+  }
+
+  /** Gives back the memory of blocks handed out in a result, once they are no longer needed. */
+  release(): void {
+    if (this.held > 0) this.opts.budget?.give(this.held);
+    this.held = 0;
+  }
+
+  private refuse(why: DataRefusal): void {
+    if (this.refusal) return;
+    this.refusal = why;
+    this.blocks = [];
+    this.block = undefined;
+    this.release();
+  }
+
+  private newBlock(): boolean {
+    if (this.block) this.blocks.push(this.block.subarray(0, this.fill));
+    const bytes = this.blocks.length === 0 ? FIRST_BLOCK : BLOCK;
+    if (this.opts.budget && !this.opts.budget.tryTake(bytes, this.held)) {
+      this.refuse('noMemory');
+      return false;
     }
-    this.parts.push(content);
+    this.held += bytes;
+    this.block = Buffer.allocUnsafe(bytes);
+    this.fill = 0;
+    return true;
+  }
+
+  /** Content bytes chunk[from, to) into the blocks. */
+  private emit(chunk: Buffer, from: number, to: number): void {
+    if (to <= from) return;
+    this.size += to - from;
+    if (this.refusal) return;
+    if (this.size > this.opts.maxMessageSize) return this.refuse('tooBig');
+    while (from < to) {
+      if (!this.block || this.fill === this.block.length) {
+        if (!this.newBlock()) return;
+      }
+      const block = this.block!;
+      const n = Math.min(to - from, block.length - this.fill);
+      // Short runs (a dot line is 3 bytes) cost less copied by hand than through a native call.
+      if (n < 32) for (let k = 0; k < n; k++) block[this.fill + k] = chunk[from + k];
+      else chunk.copy(block, this.fill, from, from + n);
+      this.fill += n;
+      from += n;
+    }
+  }
+
+  /** A CRLF ended a line that was not the terminator. */
+  private endLine(): void {
+    if (this.lineLen + 2 > this.maxLine) this.refuse('lineTooLong');
+    if (this.inHeader) {
+      if (this.lineLen === 0) this.inHeader = false;
+      else if ((this.headerBytes += this.lineLen + 2) > this.opts.maxHeaderSize) this.refuse('headerTooBig');
+    }
+    this.lineLen = 0;
+    this.lineStart = true;
   }
 
   private result(rest: Buffer): DataResult {
-    return { parts: this.tooBig ? [] : this.parts, size: this.size, tooBig: this.tooBig, bareLf: this.bareLf, rest };
+    if (this.block && !this.refusal) this.blocks.push(this.block.subarray(0, this.fill));
+    this.block = undefined;
+    return { blocks: this.refusal ? [] : this.blocks, size: this.size, refusal: this.refusal, rest };
   }
 
   /** Feeds bytes; returns the result once the terminator was seen. */
   push(chunk: Buffer): DataResult | undefined {
-    if (chunk.length === 0) return undefined;
-    let pos = 0;
-    // Finish a dot line that straddles chunks: `.` then CR then LF is the end.
-    if (this.pendingDot || this.pendingDotCr) {
-      if (this.pendingDot && !this.pendingDotCr) {
-        if (chunk[0] === CR) {
-          this.pendingDotCr = true;
-          pos = 1;
-          if (chunk.length === 1) return undefined;
-        } else {
-          // A stuffed dot: drop it, the line continues.
-          this.pendingDot = false;
-          this.atLineStart = false;
+    const n = chunk.length;
+    let i = 0;
+    /** Start of the content not yet copied. */
+    let run = 0;
+    while (i < n) {
+      let c = chunk[i];
+      if (this.lineStart) {
+        this.lineStart = false;
+        if (c === DOT) {
+          // A stuffed dot, or the terminator's: never content.
+          this.emit(chunk, run, i);
+          run = ++i;
+          this.dotOnly = true;
+          this.lineLen = 1;
+          continue;
         }
       }
-      if (this.pendingDotCr) {
-        if (chunk[pos] === LF) return this.result(chunk.subarray(pos + 1));
-        // `.` CR something: the dot was stuffing, the CR is content.
-        this.pendingDot = this.pendingDotCr = false;
-        this.add(Buffer.from([CR]));
-        this.prev = CR;
-        this.atLineStart = false;
-      }
-    }
-    let start = pos;
-    for (;;) {
-      if (this.atLineStart && pos < chunk.length && chunk[pos] === DOT) {
-        // A line starting with a dot: the terminator, or a stuffed dot to remove.
-        this.add(chunk.subarray(start, pos));
-        if (pos + 2 < chunk.length || (pos + 2 === chunk.length && chunk[pos + 1] !== CR)) {
-          if (chunk[pos + 1] === CR && chunk[pos + 2] === LF) return this.result(chunk.subarray(pos + 3));
-        } else if (pos + 1 === chunk.length) {
-          this.pendingDot = true;
-          return undefined;
-        } else {
-          // `.` CR at the very end of the chunk.
-          this.pendingDot = true;
-          this.pendingDotCr = true;
-          return undefined;
+      if (this.cr) {
+        this.cr = false;
+        if (c === LF) {
+          i++;
+          if (this.dotOnly) {
+            this.dotOnly = false;
+            return this.result(chunk.subarray(i));
+          }
+          this.endLine();
+          continue;
         }
-        pos += 1;
-        start = pos;
-        this.atLineStart = false;
+        this.refuse('bareCr');
       }
-      const nl = chunk.indexOf(LF, pos);
-      if (nl < 0) {
-        this.add(chunk.subarray(start));
-        if (chunk.length > 0) this.prev = chunk[chunk.length - 1];
-        this.atLineStart = false;
-        return undefined;
+      if (c === CR) {
+        // After a lone dot this CR is the terminator's or a bare one (refused): not content either way.
+        if (this.dotOnly) {
+          this.emit(chunk, run, i);
+          run = i + 1;
+        }
+        this.cr = true;
+        i++;
+        continue;
       }
-      const before = nl > 0 ? chunk[nl - 1] : this.prev;
-      if (before !== CR) this.bareLf = true;
-      pos = nl + 1;
-      this.atLineStart = true;
-      if (pos >= chunk.length) {
-        this.add(chunk.subarray(start));
-        this.prev = LF;
-        return undefined;
+      this.dotOnly = false;
+      if (c === LF) {
+        this.refuse('bareLf');
+        this.lineLen++;
+        i++;
+        continue;
       }
+      // The rest of the line's text up to the next CR or LF.
+      const from = i;
+      while (++i < n) {
+        c = chunk[i];
+        if (c <= CR && (c === CR || c === LF)) break;
+      }
+      this.lineLen += i - from;
     }
+    this.emit(chunk, run, n);
+    // A line that never ends is refused now, however long the client goes on.
+    if (this.lineLen + 2 > this.maxLine) this.refuse('lineTooLong');
+    if (this.inHeader && this.headerBytes + this.lineLen > this.opts.maxHeaderSize) this.refuse('headerTooBig');
+    return undefined;
   }
 }

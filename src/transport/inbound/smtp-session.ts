@@ -12,7 +12,8 @@ import type { ProtocolLogSession } from '../protocol-log/index.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
 import { VerificationBusy, type AccountVerifier, type AuthenticatedUser } from './accounts.js';
 import type { AuthThrottle } from './auth-throttle.js';
-import { DataReader, type DataResult } from './data-reader.js';
+import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
+import { DataReader, type DataRefusal, type DataResult } from './data-reader.js';
 import { REPLY } from './replies.js';
 import {
   COMMAND_LINE_MAX,
@@ -33,7 +34,8 @@ import {
 export interface AcceptedMessage {
   from: string;
   recipients: string[];
-  body: Buffer;
+  /** One buffer for a small message; a large one stays in the blocks it was received into (never copied whole). */
+  body: Buffer | Buffer[];
   sourceConnector: string;
   sourceIp: string;
   internetMessageId: string | undefined;
@@ -59,6 +61,8 @@ export interface SessionHost {
   acceptedDomains?: AcceptedDomainTable;
   /** AUTH failures across sessions (per source and account); without it only MaxLogonFailures applies. */
   authThrottle?: AuthThrottle;
+  /** The service's budget for message data in memory; past it DATA gets 452 4.3.1. */
+  messageMemory?: MessageMemoryBudget;
 }
 
 const MAX_LINE = 4096;
@@ -66,6 +70,10 @@ const MAX_LINE = 4096;
 const MAX_SASL_LINE = 12288;
 /** Stop reading while this much of our output waits for a client that does not read. */
 const WRITE_HIGH_WATER = 256 * 1024;
+/** Stop reading while this much input waits for a message to be stored (a client pipelining past its DATA). */
+const READ_HIGH_WATER = 64 * 1024;
+/** Messages up to this size are joined into one buffer, which delivery may keep in memory; larger ones stay in blocks. */
+const WHOLE_BODY_MAX = 1024 * 1024;
 
 /** `tarpit`: an error reply is held back (TarpitInterval); nothing is read or written meanwhile. */
 type State = 'command' | 'data' | 'busy' | 'tarpit' | 'closed';
@@ -155,6 +163,8 @@ export class InboundSession {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+    // While a message is being stored nothing is read: what the client sends meanwhile waits in its socket, not here.
+    if (this.state === 'busy' && this.buffer.length > READ_HIGH_WATER) this.socket.pause();
     this.process();
   }
 
@@ -201,6 +211,7 @@ export class InboundSession {
     }
     this.flush();
     if (this.socket.writableLength > WRITE_HIGH_WATER) this.socket.pause();
+    else if (this.state !== 'busy' && this.state !== 'tarpit' && this.socket.isPaused()) this.socket.resume();
   }
 
   /** `tarpit` false: the reply goes out at once, as the last before the session closes does. */
@@ -272,6 +283,7 @@ export class InboundSession {
     clearTimeout(this.sessionTimer);
     clearTimeout(this.waitTimer);
     this.waitDone?.();
+    this.data?.release();
     this.flush();
     this.log?.disconnect(reason);
     this.socket.end();
@@ -599,34 +611,33 @@ export class InboundSession {
     if (!this.checkReadyForMail()) return;
     if (this.from === undefined) return this.error(REPLY.needMail);
     if (this.recipients.length === 0) return this.error(REPLY.needRcpt);
+    const reader = new DataReader({ maxMessageSize: this.connector.record.maxMessageSize, maxHeaderSize: this.connector.record.maxHeaderSize, budget: this.host.messageMemory });
+    if (!reader.begin()) return this.reply(REPLY.insufficientResources);
     this.reply(REPLY.startData);
-    this.data = new DataReader(this.connector.record.maxMessageSize);
+    this.data = reader;
     this.state = 'data';
   }
 
   private endOfData(result: DataResult): void {
+    const reader = this.data!;
     this.data = undefined;
     const from = this.from!;
     const recipients = this.recipients;
     const smtpUtf8 = this.smtpUtf8;
     this.resetTransaction();
-    if (result.tooBig) {
+    if (result.refusal) {
       this.state = 'command';
-      return this.reply(REPLY.tooBig);
-    }
-    if (result.bareLf) {
-      this.state = 'command';
-      return this.reply(REPLY.bareLf);
+      return this.reply(REFUSAL_REPLY[result.refusal]);
     }
     const receivedAt = this.host.clock();
-    const headers = headerSummary(result.parts.length === 1 ? result.parts[0] : Buffer.concat(result.parts.slice(0, 64)));
+    const headers = headerSummary(result.blocks.length === 1 ? result.blocks[0] : Buffer.concat(result.blocks.slice(0, 2)));
     const messageId = headers.messageId ?? `<${crypto.randomUUID()}@${this.connector.fqdn}>`;
     const received =
       `Received: from ${sanitize(this.helo ?? this.remoteIp)} (${this.remoteIp}) by ${this.connector.fqdn} (${this.host.serverName})\r\n` +
       ` with ${this.esmtp ? `ESMTP${this.secure ? 'S' : ''}${this.user ? 'A' : ''}` : 'SMTP'}; ${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
-    // The one copy of the message: our trace headers, then the received slices.
     const prefix = Buffer.from(received + (headers.messageId ? '' : `Message-ID: ${messageId}\r\n`), 'latin1');
-    const body = Buffer.concat([prefix, ...result.parts], prefix.length + result.size);
+    // Our trace headers, then the received blocks: joined for a small message, as they are for a large one.
+    const body = prefix.length + result.size <= WHOLE_BODY_MAX ? Buffer.concat([prefix, ...result.blocks], prefix.length + result.size) : [prefix, ...result.blocks];
     this.state = 'busy';
     this.log?.info(undefined, 'receiving message');
     this.host
@@ -653,6 +664,7 @@ export class InboundSession {
         },
       )
       .finally(() => {
+        reader.release();
         if (this.state === 'closed') return;
         this.state = 'command';
         this.process();
@@ -667,6 +679,14 @@ function logTimeSpan(ms: number): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${Math.floor(s / 86400)}.${pad(Math.floor(s / 3600) % 24)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
 }
+const REFUSAL_REPLY: Record<DataRefusal, string> = {
+  tooBig: REPLY.tooBig,
+  headerTooBig: REPLY.headerTooBig,
+  lineTooLong: REPLY.dataLineTooLong,
+  bareLf: REPLY.bareLf,
+  bareCr: REPLY.bareCr,
+  noMemory: REPLY.insufficientResources,
+};
 
 /** `AUTH LOGIN` as sent; `AUTH PLAIN ****` when an initial response (the credentials) followed. */
 function authLogText(arg: string): string {

@@ -337,9 +337,7 @@ export class SmtpClientConnection {
       }
       return { accepted: [], rejected, reply: '' };
     }
-    this.socket.cork();
-    for (const part of dotStuffParts(msg.body)) this.socket.write(part);
-    this.socket.uncork();
+    await this.writeBody(msg.body);
     const final = await this.read();
     this.messagesSent++;
     if (final.code !== 250) {
@@ -347,6 +345,24 @@ export class SmtpClientConnection {
       return { accepted: [], rejected: msg.recipients.map((recipient) => ({ recipient, reply: e.reply, permanent: e.permanent })), reply: final.text };
     }
     return { accepted, rejected, reply: oneLine(final.text) };
+  }
+
+  /** Writes the message after 354, a block at a time as the peer takes it: never the whole stuffed copy queued at once. */
+  private async writeBody(body: Buffer): Promise<void> {
+    for (const block of dotStuffBlocks(body)) {
+      if (this.socket.write(block)) continue;
+      const socket = this.socket;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      });
+      if (this.failure) throw this.failure;
+    }
   }
 
   /** The peer said 354 although every recipient failed (pipelining): send an empty message and let RSET discard it. */
@@ -397,30 +413,46 @@ function replyError(r: Reply, connectionLevel: boolean): DeliveryError {
   return new DeliveryError(text, r.code >= 500 && r.code < 600, connectionLevel);
 }
 
-const DOT = Buffer.from('.');
 const END_AFTER_CRLF = Buffer.from('.\r\n');
 const END_WITH_CRLF = Buffer.from('\r\n.\r\n');
+const LF_DOT = Buffer.from('\n.');
+const STUFFED_BLOCK = 64 * 1024;
 
-/** Dot-stuffing and the terminator, as slices of the body (written with one writev, never copied). */
-export function dotStuffParts(body: Buffer): Buffer[] {
+/**
+ * The message as sent after DATA: dot-stuffed, CRLF completed, terminator
+ * added. A body with no line-start dot goes as it is; one with such dots is
+ * copied once into blocks, byte by byte, never an object per line (a message
+ * of dot lines would otherwise cost one per four bytes).
+ */
+export function* dotStuffBlocks(body: Buffer): Generator<Buffer> {
   const endsWithCrlf = body.length >= 2 && body[body.length - 2] === 0x0d && body[body.length - 1] === 0x0a;
   const tail = endsWithCrlf ? END_AFTER_CRLF : END_WITH_CRLF;
-  if (body[0] !== 0x2e && body.indexOf('\n.') < 0) return [body, tail];
-  const parts: Buffer[] = [];
-  let start = 0;
-  if (body[0] === 0x2e) parts.push(DOT);
-  let i = body.indexOf('\n.');
-  while (i >= 0) {
-    parts.push(body.subarray(start, i + 1), DOT);
-    start = i + 1;
-    i = body.indexOf('\n.', start);
+  if (body[0] !== 0x2e && body.indexOf(LF_DOT) < 0) {
+    yield body;
+    yield tail;
+    return;
   }
-  parts.push(body.subarray(start), tail);
-  return parts;
+  let out = Buffer.allocUnsafe(STUFFED_BLOCK);
+  let o = 0;
+  let lineStart = true;
+  for (let i = 0; i < body.length; i++) {
+    // Room for a byte and its stuffed dot.
+    if (o >= STUFFED_BLOCK - 1) {
+      yield out.subarray(0, o);
+      out = Buffer.allocUnsafe(STUFFED_BLOCK);
+      o = 0;
+    }
+    const c = body[i];
+    if (lineStart && c === 0x2e) out[o++] = 0x2e;
+    out[o++] = c;
+    lineStart = c === 0x0a;
+  }
+  yield out.subarray(0, o);
+  yield tail;
 }
 
 export function dotStuff(body: Buffer): Buffer {
-  return Buffer.concat(dotStuffParts(body));
+  return Buffer.concat([...dotStuffBlocks(body)]);
 }
 
 function endpoint(address: string | undefined, port: number | undefined): string {

@@ -36,12 +36,12 @@ function header(type: RecordType, payload: Buffer[]): Buffer {
   return h;
 }
 
-/** The buffers of an M record; the body is not copied. `bodyStart` is the body's offset within the record. */
-export function messageRecord(metadata: unknown, body: Buffer): { buffers: Buffer[]; bodyStart: number } {
+/** The buffers of an M record; the body (one buffer or its parts) is not copied. `bodyStart` is the body's offset within the record. */
+export function messageRecord(metadata: unknown, body: Buffer | readonly Buffer[]): { buffers: Buffer[]; bodyStart: number } {
   const json = Buffer.from(JSON.stringify(metadata), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32LE(json.length, 0);
-  const payload = [len, json, body];
+  const payload = Buffer.isBuffer(body) ? [len, json, body] : [len, json, ...body];
   return { buffers: [header('M', payload), ...payload], bodyStart: HEADER_BYTES + 4 + json.length };
 }
 

@@ -180,7 +180,7 @@ export class MailQueueStore {
    * Appends an M record and waits until it is durable; then the message's entry
    * is the new one (a relocated message's old entry is the caller's to release).
    */
-  private async appendMessage(msg: QueuedMessage, body: Buffer): Promise<Entry> {
+  private async appendMessage(msg: QueuedMessage, body: Buffer | readonly Buffer[]): Promise<Entry> {
     const rec = messageRecord(toMetadataDoc(msg), body);
     const a = this.log.append(rec.buffers);
     // Counted before it is durable, so the segment cannot be collected while the write is under way.
@@ -275,7 +275,7 @@ export class MailQueueStore {
   }
 
   private async enqueueWithId(id: number, reserved: Promise<void>, req: EnqueueRequest): Promise<QueuedMessage> {
-    const body = Buffer.isBuffer(req.body) ? req.body : await collect(req.body);
+    const body = Buffer.isBuffer(req.body) || Array.isArray(req.body) ? (req.body as Buffer | readonly Buffer[]) : await collect(req.body as AsyncIterable<Buffer>);
     const receivedAt = req.receivedAt ?? new Date();
     const msg: QueuedMessage = {
       id,
@@ -284,7 +284,7 @@ export class MailQueueStore {
       pendingRecipients: [...req.recipients],
       deliveredRecipients: [],
       failedRecipients: [],
-      size: body.length,
+      size: Buffer.isBuffer(body) ? body.length : body.reduce((n, b) => n + b.length, 0),
       receivedAt,
       expiresAt: req.expiresAt ?? new Date(receivedAt.getTime() + DEFAULT_EXPIRATION_MS),
       status: 'Ready',

@@ -45,7 +45,8 @@ export interface QueuedMessage {
 export interface EnqueueRequest {
   from: string;
   recipients: string[];
-  body: Buffer | AsyncIterable<Buffer>;
+  /** An array is the message in parts (as received), written as they are, never joined. */
+  body: Buffer | readonly Buffer[] | AsyncIterable<Buffer>;
   receivedAt?: Date;
   sourceConnector?: string;
   sourceIp?: string;

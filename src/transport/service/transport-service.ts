@@ -19,6 +19,7 @@ import { ProtocolLogWriter, type ProtocolLogSettings } from '../protocol-log/ind
 import { MailQueueStore } from '../queue/index.js';
 import { ProcessingJournal } from '../queue/processing-journal.js';
 import { buildSnapshot, type TransportSnapshot } from './config-snapshot.js';
+import { MessageMemoryBudget } from './message-memory-budget.js';
 
 export interface TransportServiceOptions {
   directory: DirectoryReader;
@@ -61,6 +62,8 @@ export class TransportService implements TransportServiceControl {
   private readonly systemRoots = loadSystemRoots();
   private transition: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  /** Message data in memory, received or read for delivery: one budget for the whole service. */
+  private readonly messageMemory = new MessageMemoryBudget();
 
   private constructor(
     private readonly opts: TransportServiceOptions,
@@ -91,7 +94,7 @@ export class TransportService implements TransportServiceControl {
     const onError = (e: unknown) => this.opts.logger.warn({ err: e }, 'Protocol log write failed');
     this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...logSettings(t, 'send'), clock: this.clock, onError });
     this.receiveLog = new ProtocolLogWriter({ kind: 'Receive', ...logSettings(t, 'receive'), clock: this.clock, onError });
-    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal });
+    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal, messageMemory: this.messageMemory });
     this.listeners = new ReceiveListeners({
       snapshot: () => this.snapshot,
       receiveLog: this.receiveLog,
@@ -102,6 +105,7 @@ export class TransportService implements TransportServiceControl {
         clock: this.clock,
         stopping: () => this.state !== 'Running',
         accept: (m) => this.accept(m),
+        messageMemory: this.messageMemory,
       },
     });
     this.queues = createQueueViewer({
@@ -136,7 +140,8 @@ export class TransportService implements TransportServiceControl {
       expiresAt: new Date(m.receivedAt.getTime() + settings.messageExpirationTimeout),
       smtpUtf8: m.smtpUtf8,
     });
-    void this.engine.accepted(queued, m.body).catch((e) => this.opts.logger.error({ err: e, id: queued.id }, 'Categorizing a message failed'));
+    // Only a message received whole is worth keeping in memory for its delivery.
+    void this.engine.accepted(queued, Buffer.isBuffer(m.body) ? m.body : undefined).catch((e) => this.opts.logger.error({ err: e, id: queued.id }, 'Categorizing a message failed'));
     return queued.id;
   }
 
