@@ -37,11 +37,11 @@ export interface AdminCenter {
 const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-function securityHeaders(reply: FastifyReply) {
-  reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
-  reply.header('x-frame-options', 'DENY');
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('referrer-policy', 'no-referrer');
+function securityHeaders(set: (name: string, value: string) => unknown) {
+  set('content-security-policy', CONTENT_SECURITY_POLICY);
+  set('x-frame-options', 'DENY');
+  set('x-content-type-options', 'nosniff');
+  set('referrer-policy', 'no-referrer');
 }
 
 /** A request a page of another origin made (its Origin header names another host). */
@@ -135,7 +135,7 @@ export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
         root: webRoot,
         prefix: '/',
         index: 'index.html',
-        setHeaders: (reply: FastifyReply) => securityHeaders(reply),
+        setHeaders: (res) => securityHeaders((name, value) => res.setHeader(name, value)),
       });
     }
 
@@ -144,7 +144,7 @@ export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
       if (req.method !== 'GET' || req.url.startsWith('/api/')) {
         return reply.code(404).send({ ok: false, error: new InterchangeError('ICX_OBJECT_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`).toWire() });
       }
-      securityHeaders(reply);
+      securityHeaders((name, value) => reply.header(name, value));
       if (!fs.existsSync(indexFile)) {
         return reply.code(503).type('text/plain').send('The admin center has not been built. Run `npm run build`.');
       }
