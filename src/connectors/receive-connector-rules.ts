@@ -125,3 +125,43 @@ function validateReceiveConnectorLimits(c: ReceiveConnectorRecord): void {
   timeSpanInRange(c.authTarpitInterval, 0, 600_000, 'AuthTarpitInterval');
   if (c.maxHeaderSize < 1 || c.maxHeaderSize > 2147483647) throw invalid('MaxHeaderSize must be from 1 byte through 2147483647 bytes.', 'MaxHeaderSize');
 }
+
+export interface BindingConflict {
+  connector: ReceiveConnectorRecord;
+  message: string;
+}
+
+/**
+ * Exchange's uniqueness rule for the Receive connectors of one server: two
+ * connectors may share a local address and port only if their
+ * RemoteIPRanges differ (the listener then picks by the client's address),
+ * and never across transport roles (each role is its own listener).
+ */
+export function bindingConflict(candidate: ReceiveConnectorRecord, serverConnectors: readonly ReceiveConnectorRecord[]): BindingConflict | undefined {
+  const mine = candidate.bindings.map(parseBinding);
+  const ranges = normalizedRanges(candidate.remoteIpRanges);
+  for (const other of serverConnectors) {
+    if (other.guid === candidate.guid || other.server.toLowerCase() !== candidate.server.toLowerCase()) continue;
+    if (!other.bindings.map(parseBinding).some((b) => mine.some((m) => bindingsOverlap(m, b)))) continue;
+    const identity = `${other.server}\\${other.name}`;
+    if (other.transportRole !== candidate.transportRole) {
+      return { connector: other, message: `The values that you specified for the Bindings and RemoteIPRanges parameters conflict with the settings on Receive connector "${identity}". Receive connectors assigned to different Transport roles on a single server must listen on unique local IP address & port bindings.` };
+    }
+    if (normalizedRanges(other.remoteIpRanges) === ranges) {
+      return { connector: other, message: `The values that you specified for the Bindings and RemoteIPRanges parameters conflict with the settings on Receive connector "${identity}". Receive connectors assigned to the same server must have unique combinations of the Bindings and RemoteIPRanges parameter values.` };
+    }
+  }
+  return undefined;
+}
+
+/** Same port, and the same address or a wildcard that covers the other (0.0.0.0 every IPv4 address; :: every address). */
+export function bindingsOverlap(a: { address: string; port: number }, b: { address: string; port: number }): boolean {
+  if (a.port !== b.port) return false;
+  if (a.address === b.address || a.address === '::' || b.address === '::') return true;
+  const v4 = (x: string) => !x.includes(':');
+  return (a.address === '0.0.0.0' && v4(b.address)) || (b.address === '0.0.0.0' && v4(a.address));
+}
+
+function normalizedRanges(ranges: readonly string[]): string {
+  return [...new Set(ranges.map((r) => r.trim().toLowerCase()))].sort().join(',');
+}

@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
-import { formatBinding, parseBinding, parseIpRange, validateReceiveConnector } from '../../connectors/receive-connector-rules.js';
+import { bindingConflict, formatBinding, parseBinding, parseIpRange, validateReceiveConnector } from '../../connectors/receive-connector-rules.js';
 import { formatSmtpX509Identifier, parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
 import type { DirectoryStore } from '../../directory/directory-store.js';
 import { receiveConnectorLimitDefaults, type PermissionGroup, type ReceiveAuthMechanism, type ReceiveConnectorLimits, type ReceiveConnectorRecord, type ReceiveConnectorUsage } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
+import { checkObjectName } from '../../organization/object-name.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type BoundParameters, type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
@@ -265,7 +266,7 @@ export function receiveConnectorCmdlets(): CmdletDeclaration[] {
       const switches = (['Client', 'Internal', 'Internet', 'Partner', 'Custom'] as const).filter((u) => p[u]);
       if (switches.length + (p.Usage ? 1 : 0) > 1) throw new InterchangeError('ICX_CONNECTOR_INVALID', 'At most one of the following parameters can be specified: -usage, -client, -internal, -internet, -partner, -custom.');
       const usage = ((p.Usage as ReceiveConnectorUsage | undefined) ?? switches[0] ?? 'Custom') as ReceiveConnectorUsage;
-      const name = (p.Name as string).trim();
+      const name = checkObjectName(p.Name);
       const now = ctx.services.clock();
       // Exchange's timeouts differ by role: a HubTransport connector gets the hub's defaults.
       const role = (p.TransportRole as ReceiveConnectorRecord['transportRole'] | undefined) ?? 'FrontendTransport';
@@ -281,9 +282,11 @@ export function receiveConnectorCmdlets(): CmdletDeclaration[] {
       const record = apply(ctx, base, p);
       if (!ctx.shouldProcess(`Creating Receive connector "${name}" on server "${server.name}".`, `${server.name}\\${name}`)) return;
       await ctx.services.directory.exclusive(async (tx) => {
-        if ((await tx.listReceiveConnectors(server.name)).some((c) => sameText(c.name, name))) {
+        const existing = await tx.listReceiveConnectors(server.name);
+        if (existing.some((c) => sameText(c.name, name))) {
           throw new InterchangeError('ICX_OBJECT_EXISTS', `A Receive connector with the name "${name}" already exists on server ${server.name}.`, { parameter: 'Name' });
         }
+        refuseBindingConflict(record, existing);
         await tx.insertReceiveConnector(record);
       });
       return toReceiveConnectorObject(record);
@@ -302,11 +305,13 @@ export function receiveConnectorCmdlets(): CmdletDeclaration[] {
       const current = await findReceiveConnector(ctx.services.directory, p.Identity as string, ctx.services.localServer);
       if (!ctx.shouldProcess(`Configuring Receive connector "${current.server}\\${current.name}".`, `${current.server}\\${current.name}`)) return;
       const next = apply(ctx, current, p);
-      if (typeof p.Name === 'string') next.name = p.Name.trim();
+      if (typeof p.Name === 'string') next.name = checkObjectName(p.Name);
       await ctx.services.directory.exclusive(async (tx) => {
-        if (!sameText(next.name, current.name) && (await tx.listReceiveConnectors(current.server)).some((c) => sameText(c.name, next.name))) {
+        const existing = await tx.listReceiveConnectors(current.server);
+        if (!sameText(next.name, current.name) && existing.some((c) => sameText(c.name, next.name))) {
           throw new InterchangeError('ICX_OBJECT_EXISTS', `A Receive connector with the name "${next.name}" already exists on server ${current.server}.`, { parameter: 'Name' });
         }
+        refuseBindingConflict(next, existing);
         await tx.updateReceiveConnector(next);
       });
     },
@@ -328,4 +333,9 @@ export function receiveConnectorCmdlets(): CmdletDeclaration[] {
   });
 
   return [get, newConnector, set, remove];
+}
+
+function refuseBindingConflict(candidate: ReceiveConnectorRecord, serverConnectors: readonly ReceiveConnectorRecord[]): void {
+  const conflict = bindingConflict(candidate, serverConnectors);
+  if (conflict) throw new InterchangeError('ICX_CONNECTOR_INVALID', conflict.message, { parameter: 'Bindings' });
 }
