@@ -58,7 +58,17 @@ export async function main(argv: string[]): Promise<void> {
           `\nOrganization created. Administrator token (shown once, also saved with mode 0600 in ${server.tokenFile}):\n\n  ${server.administratorToken}\n\n`,
         );
       }
-      process.stdout.write(`Server ${server.serverName}: admin center and API at ${server.adminUrl}, SMTP on port ${server.smtpPort}.\n`);
+      // Only what really listens: a binding another process holds is named on its own line, not claimed.
+      const listening: string[] = [];
+      for (const rc of await server.directory.listReceiveConnectors(server.serverName)) {
+        if (!rc.enabled) continue;
+        for (const status of server.transport?.receiveBindingStatus?.(rc.bindings) ?? []) {
+          const [binding, ...rest] = status.split(' ');
+          if (rest.join(' ') === 'Listening') listening.push(binding);
+          else process.stderr.write(`Receive connector ${rc.name}: ${binding} is not listening (${rest.join(' ')}).\n`);
+        }
+      }
+      process.stdout.write(`Server ${server.serverName}: admin center and API at ${server.adminUrl}, SMTP on ${[...new Set(listening)].join(', ') || 'no binding'}.\n`);
       notifySystemdReady();
       const stop = async () => {
         await server.close();

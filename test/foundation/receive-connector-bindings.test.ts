@@ -2,6 +2,7 @@
 // an address and port only with different RemoteIPRanges, never across roles;
 // and the running service says which bindings it really opened.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { bindingConflict, bindingsOverlap } from '../../src/connectors/receive-connector-rules.js';
 import { defaultReceiveConnector } from '../../src/cmdlets/catalog/receive-connector.js';
@@ -42,13 +43,20 @@ it('conflicts: same binding and same ranges, or the same binding in another role
 });
 
 describe('through the cmdlets', () => {
+  let dataDir: string;
   let ex01: ServerProcess;
   let api: AdminApi;
+  const holder = net.createServer();
   before(async () => {
-    ex01 = await startServerProcess({ dataDir: await tempDir('rc-bindings'), serverName: 'EX01' });
+    dataDir = await tempDir('rc-bindings');
+    ex01 = await startServerProcess({ dataDir, serverName: 'EX01' });
     api = new AdminApi(ex01.url, ex01.token);
+    await new Promise<void>((r) => holder.listen(0, '0.0.0.0', () => r()));
   });
-  after(() => ex01?.stop());
+  after(async () => {
+    await ex01?.stop();
+    await new Promise<void>((r) => holder.close(() => r()));
+  });
 
   it('New- and Set-ReceiveConnector refuse a conflicting binding and change nothing', async () => {
     const port = ex01.smtpPort;
@@ -61,5 +69,33 @@ describe('through the cmdlets', () => {
     assert.equal(set.error?.code, 'ICX_CONNECTOR_INVALID');
     const [relay] = await api.ok('Get-ReceiveConnector', { Identity: 'EX01\\Relay' });
     assert.deepEqual(relay.RemoteIPRanges, ['192.168.1.25'], 'left as it was');
+  });
+
+  it('Get-ReceiveConnector shows which bindings really listen, on this server and, asked through another, on that one; serve names what it could not open', async () => {
+    const busy = (holder.address() as net.AddressInfo).port;
+    await api.ok('New-ReceiveConnector', { Name: 'Blocked', Bindings: [`0.0.0.0:${busy}`], RemoteIPRanges: ['10.0.0.0/8'] });
+    const status = async (identity: string, via = api) => (await via.ok('Get-ReceiveConnector', { Identity: identity }))[0].BindingStatus as string[];
+    const deadline = Date.now() + 10_000;
+    while ((await status('EX01\\Blocked'))[0].endsWith('Not listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await status('EX01\\Blocked'), [`0.0.0.0:${busy} Failed: the port is in use by another process`]);
+    assert.deepEqual(await status('EX01\\Default Frontend EX01'), [`0.0.0.0:${ex01.smtpPort} Listening`]);
+
+    const ex02 = await startServerProcess({ dataDir, serverName: 'EX02' });
+    try {
+      const via02 = new AdminApi(ex02.url, ex02.token);
+      assert.deepEqual(await status('EX01\\Blocked', via02), [`0.0.0.0:${busy} Failed: the port is in use by another process`], "EX02 asks EX01's transport");
+    } finally {
+      await ex02.stop();
+    }
+
+    await ex01.stop();
+    ex01 = await startServerProcess({ dataDir, serverName: 'EX01', smtpPort: ex01.smtpPort });
+    api = new AdminApi(ex01.url, ex01.token);
+    const printed = ex01.output();
+    assert.match(printed, new RegExp(`SMTP on 0\\.0\\.0\\.0:${ex01.smtpPort}\\.`), 'serve prints the binding it opened');
+    assert.doesNotMatch(printed.split('\n').find((l) => l.includes('admin center and API at'))!, new RegExp(`:${busy}`), 'and does not claim the one it could not');
+    assert.match(printed, new RegExp(`Receive connector Blocked: 0\\.0\\.0\\.0:${busy} is not listening \\(Failed: the port is in use by another process\\)`));
+    await api.ok('Set-ReceiveConnector', { Identity: 'EX01\\Blocked', Enabled: false });
+    assert.deepEqual(await status('EX01\\Blocked'), [`0.0.0.0:${busy} Disabled`]);
   });
 });

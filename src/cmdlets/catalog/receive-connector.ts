@@ -7,6 +7,7 @@ import { InterchangeError } from '../../errors/interchange-error.js';
 import { checkObjectName } from '../../organization/object-name.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type BoundParameters, type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
+import { fetchForServer } from '../framework/server-fetch.js';
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
 import { applyMultiValued, identityError, resolveServer, sameText } from './common.js';
 
@@ -18,6 +19,7 @@ export const receiveConnectorType = defineObjectType({
     { name: 'Server', type: 'String' },
     { name: 'Guid', type: 'Guid' },
     { name: 'Bindings', type: 'String', multiValued: true },
+    { name: 'BindingStatus', type: 'String', multiValued: true },
     { name: 'RemoteIPRanges', type: 'String', multiValued: true },
     { name: 'Fqdn', type: 'String' },
     { name: 'TlsCertificateName', type: 'String' },
@@ -236,9 +238,12 @@ export function receiveConnectorCmdlets(): CmdletDeclaration[] {
     changesState: false,
     examples: [{ code: 'Get-ReceiveConnector -Server EX01', remarks: 'The Receive connectors of EX01.' }],
     async run(ctx, p) {
-      if (p.Identity !== undefined) return [toReceiveConnectorObject(await findReceiveConnector(ctx.services.directory, p.Identity as string, ctx.services.localServer))];
-      const server = p.Server ? (await resolveServer(ctx.services.directory, p.Server as string)).name : undefined;
-      return (await ctx.services.directory.listReceiveConnectors(server)).map(toReceiveConnectorObject);
+      const records =
+        p.Identity !== undefined
+          ? [await findReceiveConnector(ctx.services.directory, p.Identity as string, ctx.services.localServer)]
+          : await ctx.services.directory.listReceiveConnectors(p.Server ? (await resolveServer(ctx.services.directory, p.Server as string)).name : undefined);
+      const status = await bindingStatusOf(ctx, records);
+      return records.map((r) => ({ ...toReceiveConnectorObject(r), BindingStatus: status.get(r.guid) ?? [] }));
     },
   });
 
@@ -338,4 +343,43 @@ export function receiveConnectorCmdlets(): CmdletDeclaration[] {
 function refuseBindingConflict(candidate: ReceiveConnectorRecord, serverConnectors: readonly ReceiveConnectorRecord[]): void {
   const conflict = bindingConflict(candidate, serverConnectors);
   if (conflict) throw new InterchangeError('ICX_CONNECTOR_INVALID', conflict.message, { parameter: 'Bindings' });
+}
+
+/**
+ * Whether each connector's bindings are really open: only the transport of
+ * the connector's own server knows, so another server's connectors are asked
+ * of that server's admin API (its BindingStatus, by GUID).
+ */
+async function bindingStatusOf(ctx: CmdletContext, records: readonly ReceiveConnectorRecord[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const local = ctx.services.localServer.toLowerCase();
+  const remoteServers = new Set<string>();
+  for (const r of records) {
+    if (!r.enabled) out.set(r.guid, r.bindings.map((b) => `${b} Disabled`));
+    else if (r.server.toLowerCase() !== local) remoteServers.add(r.server);
+    else out.set(r.guid, ctx.services.transport?.receiveBindingStatus?.(r.bindings) ?? r.bindings.map((b) => `${b} Unknown`));
+  }
+  for (const name of remoteServers) {
+    const theirs = await askServer(ctx, name);
+    for (const r of records) if (r.server === name && !out.has(r.guid)) out.set(r.guid, theirs?.get(r.guid) ?? r.bindings.map((b) => `${b} Unknown (${name} cannot be reached)`));
+  }
+  return out;
+}
+
+async function askServer(ctx: CmdletContext, serverName: string): Promise<Map<string, string[]> | undefined> {
+  const server = await resolveServer(ctx.services.directory, serverName);
+  if (!server.adminUrl || !ctx.caller.token) return undefined;
+  try {
+    const call = await fetchForServer(ctx.services.directory, server);
+    const res = await call(`${server.adminUrl}/api/v1/cmdlets/Get-ReceiveConnector`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.caller.token}` },
+      body: JSON.stringify({ parameters: { Server: server.name } }),
+      signal: AbortSignal.timeout(5000),
+    });
+    const body = (await res.json()) as { ok: boolean; output?: Array<{ Guid: string; BindingStatus?: string[] }> };
+    return body.ok ? new Map((body.output ?? []).map((o) => [o.Guid, o.BindingStatus ?? []])) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -10,6 +10,8 @@ export interface TransportServiceControl {
   status(): 'Running' | 'Stopped' | 'StartPending' | 'StopPending';
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** For each `address:port` binding: `address:port Listening`, or why it is not (`Failed: …`, `Stopped`). */
+  receiveBindingStatus?(bindings: readonly string[]): string[];
   /** Queue viewer; throws ICX_TRANSPORT_STOPPED while stopped. */
   queues?: QueueViewer;
 }

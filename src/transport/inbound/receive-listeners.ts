@@ -51,9 +51,27 @@ export class ReceiveListeners {
     return this.sessions.size;
   }
 
+  /** Why each wanted binding is not listening (`EADDRINUSE …`); a binding listening has no entry. */
+  private readonly failures = new Map<string, string>();
+
+  /**
+   * What Get-ReceiveConnector and `serve` report for a binding: `Listening`,
+   * or why not. A specific address on a port that a wildcard binding already
+   * hears is served by that wildcard's listener.
+   */
+  bindingStatus(binding: { address: string; port: number }): string {
+    for (const k of [key(binding), key({ address: '0.0.0.0', port: binding.port }), key({ address: '::', port: binding.port })]) {
+      if (this.servers.has(k)) return 'Listening';
+      const failure = this.failures.get(k);
+      if (failure) return `Failed: ${failure}`;
+    }
+    return 'Not listening';
+  }
+
   /** Opens listeners for bindings that appeared and closes those that went away. */
   async reconcile(): Promise<void> {
     const wanted = new Map(listenerBindings(this.deps.snapshot().receiveConnectors).map((b) => [key(b), b]));
+    for (const k of [...this.failures.keys()]) if (!wanted.has(k)) this.failures.delete(k);
     for (const [k, srv] of this.servers) {
       if (!wanted.has(k)) {
         this.servers.delete(k);
@@ -75,9 +93,11 @@ export class ReceiveListeners {
         });
         srv.on('error', (e) => this.deps.logger.error({ err: e, binding: k }, 'Receive connector listener failed'));
         this.servers.set(k, srv);
+        this.failures.delete(k);
       } catch (e) {
         // A binding that cannot be opened (port in use) must not take the other connectors down.
         this.deps.logger.error({ err: e, binding: k }, 'A Receive connector binding could not be opened');
+        this.failures.set(k, listenFailure(e as NodeJS.ErrnoException));
       }
     }
   }
@@ -146,6 +166,7 @@ export class ReceiveListeners {
   async closeListeners(): Promise<void> {
     const all = [...this.servers.values()];
     this.servers.clear();
+    this.failures.clear();
     // The listening socket closes now; close()'s callback would also wait for the sessions, which drain() handles.
     for (const srv of all) srv.close();
   }
@@ -164,4 +185,11 @@ export class ReceiveListeners {
 function endpoint(address: string | undefined, port: number | undefined): string {
   const a = (address ?? '').replace(/^::ffff:/, '');
   return a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`;
+}
+
+function listenFailure(e: NodeJS.ErrnoException): string {
+  if (e.code === 'EADDRINUSE') return 'the port is in use by another process';
+  if (e.code === 'EACCES') return 'ports below 1024 need CAP_NET_BIND_SERVICE';
+  if (e.code === 'EADDRNOTAVAIL') return 'the address is not one of this host';
+  return e.code ?? e.message;
 }

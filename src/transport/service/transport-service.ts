@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { CertificateReader } from '../../certificate-store/certificate-store.js';
 import { loadSystemRoots } from '../../certificates/status.js';
+import { parseBinding } from '../../connectors/receive-connector-rules.js';
 import type { QueueViewer, TransportServiceControl } from '../../cmdlets/framework/context.js';
 import type { DirectoryReader } from '../../directory/directory-store.js';
 import type { TransportServiceSettings } from '../../directory/records.js';
@@ -178,6 +179,10 @@ export class TransportService implements TransportServiceControl {
 
   status(): State {
     return this.state;
+  }
+
+  receiveBindingStatus(bindings: readonly string[]): string[] {
+    return bindings.map((b) => `${b} ${this.state === 'Running' ? this.listeners.bindingStatus(parseBinding(b)) : this.state}`);
   }
 
   start(): Promise<void> {
