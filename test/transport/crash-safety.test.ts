@@ -23,7 +23,7 @@ async function loadClient(port: number, prefix: string, acked: Set<string>, stop
       const r3 = await c.reply(5000);
       if (!r1?.startsWith('250') || !r2?.startsWith('250') || !r3?.startsWith('354')) break;
       const id = `${prefix}-${n++}@load.test`;
-      c.write(`Message-ID: <${id}>\r\nSubject: load\r\n\r\n${'z'.repeat(2000)}\r\n.\r\n`);
+      c.write(`Message-ID: <${id}>\r\nSubject: load\r\n\r\n${'z'.repeat(76).concat('\r\n').repeat(26)}.\r\n`);
       const final = await c.reply(5000);
       if (final?.startsWith('250')) acked.add(`<${id}>`);
       c.write('QUIT\r\n');

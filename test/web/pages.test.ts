@@ -200,6 +200,8 @@ test('receive connectors, queues and servers pages', async () => {
   await pickServer(page, 'EX02');
   const [first] = await output(org.ex01, 'Get-ReceiveConnector', { Server: 'EX02' });
   await row(page, String(first.Name)).first().waitFor();
+  // EX02's transport, asked through EX01's admin API, says its bindings listen.
+  await row(page, String(first.Name)).first().getByText('Listening', { exact: true }).waitFor();
   assert.deepEqual(await axe(page), [], 'Receive connectors page');
   await screenshot(page, 'receive-connectors');
 

@@ -1,6 +1,16 @@
 // One inbound SMTP session: a state machine with one handler per verb. The
 // Receive connector is chosen when the connection arrives and, with the
 // configuration snapshot of that moment, governs the whole session.
+//
+// Why our own code and not smtp-server: Exchange's session model is the
+// product (a connector's permission groups become session rights that change
+// at AUTH; relay, Submit and send-as are decided per command; the protocol
+// log writes Exchange's rows; the receive limits, tarpit and replies are
+// Exchange's), and a generic server would sit between us and each of those.
+// It is also the hot path: a DATA reader that copies each message once into
+// blocks, no object per line, and one write per batch of replies. Owning it
+// means owning what a hardened MTA gives: RFC 5321/6531 limits, no smuggling,
+// bounded buffers and timers, checked against Postfix in the tests.
 import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import type net from 'node:net';

@@ -1,6 +1,15 @@
 // One outbound SMTP connection of a Send connector: greeting, EHLO, STARTTLS
 // with the connector's client certificate, then one message after another
 // (pipelined when the peer offers PIPELINING) until the caller quits.
+//
+// Why our own code and not nodemailer: the Send connector decides things a
+// mail library hides (the exact certificate TlsCertificateName selects, the
+// 454 4.7.5 when there is none, TlsAuthLevel checks, smart-host AUTH), the
+// send protocol log must record Exchange's rows (Sending certificate, the
+// peer's replies) as they happen, one connection carries many queued messages,
+// and a message that needs SMTPUTF8 must fail cleanly at a peer without it.
+// The body is written from the spool's blocks, dot-stuffed without a per-line
+// copy, and paced by the socket's drain.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';

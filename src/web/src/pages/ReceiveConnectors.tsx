@@ -209,6 +209,7 @@ export function ReceiveConnectorsPage() {
             { id: 'status', title: 'Status', render: (c) => (c.Enabled ? 'Enabled' : 'Disabled') },
             { id: 'role', title: 'Role', render: (c) => (str(c.TransportRole) === 'FrontendTransport' ? 'Frontend Transport' : 'Hub Transport') },
             { id: 'bindings', title: 'Bindings', render: (c) => list(c.Bindings).join(', ') },
+            { id: 'listening', title: 'Listening', render: (c) => listeningText(list(c.BindingStatus)) },
             { id: 'auth', title: 'Authentication', render: (c) => str(c.AuthMechanism) },
           ]}
         />
@@ -228,4 +229,11 @@ export function ReceiveConnectorsPage() {
       )}
     </>
   );
+}
+
+/** `Listening` when every binding is open; otherwise each binding that is not, with the transport's reason. */
+function listeningText(status: string[]): string {
+  const notOpen = status.filter((s) => !s.endsWith(' Listening'));
+  if (status.length > 0 && notOpen.length === 0) return 'Listening';
+  return notOpen.map((s) => s.replace(' ', ': ')).join('; ') || 'Unknown';
 }
