@@ -10,11 +10,20 @@
 #   BENCH_SUSTAINED (100000)  messages of the sustained run (100 sessions, 5 KB, plain; 0 skips it),
 #                    with Interchange's RSS sampled once a second to show memory stays flat
 #   BENCH_PROFILE=1  one more Interchange run (20 sessions, 5 KB) under node --cpu-prof
+# The hostile cell (both relays, after the matrix): 20 sessions relay 5 KB mail while
+# scripts/bench/dot-attack.mjs sends 34 MiB messages of ".." lines over 10 sessions from 127.0.0.2.
+#   BENCH_HOSTILE_MESSAGES (BENCH_MESSAGES_SMALL)  ordinary messages of the cell
+#   BENCH_HOSTILE_ROUNDS (5)  attack messages per attacking session at most (the attack also ends with the ordinary load)
+#   BENCH_ONLY=hostile  only the hostile cell and its quiet reference (20 sessions, 5 KB, plain), for both relays
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HARNESS=${BENCH_HARNESS:-$REPO/../shared/bench}
 REPS=${BENCH_REPS:-1}
 SMALL=${BENCH_MESSAGES_SMALL:-10000}
+HOSTILE_MESSAGES=${BENCH_HOSTILE_MESSAGES:-$SMALL}
+HOSTILE_ROUNDS=${BENCH_HOSTILE_ROUNDS:-5}
+ONLY=${BENCH_ONLY:-}
+case "$ONLY" in ''|hostile) ;; *) echo "bench: BENCH_ONLY must be empty or 'hostile', not '$ONLY'" >&2; exit 2 ;; esac
 LARGE=${BENCH_MESSAGES_LARGE:-3000}
 LISTEN=${BENCH_LISTEN:-23525}
 NEXT_HOP=${BENCH_NEXT_HOP:-23526}
@@ -22,6 +31,8 @@ OUT=${BENCH_OUT:-$(mktemp -d /tmp/icx-bench.XXXXXX)}
 mkdir -p "$OUT"
 RESULTS="$OUT/results.txt"
 : > "$RESULTS"
+# The exact command, for the report.
+{ env | grep -E '^BENCH_[A-Z_]+=' | grep -v '^BENCH_OUT=' | sort | tr '\n' ' '; echo npm run bench; } > "$OUT/command.txt"
 [ -x "$HARNESS/relay-bench.sh" ] || { echo "bench: no harness at $HARNESS" >&2; exit 1; }
 (cd "$REPO" && npm run build --silent) || exit 1
 RELAY="$REPO/scripts/bench/interchange-relay.sh"
@@ -39,7 +50,35 @@ run() { # name relay-cmd sessions size messages tls
   sleep 2
 }
 
+# hostile NAME RELAY-CMD: the relay under attack. The attack mail goes to attack.bench.invalid, which the relay
+# routes to a next hop nobody listens on (it waits in the queue), so the harness's sink counts ordinary mail only.
+# The attacker starts with the measured load (when smtp-source's stderr file appears in the run's log folder) and
+# stops when the harness's monitor has written its result, after its rounds, or when the cell is over.
+hostile() {
+  local dir="$OUT/hostile-$1-$rep" line apid
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  echo "=== $1 sessions=20 size=5120 tls=0 under attack: 10 sessions x 34 MiB dot lines, at most $HOSTILE_ROUNDS each" >&2
+  node "$REPO/scripts/bench/dot-attack.mjs" --port "$LISTEN" --bind 127.0.0.2 --sessions 10 --size $((34 * 1024 * 1024)) \
+    --rounds "$HOSTILE_ROUNDS" --deadline 900 --start-when "$dir/source.err" --stop-when "$dir/monitor.out" \
+    --stop-when "$dir/cell-over" --sink-out "$dir/sink.out" > "$dir/attack.out" 2>> "$OUT/stderr.log" &
+  apid=$!
+  line=$(BENCH_ATTACK_DOMAIN=attack.bench.invalid "$HARNESS/relay-bench.sh" --name "$1" --relay-cmd "$2" --listen "$LISTEN" \
+    --next-hop "$NEXT_HOP" --messages "$HOSTILE_MESSAGES" --sessions 20 --size 5120 --timeout 600 --log-dir "$dir" 2>> "$OUT/stderr.log")
+  echo over > "$dir/cell-over"
+  wait "$apid"
+  [ -n "$line" ] || line="relay=$1 messages=$HOSTILE_MESSAGES sessions=20 size=5120 tls=0 status=harness_failed"
+  echo "$line $(cat "$dir/attack.out")" | tee -a "$RESULTS"
+  sleep 2
+}
+
+export BENCH_HARNESS=$HARNESS
 for ((rep = 1; rep <= REPS; rep++)); do
+  if [ "$ONLY" = hostile ]; then
+    run interchange "$RELAY" 20 5120 "$SMALL" 0
+    run postfix "$HARNESS/postfix-relay.sh" 20 5120 "$SMALL" 0
+    continue
+  fi
   for tls in 0 1; do
     for size in 5120 102400; do
       for sessions in 20 100; do
@@ -52,13 +91,18 @@ for ((rep = 1; rep <= REPS; rep++)); do
   done
 done
 
+for ((rep = 1; rep <= REPS; rep++)); do
+  hostile interchange-hostile "$RELAY"
+  hostile postfix-hostile "$REPO/scripts/bench/postfix-hostile-relay.sh"
+done
+
 SUSTAINED=${BENCH_SUSTAINED:-100000}
-if [ "$SUSTAINED" -gt 0 ]; then
+if [ "$SUSTAINED" -gt 0 ] && [ -z "$ONLY" ]; then
   BENCH_RSS_LOG="$OUT/sustained-rss.log" run interchange-sustained "$RELAY" 100 5120 "$SUSTAINED" 0
   run postfix-sustained "$HARNESS/postfix-relay.sh" 100 5120 "$SUSTAINED" 0
 fi
 
-if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+if [ "${BENCH_PROFILE:-0}" = 1 ] && [ -z "$ONLY" ]; then
   mkdir -p "$OUT/profile"
   BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=$OUT/profile" run interchange-profiled "$RELAY" 20 5120 "$SMALL" 0
   for f in "$OUT"/profile/*.cpuprofile; do node "$REPO/scripts/bench/profile-summary.mjs" "$f" > "$OUT/profile/summary.txt"; done

@@ -41,10 +41,12 @@ const profiled = fs.existsSync(path.join(outDir, 'profile', 'summary.txt'));
 lines.push('This run:');
 lines.push('');
 lines.push('```');
-lines.push(`${reps > 1 ? `BENCH_REPS=${reps} ` : ''}${profiled ? 'BENCH_PROFILE=1 ' : ''}npm run bench`);
+// bench.sh writes the command with its BENCH_ variables; older result folders have only the rows.
+const commandTxt = path.join(outDir, 'command.txt');
+lines.push(fs.existsSync(commandTxt) ? fs.readFileSync(commandTxt, 'utf8').trim() : `${reps > 1 ? `BENCH_REPS=${reps} ` : ''}${profiled ? 'BENCH_PROFILE=1 ' : ''}npm run bench`);
 lines.push('```');
 lines.push('');
-lines.push('Defaults: BENCH_REPS=1, BENCH_MESSAGES_SMALL=10000, BENCH_MESSAGES_LARGE=3000, BENCH_SUSTAINED=100000; BENCH_PROFILE=1 adds a --cpu-prof run.');
+lines.push('Defaults: BENCH_REPS=1, BENCH_MESSAGES_SMALL=10000, BENCH_MESSAGES_LARGE=3000, BENCH_SUSTAINED=100000, BENCH_HOSTILE_MESSAGES=BENCH_MESSAGES_SMALL, BENCH_HOSTILE_ROUNDS=5; BENCH_PROFILE=1 adds a --cpu-prof run; BENCH_ONLY=hostile runs only the hostile cell and the quiet 20-session 5 KB plain cell.');
 lines.push('');
 lines.push(
   `Harness: \`../shared/bench/relay-bench.sh\`: \`smtp-source\` (one connection per message, no pipelining, HELO) → relay on 127.0.0.1 → \`smtp-sink\` (plain) or a Postfix \`smtpd\` with STARTTLS in front of \`smtp-sink\` (\`--tls\`). ` +
@@ -104,10 +106,44 @@ if (si || sp) {
   }
   lines.push('');
 }
+const hostileRows = rows.filter((r) => r.relay.endsWith('-hostile'));
+if (hostileRows.length) {
+  const quiet = (relay) => median(rows.filter((r) => r.relay === relay && r.sessions === '20' && r.size === '5120' && r.tls === '0').map((r) => num(r, 'msgs_per_s')));
+  const h = hostileRows[0];
+  lines.push('## Under attack: 34 MiB messages of dot lines');
+  lines.push('');
+  lines.push(
+    `${h.messages} messages of 5 KB over 20 sessions (plain, as the quiet cell) while \`scripts/bench/dot-attack.mjs\` sends, over ${h.attack_sessions} more sessions from 127.0.0.2, messages of ${fmt(num(h, 'attack_size') / 2 ** 20)} MiB made of lines that are one dot each (\`..\\r\\n\` on the wire; ${fmt(num(h, 'attack_size') * 0.75 / 2 ** 20, 1)} MiB once unstuffed, under MaxMessageSize's 35 MB), one connection per message, at most ${h.attack_rounds} per session. ` +
+      'The attack starts with the ordinary load and stops when all ordinary mail was delivered or its rounds are spent (messages still being sent then are cut). ' +
+      'Each relay routes the attack mail to a next hop nobody listens on, so it waits in the queue and the sink counts ordinary mail only. ' +
+      "Interchange's Receive connector keeps Exchange's TarpitInterval (5 s, for 5xx replies to anonymous sessions): neither the ordinary mail (250) nor the attack's answers (250 or 452) are 5xx, so it delays nothing here. " +
+      'Postfix runs `scripts/bench/postfix-hostile-relay.sh`: `postfix-relay.sh` with `message_size_limit = 36700160` (Exchange\'s 35 MB; its default of 10 MB would refuse the attack unread) and the attack domain\'s transport.',
+  );
+  lines.push('');
+  if (fs.existsSync(commandTxt)) {
+    lines.push('```');
+    lines.push(fs.readFileSync(commandTxt, 'utf8').trim());
+    lines.push('```');
+    lines.push('');
+  }
+  lines.push('| relay | quiet msgs/s | msgs/s under attack (whole cell) | msgs/s while the attack ran | attack seconds | peak PSS MiB (RSS) | attack answers: 250 / 452 4.3.1 / other / cut / failed | attack MiB sent | status |');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
+  for (const r of hostileRows) {
+    const relay = r.relay.replace('-hostile', '');
+    lines.push(
+      `| ${relay} | ${fmt(quiet(relay))} | **${fmt(num(r, 'msgs_per_s'))}** | ${fmt(num(r, 'ordinary_in_attack_msgs_per_s'))} | ${fmt(num(r, 'attack_seconds'), 1)} | ${fmt(num(r, 'peak_pss_kb') / 1024)} (${fmt(num(r, 'peak_rss_kb') / 1024)}) | ${r.attack_250} / ${r.attack_452} / ${r.attack_other} / ${r.attack_cut} / ${r.attack_errors} | ${fmt(num(r, 'attack_mib_sent'))} | ${r.status} |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    '"Whole cell" is the harness\'s end-to-end rate of the ordinary mail; "while the attack ran" counts only what the sink received between the attack\'s first connection and its last reply. Peak memory is sampled by the harness over the ordinary load (RSS every 0.5 s, PSS every 2 s). Interchange answers 452 4.3.1 once its 64 MiB budget for message data in memory is spent (16 MiB of it kept for messages up to 1 MiB).',
+  );
+  lines.push('');
+}
 lines.push('All summary lines of this run:');
 lines.push('');
 lines.push('```');
-for (const r of rows) lines.push(Object.entries(r).filter(([k]) => ['relay', 'sessions', 'size', 'tls', 'messages', 'delivered', 'seconds', 'msgs_per_s', 'accept_msgs_per_s', 'relay_cpu_ms_per_msg', 'peak_pss_kb', 'peak_rss_kb', 'tls_conns', 'sys_busy_pct', 'dupes', 'status'].includes(k)).map(([k, v]) => `${k}=${v}`).join(' '));
+for (const r of rows) lines.push(Object.entries(r).filter(([k]) => ['relay', 'sessions', 'size', 'tls', 'messages', 'delivered', 'seconds', 'msgs_per_s', 'accept_msgs_per_s', 'relay_cpu_ms_per_msg', 'peak_pss_kb', 'peak_rss_kb', 'tls_conns', 'sys_busy_pct', 'dupes', 'status', 'attack_messages', 'attack_250', 'attack_452', 'attack_other', 'attack_cut', 'attack_errors', 'attack_seconds', 'ordinary_in_attack_msgs_per_s'].includes(k)).map(([k, v]) => `${k}=${v}`).join(' '));
 lines.push('```');
 const prof = path.join(outDir, 'profile', 'summary.txt');
 if (fs.existsSync(prof)) {
