@@ -4,6 +4,7 @@
 // and Interchange's AUTH throttle across sessions; the cmdlets that set them;
 // and Postfix's smtpd given the same input where it has the same limit.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
@@ -435,6 +436,48 @@ test('MaxLogonFailures closes a session after that many failures, each answered 
     assert.equal(await c.reply(), '535 5.7.3 Authentication unsuccessful');
     assert.equal(await c.reply(), '421 4.7.0 Too many failed authentication attempts, closing transmission channel');
     assert.equal(await c.reply(), undefined);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a client that keeps 20 sessions going opens the next one as soon as it reads the 221: never refused for the one that just ended', { timeout: 60_000 }, async () => {
+  const s = await startTestServer();
+  try {
+    const port = await connector(s, 'Busy client', {});
+    // After the 221 the old socket is still open on the client's side (half-open, as a client that has not
+    // closed yet) when the next one connects.
+    const session = (): Promise<{ socket: net.Socket; lines: string[] }> =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+        const lines: string[] = [];
+        let buf = '';
+        socket.on('data', (d) => {
+          buf += d;
+          for (let nl = buf.indexOf('\r\n'); nl >= 0; nl = buf.indexOf('\r\n')) {
+            lines.push(buf.slice(0, nl));
+            buf = buf.slice(nl + 2);
+            if (lines.length === 1 && lines[0].startsWith('220')) socket.write('QUIT\r\n');
+            if (lines.length === 2 || !lines[0].startsWith('220')) resolve({ socket, lines });
+          }
+        });
+        socket.on('error', reject);
+      });
+    const worker = async () => {
+      const held: net.Socket[] = [];
+      try {
+        for (let round = 0; round < 15; round++) {
+          const { socket, lines } = await session();
+          held.push(socket);
+          assert.match(lines[0], /^220 /, `round ${round}: ${lines[0]}`);
+          assert.match(lines[1], /^221 /);
+          if (held.length > 1) held.shift()!.destroy();
+        }
+      } finally {
+        for (const h of held) h.destroy();
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, worker));
   } finally {
     await s.close();
   }

@@ -20,6 +20,8 @@ async function withHop(extensions: string[], run: (s: TestServer, hop: RawNextHo
   const s = await startTestServer();
   try {
     await s.api.ok('New-SendConnector', { Name: 'Out', AddressSpaces: ['*'], SmartHosts: ['127.0.0.1'], Port: hop.port, DNSRoutingEnabled: false });
+    // These sessions make many refused commands on purpose; MaxProtocolErrors is tested elsewhere.
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01', MaxProtocolErrors: 'unlimited' });
     await s.transport.reload();
     await run(s, hop);
   } finally {

@@ -121,10 +121,18 @@ export class ReceiveListeners {
     if (admission !== 'accept') return this.refuse(socket, connector.record, source, admission);
     counts.add(source);
     this.sockets.add(socket);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
+    // A session stops counting when it ends (QUIT, timeout, limit), not when the client gets round to closing
+    // its socket: a client that keeps 20 sessions going opens the next one as soon as it reads the 221.
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
       counts.remove(source);
       if (counts.open === 0) this.counts.delete(guid);
+    };
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      release();
     });
     const log =
       connector.record.protocolLoggingLevel === 'Verbose'
@@ -135,7 +143,7 @@ export class ReceiveListeners {
           })
         : undefined;
     // The mail users of this moment's snapshot, like the connector: a password change applies to the next AUTH of a new session.
-    const session = new InboundSession(socket, connector, { accounts: this.authLimit.limited(snapshot.accounts), acceptedDomains: snapshot.acceptedDomains, authThrottle: this.authThrottle, ...this.deps.host, onClose: (s) => this.sessions.delete(s) }, log);
+    const session = new InboundSession(socket, connector, { accounts: this.authLimit.limited(snapshot.accounts), acceptedDomains: snapshot.acceptedDomains, authThrottle: this.authThrottle, ...this.deps.host, onClose: (s) => (this.sessions.delete(s), release()) }, log);
     this.sessions.add(session);
   }
 
