@@ -243,3 +243,22 @@ test('DomainValidation: TlsDomain exact or wildcard against SANs and CN', () => 
   assert.equal(domainMismatch(cert, '*.mail.protection.outlook.com', 'C'), undefined);
   assert.match(domainMismatch(cert, 'mail.contoso.com', 'C')!, /^454 4\.7\.5 The remote certificate does not match the TLS domain mail\.contoso\.com/);
 });
+
+test('DataReader: after a refusal, the rest of the message is skipped to the same terminator at every chunking, and what follows is handed back', () => {
+  // Refused at once (bare LF), then stuffed-dot lines that are not terminators, a smuggling attempt, and the real end.
+  const stream = 'bad\nline\r\n..\r\n.x\r\n\r\n..\r\nnot.\r\nend\r\n.\r\nNEXT COMMAND\r\n';
+  const wholeEnd = stream.indexOf('\r\n.\r\n') + 5;
+  for (let a = 1; a < stream.length; a++) {
+    for (let b = a; b < stream.length; b += 3) {
+      const r = feed(reader(100_000), [stream.slice(0, a), stream.slice(a, b), stream.slice(b)].filter((c) => c.length > 0));
+      assert.ok(r, `cut at ${a},${b}`);
+      assert.equal(r.refusal, 'bareLf', `cut at ${a},${b}`);
+      assert.equal(r.rest.toString('latin1'), stream.slice(wholeEnd), `cut at ${a},${b}`);
+    }
+  }
+  // A refusal right before the terminator, and the terminator as the very next bytes of a new chunk.
+  assert.equal(feed(reader(100_000), ['x\ry\r\n', '.\r\n', 'Q'])?.rest.toString(), 'Q');
+  assert.equal(feed(reader(100_000), ['x\ry\r', '\n.\r\nQ'])?.rest.toString(), 'Q');
+  // After a bare LF a dot does not start a line: LF.CRLF is no terminator, here or anywhere.
+  assert.equal(feed(reader(100_000), ['x\n', '.\r\n', 'Q']), undefined);
+});
