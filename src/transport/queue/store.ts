@@ -399,7 +399,7 @@ export class MailQueueStore {
     const segments = this.log.list();
     const oldest = segments[0];
     if (!oldest || this.log.isCurrent(oldest)) return;
-    if (oldest.refs > 0 && segments.length <= MAX_OLD_SEGMENTS + 1) return;
+    if (oldest.refs > 0 && !worthRelocating(segments.filter((s) => !this.log.isCurrent(s)))) return;
     this.collecting = this.track(
       (async () => {
         if (oldest.refs > 0) await this.relocate(oldest);
@@ -443,6 +443,20 @@ export class MailQueueStore {
     await this.log.close();
     await this.syncer.close();
   }
+}
+
+/**
+ * Copying the oldest segment's live messages forward is worth it only when
+ * the files it lets go hold much more than it copies: a few suspended
+ * messages behind many delivered ones, yes; a queue of large messages in
+ * Retry, no (each copy would free about what it writes, and the next
+ * delivery would start the next copy, for as long as they wait).
+ */
+export function worthRelocating(old: ReadonlyArray<{ size: number; liveBytes: number }>): boolean {
+  if (old.length <= MAX_OLD_SEGMENTS) return false;
+  const live = old.reduce((n, s) => n + s.liveBytes, 0);
+  const total = old.reduce((n, s) => n + s.size, 0);
+  return total - live >= 2 * live;
 }
 
 async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
