@@ -636,6 +636,7 @@ export class InboundSession {
     const smtpUtf8 = this.smtpUtf8;
     this.resetTransaction();
     if (result.refusal) {
+      reader.recycle();
       this.state = 'command';
       return this.reply(REFUSAL_REPLY[result.refusal]);
     }
@@ -647,7 +648,9 @@ export class InboundSession {
       ` with ${this.esmtp ? `ESMTP${this.secure ? 'S' : ''}${this.user ? 'A' : ''}` : 'SMTP'}; ${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
     const prefix = Buffer.from(received + (headers.messageId ? '' : `Message-ID: ${messageId}\r\n`), 'latin1');
     // Our trace headers, then the received blocks: joined for a small message, as they are for a large one.
-    const body = prefix.length + result.size <= WHOLE_BODY_MAX ? Buffer.concat([prefix, ...result.blocks], prefix.length + result.size) : [prefix, ...result.blocks];
+    const whole = prefix.length + result.size <= WHOLE_BODY_MAX;
+    const body = whole ? Buffer.concat([prefix, ...result.blocks], prefix.length + result.size) : [prefix, ...result.blocks];
+    if (whole) reader.recycle();
     this.state = 'busy';
     this.log?.info(undefined, 'receiving message');
     this.host
