@@ -1,5 +1,5 @@
 import { Dropdown, Field, Input, Option, Radio, RadioGroup, Text } from '@fluentui/react-components';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useAdmin } from '../api/admin-context';
 import type { CmdletObject } from '../api/client';
 import { formatDate, str } from './common';
@@ -18,6 +18,8 @@ export function TlsCertificateChooser(props: { value: string | null; sourceServe
   const [mode, setMode] = useState<Mode>(props.value ? 'typed' : 'none');
   const [picked, setPicked] = useState<string | undefined>();
   const [typed, setTyped] = useState(props.value ?? '');
+  // The certificates arrive after the dialog opens: a choice the administrator made meanwhile must stand.
+  const touched = useRef(false);
 
   useEffect(() => {
     let live = true;
@@ -30,7 +32,7 @@ export function TlsCertificateChooser(props: { value: string | null; sourceServe
       if (!live) return;
       setCerts(all);
       // An existing value that names an installed certificate is shown as that choice.
-      if (props.value && mode === 'typed' && !picked) {
+      if (props.value && !touched.current) {
         const match = all.find((c) => namedBy(props.value!, { Issuer: str(c.Issuer), Subject: str(c.Subject) }));
         if (match) {
           setMode('installed');
@@ -46,6 +48,7 @@ export function TlsCertificateChooser(props: { value: string | null; sourceServe
   const key = (c: CmdletObject) => `${str(c.Server)}\\${str(c.Thumbprint)}`;
   const label = (c: CmdletObject) => `${str(c.FriendlyName) || str(c.Subject)} · ${str(c.Server)} · expires ${formatDate(c.NotAfter)} · ${str(c.Thumbprint).slice(0, 12)}…`;
   const choose = (k: string | undefined) => {
+    touched.current = true;
     setPicked(k);
     const c = certs.find((x) => key(x) === k);
     if (c) props.onChange(tlsCertificateNameOf({ Issuer: str(c.Issuer), Subject: str(c.Subject) }));
@@ -59,6 +62,7 @@ export function TlsCertificateChooser(props: { value: string | null; sourceServe
           aria-label="TLS certificate"
           onChange={(_, d) => {
             const m = d.value as Mode;
+            touched.current = true;
             setMode(m);
             if (m === 'none') props.onChange(null);
             if (m === 'typed') props.onChange(typed || null);
@@ -83,6 +87,7 @@ export function TlsCertificateChooser(props: { value: string | null; sourceServe
             aria-label="TlsCertificateName value"
             value={typed}
             onChange={(_, d) => {
+              touched.current = true;
               setTyped(d.value);
               props.onChange(d.value || null);
             }}
