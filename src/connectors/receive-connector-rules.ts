@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { formatTimeSpan } from '../cmdlets/framework/units.js';
 import type { ReceiveConnectorRecord } from '../directory/records.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 
@@ -97,17 +98,10 @@ export function validateReceiveConnector(c: ReceiveConnectorRecord): void {
 
 const DAY = 86_400_000;
 
-function timeSpanText(ms: number): string {
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = Math.floor((ms % 60_000) / 1000);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return h >= 24 ? `${Math.floor(h / 24)}.${pad(h % 24)}:${pad(m)}:${pad(s)}` : `${pad(h)}:${pad(m)}:${pad(s)}`;
-}
 
 function timeSpanInRange(value: number, min: number, max: number, parameter: string): void {
   if (value < min || value > max) {
-    throw invalid(`The value of ${parameter} (${timeSpanText(Math.max(0, value))}${value < 0 ? ', negative' : ''}) must be from ${timeSpanText(min)} through ${timeSpanText(max)}.`, parameter);
+    throw invalid(`The value of ${parameter} (${formatTimeSpan(Math.max(0, value))}${value < 0 ? ', negative' : ''}) must be from ${formatTimeSpan(min)} through ${formatTimeSpan(max)}.`, parameter);
   }
 }
 
@@ -117,7 +111,7 @@ function validateReceiveConnectorLimits(c: ReceiveConnectorRecord): void {
   timeSpanInRange(c.connectionInactivityTimeout, 1000, DAY, 'ConnectionInactivityTimeout');
   if (c.connectionInactivityTimeout >= c.connectionTimeout) {
     throw invalid(
-      `ConnectionInactivityTimeout (${timeSpanText(c.connectionInactivityTimeout)}) must be less than ConnectionTimeout (${timeSpanText(c.connectionTimeout)}): a session may not stay idle longer than it may last.`,
+      `ConnectionInactivityTimeout (${formatTimeSpan(c.connectionInactivityTimeout)}) must be less than ConnectionTimeout (${formatTimeSpan(c.connectionTimeout)}): a session may not stay idle longer than it may last.`,
       'ConnectionInactivityTimeout',
     );
   }

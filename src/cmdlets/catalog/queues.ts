@@ -6,7 +6,7 @@ import { parseOPathFilter } from '../framework/opath-filter.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext, QueueViewer } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
-import { fetchForServer } from '../framework/server-fetch.js';
+import { invokeOnServer } from '../framework/server-fetch.js';
 import { resolveServer } from './common.js';
 
 
@@ -75,18 +75,12 @@ async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, p
   const server = await resolveServer(ctx.services.directory, serverName);
   if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}": it has not registered an admin endpoint.`);
   if (!ctx.caller.token) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot reach computer '${server.name}' without the caller's credential.`);
-  const call = await fetchForServer(ctx.services.directory, server);
-  let res: Response;
+  let body: InvokeResponse;
   try {
-    res = await call(`${server.adminUrl}/api/v1/cmdlets/${cmdlet}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.caller.token}` },
-      body: JSON.stringify({ parameters, confirmed: true }),
-    });
+    body = await invokeOnServer(ctx.services.directory, server, ctx.caller.token, cmdlet, parameters);
   } catch {
     throw new InterchangeError('ICX_TRANSPORT_STOPPED', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}". Verify that the service is started.`);
   }
-  const body = (await res.json()) as InvokeResponse;
   if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);
   return body.output;
 }

@@ -7,7 +7,7 @@ import { InterchangeError } from '../../errors/interchange-error.js';
 import { checkObjectName } from '../../organization/object-name.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type BoundParameters, type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
-import { fetchForServer } from '../framework/server-fetch.js';
+import { invokeOnServer } from '../framework/server-fetch.js';
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
 import { applyMultiValued, identityError, resolveServer, sameText } from './common.js';
 
@@ -370,15 +370,9 @@ async function askServer(ctx: CmdletContext, serverName: string): Promise<Map<st
   const server = await resolveServer(ctx.services.directory, serverName);
   if (!server.adminUrl || !ctx.caller.token) return undefined;
   try {
-    const call = await fetchForServer(ctx.services.directory, server);
-    const res = await call(`${server.adminUrl}/api/v1/cmdlets/Get-ReceiveConnector`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.caller.token}` },
-      body: JSON.stringify({ parameters: { Server: server.name } }),
-      signal: AbortSignal.timeout(5000),
-    });
-    const body = (await res.json()) as { ok: boolean; output?: Array<{ Guid: string; BindingStatus?: string[] }> };
-    return body.ok ? new Map((body.output ?? []).map((o) => [o.Guid, o.BindingStatus ?? []])) : undefined;
+    const body = await invokeOnServer(ctx.services.directory, server, ctx.caller.token, 'Get-ReceiveConnector', { Server: server.name }, AbortSignal.timeout(5000));
+    const output = body.output as Array<{ Guid: string; BindingStatus?: string[] }>;
+    return body.ok ? new Map(output.map((o) => [o.Guid, o.BindingStatus ?? []])) : undefined;
   } catch {
     return undefined;
   }

@@ -4,7 +4,7 @@ import type { InvokeResponse } from '../contract.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
-import { fetchForServer } from '../framework/server-fetch.js';
+import { invokeOnServer } from '../framework/server-fetch.js';
 import { resolveServer } from './common.js';
 
 
@@ -152,18 +152,12 @@ async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, p
   const server = await resolveServer(ctx.services.directory, serverName);
   if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot find any service with service name 'MSExchangeTransport' on computer '${server.name}': the server has not registered an admin endpoint.`);
   if (!ctx.caller.token) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot reach computer '${server.name}' without the caller's credential.`);
-  const call = await fetchForServer(ctx.services.directory, server);
-  let res: Response;
+  let body: InvokeResponse;
   try {
-    res = await call(`${server.adminUrl}/api/v1/cmdlets/${cmdlet}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.caller.token}` },
-      body: JSON.stringify({ parameters, confirmed: true }),
-    });
+    body = await invokeOnServer(ctx.services.directory, server, ctx.caller.token, cmdlet, parameters);
   } catch (e) {
     throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot open MSExchangeTransport service on computer '${server.name}' (${server.adminUrl}): ${(e as Error).message}`);
   }
-  const body = (await res.json()) as InvokeResponse;
   if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);
   return body.output;
 }
