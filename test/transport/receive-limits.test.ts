@@ -176,7 +176,9 @@ test('Set-/Get-ReceiveConnector: Exchange\'s defaults, display and ranges; a bad
       assert.match(r.error?.message ?? '', message);
     }
     const [after] = await s.api.ok('Get-ReceiveConnector', { Identity: 'Hub' });
-    assert.deepEqual(after, set, 'no refused Set changed anything (not even the valid MaxRecipientsPerMessage given with it)');
+    // BindingStatus is the running transport's state (it may start listening meanwhile), not configuration.
+    const configuration = ({ BindingStatus: _, ...rest }: Record<string, unknown>) => rest;
+    assert.deepEqual(configuration(after), configuration(set), 'no refused Set changed anything (not even the valid MaxRecipientsPerMessage given with it)');
     const made = await s.api.invoke('New-ReceiveConnector', { Name: 'Bad', Usage: 'Custom', Bindings: [`0.0.0.0:${await freePort()}`], RemoteIPRanges: ['10.0.0.0/8'], ConnectionTimeout: '00:00:10' });
     assert.match(made.error?.message ?? '', /ConnectionInactivityTimeout \(00:05:00\) must be less than ConnectionTimeout \(00:00:10\)/);
     assert.equal((await s.api.ok('Get-ReceiveConnector', {})).filter((c) => c.Name === 'Bad').length, 0);
