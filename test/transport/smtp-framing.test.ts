@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { buildDsn, headerSection } from '../../src/transport/delivery/dsn.js';
 import { DataReader } from '../../src/transport/inbound/data-reader.js';
 import { headerSummary } from '../../src/transport/inbound/smtp-session.js';
-import { dotStuff, dotStuffBlocks } from '../../src/transport/outbound/smtp-client.js';
+import { DotStuffer, dotStuff, dotStuffBlocks } from '../../src/transport/outbound/smtp-client.js';
 import { MessageMemoryBudget } from '../../src/transport/service/message-memory-budget.js';
 import { domainMismatch } from '../../src/transport/outbound/tls-policy.js';
 
@@ -205,6 +205,24 @@ test('dotStuffBlocks: byte-exact across block boundaries, no object per line', (
   // Without a line-start dot the body is sent as it is, not copied.
   const plain = Buffer.from('a\r\nb.c\r\n');
   assert.equal([...dotStuffBlocks(plain)][0], plain);
+});
+
+test('DotStuffer: a body read from the spool in chunks is stuffed exactly as the whole body, wherever the chunks are cut', () => {
+  const bodies = ['.a\r\nb\r\n..c\r\n.\r\n', 'x\r\n.\r\n', 'no newline.', '.\r\n', '', 'a\r', 'a\r\n'];
+  for (const text of bodies) {
+    const body = Buffer.from(text, 'latin1');
+    const whole = Buffer.concat([...dotStuffBlocks(body)]).toString('latin1');
+    // Every way to cut it in two, and one byte at a time.
+    const cuts = [...Array.from({ length: body.length + 1 }, (_, i) => [body.subarray(0, i), body.subarray(i)]), [...body].map((b) => Buffer.from([b]))];
+    for (const chunks of cuts) {
+      const stuffer = new DotStuffer();
+      const out = [...chunks.flatMap((c) => [...stuffer.push(c)]), stuffer.end()];
+      assert.equal(Buffer.concat(out).toString('latin1'), whole, `${JSON.stringify(text)} in ${chunks.length} chunks`);
+    }
+  }
+  // A dot line cut after its CRLF: the dot that begins the next chunk is still at a line start.
+  const stuffer = new DotStuffer();
+  assert.equal(Buffer.concat([...stuffer.push(Buffer.from('a\r\n')), ...stuffer.push(Buffer.from('.b\r\n')), stuffer.end()]).toString(), 'a\r\n..b\r\n.\r\n');
 });
 
 test('headerSummary and headerSection read only the header part', () => {

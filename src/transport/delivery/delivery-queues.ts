@@ -13,7 +13,7 @@ import type { ProcessingTracker } from '../queue/processing-journal.js';
 import { queueKey, selectSendConnector, type Route } from '../routing/route.js';
 import type { TransportSnapshot } from '../service/config-snapshot.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
-import { DeliveryError, SmtpClientConnection, type ConnectTarget } from '../outbound/smtp-client.js';
+import { DeliveryError, SmtpClientConnection, type ConnectTarget, type SpooledBody } from '../outbound/smtp-client.js';
 import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
 import { buildDsn, headerSection, type DsnRecipient } from './dsn.js';
 import { recordInterruptedProcessing } from './poison-detection.js';
@@ -63,6 +63,9 @@ export interface DeliveryDeps {
 /** How long an idle outbound connection waits for the next message before QUIT. */
 const IDLE_CONNECTION_MS = 200;
 const BODY_CACHE_BYTES = 64 * 1024 * 1024;
+/** Bodies larger than this are sent from the spool a chunk at a time; the first this many bytes hold the header section. */
+const STREAMED_BODY_MIN = 1024 * 1024;
+const STREAM_CHUNK = 256 * 1024;
 const EXPIRED_REPLY = '550 4.4.7 QUEUE.Expired; message expired';
 
 export class DeliveryEngine {
@@ -382,10 +385,11 @@ export class DeliveryEngine {
     this.deps.journal.begin(id);
     try {
       const cached = this.bodies.get(id);
-      const taken = cached ? 0 : ((await this.deps.messageMemory?.take(msg.size)) ?? 0);
+      const streamed = !cached && msg.size > STREAMED_BODY_MIN;
+      const taken = cached ? 0 : ((await this.deps.messageMemory?.take(streamed ? STREAMED_BODY_MIN + STREAM_CHUNK : msg.size)) ?? 0);
       let result;
       try {
-        const body = cached ?? (await this.deps.store.readBody(id));
+        const body = cached ?? (streamed ? await this.spooledBody(id, msg.size) : await this.deps.store.readBody(id));
         try {
           result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId, smtpUtf8: msg.smtpUtf8 });
         } catch (e) {
@@ -487,8 +491,16 @@ export class DeliveryEngine {
     await this.tracked(msg.id, () => this.sendDsn(msg, recipients, kind));
   }
 
+  /** A large body as its head (for the header section) and chunks read as the peer takes them: never held whole. */
+  private async spooledBody(id: number, size: number): Promise<SpooledBody> {
+    const store = this.deps.store;
+    const head = await store.readBodyRange(id, 0, STREAMED_BODY_MIN);
+    return { length: size, head, chunks: () => store.bodyChunks(id, STREAM_CHUNK) };
+  }
+
   private async sendDsn(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed'): Promise<void> {
-    const body = this.bodies.get(msg.id) ?? (await this.deps.store.readBody(msg.id).catch(() => Buffer.alloc(0)));
+    // The report quotes the header section only: a large original is not read whole for it.
+    const body = this.bodies.get(msg.id) ?? (await this.deps.store.readBodyRange(msg.id, 0, STREAMED_BODY_MIN).catch(() => Buffer.alloc(0)));
     const now = this.deps.clock();
     const dsn = buildDsn({
       kind,

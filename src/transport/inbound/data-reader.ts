@@ -123,8 +123,9 @@ export class DataReader {
   private refuse(why: DataRefusal): void {
     if (this.refusal) return;
     this.refusal = why;
-    this.blocks = [];
-    this.block = undefined;
+    // The blocks go now, not when the client finally sends the terminator: a refused
+    // session would otherwise keep memory the budget has already given to others.
+    this.recycle();
     this.release();
   }
 

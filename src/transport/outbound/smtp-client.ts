@@ -40,11 +40,22 @@ export interface ConnectTarget {
   name: string;
 }
 
+/**
+ * A body too large to hold whole for its delivery: read from the spool a
+ * chunk at a time as the peer takes it.
+ */
+export interface SpooledBody {
+  readonly length: number;
+  /** Its first bytes, enough for the header section. */
+  readonly head: Buffer;
+  chunks(): AsyncIterable<Buffer>;
+}
+
 export interface OutboundMessage {
   id: number;
   from: string;
   recipients: string[];
-  body: Buffer;
+  body: Buffer | SpooledBody;
   internetMessageId?: string;
   /** Received with SMTPUTF8 (RFC 6531). */
   smtpUtf8?: boolean;
@@ -357,21 +368,31 @@ export class SmtpClientConnection {
   }
 
   /** Writes the message after 354, a block at a time as the peer takes it: never the whole stuffed copy queued at once. */
-  private async writeBody(body: Buffer): Promise<void> {
-    for (const block of dotStuffBlocks(body)) {
-      if (this.socket.write(block)) continue;
-      const socket = this.socket;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          socket.off('drain', done);
-          socket.off('close', done);
-          resolve();
-        };
-        socket.on('drain', done);
-        socket.on('close', done);
-      });
-      if (this.failure) throw this.failure;
+  private async writeBody(body: Buffer | SpooledBody): Promise<void> {
+    if (Buffer.isBuffer(body)) {
+      for (const block of dotStuffBlocks(body)) await this.writePaced(block);
+      return;
     }
+    const stuffer = new DotStuffer();
+    for await (const chunk of body.chunks()) {
+      for (const block of stuffer.push(chunk)) await this.writePaced(block);
+    }
+    await this.writePaced(stuffer.end());
+  }
+
+  private async writePaced(block: Buffer): Promise<void> {
+    if (this.socket.write(block)) return;
+    const socket = this.socket;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+    if (this.failure) throw this.failure;
   }
 
   /** The peer said 354 although every recipient failed (pipelining): send an empty message and let RSET discard it. */
@@ -407,8 +428,9 @@ const NON_ASCII = /[^\x00-\x7f]/;
 /** Non-ASCII in the envelope this connection would send, or an 8-bit octet in the header section. */
 function needsSmtpUtf8(msg: OutboundMessage): boolean {
   if (NON_ASCII.test(msg.from) || msg.recipients.some((r) => NON_ASCII.test(r))) return true;
-  const end = msg.body.indexOf('\r\n\r\n');
-  const headers = msg.body.subarray(0, end < 0 ? msg.body.length : end);
+  const start = Buffer.isBuffer(msg.body) ? msg.body : msg.body.head;
+  const end = start.indexOf('\r\n\r\n');
+  const headers = start.subarray(0, end < 0 ? start.length : end);
   for (let i = 0; i < headers.length; i++) if (headers[i] > 0x7f) return true;
   return false;
 }
@@ -428,36 +450,60 @@ const LF_DOT = Buffer.from('\n.');
 const STUFFED_BLOCK = 64 * 1024;
 
 /**
- * The message as sent after DATA: dot-stuffed, CRLF completed, terminator
- * added. A body with no line-start dot goes as it is; one with such dots is
- * copied once into blocks, byte by byte, never an object per line (a message
- * of dot lines would otherwise cost one per four bytes).
+ * The message as sent after DATA, a chunk at a time: dot-stuffed, CRLF
+ * completed, terminator added. A chunk with no line-start dot goes as it is;
+ * one with such dots is copied once into blocks, byte by byte, never an
+ * object per line (a message of dot lines would otherwise cost one per four
+ * bytes). A line may begin in one chunk and go on in the next.
  */
-export function* dotStuffBlocks(body: Buffer): Generator<Buffer> {
-  const endsWithCrlf = body.length >= 2 && body[body.length - 2] === 0x0d && body[body.length - 1] === 0x0a;
-  const tail = endsWithCrlf ? END_AFTER_CRLF : END_WITH_CRLF;
-  if (body[0] !== 0x2e && body.indexOf(LF_DOT) < 0) {
-    yield body;
-    yield tail;
-    return;
-  }
-  let out = Buffer.allocUnsafe(STUFFED_BLOCK);
-  let o = 0;
-  let lineStart = true;
-  for (let i = 0; i < body.length; i++) {
-    // Room for a byte and its stuffed dot.
-    if (o >= STUFFED_BLOCK - 1) {
-      yield out.subarray(0, o);
-      out = Buffer.allocUnsafe(STUFFED_BLOCK);
-      o = 0;
+export class DotStuffer {
+  private lineStart = true;
+  /** The last two bytes pushed (a CRLF at the end needs no second one). */
+  private last = -1;
+  private beforeLast = -1;
+
+  *push(chunk: Buffer): Generator<Buffer> {
+    if (chunk.length === 0) return;
+    this.beforeLast = chunk.length >= 2 ? chunk[chunk.length - 2] : this.last;
+    this.last = chunk[chunk.length - 1];
+    if (!(this.lineStart && chunk[0] === DOT) && chunk.indexOf(LF_DOT) < 0) {
+      this.lineStart = this.last === LF;
+      yield chunk;
+      return;
     }
-    const c = body[i];
-    if (lineStart && c === 0x2e) out[o++] = 0x2e;
-    out[o++] = c;
-    lineStart = c === 0x0a;
+    let out = Buffer.allocUnsafe(STUFFED_BLOCK);
+    let o = 0;
+    let lineStart = this.lineStart;
+    for (let i = 0; i < chunk.length; i++) {
+      // Room for a byte and its stuffed dot.
+      if (o >= STUFFED_BLOCK - 1) {
+        yield out.subarray(0, o);
+        out = Buffer.allocUnsafe(STUFFED_BLOCK);
+        o = 0;
+      }
+      const c = chunk[i];
+      if (lineStart && c === DOT) out[o++] = DOT;
+      out[o++] = c;
+      lineStart = c === LF;
+    }
+    this.lineStart = lineStart;
+    yield out.subarray(0, o);
   }
-  yield out.subarray(0, o);
-  yield tail;
+
+  /** The terminator, after a CRLF if the content did not end with one. */
+  end(): Buffer {
+    return this.beforeLast === CR && this.last === LF ? END_AFTER_CRLF : END_WITH_CRLF;
+  }
+}
+
+const DOT = 0x2e;
+const CR = 0x0d;
+const LF = 0x0a;
+
+export function* dotStuffBlocks(body: Buffer): Generator<Buffer> {
+  const stuffer = new DotStuffer();
+  yield* stuffer.push(body);
+  yield stuffer.end();
 }
 
 export function dotStuff(body: Buffer): Buffer {

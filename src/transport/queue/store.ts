@@ -371,6 +371,25 @@ export class MailQueueStore {
     return this.log.read(e.body, e.bodyOffset, e.msg.size);
   }
 
+  /** `length` bytes of the body from `offset` (fewer at its end). */
+  async readBodyRange(id: number, offset: number, length: number): Promise<Buffer> {
+    this.assertOpen();
+    const e = this.mustGet(id);
+    const n = Math.max(0, Math.min(length, e.msg.size - offset));
+    if (n === 0) return Buffer.alloc(0);
+    return this.log.read(e.body, e.bodyOffset + offset, n);
+  }
+
+  /**
+   * The body as chunks read one after another, for a message too large to
+   * hold whole. The message's place is looked up for every chunk: if it is
+   * copied forward to another segment meanwhile, reading goes on there.
+   */
+  async *bodyChunks(id: number, chunkBytes: number): AsyncGenerator<Buffer> {
+    const size = this.mustGet(id).msg.size;
+    for (let offset = 0; offset < size; offset += chunkBytes) yield await this.readBodyRange(id, offset, chunkBytes);
+  }
+
   /**
    * Removes a message that needs no further delivery (delivered, or bounced
    * with its NDR already queued): a D record. Once it is durable the message
