@@ -6,6 +6,7 @@ import type { DirectoryStore } from '../directory/directory-store.js';
 import { administratorIsValid } from '../directory/records.js';
 import { ERROR_CATALOG, type ErrorCode } from '../errors/catalog.js';
 import { InterchangeError } from '../errors/interchange-error.js';
+import { ANSWERING_SERVER_HEADER, FORWARDED_BY_HEADER, INTENDED_SERVER_HEADER, sameServer } from '../cmdlets/framework/server-fetch.js';
 import { hashToken } from '../security/tokens.js';
 import { parseInvokeRequest } from './invoke-request.js';
 import { type GuardLogger, UnauthenticatedRequests } from './request-guards.js';
@@ -77,6 +78,11 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     return reply.code(status).send({ ok: false, output: [], warnings: [], whatIf: [], errors: [], error: wire });
   });
 
+  // Every answer says which server gave it: a server calling another checks it reached the one it meant.
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header(ANSWERING_SERVER_HEADER, opts.localServer);
+  });
+
   app.get('/api/v1/health', async () => ({ ok: true, server: opts.localServer }));
 
   app.get('/api/v1/cmdlets', async (req, reply) => {
@@ -97,6 +103,14 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       const r = await refuse(req.params.name, 'ICX_AUTH_REQUIRED', 'The request carries no valid administrator credential.', req.ip);
       return reply.code(r.status).send(r.body);
     }
+    const intended = req.headers[INTENDED_SERVER_HEADER];
+    if (typeof intended === 'string' && !sameServer(intended, opts.localServer)) {
+      // Another server meant this call for `intended` and reached us at its advertised address: run nothing.
+      const error = new InterchangeError('ICX_SERVER_MISMATCH', `This call was meant for ${intended} but reached ${opts.localServer}; nothing was run.`);
+      return reply.code(error.httpStatus).send({ ok: false, cmdlet: req.params.name, output: [], warnings: [], whatIf: [], errors: [], error: error.toWire() });
+    }
+    const forwardedBy = req.headers[FORWARDED_BY_HEADER];
+    const acting = typeof forwardedBy === 'string' && forwardedBy ? { ...caller, forwardedBy } : caller;
     let body: InvokeRequest;
     try {
       body = parseInvokeRequest(req.body);
@@ -104,7 +118,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       const error = e as InterchangeError;
       return reply.code(error.httpStatus).send({ ok: false, cmdlet: req.params.name, output: [], warnings: [], whatIf: [], errors: [], error: error.toWire() });
     }
-    const result = await opts.runner.invoke(caller, req.params.name, body);
+    const result = await opts.runner.invoke(acting, req.params.name, body);
     const status = result.ok ? 200 : result.error ? ERROR_CATALOG[result.error.code as ErrorCode]?.httpStatus ?? 500 : 500;
     return reply.code(status).send(result);
   });

@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--admin-https', 'serve the admin center over HTTPS on loopback too')
     .option('--insecure-admin-http', 'plain HTTP on an address other than loopback (administrator tokens cross the network in clear)')
     .option('--directory <url>', 'postgres://… for a PostgreSQL directory (default: SQLite in the data folder)')
+    .option('--advertise-url <url>', 'address of the admin API as other servers and shells reach it, e.g. https://ex01.contoso.com:8443 (default: where it listens)')
     .action(async (o) => {
       // Queued mail, sealed keys and the directory are for this account alone, whatever the umask of the shell or unit.
       process.umask(0o077);
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<void> {
         adminHttps: !!o.adminHttps,
         insecureAdminHttp: !!o.insecureAdminHttp,
         directoryUrl: o.directory ?? process.env.INTERCHANGE_DIRECTORY,
+        ...(o.advertiseUrl !== undefined ? { advertiseUrl: o.advertiseUrl } : {}),
         transportFactory: createTransportFactory(),
       });
       if (server.administratorToken) {

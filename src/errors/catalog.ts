@@ -67,6 +67,9 @@ export const ERROR_CATALOG = {
   // Transport service
   ICX_TRANSPORT_STOPPED: { category: 'ResourceUnavailable', httpStatus: 503, summary: 'The transport service on the server is stopped.' },
   ICX_TRANSPORT_UNREACHABLE: { category: 'ConnectionError', httpStatus: 502, summary: 'The server\'s admin endpoint cannot be reached.' },
+  ICX_ADVERTISE_URL_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The address given with --advertise-url cannot reach this server\'s admin API.' },
+  ICX_SERVER_CALL_LOOP: { category: 'InvalidOperation', httpStatus: 508, summary: 'A call between servers would go back to a server it came from, or be forwarded a second time.' },
+  ICX_SERVER_MISMATCH: { category: 'ConnectionError', httpStatus: 502, summary: 'The address a server advertises is answered by another server; nothing was run.' },
   ICX_SERVICE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No service of that name.' },
   ICX_QUEUE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No queue of that identity.' },
   ICX_MESSAGE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No message of that identity.' },

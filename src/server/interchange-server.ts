@@ -18,6 +18,7 @@ import { KeyVault } from '../security/key-vault.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { prepareDataFolder } from './data-folder.js';
 import { AdminCertificateWatcher, loadAdminCertificate, noAdminCertificate } from './admin-tls.js';
+import { parseAdvertiseUrl } from './advertise-url.js';
 import { ServerLock } from './server-lock.js';
 
 /** The transport as the process owns it: what cmdlets control, plus releasing the spool and logs at exit. */
@@ -38,6 +39,8 @@ export interface ServeOptions {
   insecureAdminHttp?: boolean;
   directoryUrl?: string;
   logger?: Logger;
+  /** The admin API's address as other servers and shells reach it (`--advertise-url`); by default where it listens. */
+  advertiseUrl?: string;
   /** Starts the transport service for this server; omitted in management-only processes. */
   transportFactory?: (deps: TransportDeps) => Promise<ShutdownableTransport>;
 }
@@ -85,6 +88,9 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   };
   try {
     const host = opts.adminHost ?? '127.0.0.1';
+    // Exchange serves EAC over HTTPS with the IIS certificate; plain HTTP is kept for loopback, which no network carries.
+    const useHttps = opts.adminHttps || (!isLoopback(host) && !opts.insecureAdminHttp);
+    const advertised = opts.advertiseUrl === undefined ? undefined : parseAdvertiseUrl(opts.advertiseUrl, useHttps ? 'https' : 'http');
     await checkPortFree(opts.smtpPort, '0.0.0.0', `the Default Frontend ${serverName} Receive connector (--smtp-port)`);
     await checkPortFree(opts.adminPort, host, 'the admin center and API (--admin-port)');
     const vault = KeyVault.openOrCreate(path.join(opts.dataDir, 'keyvault.key'));
@@ -98,11 +104,9 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     const catalog = buildCatalog({ certificates });
     const runner = new CmdletRunner(catalog.cmdlets, catalog.types, services, logger);
     const adminCenter = createAdminCenter({ directory, localServer: serverName, clock, logger });
-    // Exchange serves EAC over HTTPS with the IIS certificate; plain HTTP is kept for loopback, which no network carries.
-    const useHttps = opts.adminHttps || (!isLoopback(host) && !opts.insecureAdminHttp);
     const urlHost = host === '0.0.0.0' || host === '::' ? fqdn : host.includes(':') ? `[${host}]` : host;
     // With HTTPS the certificate must exist before the listener, and the first start creates it in bootstrap.
-    const plannedUrl = `${useHttps ? 'https' : 'http'}://${urlHost}:${opts.adminPort}`;
+    const plannedUrl = advertised ?? `${useHttps ? 'https' : 'http'}://${urlHost}:${opts.adminPort}`;
     const boot = await bootstrapServer({ directory, certificates, dataDir: opts.dataDir, serverName, fqdn, smtpPort: opts.smtpPort, adminUrl: plannedUrl, clock });
     const adminCertificate = useHttps ? await loadAdminCertificate(certificates, serverName) : undefined;
     if (useHttps && !adminCertificate) throw noAdminCertificate(serverName);
@@ -124,7 +128,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     cleanup.push(() => api.close());
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : opts.adminPort;
-    const adminUrl = `${useHttps ? 'https' : 'http'}://${urlHost}:${port}`;
+    const adminUrl = advertised ?? `${useHttps ? 'https' : 'http'}://${urlHost}:${port}`;
     // --admin-port 0 (tests): the kernel chose the port, so the directory learns the real one now.
     if (adminUrl !== plannedUrl) await directory.updateServer({ ...(await directory.getServer(serverName))!, adminUrl });
     let watcher: AdminCertificateWatcher | undefined;

@@ -2,6 +2,7 @@
 // the HTTP API. The shell holds no business logic of its own.
 
 import type { CmdletInfo, InvokeRequest, InvokeResponse, ObjectTypeInfo } from '../cmdlets/contract.js';
+import { ANSWERING_SERVER_HEADER, INTENDED_SERVER_HEADER, sameServer } from '../cmdlets/framework/server-fetch.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 
 export interface CmdletCatalog {
@@ -20,6 +21,8 @@ export interface HttpCmdletHostOptions {
   token?: string;
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** The server the shell means to manage (found in the directory): any other server that answers at its address is refused. */
+  server?: string;
 }
 
 export function createHttpCmdletHost(options: HttpCmdletHostOptions): CmdletHost {
@@ -28,8 +31,17 @@ export function createHttpCmdletHost(options: HttpCmdletHostOptions): CmdletHost
   const headers = (): Record<string, string> => {
     const h: Record<string, string> = { accept: 'application/json' };
     if (options.token) h.authorization = `Bearer ${options.token}`;
+    if (options.server) h[INTENDED_SERVER_HEADER] = options.server;
     return h;
   };
+
+  /** The directory's address for a server reached another one (127.0.0.1 advertised, seen from another host). */
+  function checkAnswering(res: Response): void {
+    const answering = res.headers.get(ANSWERING_SERVER_HEADER);
+    if (options.server && answering && !sameServer(answering, options.server)) {
+      throw new InterchangeError('ICX_SERVER_MISMATCH', `${base}, the admin address of ${options.server}, is answered by ${answering}. Start ${options.server} with --advertise-url set to an address this host reaches it at, or pass --url.`);
+    }
+  }
 
   async function request(path: string, init: RequestInit): Promise<Response> {
     try {
@@ -53,6 +65,7 @@ export function createHttpCmdletHost(options: HttpCmdletHostOptions): CmdletHost
   return {
     async listCmdlets() {
       const res = await request('/api/v1/cmdlets', { method: 'GET', headers: headers() });
+      checkAnswering(res);
       const body = (await readJson(res)) as Partial<CmdletCatalog> & { error?: { code?: string; message?: string } };
       if (!res.ok) {
         const code = body.error?.code === 'ICX_AUTH_REQUIRED' || res.status === 401 ? 'ICX_AUTH_REQUIRED' : body.error?.code === 'ICX_ACCESS_DENIED' || res.status === 403 ? 'ICX_ACCESS_DENIED' : 'ICX_INTERNAL';

@@ -74,11 +74,11 @@ function serverPart(identity: string | undefined): string | undefined {
 async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, parameters: Record<string, unknown>): Promise<unknown[]> {
   const server = await resolveServer(ctx.services.directory, serverName);
   if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}": it has not registered an admin endpoint.`);
-  if (!ctx.caller.token) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot reach computer '${server.name}' without the caller's credential.`);
   let body: InvokeResponse;
   try {
-    body = await invokeOnServer(ctx.services.directory, server, ctx.caller.token, cmdlet, parameters);
-  } catch {
+    body = await invokeOnServer(ctx, server, cmdlet, parameters);
+  } catch (e) {
+    if (e instanceof InterchangeError) throw e;
     throw new InterchangeError('ICX_TRANSPORT_STOPPED', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}". Verify that the service is started.`);
   }
   if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);

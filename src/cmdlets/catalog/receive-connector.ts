@@ -370,7 +370,7 @@ async function askServer(ctx: CmdletContext, serverName: string): Promise<Map<st
   const server = await resolveServer(ctx.services.directory, serverName);
   if (!server.adminUrl || !ctx.caller.token) return undefined;
   try {
-    const body = await invokeOnServer(ctx.services.directory, server, ctx.caller.token, 'Get-ReceiveConnector', { Server: server.name }, AbortSignal.timeout(5000));
+    const body = await invokeOnServer(ctx, server, 'Get-ReceiveConnector', { Server: server.name }, AbortSignal.timeout(5000));
     const output = body.output as Array<{ Guid: string; BindingStatus?: string[] }>;
     return body.ok ? new Map(output.map((o) => [o.Guid, o.BindingStatus ?? []])) : undefined;
   } catch {

@@ -151,11 +151,11 @@ const SERVICES: Record<string, string> = {
 async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, parameters: Record<string, unknown>): Promise<unknown[]> {
   const server = await resolveServer(ctx.services.directory, serverName);
   if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot find any service with service name 'MSExchangeTransport' on computer '${server.name}': the server has not registered an admin endpoint.`);
-  if (!ctx.caller.token) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot reach computer '${server.name}' without the caller's credential.`);
   let body: InvokeResponse;
   try {
-    body = await invokeOnServer(ctx.services.directory, server, ctx.caller.token, cmdlet, parameters);
+    body = await invokeOnServer(ctx, server, cmdlet, parameters);
   } catch (e) {
+    if (e instanceof InterchangeError) throw e;
     throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot open MSExchangeTransport service on computer '${server.name}' (${server.adminUrl}): ${(e as Error).message}`);
   }
   if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);

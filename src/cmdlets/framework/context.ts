@@ -47,6 +47,8 @@ export interface Caller {
   roleGroups: readonly RoleGroup[];
   /** The caller's bearer token, so a cmdlet can act on another server's admin API on the caller's behalf. */
   token?: string;
+  /** The server that forwarded this call here on the caller's behalf (it may not be forwarded again). */
+  forwardedBy?: string;
 }
 
 const IMPACT_ORDER: Record<ConfirmImpact, number> = { None: 0, Low: 1, Medium: 2, High: 3 };
