@@ -18,7 +18,7 @@ export function registerShellCommand(program: Command): void {
     .option('--server <name>', 'server of the organization to connect to')
     .option('--url <url>', 'admin API of a remote server (or INTERCHANGE_URL)')
     .option('--token <token>', 'administrator token (or INTERCHANGE_TOKEN)')
-    .option('--directory <url>', 'postgres://… directory to find servers in')
+    .option('--directory <url>', 'postgres://… directory to find servers in (default: the one serve used with --data)')
     .option('--trust-certificate <file>', "with --url https://…: trust this certificate (DER or PEM, e.g. the server's self-signed one) instead of a public CA")
     .action(async (o) => {
       const connection = await resolveConnection({ url: o.url, token: o.token, dataDir: o.data, server: o.server, directoryUrl: o.directory ?? process.env.INTERCHANGE_DIRECTORY, trustCertificate: o.trustCertificate });
