@@ -29,13 +29,13 @@ export function parseDirectoryUrl(raw: string | undefined): DirectoryLocation {
   if (!scheme) return refuse(raw.trim() === '' ? 'it is empty' : 'it has no scheme (a path is not a directory URL)');
   if (scheme !== 'postgres' && scheme !== 'postgresql') return refuse(`the scheme '${scheme}:' is not supported`);
   if (!raw.slice(scheme.length + 1).startsWith('//')) return refuse(`'${scheme}:' must be followed by '//' and a host`);
+  if (/^[^:]+:\/\/([^@/?#]*@)?([/?#:]|$)/.test(raw)) return refuse('it names no host');
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return refuse('it is not a well-formed URL');
   }
-  if (!url.hostname) return refuse('it names no host');
   if (url.port === '0') return refuse('port 0 is not a PostgreSQL port');
   let password: string | undefined;
   try {
