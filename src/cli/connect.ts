@@ -55,6 +55,11 @@ export async function resolveConnection(opts: { url?: string; token?: string; da
   }
 }
 
+/** INTERCHANGE_DIRECTORY; set but empty (`Environment=INTERCHANGE_DIRECTORY=` in a unit) is unset, while `--directory ''` is refused. */
+export function envDirectory(): string | undefined {
+  return process.env.INTERCHANGE_DIRECTORY || undefined;
+}
+
 function readToken(dataDir: string): string | undefined {
   try {
     return fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim() || undefined;

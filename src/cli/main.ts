@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { isInterchangeError } from '../errors/interchange-error.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
+import { envDirectory } from './connect.js';
 import { registerInstallServiceCommand } from './service-unit.js';
 import { registerShellCommand } from './shell-command.js';
 
@@ -50,7 +51,7 @@ export async function main(argv: string[]): Promise<void> {
         adminHost: o.adminHost,
         adminHttps: !!o.adminHttps,
         insecureAdminHttp: !!o.insecureAdminHttp,
-        directoryUrl: o.directory ?? process.env.INTERCHANGE_DIRECTORY,
+        directoryUrl: o.directory ?? envDirectory(),
         transportFactory: createTransportFactory(),
       });
       if (server.administratorToken) {
