@@ -44,10 +44,10 @@ export interface BootstrapResult {
 }
 
 /**
- * First start of a server, as Exchange Setup does it (the organization itself
- * is made by joinOrganization): the server object, its default self-signed certificate as internal
- * transport certificate, its default frontend Receive connector, and the first
- * administrator. A later start only records where the server now listens.
+ * First start of a server, as Exchange Setup does it (joinOrganization made the
+ * organization): the server object, its default self-signed certificate as
+ * internal transport certificate, its default frontend Receive connector, and
+ * the first administrator. A later start only records where the server now listens.
  */
 export async function bootstrapServer(opts: {
   directory: DirectoryStore;

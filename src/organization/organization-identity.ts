@@ -46,24 +46,24 @@ export function decideMembership(f: MembershipFacts): Membership {
   return { action: 'join', adopt: f.folderOrganization === undefined };
 }
 
-export interface DataFolderFiles {
+interface DataFolderFiles {
   dataDir: string;
   keyFile: string;
   organizationFile: string;
   tokenFile: string;
 }
 
-export function dataFolderFiles(dataDir: string): DataFolderFiles {
+function dataFolderFiles(dataDir: string): DataFolderFiles {
   return { dataDir, keyFile: path.join(dataDir, 'keyvault.key'), organizationFile: path.join(dataDir, 'organization'), tokenFile: path.join(dataDir, 'admin-token') };
 }
 
-export function folderFacts(files: DataFolderFiles): Omit<MembershipFacts, 'directoryOrganization'> {
+function folderFacts(files: DataFolderFiles): Omit<MembershipFacts, 'directoryOrganization'> {
   const recorded = readOrUndefined(files.organizationFile)?.trim();
   return { folderOrganization: recorded || undefined, hasKey: fs.existsSync(files.keyFile), hasAdminToken: fs.existsSync(files.tokenFile) };
 }
 
 /** `directoryName` names the directory for messages: the URL without its password, or "the embedded directory". */
-export function refusal(m: Extract<Membership, { action: 'refuse' }>, files: DataFolderFiles, facts: MembershipFacts, directoryName: string): InterchangeError {
+function refusal(m: Extract<Membership, { action: 'refuse' }>, files: DataFolderFiles, facts: MembershipFacts, directoryName: string): InterchangeError {
   switch (m.reason) {
     case 'folder-of-another-directory':
       return new InterchangeError(
@@ -88,8 +88,19 @@ export function refusal(m: Extract<Membership, { action: 'refuse' }>, files: Dat
   }
 }
 
-export function wrongKey(files: DataFolderFiles): InterchangeError {
+function wrongKey(files: DataFolderFiles): InterchangeError {
   return new InterchangeError('ICX_KEYVAULT_MISMATCH', `keyvault.key in ${files.dataDir} is not this organization's key: copy it from a server of the organization.`);
+}
+
+/**
+ * The decision for a directory known to be empty, taken before it is made: a
+ * joining host that forgot --directory gets no embedded directory in its folder.
+ */
+export function refuseNewOrganizationEarly(dataDir: string, directoryName: string): void {
+  const files = dataFolderFiles(dataDir);
+  const facts = folderFacts(files);
+  const membership = decideMembership(facts);
+  if (membership.action === 'refuse') throw refusal(membership, files, facts, directoryName);
 }
 
 /** What the organization's test secret holds: the key that opens it to this is the organization's key. */
@@ -117,10 +128,11 @@ export async function joinOrganization(opts: { directory: DirectoryStore; dataDi
 }
 
 async function joinInside(tx: DirectoryStore, files: DataFolderFiles, opts: { directoryName: string; clock: () => Date }, made: string[]): Promise<{ organization: OrganizationRecord; vault: KeyVault }> {
-  let org = await tx.getOrganization();
-  const facts: MembershipFacts = { directoryOrganization: org?.guid, ...folderFacts(files) };
+  const existing = await tx.getOrganization();
+  const facts: MembershipFacts = { directoryOrganization: existing?.guid, ...folderFacts(files) };
   const membership = decideMembership(facts);
   if (membership.action === 'refuse') throw refusal(membership, files, facts, opts.directoryName);
+  let org: OrganizationRecord;
   let vault: KeyVault;
   if (membership.action === 'create') {
     vault = KeyVault.create(files.keyFile);
@@ -129,7 +141,8 @@ async function joinInside(tx: DirectoryStore, files: DataFolderFiles, opts: { di
     org = { guid, name: ORGANIZATION_NAME, createdAt: opts.clock(), keyCheck: vault.seal(keyCheckPlaintext(guid)) };
     await tx.createOrganization(org);
   } else {
-    org = org!;
+    // decideMembership joins only an organization that exists, with a key file that exists.
+    org = existing!;
     vault = KeyVault.read(files.keyFile)!;
     if (org.keyCheck) {
       if (!vault.opens(org.keyCheck, keyCheckPlaintext(org.guid))) throw wrongKey(files);

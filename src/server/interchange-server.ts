@@ -17,7 +17,7 @@ import { parseDirectoryUrl } from '../directory/directory-url.js';
 import { embeddedDirectoryFile, openDirectory } from '../directory/open-directory.js';
 import { recordDirectory } from '../directory/recorded-directory.js';
 import { bootstrapServer } from '../organization/bootstrap.js';
-import { dataFolderFiles, decideMembership, folderFacts, joinOrganization, refusal } from '../organization/organization-identity.js';
+import { joinOrganization, refuseNewOrganizationEarly } from '../organization/organization-identity.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { prepareDataFolder } from './data-folder.js';
 import { AdminCertificateWatcher, loadAdminCertificate, noAdminCertificate } from './admin-tls.js';
@@ -93,13 +93,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     const host = opts.adminHost ?? '127.0.0.1';
     await checkPortFree(opts.smtpPort, '0.0.0.0', `the Default Frontend ${serverName} Receive connector (--smtp-port)`);
     await checkPortFree(opts.adminPort, host, 'the admin center and API (--admin-port)');
-    if (location.kind === 'sqlite' && !fs.existsSync(embeddedDirectoryFile(opts.dataDir))) {
-      // Refused before the embedded directory is made: a joining host that forgot --directory keeps a clean folder.
-      const files = dataFolderFiles(opts.dataDir);
-      const facts = folderFacts(files);
-      const membership = decideMembership(facts);
-      if (membership.action === 'refuse') throw refusal(membership, files, facts, directoryName);
-    }
+    if (location.kind === 'sqlite' && !fs.existsSync(embeddedDirectoryFile(opts.dataDir))) refuseNewOrganizationEarly(opts.dataDir, directoryName);
     const directory = await openDirectory({ dataDir: opts.dataDir, location });
     cleanup.push(() => directory.close());
     const lease = await directory.lockServer(serverName);
