@@ -2,7 +2,9 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { adminCertificatesOf } from '../cmdlets/framework/server-fetch.js';
-import { openDirectory } from '../directory/open-directory.js';
+import { parseDirectoryUrl } from '../directory/directory-url.js';
+import { embeddedDirectoryFile, openDirectory } from '../directory/open-directory.js';
+import { recordedDirectory } from '../directory/recorded-directory.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { defaultServerName } from '../server/interchange-server.js';
 
@@ -18,7 +20,7 @@ export interface Connection {
  * Finds the admin API to talk to: --url/--token (or INTERCHANGE_URL and
  * INTERCHANGE_TOKEN) for a remote server; otherwise the server of the local
  * data folder, looked up in the directory where every server records its
- * admin endpoint.
+ * admin endpoint (--directory, or the one `serve` recorded in the data folder).
  */
 export async function resolveConnection(opts: { url?: string; token?: string; dataDir: string; server?: string; directoryUrl?: string; trustCertificate?: string }): Promise<Connection> {
   const token = opts.token ?? process.env.INTERCHANGE_TOKEN ?? readToken(opts.dataDir);
@@ -27,11 +29,16 @@ export async function resolveConnection(opts: { url?: string; token?: string; da
     if (!token) throw new InterchangeError('ICX_AUTH_REQUIRED', 'No administrator token: pass --token or set INTERCHANGE_TOKEN.');
     return { url: url.replace(/\/$/, ''), token, serverName: opts.server ?? '', ...(opts.trustCertificate ? { trust: [readCertificateFile(opts.trustCertificate)] } : {}) };
   }
-  if (!fs.existsSync(path.join(opts.dataDir, 'directory.sqlite')) && !opts.directoryUrl) {
+  // The directory `serve` used with this data folder: a PostgreSQL host needs no --directory repeated.
+  const location =
+    opts.directoryUrl !== undefined
+      ? parseDirectoryUrl(opts.directoryUrl)
+      : (recordedDirectory(opts.dataDir) ?? (fs.existsSync(embeddedDirectoryFile(opts.dataDir)) ? ({ kind: 'sqlite' } as const) : undefined));
+  if (!location) {
     throw new InterchangeError('ICX_DIRECTORY_UNAVAILABLE', `No Interchange data folder at ${path.resolve(opts.dataDir)}. Start a server with 'interchange serve --data ${opts.dataDir}', or pass --url and --token.`);
   }
   if (!token) throw new InterchangeError('ICX_AUTH_REQUIRED', `No administrator token in ${path.join(opts.dataDir, 'admin-token')}: pass --token or set INTERCHANGE_TOKEN.`);
-  const directory = await openDirectory({ dataDir: opts.dataDir, directoryUrl: opts.directoryUrl });
+  const directory = await openDirectory({ dataDir: opts.dataDir, location });
   try {
     const servers = await directory.listServers();
     const wanted = (opts.server ?? '').toLowerCase();
@@ -46,6 +53,11 @@ export async function resolveConnection(opts: { url?: string; token?: string; da
   } finally {
     await directory.close();
   }
+}
+
+/** INTERCHANGE_DIRECTORY; set but empty (`Environment=INTERCHANGE_DIRECTORY=` in a unit) is unset, while `--directory ''` is refused. */
+export function envDirectory(): string | undefined {
+  return process.env.INTERCHANGE_DIRECTORY || undefined;
 }
 
 function readToken(dataDir: string): string | undefined {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { pinnedFetch } from '../security/pinned-fetch.js';
 import { createHttpCmdletHost, runShell } from '../shell/index.js';
-import { resolveConnection } from './connect.js';
+import { envDirectory, resolveConnection } from './connect.js';
 
 /** `interchange shell`: the Interchange Management Shell, connected to one server's admin API. */
 export function registerShellCommand(program: Command): void {
@@ -18,10 +18,10 @@ export function registerShellCommand(program: Command): void {
     .option('--server <name>', 'server of the organization to connect to')
     .option('--url <url>', 'admin API of a remote server (or INTERCHANGE_URL)')
     .option('--token <token>', 'administrator token (or INTERCHANGE_TOKEN)')
-    .option('--directory <url>', 'postgres://… directory to find servers in')
+    .option('--directory <url>', 'postgres://… directory to find servers in (default: the one serve used with --data)')
     .option('--trust-certificate <file>', "with --url https://…: trust this certificate (DER or PEM, e.g. the server's self-signed one) instead of a public CA")
     .action(async (o) => {
-      const connection = await resolveConnection({ url: o.url, token: o.token, dataDir: o.data, server: o.server, directoryUrl: o.directory ?? process.env.INTERCHANGE_DIRECTORY, trustCertificate: o.trustCertificate });
+      const connection = await resolveConnection({ url: o.url, token: o.token, dataDir: o.data, server: o.server, directoryUrl: o.directory ?? envDirectory(), trustCertificate: o.trustCertificate });
       const host = createHttpCmdletHost({ url: connection.url, token: connection.token, ...(connection.serverName ? { server: connection.serverName } : {}), ...(connection.trust ? { fetch: pinnedFetch(connection.trust) } : {}) });
       const stdinIsTerminal = process.stdin.isTTY === true;
       const code = await runShell({

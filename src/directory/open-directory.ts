@@ -1,14 +1,20 @@
 import path from 'node:path';
 import type { DirectoryStore } from './directory-store.js';
+import { type DirectoryLocation, parseDirectoryUrl } from './directory-url.js';
 import { openPostgresDirectory } from './postgres/open-postgres-directory.js';
 import { openSqliteDirectory } from './sqlite/open-sqlite-directory.js';
 
+/** The embedded directory's file: a new installation needs nothing else. */
+export function embeddedDirectoryFile(dataDir: string): string {
+  return path.join(dataDir, 'directory.sqlite');
+}
+
 /**
- * `postgres://…` selects PostgreSQL; anything else is the embedded SQLite
- * directory in the data folder, so a new installation needs nothing else.
+ * A PostgreSQL URL (`postgres://…`, strictly parsed) selects PostgreSQL; no URL
+ * is the embedded SQLite directory in the data folder. Anything else is refused.
  */
-export function openDirectory(opts: { dataDir: string; directoryUrl?: string }): Promise<DirectoryStore> {
-  const url = opts.directoryUrl;
-  if (url && /^postgres(ql)?:\/\//i.test(url)) return openPostgresDirectory(url);
-  return openSqliteDirectory(url && url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : path.join(opts.dataDir, 'directory.sqlite'));
+export function openDirectory(opts: { dataDir: string; directoryUrl?: string; location?: DirectoryLocation }): Promise<DirectoryStore> {
+  const location = opts.location ?? parseDirectoryUrl(opts.directoryUrl);
+  if (location.kind === 'postgres') return openPostgresDirectory(location.url);
+  return openSqliteDirectory(embeddedDirectoryFile(opts.dataDir));
 }

@@ -12,6 +12,11 @@ export interface OrganizationRecord {
    * version that has accepted domains): an administrator who removes every accepted domain is not overruled.
    */
   acceptedDomainsInitialized?: boolean;
+  /**
+   * The organization's test secret, sealed with its keyvault.key when it was made: a server whose key cannot open
+   * it stops at start instead of sealing its own secrets under another key. Absent in organizations made before it.
+   */
+  keyCheck?: EncryptedSecret;
 }
 
 export interface TransportServiceSettings {

@@ -83,6 +83,10 @@ export const ERROR_CATALOG = {
   ICX_PORT_IN_USE: { category: 'ResourceExists', httpStatus: 409, summary: 'A port the server must listen on is held by another process or connector.' },
   ICX_ADMIN_CERTIFICATE_MISSING: { category: 'ResourceUnavailable', httpStatus: 503, summary: 'No valid certificate is assigned to IIS on the server, so the admin center cannot use HTTPS.' },
   ICX_PORT_DENIED: { category: 'PermissionDenied', httpStatus: 403, summary: 'The process may not listen on a port (below 1024 without CAP_NET_BIND_SERVICE).' },
+  ICX_DIRECTORY_URL_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The directory URL is not a postgres:// or postgresql:// URL with a host.' },
+  ICX_ORGANIZATION_MISMATCH: { category: 'InvalidOperation', httpStatus: 409, summary: "The data folder belongs to another organization than the directory's, or the directory holds no organization for a data folder that was already given one." },
+  ICX_KEYVAULT_MISSING: { category: 'ResourceUnavailable', httpStatus: 503, summary: "A server joining an existing organization has no keyvault.key: it is copied from a server of the organization, never made anew." },
+  ICX_KEYVAULT_MISMATCH: { category: 'InvalidData', httpStatus: 400, summary: "The data folder's keyvault.key is not the key the organization's secrets are sealed with." },
 
   ICX_INTERNAL: { category: 'NotSpecified', httpStatus: 500, summary: 'An unexpected failure; the service log has details.' },
 } as const satisfies Record<string, CatalogEntry>;

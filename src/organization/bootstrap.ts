@@ -7,8 +7,6 @@ import type { DirectoryStore } from '../directory/directory-store.js';
 import type { ServerRecord, TransportServiceSettings } from '../directory/records.js';
 import { hashToken, newToken } from '../security/tokens.js';
 
-export const ORGANIZATION_NAME = 'First Organization';
-
 /** Where a server keeps its own files in the data folder: queue, protocol logs. */
 export function serverHome(dataDir: string, serverName: string): string {
   return path.join(dataDir, 'servers', serverName.toUpperCase());
@@ -46,10 +44,10 @@ export interface BootstrapResult {
 }
 
 /**
- * First start of a server, as Exchange Setup does it: the organization (once),
- * the server object, its default self-signed certificate as internal
- * transport certificate, its default frontend Receive connector, and the first
- * administrator. A later start only records where the server now listens.
+ * First start of a server, as Exchange Setup does it (joinOrganization made the
+ * organization): the server object, its default self-signed certificate as
+ * internal transport certificate, its default frontend Receive connector, and
+ * the first administrator. A later start only records where the server now listens.
  */
 export async function bootstrapServer(opts: {
   directory: DirectoryStore;
@@ -68,11 +66,8 @@ export async function bootstrapServer(opts: {
   let previousPort: number | null = null;
 
   await directory.exclusive(async (tx) => {
-    let org = await tx.getOrganization();
-    if (!org) {
-      org = { guid: crypto.randomUUID(), name: ORGANIZATION_NAME, createdAt: clock() };
-      await tx.createOrganization(org);
-    }
+    // joinOrganization made it or checked it before; read again here for the fields set since.
+    const org = (await tx.getOrganization())!;
     if (!org.acceptedDomainsInitialized) {
       // Exchange Setup makes the forest's domain the first, default accepted domain; here it is the first server's
       // domain. An organization made before accepted domains existed gets it at its first start with them.

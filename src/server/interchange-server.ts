@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import type tls from 'node:tls';
 import os from 'node:os';
@@ -12,9 +13,11 @@ import { buildCatalog } from '../cmdlets/catalog/index.js';
 import type { OrganizationServices, TransportServiceControl } from '../cmdlets/framework/context.js';
 import { CmdletRunner } from '../cmdlets/framework/runner.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
-import { openDirectory } from '../directory/open-directory.js';
+import { parseDirectoryUrl } from '../directory/directory-url.js';
+import { embeddedDirectoryFile, openDirectory } from '../directory/open-directory.js';
+import { recordDirectory } from '../directory/recorded-directory.js';
 import { bootstrapServer } from '../organization/bootstrap.js';
-import { KeyVault } from '../security/key-vault.js';
+import { joinOrganization, refuseNewOrganizationEarly } from '../organization/organization-identity.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { prepareDataFolder } from './data-folder.js';
 import { AdminCertificateWatcher, loadAdminCertificate, noAdminCertificate } from './admin-tls.js';
@@ -78,8 +81,11 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   const serverName = (opts.serverName ?? defaultServerName()).toUpperCase();
   const fqdn = opts.fqdn ?? (serverName === defaultServerName() && os.hostname().includes('.') ? os.hostname().toLowerCase() : `${serverName.toLowerCase()}.interchange.local`);
   const clock = () => new Date();
-  // The order is the guarantee: the folder is usable, the name is ours (on this host, then in the directory),
-  // the ports are free; only then does anything in the directory change (bootstrap).
+  // The order is the guarantee: the directory URL is one, the folder is usable, the name is ours (on this host,
+  // then in the directory), the ports are free, the folder and its key belong to the directory's organization;
+  // only then does anything in the directory change (joinOrganization's first write, bootstrap).
+  const location = parseDirectoryUrl(opts.directoryUrl);
+  const directoryName = location.kind === 'postgres' ? `the directory ${location.withoutPassword}` : `the embedded directory ${embeddedDirectoryFile(opts.dataDir)}`;
   prepareDataFolder(opts.dataDir);
   const lock = ServerLock.acquire(opts.dataDir, serverName);
   const cleanup: Array<() => Promise<void>> = [async () => lock.release()];
@@ -93,11 +99,13 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     const advertised = opts.advertiseUrl === undefined ? undefined : parseAdvertiseUrl(opts.advertiseUrl, useHttps ? 'https' : 'http');
     await checkPortFree(opts.smtpPort, '0.0.0.0', `the Default Frontend ${serverName} Receive connector (--smtp-port)`);
     await checkPortFree(opts.adminPort, host, 'the admin center and API (--admin-port)');
-    const vault = KeyVault.openOrCreate(path.join(opts.dataDir, 'keyvault.key'));
-    const directory = await openDirectory({ dataDir: opts.dataDir, directoryUrl: opts.directoryUrl });
+    if (location.kind === 'sqlite' && !fs.existsSync(embeddedDirectoryFile(opts.dataDir))) refuseNewOrganizationEarly(opts.dataDir, directoryName);
+    const directory = await openDirectory({ dataDir: opts.dataDir, location });
     cleanup.push(() => directory.close());
     const lease = await directory.lockServer(serverName);
     cleanup.push(() => lease.release());
+    const { vault } = await joinOrganization({ directory, dataDir: opts.dataDir, directoryName, clock });
+    recordDirectory(opts.dataDir, location);
     const certificates = new CertificateStore({ directory, vault, clock, systemRoots: loadSystemRoots() });
 
     const services: OrganizationServices = { directory, vault, localServer: serverName, clock, dataDir: opts.dataDir };
