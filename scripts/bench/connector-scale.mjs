@@ -12,7 +12,9 @@
 //   rss       the server's resident memory: after start, at its peak, with 10,000
 //             connectors, and after they are cut back to 100
 // and prints one summary line. Not a test: nothing here asserts a time.
+// The quiet line: the slowest greeting over 3 s with no change, this host's floor.
 //   --connectors N (10000)  --servers N (100)  --changes N (5)  --port P (0: a free one)
+//   BENCH_NODE_OPTIONS  extra node options for the server (e.g. --cpu-prof --cpu-prof-dir=DIR)
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -46,7 +48,8 @@ const { openDirectory } = await import(path.join(REPO, 'dist/directory/open-dire
 const data = mkdtempSync(path.join(os.tmpdir(), 'icx-bench-connectors-'));
 const smtpPort = arg('port', 0) || (await freePort());
 const adminPort = await freePort();
-const child = spawn(process.execPath, [path.join(REPO, 'bin/interchange.js'), 'serve', '--data', data, '--server', 'EX01', '--fqdn', 'ex01.bench.invalid', '--smtp-port', String(smtpPort), '--admin-port', String(adminPort)], {
+const nodeOptions = (process.env.BENCH_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+const child = spawn(process.execPath, [...nodeOptions, path.join(REPO, 'bin/interchange.js'), 'serve', '--data', data, '--server', 'EX01', '--fqdn', 'ex01.bench.invalid', '--smtp-port', String(smtpPort), '--admin-port', String(adminPort)], {
   env: { ...process.env, INTERCHANGE_LOG_LEVEL: process.env.INTERCHANGE_LOG_LEVEL ?? 'warn', INTERCHANGE_STOP_GRACE_MS: '500' },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
@@ -178,6 +181,9 @@ try {
     for (let i = 1; i < CONNECTORS; i++) await tx.insertSendConnector(sendConnector(i));
   });
   const rssFull = rssMiB();
+  const quietFrom = now();
+  await sleep(3000);
+  const quietMax = slowestSince(quietFrom);
 
   const changes = [];
   for (let n = 0; n < CHANGES; n++) {
@@ -205,6 +211,7 @@ try {
       `servers=${SERVERS + 1}`,
       `bulk_apply_ms=${f(bulk.applyMs)}`,
       `bulk_greeting_max_ms=${f(bulk.greetingMaxMs)}`,
+      `quiet_greeting_max_ms=${f(quietMax)}`,
       `change_apply_ms_median=${f(applies[Math.floor(applies.length / 2)])}`,
       `change_apply_ms_max=${f(applies.at(-1))}`,
       `change_greeting_max_ms=${f(Math.max(...changes.map((c) => c.greetingMaxMs)))}`,

@@ -85,6 +85,8 @@ export function clientContextKey(thumbprint: string | undefined, rootsKey: strin
 export class TlsContextCache {
   private readonly materials = new Map<string, { fingerprint: string; material: TlsMaterial | undefined }>();
   private readonly clients = new Map<string, tls.SecureContext>();
+  /** A build hands the same evaluated certificate for every connector that selects it: fingerprint it once. */
+  private readonly fingerprints = new WeakMap<EvaluatedCertificate, string>();
   private usedMaterials = new Set<string>();
   private usedClients = new Set<string>();
   /** Secure contexts made so far (server and client): what a test counts. */
@@ -99,7 +101,8 @@ export class TlsContextCache {
   material(c: EvaluatedCertificate | undefined): TlsMaterial | undefined {
     if (!c) return undefined;
     this.usedMaterials.add(c.thumbprint);
-    const fingerprint = materialFingerprint(c);
+    let fingerprint = this.fingerprints.get(c);
+    if (fingerprint === undefined) this.fingerprints.set(c, (fingerprint = materialFingerprint(c)));
     const cached = this.materials.get(c.thumbprint);
     if (cached && cached.fingerprint === fingerprint) return cached.material;
     const material = buildTlsMaterial(this.store, c);

@@ -180,6 +180,11 @@ export class TransportService implements TransportServiceControl {
     return this.refreshing;
   }
 
+  /** The configuration in effect: what new sessions and deliveries use. */
+  configuration(): TransportSnapshot {
+    return this.snapshot;
+  }
+
   status(): State {
     return this.state;
   }
