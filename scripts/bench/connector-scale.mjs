@@ -51,7 +51,7 @@ const adminPort = await freePort();
 const nodeOptions = (process.env.BENCH_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
 const child = spawn(process.execPath, [...nodeOptions, path.join(REPO, 'bin/interchange.js'), 'serve', '--data', data, '--server', 'EX01', '--fqdn', 'ex01.bench.invalid', '--smtp-port', String(smtpPort), '--admin-port', String(adminPort)], {
   env: { ...process.env, INTERCHANGE_LOG_LEVEL: process.env.INTERCHANGE_LOG_LEVEL ?? 'warn', INTERCHANGE_STOP_GRACE_MS: '500' },
-  stdio: ['ignore', 'inherit', 'inherit'],
+  stdio: ['ignore', 'ignore', 'inherit'],
 });
 let directory;
 const cleanup = async () => {
