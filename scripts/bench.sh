@@ -15,6 +15,10 @@
 #   BENCH_HOSTILE_MESSAGES (BENCH_MESSAGES_SMALL)  ordinary messages of the cell
 #   BENCH_HOSTILE_ROUNDS (5)  attack messages per attacking session at most (the attack also ends with the ordinary load)
 #   BENCH_ONLY=hostile  only the hostile cell and its quiet reference (20 sessions, 5 KB, plain), for both relays
+#   BENCH_ONLY=connectors  only scripts/bench/connector-scale.mjs: 10,000 Send connectors on a running transport
+#                    (time to apply a change, slowest SMTP greeting during reloads, RSS); one summary line,
+#                    docs/benchmarks.md left as it is
+#   BENCH_CONNECTORS (10000)  Send connectors of that run
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HARNESS=${BENCH_HARNESS:-$REPO/../shared/bench}
@@ -23,7 +27,7 @@ SMALL=${BENCH_MESSAGES_SMALL:-10000}
 HOSTILE_MESSAGES=${BENCH_HOSTILE_MESSAGES:-$SMALL}
 HOSTILE_ROUNDS=${BENCH_HOSTILE_ROUNDS:-5}
 ONLY=${BENCH_ONLY:-}
-case "$ONLY" in ''|hostile) ;; *) echo "bench: BENCH_ONLY must be empty or 'hostile', not '$ONLY'" >&2; exit 2 ;; esac
+case "$ONLY" in ''|hostile|connectors) ;; *) echo "bench: BENCH_ONLY must be empty, 'hostile' or 'connectors', not '$ONLY'" >&2; exit 2 ;; esac
 LARGE=${BENCH_MESSAGES_LARGE:-3000}
 LISTEN=${BENCH_LISTEN:-23525}
 NEXT_HOP=${BENCH_NEXT_HOP:-23526}
@@ -33,6 +37,14 @@ RESULTS="$OUT/results.txt"
 : > "$RESULTS"
 # The exact command, for the report.
 { env | grep -E '^BENCH_[A-Z_]+=' | grep -v '^BENCH_OUT=' | sort | tr '\n' ' '; echo npm run bench; } > "$OUT/command.txt"
+if [ "$ONLY" = connectors ]; then
+  # Needs no relay harness: the server and its greeting prober are the script's own.
+  (cd "$REPO" && npx tsc -p tsconfig.json) || exit 1
+  echo "=== connectors=${BENCH_CONNECTORS:-10000}" >&2
+  node "$REPO/scripts/bench/connector-scale.mjs" --connectors "${BENCH_CONNECTORS:-10000}" 2>> "$OUT/stderr.log" | tee -a "$RESULTS"
+  echo "bench: results in $OUT" >&2
+  exit 0
+fi
 [ -x "$HARNESS/relay-bench.sh" ] || { echo "bench: no harness at $HARNESS" >&2; exit 1; }
 (cd "$REPO" && npm run build --silent) || exit 1
 RELAY="$REPO/scripts/bench/interchange-relay.sh"

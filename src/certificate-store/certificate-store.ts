@@ -23,7 +23,7 @@ export interface CertificateStoreDeps {
   directory: DirectoryStore;
   vault: KeyVault;
   clock: () => Date;
-  systemRoots: Buffer[];
+  systemRoots: readonly Buffer[];
 }
 
 /**

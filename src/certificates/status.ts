@@ -18,7 +18,7 @@ export interface StatusContext {
   /** Roots installed on the server: Exchange's "Registry" (local machine) root store. */
   registryRoots: Buffer[];
   /** Roots shipped with the platform, e.g. loadSystemRoots(). */
-  thirdPartyRoots: Buffer[];
+  thirdPartyRoots: readonly Buffer[];
 }
 
 export interface StatusResult {
@@ -82,7 +82,7 @@ function rootType(top: Candidate, registry: StoreIndex, thirdParty: StoreIndex):
 class StoreIndex {
   private readonly loaded = new Map<Buffer, Candidate | undefined>();
   constructor(
-    private readonly ders: Buffer[],
+    private readonly ders: readonly Buffer[],
     private readonly store: Candidate['store'],
   ) {}
 
@@ -148,7 +148,10 @@ export function evaluateCertificateStatus(leafDer: Buffer, ctx: StatusContext): 
   return { status: 'Valid', rootCAType, chain: chainDer };
 }
 
-/** DER of the platform's root certificates (Node's bundled Mozilla store). */
-export function loadSystemRoots(): Buffer[] {
-  return rootCertificates.map((pem) => Buffer.from(pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''), 'base64'));
+let systemRoots: readonly Buffer[] | undefined;
+
+/** DER of the platform's root certificates (Node's bundled Mozilla store), decoded once per process and shared. */
+export function loadSystemRoots(): readonly Buffer[] {
+  systemRoots ??= Object.freeze(rootCertificates.map((pem) => Buffer.from(pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''), 'base64')));
+  return systemRoots;
 }

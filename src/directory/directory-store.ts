@@ -65,6 +65,13 @@ export interface DirectoryStore {
   insertTrustedRoot(root: TrustedRootRecord): Promise<void>;
 
   listSendConnectors(): Promise<SendConnectorRecord[]>;
+  /**
+   * The same, by name, a page at a time: a reader that waits between pages
+   * (the transport's reload) never holds its event loop for the whole table.
+   * Pages are separate reads: a change committed meanwhile may show in part,
+   * and moves revision() for the reader to read again.
+   */
+  scanSendConnectors(pageSize?: number): AsyncIterable<SendConnectorRecord[]>;
   insertSendConnector(connector: SendConnectorRecord): Promise<void>;
   updateSendConnector(connector: SendConnectorRecord): Promise<void>;
   deleteSendConnector(guid: string): Promise<boolean>;
@@ -104,7 +111,7 @@ export interface DirectoryStore {
  */
 export type DirectoryReader = Pick<
   DirectoryStore,
-  'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'listReceiveConnectors' | 'listMailUsers' | 'listAcceptedDomains'
+  'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'scanSendConnectors' | 'listReceiveConnectors' | 'listMailUsers' | 'listAcceptedDomains'
 >;
 
 /** A server name held by this process until release() or the process ends. */

@@ -202,6 +202,18 @@ export class KyselyDirectoryStore implements DirectoryStore {
     return rows.map((r) => decodeDocument<SendConnectorRecord>(r.data));
   }
 
+  async *scanSendConnectors(pageSize = 500): AsyncGenerator<SendConnectorRecord[]> {
+    let after: string | undefined;
+    for (;;) {
+      let q = this.q.selectFrom('send_connectors').select(['name_key', 'data']).orderBy('name_key').limit(pageSize);
+      if (after !== undefined) q = q.where('name_key', '>', after);
+      const rows = await q.execute();
+      if (rows.length > 0) yield rows.map((r) => decodeDocument<SendConnectorRecord>(r.data));
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1].name_key;
+    }
+  }
+
   insertSendConnector(c: SendConnectorRecord): Promise<void> {
     return this.write(async (db) => {
       await db.insertInto('send_connectors').values({ guid: c.guid, name_key: key(c.name), data: encodeDocument(c) }).execute();

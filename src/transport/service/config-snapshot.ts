@@ -1,11 +1,13 @@
 // Everything a running transport reads from the directory, built whole and
 // swapped as one immutable object (certificate and connector changes take
 // effect for the next session; sessions in progress keep the snapshot they
-// started with).
-import tls from 'node:tls';
+// started with). A build starts from the snapshot in effect: connectors whose
+// record and inputs did not change keep their runtime objects.
+import type tls from 'node:tls';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import type { CertificateReader, EvaluatedCertificate } from '../../certificate-store/certificate-store.js';
 import { selectCertificateByName, selectCertificateForDomain } from '../../certificate-store/selection.js';
-import { derToPem } from '../../certificates/keys.js';
 import { ipInRange, parseBinding, parseIpRange, type IpRange } from '../../connectors/receive-connector-rules.js';
 import { parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
 import type { DirectoryReader } from '../../directory/directory-store.js';
@@ -14,7 +16,7 @@ import type { ReceiveConnectorRecord, SendConnectorRecord, ServerRecord, SmtpExt
 import { AcceptedDomainTable } from '../../organization/accepted-domains.js';
 import { MailUserAccounts } from '../inbound/accounts.js';
 import { RecipientResolver } from '../routing/recipient-resolution.js';
-import { buildTlsMaterial, type TlsMaterial } from './tls-material.js';
+import { materialFingerprint, trustedRootsKey, type TlsContextCache, type TlsMaterial } from './tls-material.js';
 
 export interface ReceiveConnectorRuntime {
   record: ReceiveConnectorRecord;
@@ -58,6 +60,8 @@ export interface TransportSnapshot {
   /** Every Send connector of the organization (routing filters by source server). */
   sendConnectors: SendConnectorRecord[];
   sendRuntime: Map<string, SendConnectorRuntime>;
+  /** What a Send connector's runtime depends on besides its record (server, certificates, trusted roots). */
+  sendInputs: string;
   certificates: EvaluatedCertificate[];
   /** The mail users that may authenticate with SMTP AUTH. */
   accounts: MailUserAccounts;
@@ -71,30 +75,31 @@ export interface SnapshotDeps {
   directory: DirectoryReader;
   certificates: CertificateReader;
   serverName: string;
-  systemRoots: Buffer[];
+  /** TLS material and client contexts, shared across snapshots: built once per certificate. */
+  tls: TlsContextCache;
   clock: () => Date;
+  /** The snapshot in effect, whose unchanged Send connector runtimes the new one keeps. */
+  previous?: TransportSnapshot;
 }
 
-/** Reads configuration and certificates and builds every TLS context up front. */
+/** Per-connector work runs in slices this long at most, then lets sessions waiting on the event loop run. */
+const SLICE_MS = 5;
+
+/** Reads configuration and certificates; builds only what changed since the previous snapshot. */
 export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapshot> {
-  const { directory } = deps;
+  const { directory, tls: contexts, previous } = deps;
   const revision = await directory.revision();
   const server = await deps.certificates.server(deps.serverName);
   const [receive, send, certificates, roots, mailUsers, acceptedDomains] = await Promise.all([
     directory.listReceiveConnectors(server.name),
-    directory.listSendConnectors(),
+    readSendConnectors(directory),
     deps.certificates.list(server.name),
     directory.listTrustedRoots(server.name),
     directory.listMailUsers(),
     directory.listAcceptedDomains(),
   ]);
   const installed = certificates.filter((c) => c.record.der !== null);
-  const materials = new Map<string, TlsMaterial | undefined>();
-  const material = (c: EvaluatedCertificate | undefined): TlsMaterial | undefined => {
-    if (!c) return undefined;
-    if (!materials.has(c.thumbprint)) materials.set(c.thumbprint, buildTlsMaterial(deps.certificates, c));
-    return materials.get(c.thumbprint);
-  };
+  const material = (c: EvaluatedCertificate | undefined) => contexts.material(c);
 
   const receiveConnectors: ReceiveConnectorRuntime[] = receive
     .filter((r) => r.enabled)
@@ -117,10 +122,25 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
       };
     });
 
-  const caPems = [...deps.systemRoots, ...roots.map((r) => r.der)].map((d) => derToPem(d, 'CERTIFICATE'));
+  const rootsKey = trustedRootsKey(roots);
+  const sendInputs = [server.name, server.fqdn, rootsKey, ...installed.map(materialFingerprint)].join('\n');
+  const sameInputs = previous?.sendInputs === sendInputs;
   const sendRuntime = new Map<string, SendConnectorRuntime>();
+  let slice = performance.now();
   for (const record of send) {
+    if (performance.now() - slice > SLICE_MS) {
+      await nextTurn();
+      slice = performance.now();
+    }
     if (!record.sourceTransportServers.some((s) => s.toLowerCase() === server.name.toLowerCase())) continue;
+    const before = previous?.sendRuntime.get(record.guid);
+    if (reusableSendRuntime(before, record, sameInputs)) {
+      const thumbprint = before.clientCertificate.kind === 'named-missing' ? undefined : before.clientCertificate.material?.thumbprint;
+      contexts.keepMaterial(thumbprint);
+      contexts.keepClientContext(thumbprint, rootsKey);
+      sendRuntime.set(record.guid, before);
+      continue;
+    }
     const fqdn = record.fqdn ?? server.fqdn;
     let clientCertificate: ClientCertificateChoice;
     if (record.tlsCertificateName) {
@@ -130,10 +150,30 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
       clientCertificate = { kind: 'fqdn', material: material(selectCertificateForDomain(installed, fqdn)) };
     }
     const m = clientCertificate.kind === 'named-missing' ? undefined : clientCertificate.material;
-    const secureContext = tls.createSecureContext({ ca: caPems, ...(m ? { cert: m.certPem, key: m.keyPem } : {}) });
+    const secureContext = contexts.clientContext(m, roots);
     sendRuntime.set(record.guid, { record, fqdn, clientCertificate, secureContext, credential: unsealCredential(deps.certificates, record) });
   }
-  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains), recipients: new RecipientResolver(mailUsers) };
+  contexts.commit();
+  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, sendInputs, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains), recipients: new RecipientResolver(mailUsers) };
+}
+
+/** Every Send connector, letting sessions run between pages (10,000 decoded at once hold the event loop ~150 ms). */
+async function readSendConnectors(directory: DirectoryReader): Promise<SendConnectorRecord[]> {
+  const all: SendConnectorRecord[] = [];
+  for await (const page of directory.scanSendConnectors(250)) {
+    for (const c of page) all.push(c);
+    await nextTurn();
+  }
+  return all;
+}
+
+/**
+ * A Send connector keeps its runtime (and its TLS context) across a reload
+ * when its record is the same and so is everything else the runtime was made
+ * from (the server, its certificates and trusted roots).
+ */
+export function reusableSendRuntime(before: SendConnectorRuntime | undefined, record: SendConnectorRecord, sameInputs: boolean): before is SendConnectorRuntime {
+  return before !== undefined && sameInputs && isDeepStrictEqual(before.record, record);
 }
 
 /** Unsealed the way private keys are: through the certificate store's vault, read-only. */

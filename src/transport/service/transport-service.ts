@@ -20,6 +20,7 @@ import { ProtocolLogWriter, type ProtocolLogSettings } from '../protocol-log/ind
 import { MailQueueStore } from '../queue/index.js';
 import { ProcessingJournal } from '../queue/processing-journal.js';
 import { buildSnapshot, type TransportSnapshot } from './config-snapshot.js';
+import { TlsContextCache } from './tls-material.js';
 import { MessageMemoryBudget } from './message-memory-budget.js';
 
 export interface TransportServiceOptions {
@@ -60,7 +61,8 @@ export class TransportService implements TransportServiceControl {
   private refreshing: Promise<void> | undefined;
   private lastBuild = 0;
   private readonly clock: () => Date;
-  private readonly systemRoots = loadSystemRoots();
+  /** TLS material and client contexts, one per certificate, kept across reloads while in use. */
+  readonly tlsContexts: TlsContextCache;
   private transition: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
   /** Message data in memory, received or read for delivery: one budget for the whole service. */
@@ -73,6 +75,7 @@ export class TransportService implements TransportServiceControl {
   ) {
     this.serverName = opts.serverName.toUpperCase();
     this.clock = opts.clock ?? (() => new Date());
+    this.tlsContexts = new TlsContextCache(opts.certificates, loadSystemRoots());
   }
 
   /** Opens the spool (replaying it), builds the first snapshot and starts the service. */
@@ -122,7 +125,7 @@ export class TransportService implements TransportServiceControl {
 
   private build(): Promise<TransportSnapshot> {
     this.lastBuild = Date.now();
-    return buildSnapshot({ directory: this.opts.directory, certificates: this.opts.certificates, serverName: this.serverName, systemRoots: this.systemRoots, clock: this.clock });
+    return buildSnapshot({ directory: this.opts.directory, certificates: this.opts.certificates, serverName: this.serverName, tls: this.tlsContexts, clock: this.clock, previous: this.snapshot });
   }
 
   /** The 250 waits for this: the message is on disk when it resolves. */
@@ -175,6 +178,11 @@ export class TransportService implements TransportServiceControl {
       .catch((e) => this.opts.logger.error({ err: e }, 'Reloading the transport configuration failed; the previous one stays in effect'))
       .finally(() => (this.refreshing = undefined));
     return this.refreshing;
+  }
+
+  /** The configuration in effect: what new sessions and deliveries use. */
+  configuration(): TransportSnapshot {
+    return this.snapshot;
   }
 
   status(): State {
