@@ -69,6 +69,8 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   // Fastify's own refusals (malformed JSON, a body over the limit, a wrong content type) answer
   // in the API's error shape with a stable code; anything else is ours and logged.
   app.setErrorHandler((error: { statusCode?: number; message: string }, _req, reply) => {
+    // Ours, typed (the directory cannot be reached while a credential is checked): said as it is.
+    if (error instanceof InterchangeError) return reply.code(error.httpStatus).send({ ok: false, output: [], warnings: [], whatIf: [], errors: [], error: error.toWire() });
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const wire =
       status < 500

@@ -6,6 +6,7 @@ import type { ServerLease } from '../directory-store.js';
 import type { DirectoryStore } from '../directory-store.js';
 import { KyselyDirectoryStore, type TransactionStrategy } from '../kysely-directory-store.js';
 import { migrateToLatest } from '../migrations.js';
+import { describeDirectory, reportingOutages } from './outage.js';
 import type { DirectoryDatabase } from '../schema.js';
 
 // One arbitrary, fixed key: every configuration writer of the organization
@@ -18,7 +19,17 @@ const SERVER_LOCK_SPACE = 0x1c0df;
 
 /** The directory for organizations whose servers run on several hosts. */
 export async function openPostgresDirectory(connectionString: string): Promise<DirectoryStore> {
-  const pool = new pg.Pool({ connectionString, max: 5 });
+  // Bounded waits: a frozen or unreachable database fails a call within seconds instead of holding it (and the
+  // directory's write lock) for ever; a connection idle inside a transaction is ended by the server.
+  const pool = new pg.Pool({
+    connectionString,
+    max: 5,
+    connectionTimeoutMillis: DIRECTORY_CONNECT_TIMEOUT_MS,
+    query_timeout: DIRECTORY_QUERY_TIMEOUT_MS,
+    statement_timeout: DIRECTORY_QUERY_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: 2 * DIRECTORY_QUERY_TIMEOUT_MS,
+    keepAlive: true,
+  });
   // An idle connection the server ends (a PostgreSQL restart, an administrator's
   // pg_terminate_backend) is reported here; without a listener it would crash the
   // process. The pool drops that connection and the next query opens a new one.
@@ -44,8 +55,11 @@ export async function openPostgresDirectory(connectionString: string): Promise<D
       autoIncrementId: (table) => (trx as Kysely<any>).schema.createTable(table).addColumn('id', 'serial', (c) => c.primaryKey()),
     }),
   );
-  return new KyselyDirectoryStore(db, strategy);
+  return reportingOutages(new KyselyDirectoryStore(db, strategy), describeDirectory(connectionString));
 }
+
+const DIRECTORY_CONNECT_TIMEOUT_MS = 5_000;
+const DIRECTORY_QUERY_TIMEOUT_MS = 15_000;
 
 /**
  * A session-level advisory lock on a connection of its own, held for the life

@@ -1,0 +1,72 @@
+// A PostgreSQL directory that goes away: calls fail at once with one error
+// that names the directory and the cause (no driver stack trace, no 500),
+// while the server stays up and keeps answering SMTP.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { test } from 'node:test';
+import { describeDirectory, isDirectoryOutage } from '../../src/directory/postgres/outage.js';
+import { startPostgres } from '../support/postgres.js';
+import { AdminApi, CLI, startServerProcess, tempDir } from '../support/interchange.js';
+import { RawSmtp } from '../support/transport-harness.js';
+
+test('which errors mean the directory cannot be reached', () => {
+  const err = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+  const outages = [
+    err('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
+    err('terminating connection due to administrator command', '57P01'),
+    err('the database system is shutting down', '57P03'),
+    err('canceling statement due to statement timeout', '57014'),
+    err('connection failure', '08006'),
+    err('timeout exceeded when trying to connect'),
+    err('Connection terminated unexpectedly'),
+    err('Query read timeout'),
+    new AggregateError([err('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')], ''),
+  ];
+  for (const e of outages) assert.equal(isDirectoryOutage(e), true, e.message);
+  const refusals = [err('duplicate key value violates unique constraint', '23505'), err('relation "x" does not exist', '42P01'), err('serialization failure', '40001'), new Error('anything else'), 'not an error'];
+  for (const e of refusals) assert.equal(isDirectoryOutage(e), false, String(e));
+  assert.equal(describeDirectory('postgres://icx:s3cret@db.contoso.com:5432/interchange?sslmode=require'), 'postgres://icx@db.contoso.com:5432/interchange');
+});
+
+test('the directory stops: cmdlets and the shell fail at once with one line naming it, SMTP goes on', { timeout: 180_000 }, async () => {
+  const pg = await startPostgres();
+  const dataDir = await tempDir('outage');
+  const url = await pg.createDatabase('interchange');
+  const server = await startServerProcess({ dataDir, serverName: 'EX01', extraArgs: ['--directory', url] });
+  let pgStopped = false;
+  try {
+    const api = new AdminApi(server.url, server.token);
+    await api.ok('Get-SendConnector');
+    await pg.stop();
+    pgStopped = true;
+
+    const started = Date.now();
+    const r = await api.invoke('Get-SendConnector');
+    assert.equal(r.ok, false);
+    assert.equal(r.status, 503);
+    assert.equal(r.error?.code, 'ICX_DIRECTORY_UNAVAILABLE', r.error?.message);
+    assert.match(r.error!.message, new RegExp(`^The directory at postgres://postgres@127\\.0\\.0\\.1:\\d+/interchange cannot be reached: .*ECONNREFUSED`));
+    assert.ok(Date.now() - started < 10_000, 'a refused connection fails the call at once, not after a timeout');
+
+    const shell = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(process.execPath, [CLI, 'shell', '--url', server.url, '--token', server.token, '-Command', 'Get-SendConnector'], { timeout: 60_000 }, (e, stdout, stderr) =>
+        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      ),
+    );
+    assert.notEqual(shell.code, 0);
+    assert.match(shell.out, /The directory at postgres:\/\/postgres@127\.0\.0\.1:\d+\/interchange cannot be reached/);
+    assert.doesNotMatch(shell.out, /\n\s+at /, 'no stack trace');
+
+    // The transport runs on the configuration it has.
+    const c = await RawSmtp.connect(server.smtpPort);
+    assert.match((await c.reply()) ?? '', /^220 /);
+    assert.match((await c.command('EHLO client.test')) ?? '', /^250/);
+    c.close();
+    assert.equal(server.child.exitCode, null, 'the server is up');
+  } finally {
+    await server.stop();
+    if (!pgStopped) await pg.stop();
+    await fs.promises.rm(dataDir, { recursive: true, force: true });
+  }
+});
