@@ -25,7 +25,8 @@ export function recordedDirectory(dataDir: string): DirectoryLocation | undefine
   return parseDirectoryUrl(password === undefined ? url : withPassword(url, password));
 }
 
-function readOrUndefined(file: string): string | undefined {
+/** A data-folder file's text, or undefined when it does not exist (any other failure is thrown). */
+export function readOrUndefined(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (e) {

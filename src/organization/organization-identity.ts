@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DirectoryStore } from '../directory/directory-store.js';
 import type { OrganizationRecord } from '../directory/records.js';
-import { writeAtomically } from '../directory/recorded-directory.js';
+import { readOrUndefined, writeAtomically } from '../directory/recorded-directory.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { KeyVault } from '../security/key-vault.js';
 
@@ -164,13 +164,4 @@ async function joinInside(tx: DirectoryStore, files: DataFolderFiles, opts: { di
 async function firstSealedPrivateKey(directory: DirectoryStore) {
   const sealed = (await directory.listCertificates()).filter((c) => c.privateKey).sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime());
   return sealed[0]?.privateKey ?? undefined;
-}
-
-function readOrUndefined(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
 }
