@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Authenticator, callerForToken } from '../api/admin-api.js';
+import type { Authenticator } from '../api/admin-api.js';
+import { CredentialCheck } from '../security/credential-check.js';
 import { type GuardLogger, SignInThrottle, UnauthenticatedRequests } from '../api/request-guards.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
 import { InterchangeError } from '../errors/interchange-error.js';
@@ -23,6 +24,8 @@ export interface AdminCenterOptions {
   signInAttempts?: number;
   signInWindowMs?: number;
   sessionIdleTimeoutMs?: number;
+  /** How tokens are checked; one per process, shared with the admin API. */
+  credentials?: CredentialCheck;
 }
 
 export interface AdminCenter {
@@ -81,6 +84,7 @@ export function readCookie(header: string | undefined, name: string): string | u
  */
 export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
   const sessions = new SessionStore({ clock: opts.clock, idleTimeoutMs: opts.sessionIdleTimeoutMs });
+  const credentials = opts.credentials ?? new CredentialCheck(opts.directory, opts.clock);
   const throttle = new SignInThrottle({ limit: opts.signInAttempts ?? 10, windowMs: opts.signInWindowMs ?? 5 * 60_000, clock: opts.clock });
   const unauthenticated = new UnauthenticatedRequests(opts.logger, opts.clock);
   const webRoot = opts.webRoot ?? defaultWebRoot();
@@ -93,7 +97,7 @@ export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
     const id = readCookie(request.headers.cookie, SESSION_COOKIE);
     const session = sessions.resolve(id);
     if (!session?.token) return undefined;
-    const caller = await callerForToken(opts.directory, session.token, opts.clock());
+    const caller = await credentials.callerForToken(session.token);
     if (!caller) sessions.destroy(id);
     return caller;
   };
@@ -102,7 +106,7 @@ export function createAdminCenter(opts: AdminCenterOptions): AdminCenter {
 
     app.post<{ Body: { token?: unknown } | undefined }>('/api/v1/session', async (req, reply) => {
       const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
-      const caller = token ? await callerForToken(opts.directory, token, opts.clock()) : undefined;
+      const caller = token ? await credentials.callerForToken(token) : undefined;
       if (caller) {
         const id = sessions.create(caller);
         reply.header('set-cookie', sessionCookie(id));

@@ -3,11 +3,10 @@ import type { InvokeRequest } from '../cmdlets/contract.js';
 import type { Caller } from '../cmdlets/framework/context.js';
 import type { CmdletRunner } from '../cmdlets/framework/runner.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
-import { administratorIsValid } from '../directory/records.js';
 import { ERROR_CATALOG, type ErrorCode } from '../errors/catalog.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { ANSWERING_SERVER_HEADER, FORWARDED_BY_HEADER, INTENDED_SERVER_HEADER, sameServer } from '../cmdlets/framework/server-fetch.js';
-import { hashToken } from '../security/tokens.js';
+import { CredentialCheck } from '../security/credential-check.js';
 import { parseInvokeRequest } from './invoke-request.js';
 import { type GuardLogger, UnauthenticatedRequests } from './request-guards.js';
 
@@ -25,27 +24,19 @@ export interface AdminApiOptions {
   https?: { cert: string; key: string };
   /** The service log, for the summary of unauthenticated requests. */
   serviceLog?: GuardLogger;
+  /** How tokens are checked; one per process, shared with the admin center. */
+  credentials?: CredentialCheck;
 }
 
 export type Authenticator = (request: FastifyRequest) => Promise<Caller | undefined>;
 
 /** A bearer token (`Authorization: Bearer icx_…`) names an administrator. */
-export function bearerAuthenticator(directory: DirectoryStore, clock: () => Date): Authenticator {
+export function bearerAuthenticator(credentials: CredentialCheck): Authenticator {
   return async (request) => {
     const header = request.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    return m ? callerForToken(directory, m[1], clock()) : undefined;
+    return m ? credentials.callerForToken(m[1]) : undefined;
   };
-}
-
-/**
- * Every request reads the credential from the directory, which every server
- * shares: a removed or expired credential is refused on all of them from the
- * next request, and a role change applies at once.
- */
-export async function callerForToken(directory: DirectoryStore, token: string, now: Date): Promise<Caller | undefined> {
-  const admin = await directory.findAdministratorByTokenHash(hashToken(token));
-  return admin && administratorIsValid(admin, now) ? { name: admin.name, roleGroups: admin.roleGroups, token } : undefined;
 }
 
 /**
@@ -54,7 +45,7 @@ export async function callerForToken(directory: DirectoryStore, token: string, n
  */
 export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInstance> {
   const app = (opts.https ? Fastify({ logger: opts.logger ?? false, bodyLimit: 32 * 1024 * 1024, https: opts.https }) : Fastify({ logger: opts.logger ?? false, bodyLimit: 32 * 1024 * 1024 })) as unknown as FastifyInstance;
-  const bearer = bearerAuthenticator(opts.directory, opts.clock);
+  const bearer = bearerAuthenticator(opts.credentials ?? new CredentialCheck(opts.directory, opts.clock));
   const authenticate: Authenticator = async (req) => (await bearer(req)) ?? (await firstOf(opts.authenticators ?? [], req));
 
   // Counted, not audited: the audit log records what administrators did, and

@@ -2,10 +2,13 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { adminCertificatesOf } from '../cmdlets/framework/server-fetch.js';
-import { parseDirectoryUrl } from '../directory/directory-url.js';
+import { isDirectoryUnavailable } from '../directory/directory-health.js';
+import { type DirectoryLocation, parseDirectoryUrl } from '../directory/directory-url.js';
+import { isDirectoryOutage } from '../directory/postgres/outage.js';
 import { embeddedDirectoryFile, openDirectory } from '../directory/open-directory.js';
 import { recordedDirectory } from '../directory/recorded-directory.js';
 import { InterchangeError } from '../errors/interchange-error.js';
+import { recordedAdminEndpoint } from '../server/admin-endpoint.js';
 import { defaultServerName } from '../server/interchange-server.js';
 
 export interface Connection {
@@ -14,6 +17,8 @@ export interface Connection {
   serverName: string;
   /** For https: the certificates the server may present (pinned instead of a CA and host name check). */
   trust?: Buffer[];
+  /** Said once on standard error before the shell starts (the directory could not be asked). */
+  notice?: string;
 }
 
 /**
@@ -38,14 +43,33 @@ export async function resolveConnection(opts: { url?: string; token?: string; da
     throw new InterchangeError('ICX_DIRECTORY_UNAVAILABLE', `No Interchange data folder at ${path.resolve(opts.dataDir)}. Start a server with 'interchange serve --data ${opts.dataDir}', or pass --url and --token.`);
   }
   if (!token) throw new InterchangeError('ICX_AUTH_REQUIRED', `No administrator token in ${path.join(opts.dataDir, 'admin-token')}: pass --token or set INTERCHANGE_TOKEN.`);
-  const directory = await openDirectory({ dataDir: opts.dataDir, location });
+  try {
+    return await fromDirectory(opts.dataDir, location, token, opts.server);
+  } catch (e) {
+    // During an outage the directory cannot say where servers answer; this host's own server noted it in the data folder.
+    if (!isDirectoryUnavailable(e) && !isDirectoryOutage(e)) throw e;
+    const own = recordedAdminEndpoint(opts.dataDir);
+    if (!own || (opts.server && opts.server.toLowerCase() !== own.server.toLowerCase())) throw e;
+    const cause = (e as Error).message;
+    return {
+      url: own.url,
+      token,
+      serverName: own.server,
+      ...(own.certificate ? { trust: [own.certificate] } : {}),
+      notice: `WARNING: ${/^The directory/.test(cause) ? cause : `The directory cannot be reached: ${cause}.`} Connecting to ${own.server} at ${own.url}, as its data folder records it.`,
+    };
+  }
+}
+
+async function fromDirectory(dataDir: string, location: DirectoryLocation, token: string, wantedServer: string | undefined): Promise<Connection> {
+  const directory = await openDirectory({ dataDir, location });
   try {
     const servers = await directory.listServers();
-    const wanted = (opts.server ?? '').toLowerCase();
+    const wanted = (wantedServer ?? '').toLowerCase();
     const server =
       (wanted ? servers.find((s) => s.name.toLowerCase() === wanted || s.fqdn.toLowerCase() === wanted) : undefined) ??
       (!wanted ? (servers.find((s) => s.name === defaultServerName()) ?? servers[0]) : undefined);
-    if (!server) throw new InterchangeError('ICX_SERVER_NOT_FOUND', `No server named '${opts.server}' in the organization. Known servers: ${servers.map((s) => s.name).join(', ') || 'none'}.`);
+    if (!server) throw new InterchangeError('ICX_SERVER_NOT_FOUND', `No server named '${wantedServer}' in the organization. Known servers: ${servers.map((s) => s.name).join(', ') || 'none'}.`);
     if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Server ${server.name} has not registered an admin endpoint yet; is it running?`);
     // The directory says which certificate the server's admin API presents: trust exactly that one.
     const trust = server.adminUrl.startsWith('https:') ? await adminCertificatesOf(directory, server.name) : undefined;

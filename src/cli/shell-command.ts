@@ -22,6 +22,7 @@ export function registerShellCommand(program: Command): void {
     .option('--trust-certificate <file>', "with --url https://…: trust this certificate (DER or PEM, e.g. the server's self-signed one) instead of a public CA")
     .action(async (o) => {
       const connection = await resolveConnection({ url: o.url, token: o.token, dataDir: o.data, server: o.server, directoryUrl: o.directory ?? envDirectory(), trustCertificate: o.trustCertificate });
+      if (connection.notice) process.stderr.write(connection.notice + '\n');
       const host = createHttpCmdletHost({ url: connection.url, token: connection.token, ...(connection.serverName ? { server: connection.serverName } : {}), ...(connection.trust ? { fetch: pinnedFetch(connection.trust) } : {}) });
       const stdinIsTerminal = process.stdin.isTTY === true;
       const code = await runShell({

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { DirectoryHealth } from './directory-health.js';
 import type { DirectoryStore } from './directory-store.js';
 import { type DirectoryLocation, parseDirectoryUrl } from './directory-url.js';
 import { openPostgresDirectory } from './postgres/open-postgres-directory.js';
@@ -13,8 +14,9 @@ export function embeddedDirectoryFile(dataDir: string): string {
  * A PostgreSQL URL (`postgres://…`, strictly parsed) selects PostgreSQL; no URL
  * is the embedded SQLite directory in the data folder. Anything else is refused.
  */
-export function openDirectory(opts: { dataDir: string; directoryUrl?: string; location?: DirectoryLocation }): Promise<DirectoryStore> {
+export function openDirectory(opts: { dataDir: string; directoryUrl?: string; location?: DirectoryLocation; health?: DirectoryHealth }): Promise<DirectoryStore> {
   const location = opts.location ?? parseDirectoryUrl(opts.directoryUrl);
-  if (location.kind === 'postgres') return openPostgresDirectory(location.url);
+  // The embedded directory is a file of this host: only a PostgreSQL one has outages to tell.
+  if (location.kind === 'postgres') return openPostgresDirectory(location.url, opts.health);
   return openSqliteDirectory(embeddedDirectoryFile(opts.dataDir));
 }

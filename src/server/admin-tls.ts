@@ -42,7 +42,7 @@ export class AdminCertificateWatcher {
   private busy = false;
 
   constructor(
-    private readonly deps: { directory: DirectoryStore; store: CertificateReader; serverName: string; server: tls.Server; onChange?: (thumbprint: string) => void; onError?: (e: unknown) => void },
+    private readonly deps: { directory: DirectoryStore; store: CertificateReader; serverName: string; server: tls.Server; onChange?: (certificate: AdminCertificate) => void; onError?: (e: unknown) => void },
     private current: string,
     private readonly intervalMs = 1000,
   ) {}
@@ -72,7 +72,7 @@ export class AdminCertificateWatcher {
       if (!next || next.thumbprint === this.current) return;
       this.deps.server.setSecureContext({ cert: next.cert, key: next.key });
       this.current = next.thumbprint;
-      this.deps.onChange?.(next.thumbprint);
+      this.deps.onChange?.(next);
     } catch (e) {
       this.deps.onError?.(e);
     } finally {

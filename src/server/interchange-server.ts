@@ -12,6 +12,7 @@ import { loadSystemRoots } from '../certificates/status.js';
 import { buildCatalog } from '../cmdlets/catalog/index.js';
 import type { OrganizationServices, TransportServiceControl } from '../cmdlets/framework/context.js';
 import { CmdletRunner } from '../cmdlets/framework/runner.js';
+import { DirectoryHealth, isDirectoryUnavailable } from '../directory/directory-health.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
 import { parseDirectoryUrl } from '../directory/directory-url.js';
 import { embeddedDirectoryFile, openDirectory } from '../directory/open-directory.js';
@@ -22,7 +23,9 @@ import { InterchangeError } from '../errors/interchange-error.js';
 import { prepareDataFolder } from './data-folder.js';
 import { AdminCertificateWatcher, loadAdminCertificate, noAdminCertificate } from './admin-tls.js';
 import { parseAdvertiseUrl } from './advertise-url.js';
+import { recordAdminEndpoint } from './admin-endpoint.js';
 import { ServerLock } from './server-lock.js';
+import { CredentialCheck } from '../security/credential-check.js';
 
 /** The transport as the process owns it: what cmdlets control, plus releasing the spool and logs at exit. */
 export interface ShutdownableTransport extends TransportServiceControl {
@@ -100,7 +103,8 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     await checkPortFree(opts.smtpPort, '0.0.0.0', `the Default Frontend ${serverName} Receive connector (--smtp-port)`);
     await checkPortFree(opts.adminPort, host, 'the admin center and API (--admin-port)');
     if (location.kind === 'sqlite' && !fs.existsSync(embeddedDirectoryFile(opts.dataDir))) refuseNewOrganizationEarly(opts.dataDir, directoryName);
-    const directory = await openDirectory({ dataDir: opts.dataDir, location });
+    const directoryHealth = new DirectoryHealth(location.kind === 'postgres' ? location.withoutPassword : embeddedDirectoryFile(opts.dataDir), logger, clock);
+    const directory = await openDirectory({ dataDir: opts.dataDir, location, health: directoryHealth });
     cleanup.push(() => directory.close());
     const lease = await directory.lockServer(serverName);
     cleanup.push(() => lease.release());
@@ -108,10 +112,11 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     recordDirectory(opts.dataDir, location);
     const certificates = new CertificateStore({ directory, vault, clock, systemRoots: loadSystemRoots() });
 
-    const services: OrganizationServices = { directory, vault, localServer: serverName, clock, dataDir: opts.dataDir };
+    const services: OrganizationServices = { directory, directoryHealth, vault, localServer: serverName, clock, dataDir: opts.dataDir };
     const catalog = buildCatalog({ certificates });
     const runner = new CmdletRunner(catalog.cmdlets, catalog.types, services, logger);
-    const adminCenter = createAdminCenter({ directory, localServer: serverName, clock, logger });
+    const credentials = new CredentialCheck(directory, clock);
+    const adminCenter = createAdminCenter({ directory, localServer: serverName, clock, logger, credentials });
     const urlHost = host === '0.0.0.0' || host === '::' ? fqdn : host.includes(':') ? `[${host}]` : host;
     // With HTTPS the certificate must exist before the listener, and the first start creates it in bootstrap.
     const plannedUrl = advertised ?? `${useHttps ? 'https' : 'http'}://${urlHost}:${opts.adminPort}`;
@@ -126,6 +131,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
       authenticators: [adminCenter.authenticator],
       extend: adminCenter.register,
       serviceLog: logger,
+      credentials,
       https: adminCertificate ? { cert: adminCertificate.cert, key: adminCertificate.key } : undefined,
     });
     try {
@@ -139,10 +145,14 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     const adminUrl = advertised ?? `${useHttps ? 'https' : 'http'}://${urlHost}:${port}`;
     // --admin-port 0 (tests): the kernel chose the port, so the directory learns the real one now.
     if (adminUrl !== plannedUrl) await directory.updateServer({ ...(await directory.getServer(serverName))!, adminUrl });
+    recordAdminEndpoint(opts.dataDir, { server: serverName, url: adminUrl, ...(adminCertificate ? { certificatePem: adminCertificate.cert } : {}) });
     let watcher: AdminCertificateWatcher | undefined;
     if (adminCertificate) {
       watcher = new AdminCertificateWatcher(
-        { directory, store: certificates, serverName, server: api.server as unknown as tls.Server, onChange: (t) => logger.info({ thumbprint: t }, 'The admin center now uses the certificate assigned to IIS'), onError: (e) => logger.warn({ err: e }, 'Reading the IIS certificate failed') },
+        { directory, store: certificates, serverName, server: api.server as unknown as tls.Server, onChange: (c) => {
+            logger.info({ thumbprint: c.thumbprint }, 'The admin center now uses the certificate assigned to IIS');
+            recordAdminEndpoint(opts.dataDir, { server: serverName, url: adminUrl, certificatePem: c.cert });
+          }, onError: (e) => isDirectoryUnavailable(e) || logger.warn({ err: e }, 'Reading the IIS certificate failed') },
         adminCertificate.thumbprint,
       );
       watcher.start();

@@ -58,6 +58,37 @@ test('the directory stops: cmdlets and the shell fail at once with one line nami
     assert.match(shell.out, /The directory at postgres:\/\/postgres@127\.0\.0\.1:\d+\/interchange cannot be reached/);
     assert.doesNotMatch(shell.out, /\n\s+at /, 'no stack trace');
 
+    // What this server answers from its running state still works, with the credential it last read.
+    const queues = await api.invoke('Get-Queue');
+    assert.equal(queues.ok, true, queues.error?.message);
+    assert.ok(queues.warnings.some((w) => /credential was accepted as EX01 last read it there/.test(w)), queues.warnings.join(' | '));
+    const stopped = await api.invoke('Stop-Service', { Name: ['MSExchangeTransport'] }, { confirmed: true });
+    assert.equal(stopped.ok, true, stopped.error?.message);
+    assert.equal((await api.ok('Get-Service', { Name: ['MSExchangeTransport'] }))[0].Status, 'Stopped');
+    const started2 = await api.invoke('Start-Service', { Name: ['MSExchangeTransport'] }, { confirmed: true });
+    assert.equal(started2.ok, true, started2.error?.message);
+    const transportService = await api.invoke('Get-TransportService');
+    assert.equal(transportService.ok, true, transportService.error?.message);
+    assert.deepEqual(transportService.output.map((o) => o.Name), ['EX01']);
+    // A token this server never read while the directory answered is refused.
+    const stranger = await new AdminApi(server.url, 'icx_neverseen').invoke('Get-Queue');
+    assert.equal(stranger.ok, false);
+
+    // The shell on the server's host finds it through its data folder, not the directory.
+    const local = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(process.execPath, [CLI, 'shell', '--data', dataDir, '-Command', 'Get-Service MSExchangeTransport'], { timeout: 60_000 }, (e, stdout, stderr) =>
+        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      ),
+    );
+    assert.equal(local.code, 0, local.out);
+    assert.match(local.out, /Connecting to EX01 at .*, as its data folder records it/);
+    assert.match(local.out, /Running/);
+
+    // The server logged the outage once, not per failed call.
+    const log = server.output();
+    assert.equal((log.match(/cannot be reached: .*The server goes on with the configuration it has/g) ?? []).length, 1, log);
+    assert.doesNotMatch(log, /Reloading the transport configuration failed/);
+
     // The transport runs on the configuration it has.
     const c = await RawSmtp.connect(server.smtpPort);
     assert.match((await c.reply()) ?? '', /^220 /);

@@ -1,11 +1,31 @@
+import { isDirectoryUnavailable } from '../../directory/directory-health.js';
 import type { DirectoryStore } from '../../directory/directory-store.js';
 import type { ServerRecord } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { MultiValuedEdit } from '../framework/conversion.js';
 import { isMultiValuedEdit } from '../framework/conversion.js';
+import type { CmdletContext } from '../framework/context.js';
 import type { ParameterDeclaration } from '../framework/declaration.js';
 
 /** Servers are named by Name or FQDN, any case (Exchange's ServerIdParameter). */
+/**
+ * The server an identity names, for cmdlets that this server can answer from
+ * its running state: while the directory cannot be reached, this server itself
+ * (by name or FQDN) is still found, as its running transport knows it, and the
+ * output says so. Any other server needs the directory, and fails with it.
+ */
+export async function resolveServerOrRunning(ctx: CmdletContext, identity: string): Promise<ServerRecord> {
+  try {
+    return await resolveServer(ctx.services.directory, identity);
+  } catch (e) {
+    const running = isDirectoryUnavailable(e) ? ctx.services.transport?.runningServer?.() : undefined;
+    const wanted = identity.trim().toLowerCase();
+    if (!running || (running.name.toLowerCase() !== wanted && running.fqdn.toLowerCase() !== wanted)) throw e;
+    ctx.writeWarning(`${(e as Error).message} ${running.name} answers from its running configuration.`);
+    return running;
+  }
+}
+
 export async function resolveServer(directory: DirectoryStore, identity: string): Promise<ServerRecord> {
   const wanted = identity.trim().toLowerCase();
   const server = (await directory.getServer(wanted)) ?? (await directory.listServers()).find((s) => s.fqdn.toLowerCase() === wanted || s.guid === wanted);

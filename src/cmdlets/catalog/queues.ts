@@ -7,7 +7,7 @@ import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext, QueueViewer } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
 import { invokeOnServer } from '../framework/server-fetch.js';
-import { resolveServer } from './common.js';
+import { resolveServer, resolveServerOrRunning } from './common.js';
 
 
 export const queueType = defineObjectType({
@@ -96,7 +96,7 @@ function localViewer(ctx: CmdletContext): QueueViewer {
 
 /** Runs `local` on the server the identity (or -Server) names, forwarding when that is not this one. */
 async function onServer<T>(ctx: CmdletContext, cmdlet: string, p: Record<string, unknown>, server: string | undefined, local: (v: QueueViewer) => Promise<T>): Promise<T | unknown[]> {
-  const target = server ? (await resolveServer(ctx.services.directory, server)).name : ctx.services.localServer;
+  const target = server ? (await resolveServerOrRunning(ctx, server)).name : ctx.services.localServer;
   if (target.toLowerCase() !== ctx.services.localServer.toLowerCase()) {
     const { Server: _s, ...rest } = p;
     return forward(ctx, target, cmdlet, server && !serverPart(p.Identity as string | undefined) && !serverPart(p.Queue as string | undefined) ? { ...rest, Server: target } : rest);

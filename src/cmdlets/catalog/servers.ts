@@ -1,3 +1,4 @@
+import { isDirectoryUnavailable } from '../../directory/directory-health.js';
 import { poisonDetectionSettings, type ServerRecord, type TransportServiceSettings } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { InvokeResponse } from '../contract.js';
@@ -5,7 +6,7 @@ import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
 import { invokeOnServer } from '../framework/server-fetch.js';
-import { resolveServer } from './common.js';
+import { resolveServer, resolveServerOrRunning } from './common.js';
 
 
 export const PRODUCT_VERSION = '0.1.0';
@@ -186,8 +187,16 @@ export function serverCmdlets(): CmdletDeclaration[] {
     changesState: false,
     examples: [{ code: 'Get-TransportService | Format-List Identity,*ProtocolLogPath', remarks: 'Where each server writes its SMTP protocol logs.' }],
     async run(ctx, p) {
-      if (p.Identity) return [toTransportServiceObject(await resolveServer(ctx.services.directory, p.Identity as string))];
-      return (await ctx.services.directory.listServers()).map(toTransportServiceObject);
+      if (p.Identity) return [toTransportServiceObject(await resolveServerOrRunning(ctx, p.Identity as string))];
+      try {
+        return (await ctx.services.directory.listServers()).map(toTransportServiceObject);
+      } catch (e) {
+        // Without the directory, this server can still say how its own transport runs.
+        const running = isDirectoryUnavailable(e) ? ctx.services.transport?.runningServer?.() : undefined;
+        if (!running) throw e;
+        ctx.writeWarning(`${(e as Error).message} Only ${running.name} is listed, from its running configuration.`);
+        return [toTransportServiceObject(running)];
+      }
     },
   });
 
@@ -245,7 +254,7 @@ export function serverCmdlets(): CmdletDeclaration[] {
       examples: [{ code: `${name} MSExchangeTransport`, remarks: `${verb === 'Get' ? 'Shows' : verb + 's'} the transport service of the connected server.` }],
       async run(ctx, p) {
         const target = (p.ComputerName as string | undefined) ?? ctx.services.localServer;
-        const server = await resolveServer(ctx.services.directory, target);
+        const server = await resolveServerOrRunning(ctx, target);
         const names = (p.Name as string[] | undefined) ?? ['MSExchangeTransport'];
         for (const n of names) {
           if (!SERVICES[n.toLowerCase()] && !(verb === 'Get' && n.includes('*'))) {

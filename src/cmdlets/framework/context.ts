@@ -1,6 +1,7 @@
 import type { ConfirmImpact, WireError } from '../contract.js';
+import type { DirectoryHealth } from '../../directory/directory-health.js';
 import type { DirectoryStore } from '../../directory/directory-store.js';
-import type { RoleGroup } from '../../directory/records.js';
+import type { RoleGroup, ServerRecord } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { KeyVault } from '../../security/key-vault.js';
 
@@ -14,6 +15,8 @@ export interface TransportServiceControl {
   receiveBindingStatus?(bindings: readonly string[]): string[];
   /** Queue viewer; throws ICX_TRANSPORT_STOPPED while stopped. */
   queues?: QueueViewer;
+  /** This server's record as the configuration in effect holds it (what answers while the directory cannot). */
+  runningServer?(): ServerRecord;
 }
 
 export interface QueueViewer {
@@ -33,6 +36,8 @@ export interface QueueViewer {
  */
 export interface OrganizationServices {
   directory: DirectoryStore;
+  /** Whether this server can reach the directory now, as its own calls found it. */
+  directoryHealth?: DirectoryHealth;
   vault: KeyVault;
   localServer: string;
   clock: () => Date;
@@ -49,6 +54,8 @@ export interface Caller {
   token?: string;
   /** The server that forwarded this call here on the caller's behalf (it may not be forwarded again). */
   forwardedBy?: string;
+  /** The directory could not be reached: the credential is as this server last read it there. */
+  checkedDuringOutage?: boolean;
 }
 
 const IMPACT_ORDER: Record<ConfirmImpact, number> = { None: 0, Low: 1, Medium: 2, High: 3 };

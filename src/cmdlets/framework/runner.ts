@@ -71,6 +71,9 @@ export class CmdletRunner {
         impact: describeCmdlet(decl).confirmImpact,
         answers: request.answers,
       });
+      if (caller.checkedDuringOutage) {
+        ctx.writeWarning(`The directory cannot be reached: your credential was accepted as ${this.services.localServer} last read it there, and only what ${this.services.localServer} knows without the directory can be done.`);
+      }
       const result = await decl.run(ctx, binding.parameters);
       const output = result === undefined ? [] : Array.isArray(result) ? result : [result];
       if (decl.changesState && !ctx.whatIf) await this.audit(caller, decl, request, ctx.objectModified, null);
@@ -98,19 +101,22 @@ export class CmdletRunner {
   }
 
   private async audit(caller: Caller, decl: CmdletDeclaration, request: InvokeRequest, objectModified: string | null, error: InterchangeError | null) {
+    const row = {
+      runDate: this.services.clock(),
+      caller: caller.name,
+      cmdletName: decl.name,
+      cmdletParameters: redact(decl, request),
+      objectModified,
+      succeeded: error === null,
+      error: error ? `${error.code}: ${error.message}` : null,
+      originatingServer: this.services.localServer,
+    };
     try {
-      await this.services.directory.appendAuditLog({
-        runDate: this.services.clock(),
-        caller: caller.name,
-        cmdletName: decl.name,
-        cmdletParameters: redact(decl, request),
-        objectModified,
-        succeeded: error === null,
-        error: error ? `${error.code}: ${error.message}` : null,
-        originatingServer: this.services.localServer,
-      });
+      await this.services.directory.appendAuditLog(row);
     } catch (e) {
-      this.logger?.error({ err: e }, 'admin audit log write failed');
+      // The audit log lives in the directory; when it cannot be written (an outage, during which local
+      // commands still run), the service log keeps the row, so what an administrator did is never unrecorded.
+      this.logger?.error({ err: e, auditRow: row }, 'admin audit log write failed; the row is kept here');
     }
   }
 }

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { ServerLease } from '../directory-store.js';
 import type { DirectoryStore } from '../directory-store.js';
+import type { DirectoryHealth } from '../directory-health.js';
 import { KyselyDirectoryStore, type TransactionStrategy } from '../kysely-directory-store.js';
 import { migrateToLatest } from '../migrations.js';
 import { describeDirectory, reportingOutages } from './outage.js';
@@ -18,7 +19,7 @@ const DIRECTORY_WRITE_LOCK = 0x1c0de;
 const SERVER_LOCK_SPACE = 0x1c0df;
 
 /** The directory for organizations whose servers run on several hosts. */
-export async function openPostgresDirectory(connectionString: string): Promise<DirectoryStore> {
+export async function openPostgresDirectory(connectionString: string, health?: DirectoryHealth): Promise<DirectoryStore> {
   // Bounded waits: a frozen or unreachable database fails a call within seconds instead of holding it (and the
   // directory's write lock) for ever; a connection idle inside a transaction is ended by the server.
   const pool = new pg.Pool({
@@ -55,7 +56,7 @@ export async function openPostgresDirectory(connectionString: string): Promise<D
       autoIncrementId: (table) => (trx as Kysely<any>).schema.createTable(table).addColumn('id', 'serial', (c) => c.primaryKey()),
     }),
   );
-  return reportingOutages(new KyselyDirectoryStore(db, strategy), describeDirectory(connectionString));
+  return reportingOutages(new KyselyDirectoryStore(db, strategy), describeDirectory(connectionString), health);
 }
 
 const DIRECTORY_CONNECT_TIMEOUT_MS = 5_000;

@@ -4,6 +4,7 @@
 // ICX_DIRECTORY_UNAVAILABLE naming the directory (without its password) and
 // the cause. Errors PostgreSQL answers about the data itself pass unchanged.
 import { InterchangeError } from '../../errors/interchange-error.js';
+import type { DirectoryHealth } from '../directory-health.js';
 import type { DirectoryStore } from '../directory-store.js';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
@@ -33,8 +34,11 @@ export function describeDirectory(connectionString: string): string {
   }
 }
 
-/** The store, with every outage of its calls reported as ICX_DIRECTORY_UNAVAILABLE. */
-export function reportingOutages(store: DirectoryStore, where: string): DirectoryStore {
+/**
+ * The store, with every outage of its calls reported as ICX_DIRECTORY_UNAVAILABLE,
+ * and each call's outcome told to `health` (which logs an outage once, not per call).
+ */
+export function reportingOutages(store: DirectoryStore, where: string, health?: DirectoryHealth): DirectoryStore {
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
@@ -42,11 +46,22 @@ export function reportingOutages(store: DirectoryStore, where: string): Director
       return (...args: unknown[]) => {
         const result = value.apply(target, args);
         if (!(result instanceof Promise)) return result;
-        return result.catch((e: unknown) => {
-          if (!isDirectoryOutage(e)) throw e;
-          const cause = (e as Error).message || (e as { code?: string }).code || 'connection failed';
-          throw new InterchangeError('ICX_DIRECTORY_UNAVAILABLE', `The directory at ${where} cannot be reached: ${cause}.`, { cause: e });
-        });
+        return result.then(
+          (answer) => {
+            health?.answered();
+            return answer;
+          },
+          (e: unknown) => {
+            if (!isDirectoryOutage(e)) {
+              // PostgreSQL answered, if only to refuse: it is reachable.
+              health?.answered();
+              throw e;
+            }
+            const cause = (e as Error).message || (e as { code?: string }).code || 'connection failed';
+            health?.failed(cause);
+            throw new InterchangeError('ICX_DIRECTORY_UNAVAILABLE', `The directory at ${where} cannot be reached: ${cause}.`, { cause: e });
+          },
+        );
       };
     },
   });

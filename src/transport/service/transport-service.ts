@@ -8,8 +8,9 @@ import type { CertificateReader } from '../../certificate-store/certificate-stor
 import { loadSystemRoots } from '../../certificates/status.js';
 import { parseBinding } from '../../connectors/receive-connector-rules.js';
 import type { QueueViewer, TransportServiceControl } from '../../cmdlets/framework/context.js';
+import { isDirectoryUnavailable } from '../../directory/directory-health.js';
 import type { DirectoryReader } from '../../directory/directory-store.js';
-import type { TransportServiceSettings } from '../../directory/records.js';
+import type { ServerRecord, TransportServiceSettings } from '../../directory/records.js';
 import { serverHome } from '../../organization/bootstrap.js';
 import { DeliveryEngine } from '../delivery/delivery-queues.js';
 import { createQueueViewer, stoppedError } from '../delivery/queue-view.js';
@@ -175,9 +176,16 @@ export class TransportService implements TransportServiceControl {
 
   private pollOnce(): Promise<void> {
     this.refreshing ??= this.refresh()
-      .catch((e) => this.opts.logger.error({ err: e }, 'Reloading the transport configuration failed; the previous one stays in effect'))
+      .catch((e) => {
+        // An unreachable directory is logged once for the whole server, when it goes and when it comes back.
+        if (!isDirectoryUnavailable(e)) this.opts.logger.error({ err: e }, 'Reloading the transport configuration failed; the previous one stays in effect');
+      })
       .finally(() => (this.refreshing = undefined));
     return this.refreshing;
+  }
+
+  runningServer(): ServerRecord {
+    return this.snapshot.server;
   }
 
   /** The configuration in effect: what new sessions and deliveries use. */
@@ -197,7 +205,16 @@ export class TransportService implements TransportServiceControl {
     this.transition = this.transition.then(async () => {
       if (this.state === 'Running') return;
       this.state = 'StartPending';
-      this.snapshot = await this.build();
+      try {
+        this.snapshot = await this.build();
+      } catch (e) {
+        // Started again during a directory outage: the configuration it last read is the best there is (the poll
+        // picks up changes once the directory answers). Any other failure leaves the service stopped, not pending.
+        if (!isDirectoryUnavailable(e)) {
+          this.state = 'Stopped';
+          throw e;
+        }
+      }
       await this.listeners.reconcile();
       this.engine.resume();
       this.poller = setInterval(() => void this.pollOnce(), this.opts.configPollMs ?? 500);
