@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { isInterchangeError } from '../errors/interchange-error.js';
+import { productVersion } from '../product-version.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
 import { envDirectory } from './connect.js';
 import { registerInstallServiceCommand } from './service-unit.js';
@@ -99,12 +99,6 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw e;
   }
-}
-
-/** The version in package.json, two folders above this file in src/ and in dist/. */
-function productVersion(): string {
-  const file = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** Under systemd (Type=notify), says the server is ready: every listener is open. Node cannot send to the notify socket itself (a datagram Unix socket). */

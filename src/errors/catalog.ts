@@ -37,6 +37,7 @@ export const ERROR_CATALOG = {
   ICX_OBJECT_EXISTS: { category: 'ResourceExists', httpStatus: 409, summary: 'An object of that name already exists.' },
   ICX_SERVER_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No server of that name in the organization.' },
   ICX_DIRECTORY_UNAVAILABLE: { category: 'ResourceUnavailable', httpStatus: 503, summary: 'The directory store cannot be reached.' },
+  ICX_DIRECTORY_SCHEMA_NEWER: { category: 'InvalidOperation', httpStatus: 409, summary: 'A newer Interchange upgraded the directory\'s schema; this older one refuses to run on it.' },
 
   // Recipients
   ICX_PASSWORD_WEAK: { category: 'InvalidArgument', httpStatus: 400, summary: 'The password is empty or does not meet the complexity requirements.' },

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { it } from 'node:test';
 import type { DirectoryStore } from '../../src/directory/directory-store.js';
+import { KNOWN_SCHEMA_VERSION } from '../../src/directory/migrations.js';
+import type { InterchangeError } from '../../src/errors/interchange-error.js';
+import { productVersion } from '../../src/product-version.js';
 import type { CertificateRecord, AcceptedDomainRecord, MailUserRecord, SendConnectorRecord, ServerRecord } from '../../src/directory/records.js';
 import { defaultSendConnector } from '../../src/connectors/send-connector-defaults.js';
 import { defaultReceiveConnector } from '../../src/cmdlets/catalog/receive-connector.js';
@@ -40,11 +43,55 @@ function certificate(serverName: string, thumbprint: string): CertificateRecord 
   };
 }
 
+/** One directory opened as often as a test likes, and reached with plain SQL as another Interchange would leave it. */
+export interface SameDirectory {
+  open(): Promise<DirectoryStore>;
+  sql(text: string): Promise<Array<Record<string, unknown>>>;
+}
+
 /**
  * The behavior every DirectoryStore must have, whatever database is behind
  * it. Each backend's test file runs all of these against a fresh store.
  */
-export function directoryConformance(open: () => Promise<DirectoryStore>): void {
+export function directoryConformance(open: () => Promise<DirectoryStore>, sameDirectory: () => Promise<SameDirectory>): void {
+  it('refuses to open a directory a newer Interchange migrated, naming both schema versions and writing nothing', async () => {
+    const dir = await sameDirectory();
+    const d = await dir.open();
+    await d.insertServer(server('EX01'));
+    const revision = await d.revision();
+    await d.close();
+    // What a newer Interchange leaves: a migration this build does not have.
+    await dir.sql("insert into interchange_migration (name, applied_at) values ('0099_from_a_newer_interchange', '2030-01-01T00:00:00.000Z')");
+    const before = await dir.sql('select name from interchange_migration order by name');
+    await assert.rejects(dir.open(), (e: InterchangeError) => {
+      assert.equal(e.code, 'ICX_DIRECTORY_SCHEMA_NEWER');
+      assert.match(e.message, new RegExp(`^The directory \\S+ has schema version 99 \\(0099_from_a_newer_interchange\\), newer than version ${KNOWN_SCHEMA_VERSION} of this Interchange ${productVersion().replace(/\./g, '\\.')}: a newer Interchange upgraded it`));
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    });
+    assert.deepEqual(await dir.sql('select name from interchange_migration order by name'), before, 'no migration recorded');
+    await dir.sql("delete from interchange_migration where name = '0099_from_a_newer_interchange'");
+    const again = await dir.open();
+    assert.equal(await again.revision(), revision, 'nothing was written');
+    assert.deepEqual((await again.listServers()).map((s) => s.name), ['EX01']);
+    await again.close();
+  });
+
+  it('migrates a directory an older Interchange left, keeping its records', async () => {
+    const dir = await sameDirectory();
+    const d = await dir.open();
+    await d.insertServer(server('EX01'));
+    await d.close();
+    // The directory as the last version without server heartbeats left it.
+    await dir.sql('drop table server_heartbeats');
+    await dir.sql("delete from interchange_migration where name = '0004_server_heartbeats'");
+    const again = await dir.open();
+    assert.deepEqual((await dir.sql("select name from interchange_migration where name = '0004_server_heartbeats'")).length, 1);
+    assert.deepEqual(await dir.sql('select server_key from server_heartbeats'), []);
+    assert.deepEqual((await again.listServers()).map((s) => s.name), ['EX01']);
+    await again.close();
+  });
+
   it('keeps records whole: dates, buffers and nested values round-trip', async () => {
     const d = await open();
     const s = server('EX01');
