@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
 import { isInterchangeError } from '../errors/interchange-error.js';
 import { productVersion } from '../product-version.js';
+import { heartbeatIntervalFromEnvironment } from '../server/heartbeat.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
 import { envDirectory } from './connect.js';
 import { registerInstallServiceCommand } from './service-unit.js';
@@ -54,6 +55,7 @@ export async function main(argv: string[]): Promise<void> {
         insecureAdminHttp: !!o.insecureAdminHttp,
         directoryUrl: o.directory ?? envDirectory(),
         ...(o.advertiseUrl !== undefined ? { advertiseUrl: o.advertiseUrl } : {}),
+        heartbeatIntervalMs: heartbeatIntervalFromEnvironment(),
         transportFactory: createTransportFactory(),
       });
       if (server.administratorToken) {

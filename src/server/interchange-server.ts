@@ -23,6 +23,8 @@ import { prepareDataFolder } from './data-folder.js';
 import { AdminCertificateWatcher, loadAdminCertificate, noAdminCertificate } from './admin-tls.js';
 import { parseAdvertiseUrl } from './advertise-url.js';
 import { ServerLock } from './server-lock.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, ServerHeartbeat } from './heartbeat.js';
+import { productVersion } from '../product-version.js';
 
 /** The transport as the process owns it: what cmdlets control, plus releasing the spool and logs at exit. */
 export interface ShutdownableTransport extends TransportServiceControl {
@@ -44,6 +46,8 @@ export interface ServeOptions {
   logger?: Logger;
   /** The admin API's address as other servers and shells reach it (`--advertise-url`); by default where it listens. */
   advertiseUrl?: string;
+  /** How often the server records its heartbeat in the directory (milliseconds; 15 s by default). */
+  heartbeatIntervalMs?: number;
   /** Starts the transport service for this server; omitted in management-only processes. */
   transportFactory?: (deps: TransportDeps) => Promise<ShutdownableTransport>;
 }
@@ -151,6 +155,16 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
 
     const transport = opts.transportFactory ? await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger }) : undefined;
     services.transport = transport;
+    const heartbeat = new ServerHeartbeat({
+      directory,
+      serverName,
+      productVersion: productVersion(),
+      intervalMs: opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      clock,
+      bindingStatus: transport?.receiveBindingStatus?.bind(transport),
+      onError: (e) => logger.warn({ err: e }, 'Recording the server heartbeat in the directory failed'),
+    });
+    await heartbeat.start();
     logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
 
     return {
@@ -167,6 +181,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
         // Stops the service and then writes out what the spool still holds in memory
         // (removals of delivered mail, the processing journal), so a restart redelivers nothing.
         await transport?.close();
+        await heartbeat.stop();
         watcher?.stop();
         await api.close();
         await lease.release();
