@@ -6,9 +6,8 @@ import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterD
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
 import { invokeOnServer } from '../framework/server-fetch.js';
 import { resolveServer } from './common.js';
-
-
-export const PRODUCT_VERSION = '0.1.0';
+import type { ServerHeartbeatRecord } from '../../directory/records.js';
+import { serverReachability } from '../../organization/server-reachability.js';
 
 export const exchangeServerType = defineObjectType({
   name: 'ExchangeServer',
@@ -23,6 +22,9 @@ export const exchangeServerType = defineObjectType({
     { name: 'Guid', type: 'Guid' },
     { name: 'AdminUrl', type: 'String' },
     { name: 'WhenCreated', type: 'DateTime' },
+    { name: 'LastSeen', type: 'DateTime' },
+    { name: 'Reachability', type: 'String' },
+    { name: 'ListenerStatus', type: 'String', multiValued: true },
   ],
   defaultTableView: ['Name', 'Site', 'ServerRole', 'Edition', 'AdminDisplayVersion'],
   defaultListView: [],
@@ -71,7 +73,11 @@ export const serviceType = defineObjectType({
   defaultListView: ['Name', 'DisplayName', 'Status', 'MachineName'],
 });
 
-export function toExchangeServerObject(s: ServerRecord) {
+/**
+ * The server as configured, with what its own process last said of itself: the version it runs (nothing
+ * until a process of it has run), when it was last seen, whether it still is, and its listeners.
+ */
+export function toExchangeServerObject(s: ServerRecord, heartbeat: ServerHeartbeatRecord | undefined, now: Date) {
   return {
     $type: 'ExchangeServer',
     Name: s.name,
@@ -80,10 +86,13 @@ export function toExchangeServerObject(s: ServerRecord) {
     ServerRole: s.roles.join(', '),
     Site: 'Default-First-Site-Name',
     Edition: 'Interchange',
-    AdminDisplayVersion: `Interchange ${PRODUCT_VERSION}`,
+    AdminDisplayVersion: heartbeat ? `Interchange ${heartbeat.productVersion}` : null,
     Guid: s.guid,
     AdminUrl: s.adminUrl,
     WhenCreated: s.createdAt,
+    LastSeen: heartbeat?.lastSeen ?? null,
+    Reachability: serverReachability(heartbeat, now),
+    ListenerStatus: (heartbeat?.listeners ?? []).map((l) => `${l.connector}: ${l.binding} ${l.status}`),
   };
 }
 
@@ -162,6 +171,10 @@ async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, p
   return body.output;
 }
 
+async function heartbeatsByServer(directory: CmdletContext['services']['directory']): Promise<Map<string, ServerHeartbeatRecord>> {
+  return new Map((await directory.listHeartbeats()).map((h) => [h.serverName.toLowerCase(), h]));
+}
+
 export function serverCmdlets(): CmdletDeclaration[] {
   const getServer = defineCmdlet({
     name: 'Get-ExchangeServer',
@@ -170,10 +183,16 @@ export function serverCmdlets(): CmdletDeclaration[] {
     outputType: 'ExchangeServer',
     role: 'Exchange Servers',
     changesState: false,
-    examples: [{ code: 'Get-ExchangeServer | Format-List Name,Fqdn,AdminUrl', remarks: 'Every server and where its admin API listens.' }],
+    examples: [
+      { code: 'Get-ExchangeServer | Format-List Name,Fqdn,AdminUrl', remarks: 'Every server and where its admin API listens.' },
+      { code: 'Get-ExchangeServer | Format-Table Name,AdminDisplayVersion,Reachability,LastSeen', remarks: 'The version each server runs and whether its process was seen recently.' },
+    ],
     async run(ctx, p) {
-      if (p.Identity) return [toExchangeServerObject(await resolveServer(ctx.services.directory, p.Identity as string))];
-      return (await ctx.services.directory.listServers()).map(toExchangeServerObject);
+      const directory = ctx.services.directory;
+      const servers = p.Identity ? [await resolveServer(directory, p.Identity as string)] : await directory.listServers();
+      const heartbeats = await heartbeatsByServer(directory);
+      const now = ctx.services.clock();
+      return servers.map((s) => toExchangeServerObject(s, heartbeats.get(s.name.toLowerCase()), now));
     },
   });
 
