@@ -8,6 +8,7 @@ import { invokeOnServer } from '../framework/server-fetch.js';
 import { resolveServer } from './common.js';
 import type { ServerHeartbeatRecord } from '../../directory/records.js';
 import { serverReachability } from '../../organization/server-reachability.js';
+import { planServerRemoval, serverRunning } from '../../organization/server-removal.js';
 
 export const exchangeServerType = defineObjectType({
   name: 'ExchangeServer',
@@ -287,5 +288,49 @@ export function serverCmdlets(): CmdletDeclaration[] {
       },
     });
 
-  return [getServer, getTransport, setTransport, serviceCmdlet('Get-Service', 'Get'), serviceCmdlet('Stop-Service', 'Stop'), serviceCmdlet('Start-Service', 'Start'), serviceCmdlet('Restart-Service', 'Restart')];
+  const removeServer = defineCmdlet({
+    name: 'Remove-ExchangeServer',
+    synopsis: 'Removes a server that no longer runs from the organization, with its Receive connectors, certificates and heartbeat.',
+    description:
+      "Interchange's counterpart of uninstalling Exchange from a server. Refused for the server you are connected to, while the server's process is seen running, and while it is the only source server of a Send connector; Send connectors it shares with other servers keep the others. Its data folder (queue, logs, keys) stays on its host.",
+    parameters: [{ name: 'Identity', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'Server name or FQDN.' }],
+    role: 'Organization Configuration',
+    changesState: true,
+    confirmImpact: 'High',
+    examples: [{ code: 'Remove-ExchangeServer EX02', remarks: 'Removes EX02, once its process is stopped, from another server of the organization.' }],
+    async run(ctx, p) {
+      const directory = ctx.services.directory;
+      const server = await resolveServer(directory, p.Identity as string);
+      // Holding the server's name (across hosts, with PostgreSQL) keeps it from starting while it is removed.
+      let lease: Awaited<ReturnType<typeof directory.lockServer>> | undefined;
+      if (server.name.toLowerCase() !== ctx.services.localServer.toLowerCase()) {
+        try {
+          lease = await directory.lockServer(server.name);
+        } catch (e) {
+          if (!(e instanceof InterchangeError) || e.code !== 'ICX_SERVER_ALREADY_RUNNING') throw e;
+          throw serverRunning(server.name, (await directory.listHeartbeats()).find((h) => h.serverName.toLowerCase() === server.name.toLowerCase()));
+        }
+      }
+      try {
+        await directory.exclusive(async (tx) => {
+          const fresh = await tx.getServer(server.name);
+          if (!fresh) throw new InterchangeError('ICX_SERVER_NOT_FOUND', `The operation couldn't be performed because object '${p.Identity as string}' couldn't be found on the directory of organization servers.`);
+          const plan = planServerRemoval({
+            serverName: fresh.name,
+            localServer: ctx.services.localServer,
+            heartbeat: (await tx.listHeartbeats()).find((h) => h.serverName.toLowerCase() === fresh.name.toLowerCase()),
+            sendConnectors: await tx.listSendConnectors(),
+            now: ctx.services.clock(),
+          });
+          if (!ctx.shouldProcess(`Removing Exchange server "${fresh.name}" from the organization.`, fresh.name)) return;
+          for (const c of plan.sendConnectors) await tx.updateSendConnector(c);
+          await tx.deleteServer(fresh.name);
+        });
+      } finally {
+        await lease?.release();
+      }
+    },
+  });
+
+  return [getServer, removeServer, getTransport, setTransport, serviceCmdlet('Get-Service', 'Get'), serviceCmdlet('Stop-Service', 'Stop'), serviceCmdlet('Start-Service', 'Start'), serviceCmdlet('Restart-Service', 'Restart')];
 }
