@@ -88,6 +88,8 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   // The order is the guarantee: the directory URL is one, the folder is usable, the name is ours (on this host,
   // then in the directory), the ports are free, the folder and its key belong to the directory's organization;
   // only then does anything in the directory change (joinOrganization's first write, bootstrap).
+  refuseListenPort(opts.smtpPort, '--smtp-port', 'the Default Frontend Receive connector', false);
+  refuseListenPort(opts.adminPort, '--admin-port', 'the admin center and API', true);
   const location = parseDirectoryUrl(opts.directoryUrl);
   const directoryName = location.kind === 'postgres' ? `the directory ${location.withoutPassword}` : `the embedded directory ${embeddedDirectoryFile(opts.dataDir)}`;
   prepareDataFolder(opts.dataDir);
@@ -193,6 +195,16 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     await unwind();
     throw e;
   }
+}
+
+/**
+ * A port the server can be reached on, checked before anything is written. The SMTP port is recorded in the
+ * directory as the Default Frontend connector's binding, so 0 (a port the kernel picks anew at every start) is
+ * refused there; the admin port may be 0 because the directory learns the port actually chosen.
+ */
+export function refuseListenPort(port: number, option: string, what: string, zeroAllowed: boolean): void {
+  if (Number.isInteger(port) && port >= (zeroAllowed ? 0 : 1) && port <= 65535) return;
+  throw new InterchangeError('ICX_PARAM_INVALID', `${option} ${port} cannot be used for ${what}: give a TCP port from ${zeroAllowed ? 0 : 1} to 65535.`);
 }
 
 /** Opens and closes a listener, so a port held by another process stops the start-up before the directory changes. */

@@ -107,3 +107,15 @@ test('a running server records its heartbeat: Get-ExchangeServer shows its own v
   const rows = sqlite(file, (db) => db.prepare('select server_key, data from server_heartbeats order by server_key').all() as Array<{ server_key: string; data: string }>);
   assert.deepEqual(rows.map((r) => [r.server_key, JSON.parse(r.data).state]), [['ex01', 'Stopped'], ['ex02', 'Running']]);
 });
+
+test('an SMTP port of 0 or any port that is not one is refused at start with one line, before anything is written', async () => {
+  const base = await tempDir('life-port');
+  cleanups.push(() => fs.promises.rm(base, { recursive: true, force: true }));
+  const dataDir = path.join(base, 'data');
+  const admin = String(await freeTcpPort());
+  assertOneLineFailure(serve(['--data', dataDir, '--server', 'EX01', '--smtp-port', '0', '--admin-port', admin]), /^--smtp-port 0 cannot be used for the Default Frontend Receive connector: give a TCP port from 1 to 65535\.$/);
+  assertOneLineFailure(serve(['--data', dataDir, '--server', 'EX01', '--smtp-port', '65536', '--admin-port', admin]), /^--smtp-port 65536 cannot be used for the Default Frontend Receive connector/);
+  assertOneLineFailure(serve(['--data', dataDir, '--server', 'EX01', '--smtp-port', '25x', '--admin-port', admin]), /^--smtp-port '25x' is not a TCP port\.$/);
+  assertOneLineFailure(serve(['--data', dataDir, '--server', 'EX01', '--smtp-port', '2525', '--admin-port', 'http']), /^--admin-port 'http' is not a TCP port\.$/);
+  assert.ok(!fs.existsSync(dataDir), 'no data folder, directory or lock was made');
+});
