@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { isInterchangeError } from '../errors/interchange-error.js';
+import { InterchangeError, isInterchangeError } from '../errors/interchange-error.js';
+import { productVersion } from '../product-version.js';
+import { heartbeatIntervalFromEnvironment } from '../server/heartbeat.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
 import { envDirectory } from './connect.js';
 import { registerInstallServiceCommand } from './service-unit.js';
@@ -12,6 +13,12 @@ function port(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`'${value}' is not a TCP port (0-65535).`);
   return n;
 }
+
+/** A port as typed: what is not a number is one line here, and the server checks the range. */
+const portNumber = (option: string) => (value: string): number => {
+  if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  throw new InterchangeError('ICX_PARAM_INVALID', `${option} '${value}' is not a TCP port.`);
+};
 
 /**
  * PowerShell users type `-Command` and `-File`; commander only knows
@@ -32,8 +39,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--data <dir>', 'data folder (directory, queue, logs)', './interchange-data')
     .option('--server <name>', 'server name (default: the host name in upper case)')
     .option('--fqdn <fqdn>', "server's fully qualified domain name")
-    .option('--smtp-port <n>', 'port of the default frontend Receive connector', port, 2525)
-    .option('--admin-port <n>', 'admin API and admin center port (127.0.0.1)', port, 8080)
+    // Ports are checked by the server itself, so that a bad one is one line like every other start-up failure.
+    .option('--smtp-port <n>', 'port of the default frontend Receive connector (1-65535)', portNumber('--smtp-port'), 2525)
+    .option('--admin-port <n>', 'admin API and admin center port (127.0.0.1)', portNumber('--admin-port'), 8080)
     .option('--admin-host <host>', 'address the admin API listens on; other than loopback, it is served over HTTPS with the IIS certificate', '127.0.0.1')
     .option('--admin-https', 'serve the admin center over HTTPS on loopback too')
     .option('--insecure-admin-http', 'plain HTTP on an address other than loopback (administrator tokens cross the network in clear)')
@@ -54,6 +62,7 @@ export async function main(argv: string[]): Promise<void> {
         insecureAdminHttp: !!o.insecureAdminHttp,
         directoryUrl: o.directory ?? envDirectory(),
         ...(o.advertiseUrl !== undefined ? { advertiseUrl: o.advertiseUrl } : {}),
+        heartbeatIntervalMs: heartbeatIntervalFromEnvironment(),
         transportFactory: createTransportFactory(),
       });
       if (server.administratorToken) {
@@ -99,12 +108,6 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw e;
   }
-}
-
-/** The version in package.json, two folders above this file in src/ and in dist/. */
-function productVersion(): string {
-  const file = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** Under systemd (Type=notify), says the server is ready: every listener is open. Node cannot send to the notify socket itself (a datagram Unix socket). */

@@ -7,6 +7,7 @@ import type {
   OrganizationRecord,
   ReceiveConnectorRecord,
   SendConnectorRecord,
+  ServerHeartbeatRecord,
   ServerRecord,
   TrustedRootRecord,
 } from './records.js';
@@ -54,6 +55,18 @@ export interface DirectoryStore {
   getServer(name: string): Promise<ServerRecord | undefined>;
   insertServer(server: ServerRecord): Promise<void>;
   updateServer(server: ServerRecord): Promise<void>;
+  /**
+   * Removes a server and what is keyed by its name alone: its certificates, trusted roots, Receive connectors
+   * and heartbeat. Send connectors, shared by servers, are the caller's to change.
+   */
+  deleteServer(name: string): Promise<boolean>;
+
+  /**
+   * Records what a server's process says of itself. Run-time state, not configuration: it does not move
+   * revision(), so no transport reloads for it, and it does not wait for the directory's write lock.
+   */
+  recordHeartbeat(heartbeat: ServerHeartbeatRecord): Promise<void>;
+  listHeartbeats(): Promise<ServerHeartbeatRecord[]>;
 
   listCertificates(serverName?: string): Promise<CertificateRecord[]>;
   getCertificate(serverName: string, thumbprint: string): Promise<CertificateRecord | undefined>;

@@ -12,6 +12,7 @@ import type {
   OrganizationRecord,
   ReceiveConnectorRecord,
   SendConnectorRecord,
+  ServerHeartbeatRecord,
   ServerRecord,
   TrustedRootRecord,
 } from './records.js';
@@ -128,6 +129,30 @@ export class KyselyDirectoryStore implements DirectoryStore {
     return this.write(async (db) => {
       await db.updateTable('servers').set({ data: encodeDocument(server) }).where('name_key', '=', key(server.name)).execute();
     });
+  }
+
+  deleteServer(name: string): Promise<boolean> {
+    return this.write(async (db) => {
+      for (const table of ['certificates', 'trusted_roots', 'receive_connectors', 'server_heartbeats'] as const) {
+        await db.deleteFrom(table).where('server_key', '=', key(name)).execute();
+      }
+      const r = await db.deleteFrom('servers').where('name_key', '=', key(name)).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  async recordHeartbeat(heartbeat: ServerHeartbeatRecord): Promise<void> {
+    const data = encodeDocument(heartbeat);
+    await this.q
+      .insertInto('server_heartbeats')
+      .values({ server_key: key(heartbeat.serverName), data })
+      .onConflict((oc) => oc.column('server_key').doUpdateSet({ data }))
+      .execute();
+  }
+
+  async listHeartbeats(): Promise<ServerHeartbeatRecord[]> {
+    const rows = await this.q.selectFrom('server_heartbeats').select('data').orderBy('server_key').execute();
+    return rows.map((r) => decodeDocument<ServerHeartbeatRecord>(r.data));
   }
 
   async listCertificates(serverName?: string): Promise<CertificateRecord[]> {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { InterchangeError } from '../errors/interchange-error.js';
+import { productVersion } from '../product-version.js';
 
 /** What differs between the dialects in DDL; everything else is shared. */
 export interface DdlFlavor {
@@ -86,7 +87,40 @@ function migrations(flavor: DdlFlavor): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_server_heartbeats': {
+      async up(db: Kysely<any>) {
+        // Run-time state written by each server's process, kept apart from its configuration:
+        // a heartbeat never moves the revision that makes transports reload.
+        await db.schema.createTable('server_heartbeats').addColumn('server_key', 'text', (c) => c.primaryKey()).addColumn('data', 'text', (c) => c.notNull()).execute();
+      },
+    },
   };
+}
+
+/** A schema's version is the number its newest migration starts with (0004_… is version 4). */
+export function schemaVersion(migrationNames: Iterable<string>): number {
+  let v = 0;
+  for (const name of migrationNames) v = Math.max(v, Number.parseInt(name, 10) || 0);
+  return v;
+}
+
+/** The schema version this build of Interchange creates and understands. */
+export const KNOWN_SCHEMA_VERSION = schemaVersion(Object.keys(migrations({ autoIncrementId: () => undefined as never })));
+
+/**
+ * Refuses a directory that a newer Interchange migrated: this build would run
+ * on tables it does not know and could undo what the newer one relies on.
+ */
+export function refuseNewerSchema(applied: Iterable<string>, known: Iterable<string>, where: string): void {
+  const knownSet = new Set(known);
+  const foreign = [...applied].filter((name) => !knownSet.has(name)).sort();
+  if (foreign.length === 0) return;
+  const theirs = schemaVersion([...applied]);
+  const ours = schemaVersion(knownSet);
+  throw new InterchangeError(
+    'ICX_DIRECTORY_SCHEMA_NEWER',
+    `${where} has schema version ${theirs} (${foreign.join(', ')}), newer than version ${ours} of this Interchange ${productVersion()}: a newer Interchange upgraded it; run that version or a later one.`,
+  );
 }
 
 /**
@@ -96,7 +130,7 @@ function migrations(flavor: DdlFlavor): Record<string, Migration> {
  * pool for a new connection, which deadlocks against the one holding the lock,
  * and its SQLite lock is only in-process.
  */
-export async function migrateToLatest(db: Kysely<any>, flavor: DdlFlavor): Promise<void> {
+export async function migrateToLatest(db: Kysely<any>, flavor: DdlFlavor, where: string): Promise<void> {
   await db.schema
     .createTable('interchange_migration')
     .ifNotExists()
@@ -104,7 +138,9 @@ export async function migrateToLatest(db: Kysely<any>, flavor: DdlFlavor): Promi
     .addColumn('applied_at', 'text', (c) => c.notNull())
     .execute();
   const done = new Set((await db.selectFrom('interchange_migration').select('name').execute()).map((r: { name: string }) => r.name));
-  for (const [name, migration] of Object.entries(migrations(flavor)).sort(([a], [b]) => a.localeCompare(b))) {
+  const known = migrations(flavor);
+  refuseNewerSchema(done, Object.keys(known), where);
+  for (const [name, migration] of Object.entries(known).sort(([a], [b]) => a.localeCompare(b))) {
     if (done.has(name)) continue;
     try {
       await migration.up(db);

@@ -74,6 +74,26 @@ export interface ServerRecord {
   createdAt: Date;
 }
 
+/**
+ * What a server's running process last said of itself. Run-time state, not configuration: written only by that
+ * process (at start, every interval, at a clean stop), and never a change that makes transports reload.
+ */
+export interface ServerHeartbeatRecord {
+  serverName: string;
+  /** The version of the Interchange installation the process runs. */
+  productVersion: string;
+  lastSeen: Date;
+  /** How often the process writes: a reader judges freshness by the writer's own interval. */
+  intervalMs: number;
+  /** Stopped once the process ended cleanly. */
+  state: 'Running' | 'Stopped';
+  startedAt: Date;
+  host: string;
+  pid: number;
+  /** Each binding of the server's Receive connectors and whether it listens (`Listening`, `Disabled`, `Failed: …`, `Stopped`). */
+  listeners: Array<{ connector: string; binding: string; status: string }>;
+}
+
 export interface EncryptedSecret {
   /** base64 of iv | tag | ciphertext, AES-256-GCM under the installation key. */
   sealed: string;

@@ -12,6 +12,7 @@ export interface DirectoryDatabase {
   meta: { key: string; value: number };
   organization: { guid: string } & DocumentRow;
   servers: { name_key: string } & DocumentRow;
+  server_heartbeats: { server_key: string } & DocumentRow;
   certificates: { server_key: string; thumbprint: string } & DocumentRow;
   trusted_roots: { server_key: string; thumbprint: string } & DocumentRow;
   send_connectors: { guid: string; name_key: string } & DocumentRow;

@@ -37,6 +37,7 @@ export const ERROR_CATALOG = {
   ICX_OBJECT_EXISTS: { category: 'ResourceExists', httpStatus: 409, summary: 'An object of that name already exists.' },
   ICX_SERVER_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No server of that name in the organization.' },
   ICX_DIRECTORY_UNAVAILABLE: { category: 'ResourceUnavailable', httpStatus: 503, summary: 'The directory store cannot be reached.' },
+  ICX_DIRECTORY_SCHEMA_NEWER: { category: 'InvalidOperation', httpStatus: 409, summary: 'A newer Interchange upgraded the directory\'s schema; this older one refuses to run on it.' },
 
   // Recipients
   ICX_PASSWORD_WEAK: { category: 'InvalidArgument', httpStatus: 400, summary: 'The password is empty or does not meet the complexity requirements.' },
@@ -77,6 +78,8 @@ export const ERROR_CATALOG = {
   ICX_PROTOCOL_LOG_UNREADABLE: { category: 'InvalidData', httpStatus: 400, summary: 'A protocol log file cannot be read.' },
 
   // Start-up of a server process (`interchange serve`)
+  ICX_SERVER_RUNNING: { category: 'InvalidOperation', httpStatus: 409, summary: 'The server to remove is still running (its heartbeat is fresh), or is the server the caller is connected to.' },
+  ICX_SERVER_ONLY_SOURCE: { category: 'InvalidOperation', httpStatus: 409, summary: 'The server to remove is the only source server of a Send connector.' },
   ICX_SERVER_ALREADY_RUNNING: { category: 'ResourceExists', httpStatus: 409, summary: 'Another process already runs this server; a server name is one process at a time.' },
   ICX_DATA_FOLDER_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The data folder is not a folder, or cannot be created where it was asked for.' },
   ICX_DATA_FOLDER_NOT_WRITABLE: { category: 'PermissionDenied', httpStatus: 403, summary: 'The data folder cannot be written: permissions, a read-only file system, or a full disk.' },

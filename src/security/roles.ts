@@ -13,6 +13,7 @@ export type ManagementRole =
   | 'Mail Recipient Creation'
   | 'Remote and Accepted Domains'
   | 'Active Directory Permissions'
+  | 'Organization Configuration'
   | 'View-Only Configuration';
 
 /**
@@ -33,6 +34,8 @@ const ROLE_GROUPS: Record<RoleGroup, ReadonlySet<ManagementRole>> = {
     'Mail Recipient Creation',
     'Remote and Accepted Domains',
     'Active Directory Permissions',
+    // Changes that reach across servers, such as removing a server from the organization.
+    'Organization Configuration',
     'View-Only Configuration',
   ]),
   'Server Management': new Set<ManagementRole>([

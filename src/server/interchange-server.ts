@@ -26,6 +26,8 @@ import { parseAdvertiseUrl } from './advertise-url.js';
 import { recordAdminEndpoint } from './admin-endpoint.js';
 import { ServerLock } from './server-lock.js';
 import { CredentialCheck } from '../security/credential-check.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, ServerHeartbeat } from './heartbeat.js';
+import { productVersion } from '../product-version.js';
 
 /** The transport as the process owns it: what cmdlets control, plus releasing the spool and logs at exit. */
 export interface ShutdownableTransport extends TransportServiceControl {
@@ -47,6 +49,8 @@ export interface ServeOptions {
   logger?: Logger;
   /** The admin API's address as other servers and shells reach it (`--advertise-url`); by default where it listens. */
   advertiseUrl?: string;
+  /** How often the server records its heartbeat in the directory (milliseconds; 15 s by default). */
+  heartbeatIntervalMs?: number;
   /** Starts the transport service for this server; omitted in management-only processes. */
   transportFactory?: (deps: TransportDeps) => Promise<ShutdownableTransport>;
 }
@@ -87,6 +91,8 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   // The order is the guarantee: the directory URL is one, the folder is usable, the name is ours (on this host,
   // then in the directory), the ports are free, the folder and its key belong to the directory's organization;
   // only then does anything in the directory change (joinOrganization's first write, bootstrap).
+  refuseListenPort(opts.smtpPort, '--smtp-port', 'the Default Frontend Receive connector', false);
+  refuseListenPort(opts.adminPort, '--admin-port', 'the admin center and API', true);
   const location = parseDirectoryUrl(opts.directoryUrl);
   const directoryName = location.kind === 'postgres' ? `the directory ${location.withoutPassword}` : `the embedded directory ${embeddedDirectoryFile(opts.dataDir)}`;
   prepareDataFolder(opts.dataDir);
@@ -161,6 +167,16 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
 
     const transport = opts.transportFactory ? await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger }) : undefined;
     services.transport = transport;
+    const heartbeat = new ServerHeartbeat({
+      directory,
+      serverName,
+      productVersion: productVersion(),
+      intervalMs: opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      clock,
+      bindingStatus: transport?.receiveBindingStatus?.bind(transport),
+      onError: (e) => isDirectoryUnavailable(e) || logger.warn({ err: e }, 'Recording the server heartbeat in the directory failed'),
+    });
+    await heartbeat.start();
     logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
 
     return {
@@ -177,6 +193,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
         // Stops the service and then writes out what the spool still holds in memory
         // (removals of delivered mail, the processing journal), so a restart redelivers nothing.
         await transport?.close();
+        await heartbeat.stop();
         watcher?.stop();
         await api.close();
         await lease.release();
@@ -188,6 +205,16 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     await unwind();
     throw e;
   }
+}
+
+/**
+ * A port the server can be reached on, checked before anything is written. The SMTP port is recorded in the
+ * directory as the Default Frontend connector's binding, so 0 (a port the kernel picks anew at every start) is
+ * refused there; the admin port may be 0 because the directory learns the port actually chosen.
+ */
+export function refuseListenPort(port: number, option: string, what: string, zeroAllowed: boolean): void {
+  if (Number.isInteger(port) && port >= (zeroAllowed ? 0 : 1) && port <= 65535) return;
+  throw new InterchangeError('ICX_PARAM_INVALID', `${option} ${port} cannot be used for ${what}: give a TCP port from ${zeroAllowed ? 0 : 1} to 65535.`);
 }
 
 /** Opens and closes a listener, so a port held by another process stops the start-up before the directory changes. */

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { it } from 'node:test';
 import type { DirectoryStore } from '../../src/directory/directory-store.js';
-import type { CertificateRecord, AcceptedDomainRecord, MailUserRecord, SendConnectorRecord, ServerRecord } from '../../src/directory/records.js';
+import { KNOWN_SCHEMA_VERSION } from '../../src/directory/migrations.js';
+import type { InterchangeError } from '../../src/errors/interchange-error.js';
+import { productVersion } from '../../src/product-version.js';
+import type { CertificateRecord, AcceptedDomainRecord, MailUserRecord, SendConnectorRecord, ServerHeartbeatRecord, ServerRecord } from '../../src/directory/records.js';
 import { defaultSendConnector } from '../../src/connectors/send-connector-defaults.js';
 import { defaultReceiveConnector } from '../../src/cmdlets/catalog/receive-connector.js';
 import { defaultTransportSettings } from '../../src/organization/bootstrap.js';
@@ -40,11 +43,102 @@ function certificate(serverName: string, thumbprint: string): CertificateRecord 
   };
 }
 
+/** One directory opened as often as a test likes, and reached with plain SQL as another Interchange would leave it. */
+export interface SameDirectory {
+  open(): Promise<DirectoryStore>;
+  sql(text: string): Promise<Array<Record<string, unknown>>>;
+}
+
 /**
  * The behavior every DirectoryStore must have, whatever database is behind
  * it. Each backend's test file runs all of these against a fresh store.
  */
-export function directoryConformance(open: () => Promise<DirectoryStore>): void {
+export function directoryConformance(open: () => Promise<DirectoryStore>, sameDirectory: () => Promise<SameDirectory>): void {
+  it('refuses to open a directory a newer Interchange migrated, naming both schema versions and writing nothing', async () => {
+    const dir = await sameDirectory();
+    const d = await dir.open();
+    await d.insertServer(server('EX01'));
+    const revision = await d.revision();
+    await d.close();
+    // What a newer Interchange leaves: a migration this build does not have.
+    await dir.sql("insert into interchange_migration (name, applied_at) values ('0099_from_a_newer_interchange', '2030-01-01T00:00:00.000Z')");
+    const before = await dir.sql('select name from interchange_migration order by name');
+    await assert.rejects(dir.open(), (e: InterchangeError) => {
+      assert.equal(e.code, 'ICX_DIRECTORY_SCHEMA_NEWER');
+      assert.match(e.message, new RegExp(`^The directory \\S+ has schema version 99 \\(0099_from_a_newer_interchange\\), newer than version ${KNOWN_SCHEMA_VERSION} of this Interchange ${productVersion().replace(/\./g, '\\.')}: a newer Interchange upgraded it`));
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    });
+    assert.deepEqual(await dir.sql('select name from interchange_migration order by name'), before, 'no migration recorded');
+    await dir.sql("delete from interchange_migration where name = '0099_from_a_newer_interchange'");
+    const again = await dir.open();
+    assert.equal(await again.revision(), revision, 'nothing was written');
+    assert.deepEqual((await again.listServers()).map((s) => s.name), ['EX01']);
+    await again.close();
+  });
+
+  it('keeps one heartbeat per server, replaced by the next, without moving the revision that makes transports reload', async () => {
+    const d = await open();
+    await d.insertServer(server('EX01'));
+    const revision = await d.revision();
+    const beat = (name: string, at: string, state: 'Running' | 'Stopped' = 'Running'): ServerHeartbeatRecord => ({
+      serverName: name,
+      productVersion: '1.2.3',
+      lastSeen: new Date(at),
+      intervalMs: 15_000,
+      state,
+      startedAt: new Date('2026-01-01T00:00:00.000Z'),
+      host: 'host1',
+      pid: 42,
+      listeners: [{ connector: `Default Frontend ${name}`, binding: '0.0.0.0:25', status: 'Listening' }],
+    });
+    await d.recordHeartbeat(beat('EX01', '2026-01-01T00:00:15.000Z'));
+    await d.recordHeartbeat(beat('EX02', '2026-01-01T00:00:16.000Z'));
+    await d.recordHeartbeat(beat('ex01', '2026-01-01T00:00:30.000Z', 'Stopped'));
+    assert.deepEqual(await d.listHeartbeats(), [beat('ex01', '2026-01-01T00:00:30.000Z', 'Stopped'), beat('EX02', '2026-01-01T00:00:16.000Z')]);
+    assert.equal(await d.revision(), revision, 'a heartbeat is not a configuration change');
+    await d.close();
+  });
+
+  it('removes a server with what is keyed by its name alone, leaving other servers and Send connectors as they were', async () => {
+    const d = await open();
+    for (const name of ['EX01', 'EX02']) {
+      await d.insertServer(server(name));
+      await d.insertCertificate(certificate(name, (name === 'EX01' ? 'C' : 'D').repeat(40)));
+      await d.insertTrustedRoot({ serverName: name, thumbprint: 'E'.repeat(40), der: Buffer.from('root') });
+      await d.insertReceiveConnector(defaultReceiveConnector(name, 25, new Date()));
+      await d.recordHeartbeat({ serverName: name, productVersion: '1', lastSeen: new Date(), intervalMs: 1000, state: 'Stopped', startedAt: new Date(), host: 'h', pid: 1, listeners: [] });
+    }
+    await d.insertSendConnector({ ...sendConnector('Outbound'), sourceTransportServers: ['EX01', 'EX02'] });
+    const revision = await d.revision();
+    assert.equal(await d.deleteServer('ex02'), true);
+    assert.ok((await d.revision()) > revision, 'removing a server is a configuration change');
+    assert.deepEqual((await d.listServers()).map((s) => s.name), ['EX01']);
+    assert.deepEqual((await d.listCertificates()).map((c) => c.serverName), ['EX01']);
+    assert.deepEqual(await d.listTrustedRoots('EX02'), []);
+    assert.equal((await d.listTrustedRoots('EX01')).length, 1);
+    assert.deepEqual((await d.listReceiveConnectors()).map((c) => c.server), ['EX01']);
+    assert.deepEqual((await d.listHeartbeats()).map((h) => h.serverName), ['EX01']);
+    assert.deepEqual((await d.listSendConnectors())[0].sourceTransportServers, ['EX01', 'EX02']);
+    assert.equal(await d.deleteServer('EX02'), false, 'a second removal finds nothing');
+    await d.close();
+  });
+
+  it('migrates a directory an older Interchange left, keeping its records', async () => {
+    const dir = await sameDirectory();
+    const d = await dir.open();
+    await d.insertServer(server('EX01'));
+    await d.close();
+    // The directory as the last version without server heartbeats left it.
+    await dir.sql('drop table server_heartbeats');
+    await dir.sql("delete from interchange_migration where name = '0004_server_heartbeats'");
+    const again = await dir.open();
+    assert.deepEqual((await dir.sql("select name from interchange_migration where name = '0004_server_heartbeats'")).length, 1);
+    assert.deepEqual(await dir.sql('select server_key from server_heartbeats'), []);
+    assert.deepEqual((await again.listServers()).map((s) => s.name), ['EX01']);
+    await again.close();
+  });
+
   it('keeps records whole: dates, buffers and nested values round-trip', async () => {
     const d = await open();
     const s = server('EX01');

@@ -16,7 +16,24 @@ describe('PostgreSQL directory', () => {
     await instance?.stop();
   });
 
-  directoryConformance(async () => openPostgresDirectory(await instance.createDatabase(`directory_${++n}`)));
+  directoryConformance(
+    async () => openPostgresDirectory(await instance.createDatabase(`directory_${++n}`)),
+    async () => {
+      const url = await instance.createDatabase(`directory_${++n}`);
+      return {
+        open: () => openPostgresDirectory(url),
+        async sql(text) {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            return (await client.query(text)).rows;
+          } finally {
+            await client.end();
+          }
+        },
+      };
+    },
+  );
 
   it('survives the server ending its idle connections (a restart, pg_terminate_backend): the next query reconnects', async () => {
     const d = await openPostgresDirectory(await instance.createDatabase('directory_terminated'));

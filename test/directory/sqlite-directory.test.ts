@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,7 +22,24 @@ describe('SQLite directory', () => {
     return path.join(dir, 'directory.sqlite');
   };
 
-  directoryConformance(async () => openSqliteDirectory(await fresh()));
+  directoryConformance(
+    async () => openSqliteDirectory(await fresh()),
+    async () => {
+      const file = await fresh();
+      return {
+        open: () => openSqliteDirectory(file),
+        async sql(text) {
+          const db = new Database(file);
+          try {
+            const st = db.prepare(text);
+            return st.reader ? (st.all() as Array<Record<string, unknown>>) : (st.run(), []);
+          } finally {
+            db.close();
+          }
+        },
+      };
+    },
+  );
 
   it('serializes writers in separate processes sharing the file (BEGIN IMMEDIATE)', async () => {
     const file = await fresh();

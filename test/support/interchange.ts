@@ -36,10 +36,10 @@ export interface ServerProcess {
 }
 
 /** Starts `interchange serve` as a real process (the build in dist/ must be current: `npm run build`). */
-export async function startServerProcess(opts: { dataDir: string; serverName: string; smtpPort?: number; adminPort?: number; env?: Record<string, string>; extraArgs?: string[] }): Promise<ServerProcess> {
+export async function startServerProcess(opts: { dataDir: string; serverName: string; smtpPort?: number; adminPort?: number; env?: Record<string, string>; extraArgs?: string[]; cli?: string }): Promise<ServerProcess> {
   const smtpPort = opts.smtpPort ?? (await freeTcpPort());
   const adminPort = opts.adminPort ?? (await freeTcpPort());
-  const child = spawn(process.execPath, [CLI, 'serve', '--data', opts.dataDir, '--server', opts.serverName, '--smtp-port', String(smtpPort), '--admin-port', String(adminPort), ...(opts.extraArgs ?? [])], {
+  const child = spawn(process.execPath, [opts.cli ?? CLI, 'serve', '--data', opts.dataDir, '--server', opts.serverName, '--smtp-port', String(smtpPort), '--admin-port', String(adminPort), ...(opts.extraArgs ?? [])], {
     env: { ...process.env, INTERCHANGE_LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,9 +7,9 @@ import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterD
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
 import { invokeOnServer } from '../framework/server-fetch.js';
 import { resolveServer, resolveServerOrRunning } from './common.js';
-
-
-export const PRODUCT_VERSION = '0.1.0';
+import type { ServerHeartbeatRecord } from '../../directory/records.js';
+import { serverReachability } from '../../organization/server-reachability.js';
+import { planServerRemoval, serverRunning } from '../../organization/server-removal.js';
 
 export const exchangeServerType = defineObjectType({
   name: 'ExchangeServer',
@@ -24,6 +24,9 @@ export const exchangeServerType = defineObjectType({
     { name: 'Guid', type: 'Guid' },
     { name: 'AdminUrl', type: 'String' },
     { name: 'WhenCreated', type: 'DateTime' },
+    { name: 'LastSeen', type: 'DateTime' },
+    { name: 'Reachability', type: 'String' },
+    { name: 'ListenerStatus', type: 'String', multiValued: true },
   ],
   defaultTableView: ['Name', 'Site', 'ServerRole', 'Edition', 'AdminDisplayVersion'],
   defaultListView: [],
@@ -72,7 +75,11 @@ export const serviceType = defineObjectType({
   defaultListView: ['Name', 'DisplayName', 'Status', 'MachineName'],
 });
 
-export function toExchangeServerObject(s: ServerRecord) {
+/**
+ * The server as configured, with what its own process last said of itself: the version it runs (nothing
+ * until a process of it has run), when it was last seen, whether it still is, and its listeners.
+ */
+export function toExchangeServerObject(s: ServerRecord, heartbeat: ServerHeartbeatRecord | undefined, now: Date) {
   return {
     $type: 'ExchangeServer',
     Name: s.name,
@@ -81,10 +88,13 @@ export function toExchangeServerObject(s: ServerRecord) {
     ServerRole: s.roles.join(', '),
     Site: 'Default-First-Site-Name',
     Edition: 'Interchange',
-    AdminDisplayVersion: `Interchange ${PRODUCT_VERSION}`,
+    AdminDisplayVersion: heartbeat ? `Interchange ${heartbeat.productVersion}` : null,
     Guid: s.guid,
     AdminUrl: s.adminUrl,
     WhenCreated: s.createdAt,
+    LastSeen: heartbeat?.lastSeen ?? null,
+    Reachability: serverReachability(heartbeat, now),
+    ListenerStatus: (heartbeat?.listeners ?? []).map((l) => `${l.connector}: ${l.binding} ${l.status}`),
   };
 }
 
@@ -163,6 +173,10 @@ async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, p
   return body.output;
 }
 
+async function heartbeatsByServer(directory: CmdletContext['services']['directory']): Promise<Map<string, ServerHeartbeatRecord>> {
+  return new Map((await directory.listHeartbeats()).map((h) => [h.serverName.toLowerCase(), h]));
+}
+
 export function serverCmdlets(): CmdletDeclaration[] {
   const getServer = defineCmdlet({
     name: 'Get-ExchangeServer',
@@ -171,10 +185,16 @@ export function serverCmdlets(): CmdletDeclaration[] {
     outputType: 'ExchangeServer',
     role: 'Exchange Servers',
     changesState: false,
-    examples: [{ code: 'Get-ExchangeServer | Format-List Name,Fqdn,AdminUrl', remarks: 'Every server and where its admin API listens.' }],
+    examples: [
+      { code: 'Get-ExchangeServer | Format-List Name,Fqdn,AdminUrl', remarks: 'Every server and where its admin API listens.' },
+      { code: 'Get-ExchangeServer | Format-Table Name,AdminDisplayVersion,Reachability,LastSeen', remarks: 'The version each server runs and whether its process was seen recently.' },
+    ],
     async run(ctx, p) {
-      if (p.Identity) return [toExchangeServerObject(await resolveServer(ctx.services.directory, p.Identity as string))];
-      return (await ctx.services.directory.listServers()).map(toExchangeServerObject);
+      const directory = ctx.services.directory;
+      const servers = p.Identity ? [await resolveServer(directory, p.Identity as string)] : await directory.listServers();
+      const heartbeats = await heartbeatsByServer(directory);
+      const now = ctx.services.clock();
+      return servers.map((s) => toExchangeServerObject(s, heartbeats.get(s.name.toLowerCase()), now));
     },
   });
 
@@ -277,5 +297,49 @@ export function serverCmdlets(): CmdletDeclaration[] {
       },
     });
 
-  return [getServer, getTransport, setTransport, serviceCmdlet('Get-Service', 'Get'), serviceCmdlet('Stop-Service', 'Stop'), serviceCmdlet('Start-Service', 'Start'), serviceCmdlet('Restart-Service', 'Restart')];
+  const removeServer = defineCmdlet({
+    name: 'Remove-ExchangeServer',
+    synopsis: 'Removes a server that no longer runs from the organization, with its Receive connectors, certificates and heartbeat.',
+    description:
+      "Interchange's counterpart of uninstalling Exchange from a server. Refused for the server you are connected to, while the server's process is seen running, and while it is the only source server of a Send connector; Send connectors it shares with other servers keep the others. Its data folder (queue, logs, keys) stays on its host.",
+    parameters: [{ name: 'Identity', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'Server name or FQDN.' }],
+    role: 'Organization Configuration',
+    changesState: true,
+    confirmImpact: 'High',
+    examples: [{ code: 'Remove-ExchangeServer EX02', remarks: 'Removes EX02, once its process is stopped, from another server of the organization.' }],
+    async run(ctx, p) {
+      const directory = ctx.services.directory;
+      const server = await resolveServer(directory, p.Identity as string);
+      // Holding the server's name (across hosts, with PostgreSQL) keeps it from starting while it is removed.
+      let lease: Awaited<ReturnType<typeof directory.lockServer>> | undefined;
+      if (server.name.toLowerCase() !== ctx.services.localServer.toLowerCase()) {
+        try {
+          lease = await directory.lockServer(server.name);
+        } catch (e) {
+          if (!(e instanceof InterchangeError) || e.code !== 'ICX_SERVER_ALREADY_RUNNING') throw e;
+          throw serverRunning(server.name, (await directory.listHeartbeats()).find((h) => h.serverName.toLowerCase() === server.name.toLowerCase()));
+        }
+      }
+      try {
+        await directory.exclusive(async (tx) => {
+          const fresh = await tx.getServer(server.name);
+          if (!fresh) throw new InterchangeError('ICX_SERVER_NOT_FOUND', `The operation couldn't be performed because object '${p.Identity as string}' couldn't be found on the directory of organization servers.`);
+          const plan = planServerRemoval({
+            serverName: fresh.name,
+            localServer: ctx.services.localServer,
+            heartbeat: (await tx.listHeartbeats()).find((h) => h.serverName.toLowerCase() === fresh.name.toLowerCase()),
+            sendConnectors: await tx.listSendConnectors(),
+            now: ctx.services.clock(),
+          });
+          if (!ctx.shouldProcess(`Removing Exchange server "${fresh.name}" from the organization.`, fresh.name)) return;
+          for (const c of plan.sendConnectors) await tx.updateSendConnector(c);
+          await tx.deleteServer(fresh.name);
+        });
+      } finally {
+        await lease?.release();
+      }
+    },
+  });
+
+  return [getServer, removeServer, getTransport, setTransport, serviceCmdlet('Get-Service', 'Get'), serviceCmdlet('Stop-Service', 'Stop'), serviceCmdlet('Start-Service', 'Start'), serviceCmdlet('Restart-Service', 'Restart')];
 }

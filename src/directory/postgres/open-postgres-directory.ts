@@ -54,8 +54,12 @@ export async function openPostgresDirectory(connectionString: string, health?: D
   await strategy.runExclusive(db, (trx) =>
     migrateToLatest(trx as Kysely<any>, {
       autoIncrementId: (table) => (trx as Kysely<any>).schema.createTable(table).addColumn('id', 'serial', (c) => c.primaryKey()),
-    }),
-  );
+    }, `The directory ${describeDirectory(connectionString)}`),
+  ).catch(async (e) => {
+    // A refused start leaves no pool behind to hold the process open.
+    await db.destroy();
+    throw e;
+  });
   return reportingOutages(new KyselyDirectoryStore(db, strategy), describeDirectory(connectionString), health);
 }
 

@@ -20,7 +20,12 @@ export async function openSqliteDirectory(file: string): Promise<DirectoryStore>
   database.pragma('foreign_keys = ON');
   const db = new Kysely<DirectoryDatabase>({ dialect: new SqliteDialect({ database }) });
 
-  await migrateWithLock(db);
+  try {
+    await migrateWithLock(db, `The directory ${file}`);
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
 
   const strategy: TransactionStrategy = {
     kind: 'sqlite',
@@ -46,7 +51,7 @@ export async function openSqliteDirectory(file: string): Promise<DirectoryStore>
   return new KyselyDirectoryStore(db, strategy);
 }
 
-async function migrateWithLock(db: Kysely<DirectoryDatabase>): Promise<void> {
+async function migrateWithLock(db: Kysely<DirectoryDatabase>, where: string): Promise<void> {
   // Two processes starting at once would race on CREATE TABLE; the immediate
   // transaction makes the second wait and then find the schema current.
   await db.connection().execute(async (conn) => {
@@ -55,7 +60,7 @@ async function migrateWithLock(db: Kysely<DirectoryDatabase>): Promise<void> {
       await migrateToLatest(conn as Kysely<any>, {
         autoIncrementId: (table) =>
           (conn as Kysely<any>).schema.createTable(table).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
-      });
+      }, where);
       await sql`commit`.execute(conn);
     } catch (e) {
       await sql`rollback`.execute(conn);

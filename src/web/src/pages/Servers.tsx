@@ -64,6 +64,12 @@ function TransportLogsDialog(props: { settings: CmdletObject; onClose(): void })
   );
 }
 
+/** When the server's process last recorded its heartbeat, and what that says now. */
+function lastSeenText(server: CmdletObject | undefined): string {
+  if (!server?.LastSeen) return 'Never';
+  return `${new Date(str(server.LastSeen)).toLocaleString()} (${str(server.Reachability)})`;
+}
+
 /** Get-Service -ComputerName for each server: the transport service's state, or why it cannot be read. */
 function useServiceStates(servers: string[], reloadKey: number) {
   const { api } = useAdmin();
@@ -163,6 +169,7 @@ export function ServersPage() {
               { id: 'role', title: 'Role', grow: 0.8, render: (x) => str(x.ServerRole) },
               { id: 'transport', title: 'Transport service', render: (x) => stateBadge(str(x.Name)) },
               { id: 'version', title: 'Version', grow: 1, render: (x) => str(x.AdminDisplayVersion) },
+              { id: 'reachability', title: 'Reachability', grow: 0.8, render: (x) => str(x.Reachability) },
             ]}
           />
         )}
@@ -173,6 +180,7 @@ export function ServersPage() {
             <>
               <h2 className={s.paneTitle}>{selected}</h2>
               <dl style={{ margin: 0 }}>
+                <Detail label="Last seen">{lastSeenText(servers.data?.find((x) => str(x.Name) === selected))}</Detail>
                 <Detail label="Microsoft Exchange Transport">{state?.error ? state.error.message : state?.status ?? '…'}</Detail>
                 {settings && (
                   <>
