@@ -9,6 +9,8 @@ need=()
 for pkg in postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl tmux chromium postgresql systemd; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# ip (netns, veth, bridge) for the namespace lab (test/lab); a slim image may lack it.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   # Postfix must not start a system MTA on port 25: the tests run their own instances.

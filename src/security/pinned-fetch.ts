@@ -10,6 +10,21 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { derToPem } from '../certificates/keys.js';
 
+/**
+ * The answer came with a certificate other than the pinned ones: the chain
+ * did not verify against them (another host's self-signed certificate), or a
+ * CA-signed leaf is not one of them. No request was sent.
+ */
+export class UntrustedCertificateError extends Error {
+  constructor(detail: string, options?: ErrorOptions) {
+    super(`the server presented a certificate that is not the one this connection trusts (${detail})`, options);
+    this.name = 'UntrustedCertificateError';
+  }
+}
+
+/** OpenSSL's verdicts on a chain that none of the trusted certificates signed. */
+const UNTRUSTED_CHAIN = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
+
 export function pinnedFetch(certificates: readonly Buffer[]): typeof fetch {
   const pins = new Set(certificates.map((der) => new X509Certificate(der).fingerprint256));
   const ca = [...tls.rootCertificates, ...certificates.map((der) => derToPem(der, 'CERTIFICATE'))];
@@ -29,7 +44,7 @@ export function pinnedFetch(certificates: readonly Buffer[]): typeof fetch {
           signal: init.signal ?? undefined,
           // The chain must verify against the pinned certificates (or a public CA), and the leaf must be one of them;
           // the host name is not what identifies the server here.
-          checkServerIdentity: (_host, cert) => (pins.has(cert.fingerprint256) ? undefined : new Error(`the server presented certificate ${cert.fingerprint256}, which is not the one this connection trusts`)),
+          checkServerIdentity: (_host, cert) => (pins.has(cert.fingerprint256) ? undefined : new UntrustedCertificateError(`SHA-256 ${cert.fingerprint256}`)),
           agent: false,
         },
         (res) => {
@@ -44,7 +59,7 @@ export function pinnedFetch(certificates: readonly Buffer[]): typeof fetch {
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e.code && UNTRUSTED_CHAIN.has(e.code) ? new UntrustedCertificateError(e.message, { cause: e }) : e));
       req.end(body);
     });
   }) as typeof fetch;

@@ -4,6 +4,7 @@
 import type { CmdletInfo, InvokeRequest, InvokeResponse, ObjectTypeInfo } from '../cmdlets/contract.js';
 import { ANSWERING_SERVER_HEADER, INTENDED_SERVER_HEADER, sameServer } from '../cmdlets/framework/server-fetch.js';
 import { InterchangeError } from '../errors/interchange-error.js';
+import { UntrustedCertificateError } from '../security/pinned-fetch.js';
 
 export interface CmdletCatalog {
   cmdlets: CmdletInfo[];
@@ -48,6 +49,12 @@ export function createHttpCmdletHost(options: HttpCmdletHostOptions): CmdletHost
       return await doFetch(base + path, init);
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;
+      if (e instanceof UntrustedCertificateError) {
+        if (options.server) {
+          throw new InterchangeError('ICX_SERVER_MISMATCH', `${base}, the admin address of ${options.server}, is answered with a certificate that is not ${options.server}'s IIS certificate, so another host answers there; nothing was run. Start ${options.server} with --advertise-url set to an address this host reaches it at, or pass --url.`, { cause: e });
+        }
+        throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `The Interchange server at ${base} cannot be reached: ${e.message}`, { cause: e });
+      }
       const cause = (e as Error & { cause?: Error }).cause;
       throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `The Interchange server at ${base} cannot be reached: ${(e as Error).message}${cause?.message ? ` (${cause.message})` : ''}`, { cause: e });
     }

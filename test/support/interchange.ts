@@ -35,11 +35,15 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `interchange serve` as a real process (the build in dist/ must be current: `npm run build`). */
-export async function startServerProcess(opts: { dataDir: string; serverName: string; smtpPort?: number; adminPort?: number; env?: Record<string, string>; extraArgs?: string[]; cli?: string }): Promise<ServerProcess> {
+/**
+ * Starts `interchange serve` as a real process (the build in dist/ must be current: `npm run build`);
+ * `launcher` runs it through another command, e.g. `ip netns exec <ns>` to start it on a lab host.
+ */
+export async function startServerProcess(opts: { dataDir: string; serverName: string; smtpPort?: number; adminPort?: number; env?: Record<string, string>; extraArgs?: string[]; cli?: string; launcher?: string[] }): Promise<ServerProcess> {
   const smtpPort = opts.smtpPort ?? (await freeTcpPort());
   const adminPort = opts.adminPort ?? (await freeTcpPort());
-  const child = spawn(process.execPath, [opts.cli ?? CLI, 'serve', '--data', opts.dataDir, '--server', opts.serverName, '--smtp-port', String(smtpPort), '--admin-port', String(adminPort), ...(opts.extraArgs ?? [])], {
+  const [command, ...prefix] = [...(opts.launcher ?? []), process.execPath];
+  const child = spawn(command, [...prefix, opts.cli ?? CLI, 'serve', '--data', opts.dataDir, '--server', opts.serverName, '--smtp-port', String(smtpPort), '--admin-port', String(adminPort), ...(opts.extraArgs ?? [])], {
     env: { ...process.env, INTERCHANGE_LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,10 +88,12 @@ export class AdminApi {
   constructor(
     readonly url: string,
     readonly token: string,
+    /** How to reach it: a pinned fetch (src/security/pinned-fetch.ts) for an HTTPS admin API with its own certificate. */
+    readonly call: typeof fetch = fetch,
   ) {}
 
   async invoke(cmdlet: string, parameters: Record<string, WireValue> = {}, extra: Omit<InvokeRequest, 'parameters'> = { confirmed: true }): Promise<ApiResult> {
-    const res = await fetch(`${this.url}/api/v1/cmdlets/${cmdlet}`, {
+    const res = await this.call(`${this.url}/api/v1/cmdlets/${cmdlet}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
       body: JSON.stringify({ parameters, ...extra }),

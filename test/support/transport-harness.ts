@@ -131,8 +131,8 @@ export interface RecordingSink {
   stop(): Promise<void>;
 }
 
-/** A next hop that records every message (smtp-server, no TLS); `port` may be reused after stop(). */
-export async function startRecordingSink(port?: number): Promise<RecordingSink> {
+/** A next hop that records every message (smtp-server, no TLS); `port` may be reused after stop(). It listens on `host` (loopback unless given). */
+export async function startRecordingSink(port?: number, host = '127.0.0.1'): Promise<RecordingSink> {
   const p = port ?? (await freeTcpPort());
   const messages: SinkMessage[] = [];
   const srv = new SMTPServer({
@@ -153,7 +153,7 @@ export async function startRecordingSink(port?: number): Promise<RecordingSink> 
   });
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject);
-    srv.listen(p, '127.0.0.1', () => resolve());
+    srv.listen(p, host, () => resolve());
   });
   // A sender killed mid-session resets its connection; that is expected here.
   srv.on('error', () => undefined);

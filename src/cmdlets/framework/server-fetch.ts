@@ -2,7 +2,7 @@ import type { InvokeResponse } from '../contract.js';
 import type { DirectoryStore } from '../../directory/directory-store.js';
 import type { ServerRecord } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
-import { pinnedFetch } from '../../security/pinned-fetch.js';
+import { pinnedFetch, UntrustedCertificateError } from '../../security/pinned-fetch.js';
 import type { CmdletContext } from './context.js';
 
 /** The certificates another server may present on its admin API: the ones assigned to IIS there, as the directory holds them. */
@@ -48,12 +48,25 @@ export async function invokeOnServer(ctx: CmdletContext, server: ServerRecord, c
   }
   if (!ctx.caller.token) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot reach computer '${server.name}' without the caller's credential.`);
   const call = await fetchForServer(directory, server);
-  const res = await call(`${server.adminUrl}/api/v1/cmdlets/${cmdlet}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.caller.token}`, [FORWARDED_BY_HEADER]: localServer, [INTENDED_SERVER_HEADER]: server.name },
-    body: JSON.stringify({ parameters, confirmed: true }),
-    signal: signal ?? AbortSignal.timeout(SERVER_CALL_TIMEOUT_MS),
-  });
+  let res: Response;
+  try {
+    res = await call(`${server.adminUrl}/api/v1/cmdlets/${cmdlet}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.caller.token}`, [FORWARDED_BY_HEADER]: localServer, [INTENDED_SERVER_HEADER]: server.name },
+      body: JSON.stringify({ parameters, confirmed: true }),
+      signal: signal ?? AbortSignal.timeout(SERVER_CALL_TIMEOUT_MS),
+    });
+  } catch (e) {
+    // Over HTTPS, another host at the address shows itself by its certificate, before any request is sent.
+    if (e instanceof UntrustedCertificateError) {
+      throw new InterchangeError(
+        'ICX_SERVER_MISMATCH',
+        `${server.name}'s admin address ${server.adminUrl} is answered with a certificate that is not ${server.name}'s IIS certificate, so another host answers there; nothing was run. Start ${server.name} with --advertise-url set to an address other servers reach it at.`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
   const answering = res.headers.get(ANSWERING_SERVER_HEADER);
   if (!answering || !sameServer(answering, server.name)) {
     await res.body?.cancel();
