@@ -48,8 +48,8 @@ export async function resolveConnection(opts: { url?: string; token?: string; da
   } catch (e) {
     // During an outage the directory cannot say where servers answer; this host's own server noted it in the data folder.
     if (!isDirectoryUnavailable(e) && !isDirectoryOutage(e)) throw e;
-    const own = recordedAdminEndpoint(opts.dataDir);
-    if (!own || (opts.server && opts.server.toLowerCase() !== own.server.toLowerCase())) throw e;
+    const own = recordedAdminEndpoint(opts.dataDir, opts.server, defaultServerName());
+    if (!own) throw e;
     const cause = (e as Error).message;
     return {
       url: own.url,
