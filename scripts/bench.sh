@@ -41,7 +41,9 @@ if [ "$ONLY" = connectors ]; then
   # Needs no relay harness: the server and its greeting prober are the script's own.
   (cd "$REPO" && npx tsc -p tsconfig.json) || exit 1
   echo "=== connectors=${BENCH_CONNECTORS:-10000}" >&2
-  node "$REPO/scripts/bench/connector-scale.mjs" --connectors "${BENCH_CONNECTORS:-10000}" 2>> "$OUT/stderr.log" | tee -a "$RESULTS"
+  for pace in 2 0; do
+    node "$REPO/scripts/bench/connector-scale.mjs" --connectors "${BENCH_CONNECTORS:-10000}" --pace "$pace" 2>> "$OUT/stderr.log" | tee -a "$RESULTS"
+  done
   echo "bench: results in $OUT" >&2
   exit 0
 fi

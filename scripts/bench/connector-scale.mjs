@@ -14,6 +14,10 @@
 // and prints one summary line. Not a test: nothing here asserts a time.
 // The quiet line: the slowest greeting over 3 s with no change, this host's floor.
 //   --connectors N (10000)  --servers N (100)  --changes N (5)  --port P (0: a free one)
+//   --pace MS (0)  the least time from one probe's connect to the next one's. 0 connects back to back,
+//                  which keeps both of a 2-core host's cores busy (prober and server), so the quiet line
+//                  then measures the host's scheduling more than the server; 2 (500 greetings/s at most)
+//                  leaves the host room, so a late greeting is the server's own.
 //   BENCH_NODE_OPTIONS  extra node options for the server (e.g. --cpu-prof --cpu-prof-dir=DIR)
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -33,6 +37,7 @@ const arg = (name, fallback) => {
 const CONNECTORS = arg('connectors', 10_000);
 const SERVERS = arg('servers', 100);
 const CHANGES = arg('changes', 5);
+const PACE = arg('pace', 0);
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -98,13 +103,16 @@ const prober = new Worker(
   });
   (async () => {
     while (probing) {
+      const started = performance.now();
       const g = await greet();
       if (g.line === undefined) await new Promise((r) => setTimeout(r, 20));
       else parentPort.postMessage(g);
+      const rest = workerData.pace - (performance.now() - started);
+      if (rest > 0) await new Promise((r) => setTimeout(r, rest));
     }
     parentPort.close();
   })();`,
-  { eval: true, workerData: { port: smtpPort } },
+  { eval: true, workerData: { port: smtpPort, pace: PACE } },
 );
 const now = () => performance.timeOrigin + performance.now();
 /** Every greeting so far: [ended at, ms]. */
@@ -209,6 +217,7 @@ try {
     [
       `connectors=${CONNECTORS}`,
       `servers=${SERVERS + 1}`,
+      `pace_ms=${PACE}`,
       `bulk_apply_ms=${f(bulk.applyMs)}`,
       `bulk_greeting_max_ms=${f(bulk.greetingMaxMs)}`,
       `quiet_greeting_max_ms=${f(quietMax)}`,
