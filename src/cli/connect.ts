@@ -4,6 +4,7 @@ import path from 'node:path';
 import { adminCertificatesOf } from '../cmdlets/framework/server-fetch.js';
 import { isDirectoryUnavailable } from '../directory/directory-health.js';
 import { type DirectoryLocation, parseDirectoryUrl } from '../directory/directory-url.js';
+import { directoryTimeoutFromEnvironment } from '../directory/postgres/open-postgres-directory.js';
 import { isDirectoryOutage } from '../directory/postgres/outage.js';
 import { embeddedDirectoryFile, openDirectory } from '../directory/open-directory.js';
 import { recordedDirectory } from '../directory/recorded-directory.js';
@@ -62,7 +63,7 @@ export async function resolveConnection(opts: { url?: string; token?: string; da
 }
 
 async function fromDirectory(dataDir: string, location: DirectoryLocation, token: string, wantedServer: string | undefined): Promise<Connection> {
-  const directory = await openDirectory({ dataDir, location });
+  const directory = await openDirectory({ dataDir, location, timeoutMs: directoryTimeoutFromEnvironment() });
   try {
     const servers = await directory.listServers();
     const wanted = (wantedServer ?? '').toLowerCase();

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { InterchangeError, isInterchangeError } from '../errors/interchange-error.js';
 import { productVersion } from '../product-version.js';
 import { heartbeatIntervalFromEnvironment } from '../server/heartbeat.js';
+import { directoryTimeoutFromEnvironment } from '../directory/postgres/open-postgres-directory.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
 import { envDirectory } from './connect.js';
 import { registerInstallServiceCommand } from './service-unit.js';
@@ -63,6 +64,7 @@ export async function main(argv: string[]): Promise<void> {
         directoryUrl: o.directory ?? envDirectory(),
         ...(o.advertiseUrl !== undefined ? { advertiseUrl: o.advertiseUrl } : {}),
         heartbeatIntervalMs: heartbeatIntervalFromEnvironment(),
+        directoryTimeoutMs: directoryTimeoutFromEnvironment(),
         transportFactory: createTransportFactory(),
       });
       if (server.administratorToken) {

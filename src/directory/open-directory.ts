@@ -14,9 +14,9 @@ export function embeddedDirectoryFile(dataDir: string): string {
  * A PostgreSQL URL (`postgres://…`, strictly parsed) selects PostgreSQL; no URL
  * is the embedded SQLite directory in the data folder. Anything else is refused.
  */
-export function openDirectory(opts: { dataDir: string; directoryUrl?: string; location?: DirectoryLocation; health?: DirectoryHealth }): Promise<DirectoryStore> {
+export function openDirectory(opts: { dataDir: string; directoryUrl?: string; location?: DirectoryLocation; health?: DirectoryHealth; timeoutMs?: number }): Promise<DirectoryStore> {
   const location = opts.location ?? parseDirectoryUrl(opts.directoryUrl);
   // The embedded directory is a file of this host: only a PostgreSQL one has outages to tell.
-  if (location.kind === 'postgres') return openPostgresDirectory(location.url, opts.health);
+  if (location.kind === 'postgres') return openPostgresDirectory(location.url, opts.health, opts.timeoutMs);
   return openSqliteDirectory(embeddedDirectoryFile(opts.dataDir));
 }

@@ -51,6 +51,8 @@ export interface ServeOptions {
   advertiseUrl?: string;
   /** How often the server records its heartbeat in the directory (milliseconds; 15 s by default). */
   heartbeatIntervalMs?: number;
+  /** How long one directory query may take before it counts as an outage (PostgreSQL; 15 s by default). */
+  directoryTimeoutMs?: number;
   /** Starts the transport service for this server; omitted in management-only processes. */
   transportFactory?: (deps: TransportDeps) => Promise<ShutdownableTransport>;
 }
@@ -110,7 +112,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     await checkPortFree(opts.adminPort, host, 'the admin center and API (--admin-port)');
     if (location.kind === 'sqlite' && !fs.existsSync(embeddedDirectoryFile(opts.dataDir))) refuseNewOrganizationEarly(opts.dataDir, directoryName);
     const directoryHealth = new DirectoryHealth(location.kind === 'postgres' ? location.withoutPassword : embeddedDirectoryFile(opts.dataDir), logger, clock);
-    const directory = await openDirectory({ dataDir: opts.dataDir, location, health: directoryHealth });
+    const directory = await openDirectory({ dataDir: opts.dataDir, location, health: directoryHealth, timeoutMs: opts.directoryTimeoutMs });
     cleanup.push(() => directory.close());
     const lease = await directory.lockServer(serverName);
     cleanup.push(() => lease.release());

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { describeDirectory, isDirectoryOutage } from '../../src/directory/postgres/outage.js';
 import { startPostgres } from '../support/postgres.js';
 import { AdminApi, CLI, startServerProcess, tempDir } from '../support/interchange.js';
-import { RawSmtp } from '../support/transport-harness.js';
+import { RawSmtp, waitFor } from '../support/transport-harness.js';
 
 test('which errors mean the directory cannot be reached', () => {
   const err = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
@@ -98,6 +98,68 @@ test('the directory stops: cmdlets and the shell fail at once with one line nami
   } finally {
     await server.stop();
     if (!pgStopped) await pg.stop();
+    await fs.promises.rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('the directory hangs: a call fails after the directory timeout, the others at once while it lasts; local commands work', { timeout: 180_000 }, async () => {
+  const pg = await startPostgres();
+  const dataDir = await tempDir('frozen');
+  const url = await pg.createDatabase('interchange');
+  const TIMEOUT_MS = 2_000;
+  const server = await startServerProcess({ dataDir, serverName: 'EX01', extraArgs: ['--directory', url], env: { INTERCHANGE_DIRECTORY_TIMEOUT_MS: String(TIMEOUT_MS), INTERCHANGE_LOG_LEVEL: 'info' } });
+  try {
+    const api = new AdminApi(server.url, server.token);
+    await api.ok('Get-SendConnector');
+    await pg.freeze();
+
+    // Nothing answers: the first calls wait for the timeout (the credential's read, then the cmdlet's), no longer.
+    let t = Date.now();
+    const first = await api.invoke('Get-SendConnector');
+    const firstMs = Date.now() - t;
+    assert.equal(first.error?.code, 'ICX_DIRECTORY_UNAVAILABLE', first.error?.message);
+    assert.match(first.error!.message, /^The directory at postgres:\/\/postgres@127\.0\.0\.1:\d+\/interchange cannot be reached: /);
+    assert.ok(firstMs < 3 * TIMEOUT_MS + 1_500, `the first call took ${firstMs} ms`);
+
+    // While the outage lasts, one call at a time (mostly the transport's poll) waits on the directory; the rest fail at once.
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      t = Date.now();
+      const r = await api.invoke('Get-SendConnector');
+      times.push(Date.now() - t);
+      assert.equal(r.error?.code, 'ICX_DIRECTORY_UNAVAILABLE', r.error?.message);
+    }
+    assert.ok(times.filter((ms) => ms < 300).length >= 7, `calls during the outage took ${times.join(', ')} ms`);
+
+    // What the server answers from its running state works, at once or within the timeout.
+    t = Date.now();
+    const queues = await api.invoke('Get-Queue');
+    assert.equal(queues.ok, true, queues.error?.message);
+    assert.ok(Date.now() - t < TIMEOUT_MS + 1_500, `Get-Queue took ${Date.now() - t} ms`);
+    const local = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(process.execPath, [CLI, 'shell', '--data', dataDir, '-Command', 'Get-Service MSExchangeTransport'], { timeout: 60_000, env: { ...process.env, INTERCHANGE_DIRECTORY_TIMEOUT_MS: String(TIMEOUT_MS) } }, (e, stdout, stderr) =>
+        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      ),
+    );
+    assert.equal(local.code, 0, local.out);
+    assert.match(local.out, /Running/);
+
+    await pg.thaw();
+    await waitFor('the directory answering again', async () => (await api.invoke('Get-SendConnector')).ok, 30_000);
+    await waitFor('the end of the outage in the log', async () => /answers again after/.test(server.output()), 10_000);
+    const log = server.output();
+    assert.equal((log.match(/cannot be reached: .*The server goes on with the configuration it has/g) ?? []).length, 1, log);
+    assert.equal((log.match(/answers again after/g) ?? []).length, 1, log);
+
+    // A server stopped while the directory hangs stops, releasing what it holds there within the timeout.
+    await pg.freeze();
+    t = Date.now();
+    await server.stop();
+    assert.equal(server.child.exitCode, 0, server.output().slice(-2000));
+    assert.ok(Date.now() - t < 4 * TIMEOUT_MS + 3_000, `the stop took ${Date.now() - t} ms`);
+  } finally {
+    await server.stop();
+    await pg.stop();
     await fs.promises.rm(dataDir, { recursive: true, force: true });
   }
 });

@@ -13,6 +13,9 @@ export interface PostgresInstance {
   /** Stops the server and keeps the cluster, as a directory outage does; resume() starts it again on the same port. */
   halt(): Promise<void>;
   resume(): Promise<void>;
+  /** Stops every process of the server (SIGSTOP): connections stay open and nothing answers, as a hung database does. */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +76,18 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       await exited;
     }
   };
+  /** The postmaster and its backends, for signals that must reach all of them. */
+  const processes = async (): Promise<number[]> => {
+    if (!child?.pid) return [];
+    const children = await run('pgrep', ['-P', String(child.pid)]).then((r) => r.stdout.split('\n').filter(Boolean).map(Number), () => []);
+    return [child.pid, ...children];
+  };
+  let frozen = false;
+  const thaw = async () => {
+    if (!frozen) return;
+    frozen = false;
+    for (const pid of await processes()) process.kill(pid, 'SIGCONT');
+  };
   await launch();
   return {
     url,
@@ -82,7 +97,13 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     },
     halt,
     resume: launch,
+    async freeze() {
+      frozen = true;
+      for (const pid of await processes()) process.kill(pid, 'SIGSTOP');
+    },
+    thaw,
     async stop() {
+      await thaw();
       await halt();
       await fs.promises.rm(dir, { recursive: true, force: true });
     },

@@ -19,22 +19,25 @@ const DIRECTORY_WRITE_LOCK = 0x1c0de;
 const SERVER_LOCK_SPACE = 0x1c0df;
 
 /** The directory for organizations whose servers run on several hosts. */
-export async function openPostgresDirectory(connectionString: string, health?: DirectoryHealth): Promise<DirectoryStore> {
+export async function openPostgresDirectory(connectionString: string, health?: DirectoryHealth, timeoutMs = DEFAULT_DIRECTORY_TIMEOUT_MS): Promise<DirectoryStore> {
   // Bounded waits: a frozen or unreachable database fails a call within seconds instead of holding it (and the
   // directory's write lock) for ever; a connection idle inside a transaction is ended by the server.
   const pool = new pg.Pool({
     connectionString,
     max: 5,
-    connectionTimeoutMillis: DIRECTORY_CONNECT_TIMEOUT_MS,
-    query_timeout: DIRECTORY_QUERY_TIMEOUT_MS,
-    statement_timeout: DIRECTORY_QUERY_TIMEOUT_MS,
-    idle_in_transaction_session_timeout: 2 * DIRECTORY_QUERY_TIMEOUT_MS,
+    connectionTimeoutMillis: Math.min(DIRECTORY_CONNECT_TIMEOUT_MS, timeoutMs),
+    query_timeout: timeoutMs,
+    statement_timeout: timeoutMs,
+    idle_in_transaction_session_timeout: 2 * timeoutMs,
     keepAlive: true,
   });
   // An idle connection the server ends (a PostgreSQL restart, an administrator's
   // pg_terminate_backend) is reported here; without a listener it would crash the
   // process. The pool drops that connection and the next query opens a new one.
   pool.on('error', () => undefined);
+  const connections = new Set<pg.PoolClient>();
+  pool.on('connect', (c) => connections.add(c));
+  pool.on('remove', (c) => connections.delete(c));
   const db = new Kysely<DirectoryDatabase>({ dialect: new PostgresDialect({ pool }) });
 
   const strategy: TransactionStrategy = {
@@ -45,9 +48,9 @@ export async function openPostgresDirectory(connectionString: string, health?: D
         return work(trx);
       });
     },
-    holdServerLock: (serverName) => holdServerLock(connectionString, serverName),
+    holdServerLock: (serverName) => holdServerLock(connectionString, serverName, timeoutMs),
     async destroy() {
-      await db.destroy();
+      await endWithin(db.destroy(), timeoutMs, () => connections);
     },
   };
 
@@ -64,7 +67,14 @@ export async function openPostgresDirectory(connectionString: string, health?: D
 }
 
 const DIRECTORY_CONNECT_TIMEOUT_MS = 5_000;
-const DIRECTORY_QUERY_TIMEOUT_MS = 15_000;
+/** How long one directory query may take, unless INTERCHANGE_DIRECTORY_TIMEOUT_MS says otherwise. */
+export const DEFAULT_DIRECTORY_TIMEOUT_MS = 15_000;
+
+export function directoryTimeoutFromEnvironment(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.INTERCHANGE_DIRECTORY_TIMEOUT_MS;
+  const n = raw === undefined ? NaN : Number(raw);
+  return Number.isInteger(n) && n >= 500 ? n : DEFAULT_DIRECTORY_TIMEOUT_MS;
+}
 
 /**
  * A session-level advisory lock on a connection of its own, held for the life
@@ -72,9 +82,14 @@ const DIRECTORY_QUERY_TIMEOUT_MS = 15_000;
  * breaks, so a crashed server never blocks its own restart. The connection's
  * application_name says who holds it, for the refusal of a second process.
  */
-async function holdServerLock(connectionString: string, serverName: string): Promise<ServerLease> {
+async function holdServerLock(connectionString: string, serverName: string, timeoutMs: number): Promise<ServerLease> {
   const name = serverName.toUpperCase();
-  const client = new pg.Client({ connectionString, application_name: `interchange ${name} pid ${process.pid} on ${os.hostname()}`.slice(0, 63) });
+  const client = new pg.Client({
+    connectionString,
+    application_name: `interchange ${name} pid ${process.pid} on ${os.hostname()}`.slice(0, 63),
+    connectionTimeoutMillis: Math.min(DIRECTORY_CONNECT_TIMEOUT_MS, timeoutMs),
+    query_timeout: timeoutMs,
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -89,12 +104,29 @@ async function holdServerLock(connectionString: string, serverName: string): Pro
       throw new InterchangeError('ICX_SERVER_ALREADY_RUNNING', `Server ${name} is already running: ${who} holds it in the organization's directory. Stop that process first.`);
     }
   } catch (e) {
-    await client.end().catch(() => undefined);
+    await endWithin(client.end(), timeoutMs, () => [client]);
     throw e;
   }
   return {
     async release() {
-      await client.end().catch(() => undefined);
+      await endWithin(client.end(), timeoutMs, () => [client]);
     },
   };
+}
+
+/**
+ * Ending a connection waits for the server to close it, which a hung server
+ * never does: a process stopping during such an outage would hang with it.
+ * Past the timeout the sockets are dropped (the server ends the sessions, and
+ * with them any advisory lock, once it runs again).
+ */
+async function endWithin(ending: Promise<unknown>, ms: number, clients: () => Iterable<pg.ClientBase>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    ending.then(() => true, () => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  if (ended) return;
+  for (const c of clients()) (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

@@ -37,21 +37,51 @@ export function describeDirectory(connectionString: string): string {
 /**
  * The store, with every outage of its calls reported as ICX_DIRECTORY_UNAVAILABLE,
  * and each call's outcome told to `health` (which logs an outage once, not per call).
+ *
+ * While an outage lasts, one call at a time goes to the directory to find out
+ * whether it is back, at most one a second (the transport's poll makes them);
+ * the others fail at once with the outage's cause. A frozen database would
+ * otherwise hold each of them for the whole query timeout, and queue them
+ * behind the pool's few connections.
  */
-export function reportingOutages(store: DirectoryStore, where: string, health?: DirectoryHealth): DirectoryStore {
+export function reportingOutages(store: DirectoryStore, where: string, health?: DirectoryHealth, probeSpacingMs = 1_000): DirectoryStore {
+  let probing = false;
+  let lastProbeEnded = 0;
+  const probeEnded = () => {
+    probing = false;
+    lastProbeEnded = performance.now();
+  };
+  const unavailable = (cause: string, e?: unknown) => new InterchangeError('ICX_DIRECTORY_UNAVAILABLE', `The directory at ${where} cannot be reached: ${cause}.`, e === undefined ? undefined : { cause: e });
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
+      // Async generators (paged scans) start no query when called; their pages are read by the caller.
+      if (typeof value !== 'function' || value.constructor.name === 'AsyncGeneratorFunction') return value;
       return (...args: unknown[]) => {
-        const result = value.apply(target, args);
+        const outage = health?.state();
+        let probe = false;
+        if (outage && !outage.reachable) {
+          if (probing || performance.now() - lastProbeEnded < probeSpacingMs) {
+            health!.failed(outage.cause!);
+            return Promise.reject(unavailable(outage.cause!));
+          }
+          probing = probe = true;
+        }
+        let result: unknown;
+        try {
+          result = value.apply(target, args);
+        } finally {
+          if (probe && !(result instanceof Promise)) probeEnded();
+        }
         if (!(result instanceof Promise)) return result;
         return result.then(
           (answer) => {
+            if (probe) probeEnded();
             health?.answered();
             return answer;
           },
           (e: unknown) => {
+            if (probe) probeEnded();
             if (!isDirectoryOutage(e)) {
               // PostgreSQL answered, if only to refuse: it is reachable.
               health?.answered();
@@ -59,7 +89,7 @@ export function reportingOutages(store: DirectoryStore, where: string, health?: 
             }
             const cause = (e as Error).message || (e as { code?: string }).code || 'connection failed';
             health?.failed(cause);
-            throw new InterchangeError('ICX_DIRECTORY_UNAVAILABLE', `The directory at ${where} cannot be reached: ${cause}.`, { cause: e });
+            throw unavailable(cause, e);
           },
         );
       };
