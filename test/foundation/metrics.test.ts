@@ -10,7 +10,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AdminApi, REPO_ROOT, freeTcpPort, startServerProcess, tempDir, type ServerProcess } from '../support/interchange.js';
 import { startPostfixNextHop, type PostfixNextHop } from '../support/postfix.js';
-import { runProcess } from '../support/smtp-tools.js';
+import { opensslSClientStartTls, runProcess } from '../support/smtp-tools.js';
 import { RawSmtp, allowAnonymousRelay, waitFor } from '../support/transport-harness.js';
 
 const ALERTS = path.join(REPO_ROOT, 'docs', 'prometheus-alerts.yml');
@@ -100,7 +100,9 @@ test('Prometheus scrapes /metrics with a view-only credential: queue length, cer
       async () => (await admin.ok('Get-Queue', {})).find((q) => q.NextHopConnector !== '00000000-0000-0000-0000-000000000000' && q.MessageCount === 1 && q.DeferredMessageCount === 1),
       30_000,
     );
-    const [cert] = await admin.ok('Get-ExchangeCertificate', { Server: 'EX01' });
+    // One STARTTLS session on the Receive connector, for its session and handshake counters.
+    const presented = await opensslSClientStartTls(server.smtpPort);
+    const [cert] = await admin.ok('Get-ExchangeCertificate', { Server: 'EX01', Thumbprint: presented.fingerprintSha1 });
     const notAfter = new Date(cert.NotAfter as string).getTime();
     assert.ok(Number.isFinite(notAfter), `NotAfter ${cert.NotAfter}`);
 
@@ -163,6 +165,11 @@ test('Prometheus scrapes /metrics with a view-only credential: queue length, cer
     assert.equal((await query(promUrl, 'interchange_directory_available{server="EX01"}'))[0]?.value[1], '1');
     const received = await query(promUrl, 'interchange_messages_received_total{connector="Default Frontend EX01"}');
     assert.equal(received[0]?.value[1], '1');
+    const handshakes = await query(promUrl, 'interchange_tls_handshakes_total{connector="Default Frontend EX01",direction="receive"}');
+    assert.equal(handshakes[0]?.value[1], '1');
+    const sessions = await query(promUrl, 'interchange_smtp_sessions_total{connector="Default Frontend EX01",direction="receive"}');
+    // The relay probe's, the message's and the STARTTLS one (at least: the probe may have needed more than one).
+    assert.ok(Number(sessions[0]?.value[1]) >= 3, `sessions ${sessions[0]?.value[1]}`);
     const deferred = await waitFor('a deferral counted', async () => (await query(promUrl, 'interchange_messages_deferred_total{connector="Deferring Hop"} > 0'))[0], 30_000);
     assert.ok(Number(deferred.value[1]) >= 1);
 
