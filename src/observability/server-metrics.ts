@@ -10,6 +10,7 @@ import type { DirectoryHealth } from '../directory/directory-health.js';
 import type {
   ReceiveConnectorCounters,
   SendConnectorCounters,
+  QueueLength,
   SessionFailureReason,
   TransportMetrics,
   TransportObservation,
@@ -22,6 +23,9 @@ const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 
 /** fdatasync buckets (seconds): a fast SSD to a struggling disk. */
 const FSYNC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+/** How long one read of the queues serves (the gauges of one scrape are collected within it). */
+const QUEUE_READ_MS = 250;
+
 const FAILURE_REASONS: readonly SessionFailureReason[] = ['connect', 'greeting', 'timeout', 'protocol', 'certificate', 'tls', 'auth', 'closed'];
 
 export interface ServerMetricsDeps {
@@ -33,6 +37,8 @@ export interface ServerMetricsDeps {
 export class ServerMetrics implements TransportMetrics {
   readonly registry = new Registry();
   private transport: TransportObservation | undefined;
+  /** The queues as one scrape read them: both queue gauges use one pass over the spool. */
+  private queueRead: { at: number; queues: QueueLength[] } | undefined;
   private readonly clock: () => Date;
   private readonly receiveChildren = new Map<string, ReceiveConnectorCounters>();
   private readonly sendChildren = new Map<string, SendConnectorCounters>();
@@ -62,7 +68,7 @@ export class ServerMetrics implements TransportMetrics {
       registers,
       collect() {
         this.reset();
-        for (const q of self.transport?.queues() ?? []) this.set({ queue: q.identity }, q.messageCount);
+        for (const q of self.queues()) this.set({ queue: q.identity }, q.messageCount);
       },
     });
     new Gauge({
@@ -73,7 +79,7 @@ export class ServerMetrics implements TransportMetrics {
       collect() {
         this.reset();
         const now = self.clock().getTime();
-        for (const q of self.transport?.queues() ?? []) this.set({ queue: q.identity }, q.oldestReceivedAt ? Math.max(0, (now - q.oldestReceivedAt.getTime()) / 1000) : 0);
+        for (const q of self.queues()) this.set({ queue: q.identity }, q.oldestReceivedAt ? Math.max(0, (now - q.oldestReceivedAt.getTime()) / 1000) : 0);
       },
     });
     new Gauge({
@@ -174,6 +180,13 @@ export class ServerMetrics implements TransportMetrics {
   /** The running transport the gauges read; undefined when it is gone. */
   observe(transport: TransportObservation | undefined): void {
     this.transport = transport;
+    this.queueRead = undefined;
+  }
+
+  private queues(): QueueLength[] {
+    const now = performance.now();
+    if (!this.queueRead || now - this.queueRead.at > QUEUE_READ_MS) this.queueRead = { at: now, queues: this.transport?.queues() ?? [] };
+    return this.queueRead.queues;
   }
 
   /** The exposition, as Prometheus scrapes it. */

@@ -196,7 +196,7 @@ export function queueLengths(engine: DeliveryEngine, store: MailQueueStore, serv
   const poison: QueueLength = { identity: `${serverName}\\Poison`, messageCount: 0, oldestReceivedAt: undefined };
   const delivery = new Map<DeliveryQueue, QueueLength>();
   for (const q of engine.queueList()) delivery.set(q, { identity: q.identity, messageCount: 0, oldestReceivedAt: undefined });
-  for (const m of store.list()) {
+  for (const m of store.peek()) {
     if (engine.isCompleting(m.id)) continue;
     const q = m.poison ? undefined : engine.queueOf(m.id);
     const into = m.poison ? poison : q ? delivery.get(q) : submission;

@@ -195,7 +195,8 @@ export class TransportService implements TransportServiceControl {
   /** What the server's metrics read when scraped: the running state, nothing read from the directory. */
   observation(): TransportObservation {
     return {
-      queues: () => (this.state === 'Running' ? queueLengths(this.engine, this.store, this.serverName) : []),
+      // Stopped too: the spool still holds its mail, and a stopped transport with aging mail is worth an alert.
+      queues: () => queueLengths(this.engine, this.store, this.serverName),
       certificates: () => this.snapshot.certificates,
       namedClientCertificates: () => {
         const out: Array<{ connector: string; usable: boolean }> = [];
