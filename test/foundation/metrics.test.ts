@@ -163,6 +163,10 @@ test('Prometheus scrapes /metrics with a view-only credential: queue length, cer
     const usable = await query(promUrl, 'interchange_send_connector_certificate_usable');
     assert.deepEqual(usable.map((s) => [s.metric.connector, s.value[1]]), [['Missing Certificate', '0']]);
     assert.equal((await query(promUrl, 'interchange_directory_available{server="EX01"}'))[0]?.value[1], '1');
+    // The message went to disk with an fdatasync before its 250.
+    assert.ok(Number((await query(promUrl, 'interchange_spool_bytes'))[0]?.value[1]) > 0, 'spool bytes');
+    assert.ok(Number((await query(promUrl, 'interchange_spool_fsync_seconds_count'))[0]?.value[1]) >= 1, 'fsyncs counted');
+    assert.ok(Number((await query(promUrl, 'interchange_process_memory_bytes{kind="rss"}'))[0]?.value[1]) > 10 * 1024 * 1024, 'resident memory');
     const received = await query(promUrl, 'interchange_messages_received_total{connector="Default Frontend EX01"}');
     assert.equal(received[0]?.value[1], '1');
     const handshakes = await query(promUrl, 'interchange_tls_handshakes_total{connector="Default Frontend EX01",direction="receive"}');
