@@ -7,6 +7,8 @@ import { ERROR_CATALOG, type ErrorCode } from '../errors/catalog.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { ANSWERING_SERVER_HEADER, FORWARDED_BY_HEADER, INTENDED_SERVER_HEADER, sameServer } from '../cmdlets/framework/server-fetch.js';
 import { CredentialCheck } from '../security/credential-check.js';
+import { holdsRole } from '../security/roles.js';
+import { METRICS_CONTENT_TYPE, type ServerMetrics } from '../observability/server-metrics.js';
 import { parseInvokeRequest } from './invoke-request.js';
 import { type GuardLogger, UnauthenticatedRequests } from './request-guards.js';
 
@@ -26,6 +28,8 @@ export interface AdminApiOptions {
   serviceLog?: GuardLogger;
   /** How tokens are checked; one per process, shared with the admin center. */
   credentials?: CredentialCheck;
+  /** Served at GET /metrics to administrators who may read the configuration (a view-only credential suffices). */
+  metrics?: Pick<ServerMetrics, 'render'>;
 }
 
 export type Authenticator = (request: FastifyRequest) => Promise<Caller | undefined>;
@@ -115,6 +119,22 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     const status = result.ok ? 200 : result.error ? ERROR_CATALOG[result.error.code as ErrorCode]?.httpStatus ?? 500 : 500;
     return reply.code(status).send(result);
   });
+
+  // Prometheus's scrape: a bearer credential that may read (View-Only Organization Management is enough).
+  const metrics = opts.metrics;
+  if (metrics) {
+    app.get('/metrics', async (req, reply) => {
+      const caller = await authenticate(req);
+      if (!caller) {
+        unauthenticated.record(req.ip, 'GET /metrics');
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ ok: false, error: new InterchangeError('ICX_AUTH_REQUIRED', 'The scrape carries no valid administrator credential: give Prometheus a token (authorization credentials_file).').toWire() });
+      }
+      if (!holdsRole(caller.roleGroups, 'View-Only Configuration')) {
+        return reply.code(403).send({ ok: false, error: new InterchangeError('ICX_ACCESS_DENIED', `${caller.name} may not read the metrics: it needs a role group that may read the configuration, such as View-Only Organization Management.`).toWire() });
+      }
+      return reply.type(METRICS_CONTENT_TYPE).send(await metrics.render());
+    });
+  }
 
   await opts.extend?.(app, authenticate);
   return app;

@@ -24,6 +24,8 @@ export interface DirectoryState {
 
 export class DirectoryHealth {
   private outage: { since: Date; cause: string; failedCalls: number } | undefined;
+  /** Outages begun since this process started (the metrics' interchange_directory_outages_total). */
+  outagesBegun = 0;
 
   constructor(
     private readonly where: string,
@@ -38,6 +40,7 @@ export class DirectoryHealth {
       return;
     }
     this.outage = { since: this.clock(), cause, failedCalls: 1 };
+    this.outagesBegun++;
     this.log?.warn({ directory: this.where, cause }, `The directory at ${this.where} cannot be reached: ${cause}. The server goes on with the configuration it has; this is logged again when the directory answers.`);
   }
 

@@ -28,10 +28,14 @@ import { ServerLock } from './server-lock.js';
 import { CredentialCheck } from '../security/credential-check.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, ServerHeartbeat } from './heartbeat.js';
 import { productVersion } from '../product-version.js';
+import { ServerMetrics } from '../observability/server-metrics.js';
+import type { TransportMetrics, TransportObservation } from '../transport/metrics/transport-metrics.js';
 
 /** The transport as the process owns it: what cmdlets control, plus releasing the spool and logs at exit. */
 export interface ShutdownableTransport extends TransportServiceControl {
   close(): Promise<void>;
+  /** The running state the server's metrics read when scraped. */
+  observation?(): TransportObservation;
 }
 
 export interface ServeOptions {
@@ -63,6 +67,8 @@ export interface TransportDeps {
   serverName: string;
   dataDir: string;
   logger: Logger;
+  /** Where the transport counts messages and sessions. */
+  metrics?: TransportMetrics;
 }
 
 export interface RunningServer {
@@ -124,6 +130,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     const catalog = buildCatalog({ certificates });
     const runner = new CmdletRunner(catalog.cmdlets, catalog.types, services, logger);
     const credentials = new CredentialCheck(directory, clock);
+    const metrics = new ServerMetrics({ serverName, directoryHealth, clock });
     const adminCenter = createAdminCenter({ directory, localServer: serverName, clock, logger, credentials });
     const urlHost = host === '0.0.0.0' || host === '::' ? fqdn : host.includes(':') ? `[${host}]` : host;
     // With HTTPS the certificate must exist before the listener, and the first start creates it in bootstrap.
@@ -140,6 +147,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
       extend: adminCenter.register,
       serviceLog: logger,
       credentials,
+      metrics,
       https: adminCertificate ? { cert: adminCertificate.cert, key: adminCertificate.key } : undefined,
     });
     try {
@@ -167,8 +175,9 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
       cleanup.push(async () => watcher?.stop());
     }
 
-    const transport = opts.transportFactory ? await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger }) : undefined;
+    const transport = opts.transportFactory ? await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger, metrics }) : undefined;
     services.transport = transport;
+    metrics.observe(transport?.observation?.());
     const heartbeat = new ServerHeartbeat({
       directory,
       serverName,

@@ -7,6 +7,8 @@
 import type { Logger } from 'pino';
 import { poisonDetectionSettings } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
+import { classifySessionFailure } from '../metrics/failure-reason.js';
+import { NO_TRANSPORT_METRICS, type SendConnectorCounters, type TransportMetrics } from '../metrics/transport-metrics.js';
 import { ProtocolLogSession, type ProtocolLogWriter } from '../protocol-log/index.js';
 import type { MailQueueStore, QueuedMessage, QueuedMessagePatch } from '../queue/index.js';
 import type { ProcessingTracker } from '../queue/processing-journal.js';
@@ -58,6 +60,8 @@ export interface DeliveryDeps {
   journal: ProcessingTracker;
   /** Bodies read from the spool for delivery count here: however many connections, only so many large bodies are held at once. */
   messageMemory?: MessageMemoryBudget;
+  /** Where deliveries and sessions are counted, per Send connector (the server's metrics). */
+  metrics?: TransportMetrics;
 }
 
 /** How long an idle outbound connection waits for the next message before QUIT. */
@@ -88,7 +92,16 @@ export class DeliveryEngine {
   private routedRevision = -1;
   private resolver: { servers: string; resolver: Resolver | undefined } | undefined;
 
-  constructor(private readonly deps: DeliveryDeps) {}
+  private readonly metrics: TransportMetrics;
+
+  constructor(private readonly deps: DeliveryDeps) {
+    this.metrics = deps.metrics ?? NO_TRANSPORT_METRICS;
+  }
+
+  /** The counters of the queue's Send connector (resolved once per connector by the metrics). */
+  private counters(q: DeliveryQueue): SendConnectorCounters {
+    return this.metrics.sendConnector(q.route.connector.name);
+  }
 
   /**
    * Start of the service: counts the crash that interrupted the messages the
@@ -317,12 +330,18 @@ export class DeliveryEngine {
   private async runConnection(q: DeliveryQueue): Promise<void> {
     const snapshot = this.deps.snapshot();
     let conn: SmtpClientConnection;
+    const counters = this.counters(q);
     try {
       conn = await this.connect(q, snapshot);
     } catch (e) {
+      const failure = classifySessionFailure(e instanceof DeliveryError ? e.reply : '');
+      counters.sessionFailed(failure.reason);
+      if (failure.tls) counters.tlsFailed(failure.reason);
       await this.queueFailed(q, e);
       return;
     }
+    counters.sessionOpened();
+    if (conn.secure) counters.tlsHandshake();
     this.openConnections.add(conn);
     q.inRetry = false;
     q.retryCount = 0;
@@ -406,7 +425,13 @@ export class DeliveryEngine {
       const permanent = result.rejected.filter((r) => r.permanent).map((r) => ({ recipient: r.recipient, reply: r.reply }));
       const transient = result.rejected.filter((r) => !r.permanent);
       const pending = msg.pendingRecipients.filter((r) => !result.accepted.includes(r) && !permanent.some((p) => p.recipient === r));
-      if (permanent.length > 0) await this.bounce(msg, permanent);
+      const counters = this.counters(q);
+      if (result.accepted.length > 0 && transient.length === 0) counters.sent((this.deps.clock().getTime() - msg.receivedAt.getTime()) / 1000);
+      if (transient.length > 0) counters.deferred();
+      if (permanent.length > 0) {
+        counters.failed();
+        if (await this.bounce(msg, permanent)) counters.ndr();
+      }
       if (pending.length === 0) {
         // Removal from the spool runs in the background: the connection goes on with the next message
         // (a crash before the removal is durable means one duplicate, never a loss).
@@ -444,10 +469,12 @@ export class DeliveryEngine {
     q.lastError = reply;
     if (e instanceof DeliveryError && e.permanent) {
       // The next hop refuses us outright (5xx greeting, non-existent domain): NDR what waits for it.
+      const counters = this.counters(q);
       for (const id of q.ready.splice(0)) {
         const msg = this.deps.store.get(id);
         if (!msg) continue;
-        await this.bounce(msg, msg.pendingRecipients.map((recipient) => ({ recipient, reply })));
+        counters.failed();
+        if (await this.bounce(msg, msg.pendingRecipients.map((recipient) => ({ recipient, reply })))) counters.ndr();
         await this.finish(id);
       }
       return;
@@ -485,10 +512,12 @@ export class DeliveryEngine {
   }
 
   /** Sends a non-delivery report for these recipients (none for a message from the null sender). */
-  private async bounce(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed' = 'failed'): Promise<void> {
-    if (!msg.from || recipients.length === 0) return;
+  /** True when a report was sent. */
+  private async bounce(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed' = 'failed'): Promise<boolean> {
+    if (!msg.from || recipients.length === 0) return false;
     // Reading and quoting the original's headers is processing of the original, as delivering it is.
     await this.tracked(msg.id, () => this.sendDsn(msg, recipients, kind));
+    return true;
   }
 
   /** A large body as its head (for the header section) and chunks read as the peer takes them: never held whole. */
@@ -566,7 +595,10 @@ export class DeliveryEngine {
         const qErr = key ? this.queues.get(key)?.lastError : undefined;
         if (m.expiresAt.getTime() <= now.getTime()) {
           const reason = m.lastError ?? qErr;
-          await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: reason ? `${EXPIRED_REPLY}. Last error: ${reason}` : EXPIRED_REPLY })));
+          const expiredIn = key ? this.queues.get(key) : undefined;
+          if (expiredIn) this.counters(expiredIn).failed();
+          const reported = await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: reason ? `${EXPIRED_REPLY}. Last error: ${reason}` : EXPIRED_REPLY })));
+          if (reported && expiredIn) this.counters(expiredIn).ndr();
           await this.finish(m.id);
         } else if (m.from && m.sourceConnector !== 'DSN' && delayNotificationDue(m.receivedAt, now, settings.delayNotificationTimeout, this.delaySent.has(m.id))) {
           this.delaySent.add(m.id);

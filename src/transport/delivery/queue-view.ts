@@ -4,6 +4,7 @@ import type { QueueViewer } from '../../cmdlets/framework/context.js';
 import { formatByteQuantifiedSize } from '../../cmdlets/framework/units.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { MailQueueStore, QueuedMessage } from '../queue/index.js';
+import type { QueueLength } from '../metrics/transport-metrics.js';
 import type { DeliveryEngine, DeliveryQueue } from './delivery-queues.js';
 
 const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
@@ -184,4 +185,24 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
       await engine.removeMessage(messageId(identity), withNdr);
     },
   };
+}
+
+/**
+ * The queues Get-Queue lists, with their message count and oldest message, for the metrics. Submission and
+ * Unreachable are always there (zero or not) so that an alert on them has a series to read; Poison too.
+ */
+export function queueLengths(engine: DeliveryEngine, store: MailQueueStore, serverName: string): QueueLength[] {
+  const submission: QueueLength = { identity: `${serverName}\\Submission`, messageCount: 0, oldestReceivedAt: undefined };
+  const poison: QueueLength = { identity: `${serverName}\\Poison`, messageCount: 0, oldestReceivedAt: undefined };
+  const delivery = new Map<DeliveryQueue, QueueLength>();
+  for (const q of engine.queueList()) delivery.set(q, { identity: q.identity, messageCount: 0, oldestReceivedAt: undefined });
+  for (const m of store.peek()) {
+    if (engine.isCompleting(m.id)) continue;
+    const q = m.poison ? undefined : engine.queueOf(m.id);
+    const into = m.poison ? poison : q ? delivery.get(q) : submission;
+    if (!into) continue;
+    into.messageCount++;
+    if (!into.oldestReceivedAt || m.receivedAt < into.oldestReceivedAt) into.oldestReceivedAt = m.receivedAt;
+  }
+  return [submission, ...delivery.values(), { identity: `${serverName}\\Unreachable`, messageCount: 0, oldestReceivedAt: undefined }, poison];
 }

@@ -23,6 +23,7 @@ import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
 import { VerificationBusy, type AccountVerifier, type AuthenticatedUser } from './accounts.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
+import type { ReceiveConnectorCounters, TransportMetrics } from '../metrics/transport-metrics.js';
 import { DataReader, type DataRefusal, type DataResult } from './data-reader.js';
 import { REPLY } from './replies.js';
 import {
@@ -73,6 +74,8 @@ export interface SessionHost {
   authThrottle?: AuthThrottle;
   /** The service's budget for message data in memory; past it DATA gets 452 4.3.1. */
   messageMemory?: MessageMemoryBudget;
+  /** Where sessions and handshakes are counted (the server's metrics). */
+  metrics?: TransportMetrics;
 }
 
 const MAX_LINE = 4096;
@@ -119,6 +122,7 @@ export class InboundSession {
   /** The one delay a session can have pending (a tarpit or an AUTH wait): cleared on close, never more than one. */
   private waitTimer: NodeJS.Timeout | undefined;
   private waitDone: (() => void) | undefined;
+  private readonly counters: ReceiveConnectorCounters | undefined;
 
   constructor(
     socket: net.Socket,
@@ -127,6 +131,8 @@ export class InboundSession {
     private readonly log: ProtocolLogSession | undefined,
   ) {
     this.socket = socket;
+    this.counters = host.metrics?.receiveConnector(connector.record.name);
+    this.counters?.sessionOpened();
     this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     socket.setNoDelay(true);
     // ConnectionInactivityTimeout is the socket's idle timer; ConnectionTimeout bounds the whole session,
@@ -520,6 +526,7 @@ export class InboundSession {
     this.attach(secure);
     secure.once('secure', () => {
       this.secure = true;
+      this.counters?.tlsHandshake();
       const cipher = secure.getCipher();
       this.log?.tlsNegotiated(secure.getProtocol() ?? 'TLSv1.2', { name: cipher.name, standardName: cipher.standardName, version: cipher.version }, secure.getEphemeralKeyInfo() as never);
       const peer = secure.getPeerCertificate();
@@ -533,6 +540,7 @@ export class InboundSession {
     });
     secure.once('error', (e: Error) => {
       this.log?.tlsFailed(e.message);
+      if (!this.secure) this.counters?.tlsFailed('tls');
     });
   }
 

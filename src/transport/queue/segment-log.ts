@@ -104,6 +104,8 @@ export class SegmentLog {
     private readonly syncer: DirectorySyncer,
     existing: number[],
     private readonly segmentBytes: number,
+    /** Told how long each fdatasync took (seconds). */
+    private readonly onSynced?: (seconds: number) => void,
   ) {
     for (const n of existing) this.segments.set(n, new Segment(n, path.join(dir, segmentName(n)), false));
     this.current = this.startSegment(Math.max(0, ...existing) + 1);
@@ -164,7 +166,9 @@ export class SegmentLog {
           if (b.segment.broken) throw b.segment.broken;
           const fd = await b.segment.open(this.syncer);
           await writevAll(fd, b.buffers, b.position);
+          const started = performance.now();
           await fdatasyncFd(fd);
+          this.onSynced?.((performance.now() - started) / 1000);
           for (const w of b.waiters) w.resolve();
         } catch (e) {
           // The file may now hold part of this batch: nothing may be appended after it,

@@ -40,6 +40,8 @@ export interface MailQueueStoreOptions {
   segmentBytes?: number;
   /** Told of each segment replay found damaged (its copy is in corrupt/): disk trouble a human should look at. */
   onDamage?: (segment: string, damaged: SegmentDamage[]) => void;
+  /** Told how long each fdatasync of a batch took (seconds): the metrics' spool fsync latency. */
+  onSynced?: (seconds: number) => void;
 }
 
 interface Entry {
@@ -62,19 +64,22 @@ export class MailQueueStore {
   private closed = false;
   private collecting: Promise<void> | undefined;
   private log!: SegmentLog;
+  /** File sizes of the segments found at start (read-only: their Segment objects count no bytes). */
+  private readonly replayedBytes = new Map<number, number>();
 
   private constructor(
     readonly dir: string,
     private readonly syncer: DirectorySyncer,
     private readonly segmentBytes: number,
     private readonly onDamage: MailQueueStoreOptions['onDamage'],
+    private readonly onSynced?: MailQueueStoreOptions['onSynced'],
   ) {}
 
   /** Opens (creating if needed) a spool folder and replays what is on disk. */
   static async open(dir: string, options: MailQueueStoreOptions = {}): Promise<MailQueueStore> {
     await fsp.mkdir(dir, { recursive: true });
     const syncer = await DirectorySyncer.open(dir);
-    const store = new MailQueueStore(dir, syncer, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, options.onDamage);
+    const store = new MailQueueStore(dir, syncer, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, options.onDamage, options.onSynced);
     await store.replay();
     return store;
   }
@@ -101,6 +106,7 @@ export class MailQueueStore {
     for (const n of numbers) {
       const file = path.join(this.dir, segmentName(n));
       const data = await fsp.readFile(file);
+      this.replayedBytes.set(n, data.length);
       const { damaged } = parseSegment(data, (r) => {
         if (r.type === 'D') {
           found.delete(r.id);
@@ -130,7 +136,7 @@ export class MailQueueStore {
       }
     }
 
-    this.log = new SegmentLog(this.dir, this.syncer, numbers, this.segmentBytes);
+    this.log = new SegmentLog(this.dir, this.syncer, numbers, this.segmentBytes, this.onSynced);
     for (const [id, f] of found) {
       // Nothing is being delivered right after a start; a message that was
       // Active when the process died is simply ready again.
@@ -309,6 +315,11 @@ export class MailQueueStore {
   }
 
   /** Every message in the spool, by id. */
+  /** Every stored message as it is, in no order and not copied: for counting them (the metrics), never for changing them. */
+  *peek(): IterableIterator<Readonly<QueuedMessage>> {
+    for (const e of this.entries.values()) yield e.msg;
+  }
+
   list(): QueuedMessage[] {
     return [...this.entries.values()].map((e) => e.msg).sort((a, b) => a.id - b.id).map(cloneMessage);
   }
@@ -446,6 +457,13 @@ export class MailQueueStore {
         }),
       ),
     );
+  }
+
+  /** Bytes of every segment, durable or being written (the metrics' spool size). */
+  spoolBytes(): number {
+    let n = 0;
+    for (const s of this.log.list()) n += s.fresh ? s.size : (this.replayedBytes.get(s.number) ?? 0);
+    return n;
   }
 
   /** How many segments there are, the newest included even before its file exists (tests and diagnostics). */

@@ -14,5 +14,6 @@ export function createTransportFactory(overrides: { configPollMs?: number; stopG
       configPollMs: overrides.configPollMs ?? (Number(process.env.INTERCHANGE_CONFIG_POLL_MS) || undefined),
       stopGraceMs: overrides.stopGraceMs ?? (Number(process.env.INTERCHANGE_STOP_GRACE_MS) || undefined),
       authThrottle: overrides.authThrottle,
+      metrics: deps.metrics,
     });
 }

@@ -13,10 +13,11 @@ import type { DirectoryReader } from '../../directory/directory-store.js';
 import type { ServerRecord, TransportServiceSettings } from '../../directory/records.js';
 import { serverHome } from '../../organization/bootstrap.js';
 import { DeliveryEngine } from '../delivery/delivery-queues.js';
-import { createQueueViewer, stoppedError } from '../delivery/queue-view.js';
+import { createQueueViewer, queueLengths, stoppedError } from '../delivery/queue-view.js';
 import type { AuthThrottlePolicy } from '../inbound/auth-throttle.js';
 import { ReceiveListeners } from '../inbound/receive-listeners.js';
 import type { AcceptedMessage } from '../inbound/smtp-session.js';
+import { NO_TRANSPORT_METRICS, type TransportMetrics, type TransportObservation } from '../metrics/transport-metrics.js';
 import { ProtocolLogWriter, type ProtocolLogSettings } from '../protocol-log/index.js';
 import { MailQueueStore } from '../queue/index.js';
 import { ProcessingJournal } from '../queue/processing-journal.js';
@@ -39,6 +40,8 @@ export interface TransportServiceOptions {
   queueDir?: string;
   /** Thresholds of the cross-session AUTH throttle (src/transport/inbound/auth-throttle.ts). */
   authThrottle?: Partial<AuthThrottlePolicy>;
+  /** Where the service reports messages, sessions and spool syncs as they happen (the server's metrics). */
+  metrics?: TransportMetrics;
 }
 
 type State = 'Running' | 'Stopped' | 'StartPending' | 'StopPending';
@@ -68,6 +71,7 @@ export class TransportService implements TransportServiceControl {
   private closing: Promise<void> | undefined;
   /** Message data in memory, received or read for delivery: one budget for the whole service. */
   private readonly messageMemory = new MessageMemoryBudget();
+  private readonly metrics: TransportMetrics;
 
   private constructor(
     private readonly opts: TransportServiceOptions,
@@ -76,6 +80,7 @@ export class TransportService implements TransportServiceControl {
   ) {
     this.serverName = opts.serverName.toUpperCase();
     this.clock = opts.clock ?? (() => new Date());
+    this.metrics = opts.metrics ?? NO_TRANSPORT_METRICS;
     this.tlsContexts = new TlsContextCache(opts.certificates, loadSystemRoots());
   }
 
@@ -84,6 +89,7 @@ export class TransportService implements TransportServiceControl {
     const queueDir = opts.queueDir ?? path.join(serverHome(opts.dataDir, opts.serverName), 'Queue');
     const store = await MailQueueStore.open(queueDir, {
       onDamage: (segment, damaged) => opts.logger.error({ segment, damaged, copy: path.join(queueDir, 'corrupt') }, 'The queue database has a damaged segment; the records around the damage were read, the ones in it are lost'),
+      onSynced: opts.metrics ? (seconds) => opts.metrics!.spoolSynced(seconds) : undefined,
     });
     // Lists what the previous process was processing when it died; init() counts those crashes (poison detection).
     const journal = await ProcessingJournal.open(queueDir);
@@ -99,7 +105,7 @@ export class TransportService implements TransportServiceControl {
     const onError = (e: unknown) => this.opts.logger.warn({ err: e }, 'Protocol log write failed');
     this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...logSettings(t, 'send'), clock: this.clock, onError });
     this.receiveLog = new ProtocolLogWriter({ kind: 'Receive', ...logSettings(t, 'receive'), clock: this.clock, onError });
-    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal, messageMemory: this.messageMemory });
+    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal, messageMemory: this.messageMemory, metrics: this.metrics });
     this.listeners = new ReceiveListeners({
       snapshot: () => this.snapshot,
       receiveLog: this.receiveLog,
@@ -111,6 +117,7 @@ export class TransportService implements TransportServiceControl {
         stopping: () => this.state !== 'Running',
         accept: (m) => this.accept(m),
         messageMemory: this.messageMemory,
+        metrics: this.metrics,
       },
     });
     this.queues = createQueueViewer({
@@ -145,6 +152,7 @@ export class TransportService implements TransportServiceControl {
       expiresAt: new Date(m.receivedAt.getTime() + settings.messageExpirationTimeout),
       smtpUtf8: m.smtpUtf8,
     });
+    this.metrics.receiveConnector(m.sourceConnector).messageReceived();
     // Only a message received whole is worth keeping in memory for its delivery.
     void this.engine.accepted(queued, Buffer.isBuffer(m.body) ? m.body : undefined).catch((e) => this.opts.logger.error({ err: e, id: queued.id }, 'Categorizing a message failed'));
     return queued.id;
@@ -182,6 +190,23 @@ export class TransportService implements TransportServiceControl {
       })
       .finally(() => (this.refreshing = undefined));
     return this.refreshing;
+  }
+
+  /** What the server's metrics read when scraped: the running state, nothing read from the directory. */
+  observation(): TransportObservation {
+    return {
+      // Stopped too: the spool still holds its mail, and a stopped transport with aging mail is worth an alert.
+      queues: () => queueLengths(this.engine, this.store, this.serverName),
+      certificates: () => this.snapshot.certificates,
+      namedClientCertificates: () => {
+        const out: Array<{ connector: string; usable: boolean }> = [];
+        for (const r of this.snapshot.sendRuntime.values()) {
+          if (r.clientCertificate.kind !== 'fqdn') out.push({ connector: r.record.name, usable: r.clientCertificate.kind === 'named' });
+        }
+        return out;
+      },
+      spoolBytes: () => this.store.spoolBytes(),
+    };
   }
 
   runningServer(): ServerRecord {
