@@ -5,6 +5,7 @@ import { productVersion } from '../product-version.js';
 import { heartbeatIntervalFromEnvironment } from '../server/heartbeat.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
 import { envDirectory } from './connect.js';
+import { registerHostSetupCommands } from './host-setup-commands.js';
 import { registerInstallServiceCommand } from './service-unit.js';
 import { registerShellCommand } from './shell-command.js';
 
@@ -91,6 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   registerShellCommand(program);
+  registerHostSetupCommands(program);
   registerInstallServiceCommand(program, port);
 
   try {
