@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { parseDirectoryUrl } from '../directory/directory-url.js';
 import { prepareDirectory } from '../directory/postgres/prepare-directory.js';
-import { recordDirectory } from '../directory/recorded-directory.js';
+import { recordDirectory, recordedDirectory } from '../directory/recorded-directory.js';
+import { embeddedDirectoryFile } from '../directory/open-directory.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { joinHost } from '../organization/join-host.js';
 import { prepareDataFolder } from '../server/data-folder.js';
@@ -31,7 +32,7 @@ export function registerHostSetupCommands(program: Command): void {
     .action(async (o: { adminDirectory: string; directory: string; data?: string }) => {
       process.umask(0o077);
       // The folder is checked before the cluster changes, so a bad --data leaves nothing half-made.
-      if (o.data !== undefined) prepareDataFolder(o.data);
+      if (o.data !== undefined) refuseFolderOfAnotherDirectory(o.data, o.directory);
       const done = await prepareDirectory({ adminDirectory: o.adminDirectory, directory: o.directory });
       const out: string[] = [];
       if (!done.createdRole && !done.createdDatabase && done.applied.length === 0) {
@@ -44,7 +45,8 @@ export function registerHostSetupCommands(program: Command): void {
       const target = parseDirectoryUrl(o.directory);
       const password = done.generatedPassword ?? (target.kind === 'postgres' ? target.password : undefined);
       if (o.data !== undefined && target.kind === 'postgres') {
-        recordDirectory(o.data, { ...target, ...(password !== undefined ? { password } : {}) });
+        // A folder that records this directory already keeps its password: a run without one leaves it there.
+        if (password !== undefined || recordedDirectory(o.data) === undefined) recordDirectory(o.data, { ...target, ...(password !== undefined ? { password } : {}) });
         if (password !== undefined) out.push(`The password of role ${done.role} is kept in ${path.join(path.resolve(o.data), 'directory-password')} (mode 0600).`);
       } else if (done.generatedPassword !== undefined) {
         out.push(`Password of role ${done.role} (shown once; or run again with --data to keep it in a data folder): ${done.generatedPassword}`);
@@ -74,6 +76,23 @@ export function registerHostSetupCommands(program: Command): void {
         ].join('\n') + '\n',
       );
     });
+}
+
+/**
+ * `--data` names where serve will find the directory: a folder that already records another one, or that holds
+ * an embedded organization, is some server's and is not pointed elsewhere.
+ */
+function refuseFolderOfAnotherDirectory(dataDir: string, directory: string): void {
+  const target = parseDirectoryUrl(directory);
+  prepareDataFolder(dataDir);
+  const recorded = recordedDirectory(dataDir);
+  const other = recorded?.kind === 'postgres' && target.kind === 'postgres' && recorded.withoutPassword !== target.withoutPassword ? recorded.withoutPassword : undefined;
+  if (other || (!recorded && fs.existsSync(embeddedDirectoryFile(dataDir)))) {
+    throw new InterchangeError(
+      'ICX_ORGANIZATION_MISMATCH',
+      `The data folder ${path.resolve(dataDir)} already uses ${other ? `the directory ${other}` : `the embedded directory ${embeddedDirectoryFile(dataDir)}`}: give --data a new folder, or none to have the password printed. Nothing was changed.`,
+    );
+  }
 }
 
 /** A token never comes from argv, which every user of the host can read in the process list. */

@@ -95,8 +95,13 @@ describe('prepare-directory and join: a second host from a running server, nothi
     assert.equal(modeOf(path.join(host1, 'directory-password')), 0o600);
     assert.ok(fs.readFileSync(path.join(host1, 'directory-password'), 'utf8').length >= 30, 'a generated password');
 
-    const again = cli(['prepare-directory', '--admin-directory', pgi.url('postgres'), '--directory', directoryUrl]);
+    const password = fs.readFileSync(path.join(host1, 'directory-password'), 'utf8');
+    const again = cli(['prepare-directory', '--admin-directory', pgi.url('postgres'), '--directory', directoryUrl, '--data', host1]);
     assert.equal(again.status, 0, again.stdout + again.stderr);
+    assert.equal(fs.readFileSync(path.join(host1, 'directory-password'), 'utf8'), password, 'a second run keeps the password it kept');
+    // A folder that uses another directory is not pointed at this one.
+    refused(cli(['prepare-directory', '--admin-directory', pgi.url('postgres'), '--directory', directoryUrl.replace(/\/interchange$/, '/other'), '--data', host1]), /already uses the directory .*\/interchange: .*Nothing was changed/);
+    assert.ok(!(await databases()).includes('other'));
     assert.match(again.stdout, /is prepared already \(role interchange, database interchange, schema version 4\): nothing was changed/);
     assert.doesNotMatch(again.stdout, /Created|Password/);
 
@@ -106,6 +111,13 @@ describe('prepare-directory and join: a second host from a running server, nothi
     assert.equal(made.status, 0, made.stdout + made.stderr);
     assert.match(made.stdout, /Password of role o'brien"x \(shown once/);
     assert.equal((await admin.query('select pg_get_userbyid(datdba) as o from pg_database where datname = $1', ['odd"db'])).rows[0]?.o, 'o\'brien"x');
+
+    // A database administrator who is no superuser, only CREATEROLE and CREATEDB, is enough, and keeps no membership in the new role.
+    await admin.query('create role dba login createrole createdb');
+    const byDba = cli(['prepare-directory', '--admin-directory', pgi.url('postgres').replace('postgres@', 'dba@'), '--directory', pgi.url('postgres').replace('postgres@', 'ops@').replace(/\/postgres$/, '/opsdb')]);
+    assert.equal(byDba.status, 0, byDba.stdout + byDba.stderr);
+    assert.equal((await admin.query("select pg_get_userbyid(datdba) as o from pg_database where datname = 'opsdb'")).rows[0]?.o, 'ops');
+    assert.equal((await admin.query("select pg_has_role('dba', 'ops', 'MEMBER') as m")).rows[0].m, false);
   });
 
   it('join fetches the organization over HTTPS pinned to the thumbprint; EX02 serves from it', async () => {
@@ -122,6 +134,14 @@ describe('prepare-directory and join: a second host from a running server, nothi
     const thumbprint = /Thumbprint\s*:\s*([0-9A-F]{40})/.exec(iis ?? '')?.[1];
     assert.ok(thumbprint, listed.stdout);
     const tokenFile = path.join(host1, 'admin-token');
+    const whatIf = cli(['shell', '--data', host1, '-Command', 'Export-OrganizationJoinData -Server EX09 -WhatIf']);
+    assert.equal(whatIf.status, 0, whatIf.stdout + whatIf.stderr);
+    assert.match(whatIf.stdout, /What if: Handing out the organization's key and directory credentials for server EX09\./);
+    assert.doesNotMatch(whatIf.stdout, /KeyVaultKey|OrganizationGuid/);
+    // A view-only administrator may run every cmdlet that changes nothing, but not this one.
+    const viewer = cli(['shell', '--data', host1, '-Command', "New-AdministratorCredential -Name viewer -RoleGroup 'View-Only Organization Management' | Format-List Token"]);
+    const viewerToken = /Token\s*:\s*(\S+)/.exec(viewer.stdout)?.[1];
+    assert.ok(viewerToken, viewer.stdout + viewer.stderr);
 
     const host2 = await tempDir('join-host2');
     dirs.push(host2);
@@ -129,6 +149,8 @@ describe('prepare-directory and join: a second host from a running server, nothi
     refused(cli(['join', '--data', host2, '--server', 'EX02', '--from', ex01.url, '--thumbprint', wrong, '--token-file', tokenFile]), new RegExp(`presented the certificate with thumbprint ${thumbprint}, not the expected ${wrong}: nothing was sent`));
     assert.deepEqual(fs.readdirSync(host2), [], 'a refused join leaves the folder empty');
     refused(cli(['join', '--data', host2, '--server', 'EX02', '--from', ex01.url, '--thumbprint', thumbprint], 'icx_not-a-token\n'), /refused the administrator token/);
+    assert.deepEqual(fs.readdirSync(host2), []);
+    refused(cli(['join', '--data', host2, '--server', 'EX02', '--from', ex01.url, '--thumbprint', thumbprint], viewerToken), /isn't assigned to any management roles that are included in the "Organization Configuration" role/);
     assert.deepEqual(fs.readdirSync(host2), []);
     refused(cli(['join', '--data', host2, '--server', 'EX02', '--from', ex01.url.replace('https:', 'http:'), '--thumbprint', thumbprint, '--token-file', tokenFile]), /is not HTTPS/);
     // A folder of an organization is refused before anything is fetched: here from an address where nothing answers.
