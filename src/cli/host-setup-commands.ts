@@ -98,6 +98,7 @@ function refuseFolderOfAnotherDirectory(dataDir: string, directory: string): voi
 /** A token never comes from argv, which every user of the host can read in the process list. */
 function readToken(file: string | undefined): string {
   let text: string;
+  if ((file === undefined || file === '-') && process.stdin.isTTY) process.stderr.write('Administrator token (then Enter and Ctrl+D): ');
   try {
     text = fs.readFileSync(file === undefined || file === '-' ? 0 : file, 'utf8');
   } catch (e) {
