@@ -107,7 +107,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       return reply.code(error.httpStatus).send({ ok: false, cmdlet: req.params.name, output: [], warnings: [], whatIf: [], errors: [], error: error.toWire() });
     }
     const forwardedBy = req.headers[FORWARDED_BY_HEADER];
-    const acting = typeof forwardedBy === 'string' && forwardedBy ? { ...caller, forwardedBy } : caller;
+    const acting: Caller = { ...caller, channel: channelOf(req), ...(typeof forwardedBy === 'string' && forwardedBy ? { forwardedBy } : {}) };
     let body: InvokeRequest;
     try {
       body = parseInvokeRequest(req.body);
@@ -138,6 +138,13 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
 
   await opts.extend?.(app, authenticate);
   return app;
+}
+
+/** What carried the request: TLS, loopback (plain, but on no network) or plain HTTP from another host. */
+function channelOf(req: FastifyRequest): NonNullable<Caller['channel']> {
+  if ((req.raw.socket as { encrypted?: boolean }).encrypted) return 'https';
+  const address = req.raw.socket.remoteAddress ?? '';
+  return address === '::1' || /^(::ffff:)?127\./.test(address) ? 'loopback' : 'http';
 }
 
 async function firstOf(auths: Authenticator[], req: FastifyRequest): Promise<Caller | undefined> {

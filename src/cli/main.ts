@@ -6,6 +6,7 @@ import { heartbeatIntervalFromEnvironment } from '../server/heartbeat.js';
 import { directoryTimeoutFromEnvironment } from '../directory/postgres/open-postgres-directory.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
 import { envDirectory } from './connect.js';
+import { registerHostSetupCommands } from './host-setup-commands.js';
 import { registerInstallServiceCommand } from './service-unit.js';
 import { registerShellCommand } from './shell-command.js';
 
@@ -93,6 +94,7 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   registerShellCommand(program);
+  registerHostSetupCommands(program);
   registerInstallServiceCommand(program, port);
 
   try {

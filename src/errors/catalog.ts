@@ -90,6 +90,9 @@ export const ERROR_CATALOG = {
   ICX_ORGANIZATION_MISMATCH: { category: 'InvalidOperation', httpStatus: 409, summary: "The data folder belongs to another organization than the directory's, or the directory holds no organization for a data folder that was already given one." },
   ICX_KEYVAULT_MISSING: { category: 'ResourceUnavailable', httpStatus: 503, summary: "A server joining an existing organization has no keyvault.key: it is copied from a server of the organization, never made anew." },
   ICX_KEYVAULT_MISMATCH: { category: 'InvalidData', httpStatus: 400, summary: "The data folder's keyvault.key is not the key the organization's secrets are sealed with." },
+  ICX_DIRECTORY_PREPARE_FAILED: { category: 'InvalidOperation', httpStatus: 409, summary: 'prepare-directory cannot create the directory\'s role or database with the administrative connection it was given.' },
+  ICX_CHANNEL_NOT_SECURE: { category: 'PermissionDenied', httpStatus: 403, summary: 'A cmdlet whose output is secret was called over plain HTTP from another host; it answers only over HTTPS or on loopback.' },
+  ICX_THUMBPRINT_MISMATCH: { category: 'ConnectionError', httpStatus: 502, summary: 'The server reached presented another certificate than the thumbprint it was expected to present; nothing was sent.' },
 
   ICX_INTERNAL: { category: 'NotSpecified', httpStatus: 500, summary: 'An unexpected failure; the service log has details.' },
 } as const satisfies Record<string, CatalogEntry>;

@@ -14,9 +14,9 @@ import type { OrganizationServices, TransportServiceControl } from '../cmdlets/f
 import { CmdletRunner } from '../cmdlets/framework/runner.js';
 import { DirectoryHealth, isDirectoryUnavailable } from '../directory/directory-health.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
-import { parseDirectoryUrl } from '../directory/directory-url.js';
+import { type DirectoryLocation, parseDirectoryUrl } from '../directory/directory-url.js';
 import { embeddedDirectoryFile, openDirectory } from '../directory/open-directory.js';
-import { recordDirectory } from '../directory/recorded-directory.js';
+import { recordDirectory, recordedDirectory } from '../directory/recorded-directory.js';
 import { bootstrapServer } from '../organization/bootstrap.js';
 import { joinOrganization, refuseNewOrganizationEarly } from '../organization/organization-identity.js';
 import { InterchangeError } from '../errors/interchange-error.js';
@@ -101,9 +101,10 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   // only then does anything in the directory change (joinOrganization's first write, bootstrap).
   refuseListenPort(opts.smtpPort, '--smtp-port', 'the Default Frontend Receive connector', false);
   refuseListenPort(opts.adminPort, '--admin-port', 'the admin center and API', true);
-  const location = parseDirectoryUrl(opts.directoryUrl);
-  const directoryName = location.kind === 'postgres' ? `the directory ${location.withoutPassword}` : `the embedded directory ${embeddedDirectoryFile(opts.dataDir)}`;
+  const given = parseDirectoryUrl(opts.directoryUrl);
+  const directoryName = given.kind === 'postgres' ? `the directory ${given.withoutPassword}` : `the embedded directory ${embeddedDirectoryFile(opts.dataDir)}`;
   prepareDataFolder(opts.dataDir);
+  const location = withRecordedPassword(given, opts.dataDir);
   const lock = ServerLock.acquire(opts.dataDir, serverName);
   const cleanup: Array<() => Promise<void>> = [async () => lock.release()];
   const unwind = async () => {
@@ -216,6 +217,18 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     await unwind();
     throw e;
   }
+}
+
+/**
+ * `--directory` without a password, for the directory whose password the data folder keeps (written by an
+ * earlier start, `prepare-directory --data` or `join`): the kept password is used, so it never has to be
+ * typed on a command line, where other users see it in the process list.
+ */
+function withRecordedPassword(given: DirectoryLocation, dataDir: string): DirectoryLocation {
+  if (given.kind !== 'postgres' || given.password !== undefined) return given;
+  const recorded = recordedDirectory(dataDir);
+  if (recorded?.kind === 'postgres' && recorded.password !== undefined && recorded.withoutPassword === given.withoutPassword) return recorded;
+  return given;
 }
 
 /**

@@ -12,6 +12,7 @@ import { acceptedDomainCmdlets, acceptedDomainType } from './accepted-domain.js'
 import { adPermissionCmdlets, adPermissionType } from './ad-permission.js';
 import { messageType, queueCmdlets, queueType } from './queues.js';
 import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-logs.js';
+import { organizationJoinCmdlets, organizationJoinDataType } from './organization-join.js';
 
 /** Every cmdlet of Interchange and the object types they return. */
 export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlets: CmdletDeclaration[]; types: ObjectTypeInfo[] } {
@@ -28,7 +29,8 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...mailUserCmdlets(),
       ...acceptedDomainCmdlets(),
       ...adPermissionCmdlets(),
+      ...organizationJoinCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType],
+    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType],
   };
 }

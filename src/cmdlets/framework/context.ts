@@ -56,6 +56,11 @@ export interface Caller {
   forwardedBy?: string;
   /** The directory could not be reached: the credential is as this server last read it there. */
   checkedDuringOutage?: boolean;
+  /**
+   * How the call reached this server: over TLS, over plain HTTP from this host (loopback, which no
+   * network carries), or over plain HTTP from another host. Set by the HTTP API for every call.
+   */
+  channel?: 'https' | 'loopback' | 'http';
 }
 
 const IMPACT_ORDER: Record<ConfirmImpact, number> = { None: 0, Low: 1, Medium: 2, High: 3 };
