@@ -208,8 +208,7 @@ describe('namespace lab: three hosts, one PostgreSQL directory', { timeout: 300_
     assert.deepEqual((await apis.get('EX11')!.ok('Get-ExchangeServer')).map((s) => s.Name).sort(), before);
   });
 
-  // Mail flow only: cmdlets that act on the local server during an outage (Get-Queue, Stop-Service) do not work yet.
-  it('with PostgreSQL stopped, mail sent from one host through EX13 reaches the next hop', async () => {
+  it('with PostgreSQL stopped, mail sent from one host through EX13 reaches the next hop, and EX13 answers for itself', async () => {
     sink = await startRecordingSink(undefined, lab.bridgeAddress);
     const api13 = apis.get('EX13')!;
     await api13.ok('New-SendConnector', { Name: 'Lab next hop', AddressSpaces: ['fabrikam.example'], SmartHosts: [lab.bridgeAddress], Port: sink.port, DNSRoutingEnabled: false, SourceTransportServers: ['EX13'] });
@@ -228,6 +227,21 @@ describe('namespace lab: three hosts, one PostgreSQL directory', { timeout: 300_
       assert.equal(r.code, 0, r.out);
       await delivered('during the outage');
       assert.deepEqual(sink.messages.find((m) => m.raw.includes('Subject: during the outage'))!.to, ['someone@fabrikam.example']);
+
+      // On EX13's own host, its shell reaches it through the data folder; what EX13 answers from its running state works.
+      const queues = await shell('EX13', 'Get-Queue');
+      assert.equal(queues.code, 0, queues.out);
+      assert.match(queues.out, /EX13\\Submission/);
+      const restarted = await shell('EX13', 'Stop-Service MSExchangeTransport; Start-Service MSExchangeTransport; Get-Service MSExchangeTransport');
+      assert.equal(restarted.code, 0, restarted.out);
+      assert.match(restarted.out, /Running/);
+      const other = await shell('EX13', 'Get-SendConnector');
+      assert.notEqual(other.code, 0, other.out);
+      assert.match(other.out, /The directory at postgres:\/\/\S+ cannot be reached/);
+      assert.doesNotMatch(other.out, /\n\s+at /, 'no stack trace');
+      const after = await send('after a restart during the outage');
+      assert.equal(after.code, 0, after.out);
+      await delivered('after a restart during the outage');
     } finally {
       await pg.resume();
     }

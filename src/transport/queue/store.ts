@@ -314,12 +314,12 @@ export class MailQueueStore {
     return e && cloneMessage(e.msg);
   }
 
-  /** Every message in the spool, by id. */
   /** Every stored message as it is, in no order and not copied: for counting them (the metrics), never for changing them. */
   *peek(): IterableIterator<Readonly<QueuedMessage>> {
     for (const e of this.entries.values()) yield e.msg;
   }
 
+  /** Every message in the spool, by id. */
   list(): QueuedMessage[] {
     return [...this.entries.values()].map((e) => e.msg).sort((a, b) => a.id - b.id).map(cloneMessage);
   }
