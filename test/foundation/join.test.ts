@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { assertOneLineFailure, runCli } from '../support/cli.js';
 import { type PostgresInstance, startPostgres } from '../support/postgres.js';
-import { AdminApi, CLI, freeTcpPort, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
+import { AdminApi, freeTcpPort, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
 
-function cli(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, input: input ?? '' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** One line on standard error and exit code 1: how every refusal of these commands looks. */
-function refused(r: ReturnType<typeof cli>, pattern: RegExp): void {
-  assert.equal(r.status, 1, `exit code 1 expected:\n${r.stdout}${r.stderr}`);
-  assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line expected:\n${r.stderr}`);
-  assert.match(r.stderr, pattern);
-}
+const cli = (args: string[], input?: string) => runCli(args, { input });
+const refused = assertOneLineFailure;
 
 /** An address of this host other than loopback: the admin API there is served over HTTPS, as on a real network. */
 function hostAddress(): string {

@@ -11,25 +11,11 @@ import path from 'node:path';
 import { AdminApi, REPO_ROOT, freeTcpPort, startServerProcess, tempDir, type ServerProcess } from '../support/interchange.js';
 import { startPostfixNextHop, type PostfixNextHop } from '../support/postfix.js';
 import { opensslSClientStartTls, runProcess } from '../support/smtp-tools.js';
-import { RawSmtp, allowAnonymousRelay, waitFor } from '../support/transport-harness.js';
+import { allowAnonymousRelay, submitMessage, waitFor } from '../support/transport-harness.js';
 
 const ALERTS = path.join(REPO_ROOT, 'docs', 'prometheus-alerts.yml');
 
-async function submit(smtpPort: number, id: string, to: string): Promise<void> {
-  const c = await RawSmtp.connect(smtpPort);
-  try {
-    await c.reply();
-    await c.command('EHLO client.test');
-    assert.match((await c.command('MAIL FROM:<alice@contoso.com>'))!, /^250 /);
-    assert.match((await c.command(`RCPT TO:<${to}>`))!, /^250 /);
-    assert.match((await c.command('DATA'))!, /^354 /);
-    c.write(`Message-ID: <${id}>\r\nSubject: ${id}\r\n\r\nbody of ${id}\r\n.\r\n`);
-    assert.match((await c.reply())!, /^250 2\.6\.0 /);
-    await c.command('QUIT');
-  } finally {
-    c.close();
-  }
-}
+const submit = (smtpPort: number, id: string, to: string) => submitMessage(smtpPort, { messageId: id, to });
 
 interface Sample {
   metric: Record<string, string>;

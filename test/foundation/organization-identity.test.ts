@@ -1,34 +1,21 @@
 // Hosts sharing one PostgreSQL directory: a mistyped URL, a missing or wrong keyvault.key, or another
 // organization's data folder stops `serve` with one line before the data folder or the directory changes.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { openDirectory } from '../../src/directory/open-directory.js';
+import { assertOneLineFailure, runCli } from '../support/cli.js';
 import { type PostgresInstance, startPostgres } from '../support/postgres.js';
-import { AdminApi, CLI, freeTcpPort, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
+import { AdminApi, freeTcpPort, type ServerProcess, startServerProcess, tempDir } from '../support/interchange.js';
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, INTERCHANGE_LOG_LEVEL: 'warn', INTERCHANGE_DIRECTORY: '' } });
-  assert.equal(r.error, undefined, `interchange did not finish: ${r.error}`);
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => runCli(args);
 
 async function serve(dataDir: string, server: string, directory?: string) {
   const args = ['serve', '--data', dataDir, '--server', server, '--smtp-port', String(await freeTcpPort()), '--admin-port', String(await freeTcpPort())];
   return cli(directory === undefined ? args : [...args, '--directory', directory]);
-}
-
-/** One line on stderr, no stack trace, exit 1. */
-function assertOneLineFailure(r: { status: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.status, 1, r.stderr);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
 }
 
 /** Every file of a folder with a hash of its content: what "untouched" means. */

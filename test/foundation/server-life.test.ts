@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { assertOneLineFailure, runCli } from '../support/cli.js';
 import { AdminApi, CLI, freeTcpPort, startServerProcess, tempDir } from '../support/interchange.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -12,19 +13,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-function serve(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'serve', ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, INTERCHANGE_LOG_LEVEL: 'warn' } });
-  assert.equal(r.error, undefined, `serve did not finish: ${r.error}`);
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertOneLineFailure(r: { status: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.status, 1, r.stderr);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
+const serve = (args: string[]) => runCli(['serve', ...args], { timeoutMs: 30_000 });
 
 function sqlite<T>(file: string, work: (db: Database.Database) => T): T {
   const db = new Database(file);

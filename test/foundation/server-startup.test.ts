@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { assertOneLineFailure, runCli } from '../support/cli.js';
 import { AdminApi, CLI, freeTcpPort, startServerProcess, tempDir } from '../support/interchange.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -13,23 +14,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-function serve(args: string[], opts: { user?: string } = {}): { status: number | null; stdout: string; stderr: string } {
-  const argv = [CLI, 'serve', ...args];
-  const r = opts.user
-    ? spawnSync('setpriv', [`--reuid=${opts.user}`, `--regid=${opts.user}`, '--clear-groups', process.execPath, ...argv], { encoding: 'utf8', timeout: 30_000 })
-    : spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, INTERCHANGE_LOG_LEVEL: 'warn' } });
-  assert.equal(r.error, undefined, `serve did not finish: ${r.error}`);
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** One line on stderr, no stack trace, exit 1. */
-function assertOneLineFailure(r: { status: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.status, 1, r.stderr);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
+const serve = (args: string[], opts: { user?: string } = {}) => runCli(['serve', ...args], { ...opts, timeoutMs: 30_000 });
 
 test('a second serve of a running server exits with one line; the first keeps its ports and its directory record', async () => {
   const dataDir = await tempDir('startup-twice');

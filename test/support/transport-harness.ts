@@ -1,6 +1,7 @@
 // Transport tests: an in-process Interchange server with its transport (real
 // sockets, real SQLite, real spool), a tiny recording SMTP next hop, and a raw
 // SMTP client for feeding a server exactly the bytes a test wants.
+import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import pino from 'pino';
@@ -223,5 +224,25 @@ export class RawSmtp {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/**
+ * One message submitted as a mail client does (EHLO, one recipient, DATA), asserting each
+ * step's success and the 250 2.6.0 that means it is queued.
+ */
+export async function submitMessage(port: number, opts: { messageId: string; to: string; from?: string; subject?: string; body?: string }): Promise<void> {
+  const c = await RawSmtp.connect(port);
+  try {
+    assert.match((await c.reply()) ?? '', /^220 /);
+    assert.match((await c.command('EHLO client.test')) ?? '', /^250/);
+    assert.match((await c.command(`MAIL FROM:<${opts.from ?? 'alice@contoso.com'}>`)) ?? '', /^250 /);
+    assert.match((await c.command(`RCPT TO:<${opts.to}>`)) ?? '', /^250 /);
+    assert.match((await c.command('DATA')) ?? '', /^354 /);
+    c.write(`Message-ID: <${opts.messageId}>\r\nSubject: ${opts.subject ?? opts.messageId}\r\n\r\n${opts.body ?? `body of ${opts.messageId}`}\r\n.\r\n`);
+    assert.match((await c.reply()) ?? '', /^250 2\.6\.0 /);
+    await c.command('QUIT');
+  } finally {
+    c.close();
   }
 }

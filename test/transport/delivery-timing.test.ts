@@ -4,22 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freeTcpPort } from '../support/interchange.js';
-import { RawSmtp, startRecordingSink, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
+import { startRecordingSink, startTestServer, submitMessage, waitFor, type TestServer } from '../support/transport-harness.js';
 
-async function submit(s: TestServer, id: string, to: string): Promise<void> {
-  const c = await RawSmtp.connect(s.smtpPort);
-  try {
-    await c.reply();
-    await c.command('EHLO client.test');
-    await c.command('MAIL FROM:<alice@contoso.com>');
-    await c.command(`RCPT TO:<${to}>`);
-    await c.command('DATA');
-    c.write(`Message-ID: <${id}>\r\nSubject: ${id}\r\n\r\nbody\r\n.\r\n`);
-    assert.match((await c.reply())!, /^250 2\.6\.0 /);
-  } finally {
-    c.close();
-  }
-}
+const submit = (s: TestServer, id: string, to: string) => submitMessage(s.smtpPort, { messageId: id, to, body: 'body' });
 
 test('next hop down: a delay notification after DelayNotificationTimeout, then an NDR at MessageExpirationTimeout with the last error', { timeout: 90_000 }, async () => {
   const sink = await startRecordingSink();

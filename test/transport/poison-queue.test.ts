@@ -10,7 +10,7 @@ import net from 'node:net';
 import { afterCrash } from '../../src/transport/delivery/poison-detection.js';
 import { fromMetadataDoc, toMetadataDoc } from '../../src/transport/queue/metadata.js';
 import { AdminApi, freeTcpPort, startServerProcess, tempDir, type ServerProcess } from '../support/interchange.js';
-import { allowAnonymousRelay, RawSmtp, startRecordingSink, waitFor, waitForPort } from '../support/transport-harness.js';
+import { allowAnonymousRelay, startRecordingSink, submitMessage, waitFor, waitForPort } from '../support/transport-harness.js';
 
 test('afterCrash: the count rises by one; poison at the threshold, never when detection is off', () => {
   const cases: Array<[number | undefined, number, boolean, { crashCount: number; poison: boolean }]> = [
@@ -106,20 +106,7 @@ async function startStallingHop(): Promise<{ port: number; hang: boolean; dataRe
   return hop;
 }
 
-async function submit(port: number, to: string, messageId: string): Promise<void> {
-  const c = await RawSmtp.connect(port);
-  try {
-    assert.match((await c.reply()) ?? '', /^220/);
-    assert.match((await c.command('EHLO client.test')) ?? '', /^250/);
-    assert.match((await c.command('MAIL FROM:<sender@contoso.com>')) ?? '', /^250/);
-    assert.match((await c.command(`RCPT TO:<${to}>`)) ?? '', /^250/);
-    assert.match((await c.command('DATA')) ?? '', /^354/);
-    assert.match((await c.command(`Message-ID: <${messageId}>\r\nSubject: poison test\r\n\r\nHello.\r\n.`)) ?? '', /^250/);
-    await c.command('QUIT');
-  } finally {
-    c.close();
-  }
-}
+const submit = (port: number, to: string, messageId: string) => submitMessage(port, { messageId, to, from: 'sender@contoso.com', subject: 'poison test', body: 'Hello.' });
 
 const ENV = { INTERCHANGE_CONFIG_POLL_MS: '100', INTERCHANGE_STOP_GRACE_MS: '500' };
 

@@ -4,23 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { freeTcpPort, tempDir } from '../support/interchange.js';
-import { RawSmtp, startRecordingSink, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
+import { RawSmtp, startRecordingSink, startTestServer, submitMessage, waitFor, type TestServer } from '../support/transport-harness.js';
 
-async function submit(s: TestServer, id: string, to = 'bob@fabrikam.com'): Promise<void> {
-  const c = await RawSmtp.connect(s.smtpPort);
-  try {
-    await c.reply();
-    await c.command('EHLO client.test');
-    assert.match((await c.command('MAIL FROM:<alice@contoso.com>'))!, /^250 /);
-    assert.match((await c.command(`RCPT TO:<${to}>`))!, /^250 /);
-    assert.match((await c.command('DATA'))!, /^354 /);
-    c.write(`Message-ID: <${id}>\r\nSubject: ${id}\r\n\r\nbody of ${id}\r\n.\r\n`);
-    assert.match((await c.reply())!, /^250 2\.6\.0 /);
-    await c.command('QUIT');
-  } finally {
-    c.close();
-  }
-}
+const submit = (s: TestServer, id: string, to = 'bob@fabrikam.com') => submitMessage(s.smtpPort, { messageId: id, to });
 
 test('stop the transport with messages queued and the next hop down; start it; every message arrives exactly once, and the other server is unaffected', { timeout: 120_000 }, async () => {
   const dataDir = await tempDir('stop-start');

@@ -6,7 +6,7 @@ import { readCertificateData, toPem } from '../../src/certificates/containers.js
 import { issueCertificate, signCertificateRequest } from '../../src/certificates/generate.js';
 import { freeTcpPort } from '../support/interchange.js';
 import { corruptPfx, createTestPki, pfx, type TestPki } from '../support/pki.js';
-import { RawSmtp, waitFor } from '../support/transport-harness.js';
+import { RawSmtp, submitMessage, waitFor } from '../support/transport-harness.js';
 import { api, axe, type Browser, launchBrowser, openPage, output, screenshot, signIn, startOrganization } from './harness.js';
 import { focused, pressUntil } from './keyboard.js';
 import { pickServer, row, selectRow, toolbar } from './pages.js';
@@ -345,21 +345,7 @@ test('servers: protocol log settings through Set-TransportService, a bad path re
 });
 
 /** Submits one message to a server's default Receive connector, as a mail client would. */
-async function submit(port: number, id: string, to: string): Promise<void> {
-  const c = await RawSmtp.connect(port);
-  try {
-    await c.reply();
-    await c.command('EHLO client.test');
-    assert.match((await c.command('MAIL FROM:<alice@contoso.com>'))!, /^250 /);
-    assert.match((await c.command(`RCPT TO:<${to}>`))!, /^250 /);
-    assert.match((await c.command('DATA'))!, /^354 /);
-    c.write(`Message-ID: <${id}>\r\nSubject: Quarterly report ${id}\r\n\r\nbody\r\n.\r\n`);
-    assert.match((await c.reply())!, /^250 /);
-    await c.command('QUIT');
-  } finally {
-    c.close();
-  }
-}
+const submit = (port: number, id: string, to: string) => submitMessage(port, { messageId: id, to, subject: `Quarterly report ${id}`, body: 'body' });
 
 test('queues: a queue in Retry with its messages and last error; suspend, resume and retry it', async () => {
   const closedPort = await freeTcpPort();
