@@ -1,5 +1,6 @@
 // The organization's configuration as the directory stores it. These are the
 // records behind the cmdlets' output objects; cmdlets shape them for display.
+import type { ServerComponentStateEntry } from '../organization/server-component-state.js';
 
 export type ExchangeService = 'Federation' | 'IIS' | 'IMAP' | 'POP' | 'SMTP' | 'UM' | 'UMCallRouter';
 
@@ -71,6 +72,8 @@ export interface ServerRecord {
   smtpPort: number | null;
   internalTransportCertificateThumbprint: string | null;
   transport: TransportServiceSettings;
+  /** Set-ServerComponentState's entries, per component and requester; none: every component Active. */
+  componentStates?: ServerComponentStateEntry[];
   createdAt: Date;
 }
 

@@ -13,6 +13,7 @@ import { adPermissionCmdlets, adPermissionType } from './ad-permission.js';
 import { messageType, queueCmdlets, queueType } from './queues.js';
 import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-logs.js';
 import { organizationJoinCmdlets, organizationJoinDataType } from './organization-join.js';
+import { serverComponentStateType, serverMaintenanceCmdlets, serviceHealthType } from './server-maintenance.js';
 
 /** Every cmdlet of Interchange and the object types they return. */
 export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlets: CmdletDeclaration[]; types: ObjectTypeInfo[] } {
@@ -30,7 +31,8 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...acceptedDomainCmdlets(),
       ...adPermissionCmdlets(),
       ...organizationJoinCmdlets(),
+      ...serverMaintenanceCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType],
+    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType],
   };
 }

@@ -159,7 +159,7 @@ const SERVICES: Record<string, string> = {
 };
 
 /** Stop-/Start-Service on another server are run by that server's own admin API. */
-async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, parameters: Record<string, unknown>): Promise<unknown[]> {
+export async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, parameters: Record<string, unknown>): Promise<unknown[]> {
   const server = await resolveServer(ctx.services.directory, serverName);
   if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Cannot find any service with service name 'MSExchangeTransport' on computer '${server.name}': the server has not registered an admin endpoint.`);
   let body: InvokeResponse;

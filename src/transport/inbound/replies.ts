@@ -52,6 +52,8 @@ export const REPLY = {
   /** A connection over MaxInboundConnection, MaxInboundConnectionPerSource or its percentage (Exchange's text). */
   tooManyConnections: '421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel',
   shuttingDown: '421 4.3.2 Service not available, closing transmission channel',
+  /** Exchange's answer to MAIL FROM while HubTransport is draining or inactive (Set-ServerComponentState). */
+  notAccepting: '421 4.3.2 Service not available',
   timeout: '451 4.7.0 Timeout waiting for client input',
   /** ConnectionTimeout: the session lasted its longest, busy or not. */
   sessionTimeout: '421 4.4.1 Connection timed out',

@@ -76,6 +76,8 @@ export interface SessionHost {
   messageMemory?: MessageMemoryBudget;
   /** Where sessions and handshakes are counted (the server's metrics). */
   metrics?: TransportMetrics;
+  /** False while the server's HubTransport drains or is inactive (Set-ServerComponentState): MAIL gets 421 4.3.2. */
+  acceptsNewMessages?(): boolean;
 }
 
 const MAX_LINE = 4096;
@@ -582,6 +584,12 @@ export class InboundSession {
 
   private onMail(arg: string): void {
     if (!this.checkReadyForMail()) return;
+    if (this.host.acceptsNewMessages?.() === false) {
+      // A server taken out of mail flow: the client tries another (its queue is being finished meanwhile).
+      this.reply(REPLY.notAccepting);
+      this.close('Local');
+      return;
+    }
     if (this.from !== undefined) return this.error(REPLY.senderAlready);
     const path = parseMailArgument(arg);
     if (!path.ok) return this.error(path.reply);

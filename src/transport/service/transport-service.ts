@@ -12,6 +12,7 @@ import { isDirectoryUnavailable } from '../../directory/directory-health.js';
 import type { DirectoryReader } from '../../directory/directory-store.js';
 import type { ServerRecord, TransportServiceSettings } from '../../directory/records.js';
 import { serverHome } from '../../organization/bootstrap.js';
+import { acceptsNewMessages } from '../../organization/server-component-state.js';
 import { DeliveryEngine } from '../delivery/delivery-queues.js';
 import { createQueueViewer, queueLengths, stoppedError } from '../delivery/queue-view.js';
 import type { AuthThrottlePolicy } from '../inbound/auth-throttle.js';
@@ -115,6 +116,7 @@ export class TransportService implements TransportServiceControl {
         serverName: this.serverName,
         clock: this.clock,
         stopping: () => this.state !== 'Running',
+        acceptsNewMessages: () => acceptsNewMessages(this.snapshot.server.componentStates),
         accept: (m) => this.accept(m),
         messageMemory: this.messageMemory,
         metrics: this.metrics,
