@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--admin-host <host>', 'address the admin API listens on; other than loopback, it is served over HTTPS with the IIS certificate', '127.0.0.1')
     .option('--admin-https', 'serve the admin center over HTTPS on loopback too')
     .option('--insecure-admin-http', 'plain HTTP on an address other than loopback (administrator tokens cross the network in clear)')
-    .option('--directory <url>', 'postgres://user@host[:port]/database for a PostgreSQL directory shared by several hosts (default: SQLite in the data folder)')
+    .option('--directory <url>', 'postgres://user@host[:port]/database for a PostgreSQL directory shared by several hosts (default: the one the data folder was started with, else SQLite in the data folder)')
     .option('--advertise-url <url>', 'address of the admin API as other servers and shells reach it, e.g. https://ex01.contoso.com:8443 (default: where it listens)')
     .action(async (o) => {
       // Queued mail, sealed keys and the directory are for this account alone, whatever the umask of the shell or unit.

@@ -101,7 +101,8 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   // only then does anything in the directory change (joinOrganization's first write, bootstrap).
   refuseListenPort(opts.smtpPort, '--smtp-port', 'the Default Frontend Receive connector', false);
   refuseListenPort(opts.adminPort, '--admin-port', 'the admin center and API', true);
-  const given = parseDirectoryUrl(opts.directoryUrl);
+  // No --directory: the one this data folder was started with (a PostgreSQL host's service unit names only --data).
+  const given = opts.directoryUrl === undefined ? (recordedDirectory(opts.dataDir) ?? parseDirectoryUrl(undefined)) : parseDirectoryUrl(opts.directoryUrl);
   const directoryName = given.kind === 'postgres' ? `the directory ${given.withoutPassword}` : `the embedded directory ${embeddedDirectoryFile(opts.dataDir)}`;
   prepareDataFolder(opts.dataDir);
   const location = withRecordedPassword(given, opts.dataDir);

@@ -168,10 +168,13 @@ describe('hosts joining an organization in a shared PostgreSQL directory', () =>
     assert.deepEqual(folderState(host2), folder);
     assert.equal(await directoryState(urlB), directory, "B's directory changed");
 
-    // The same folder started without --directory at all: refused before an embedded directory is made.
-    const forgot = await serve(host2, 'EX02');
-    assertOneLineFailure(forgot, new RegExp(`^The data folder ${host2} belongs to organization ${idA}, but the embedded directory \\S+ holds no organization: start it with the --directory it was used with\\.$`));
-    assert.deepEqual(folderState(host2), folder);
+    // The same folder started without --directory at all (as a service unit names only --data): on the
+    // directory it was started with, never a new embedded organization.
+    const again = await startServerProcess({ dataDir: host2, serverName: 'EX02' });
+    running.push(again);
+    assert.deepEqual((await new AdminApi(again.url, again.token).ok('Get-ExchangeServer')).map((s) => s.Name), ['EX01', 'EX02']);
+    assert.ok(!fs.existsSync(path.join(host2, 'directory.sqlite')), 'no embedded directory was made');
+    await again.stop();
   });
 });
 
