@@ -15,5 +15,6 @@ export function createTransportFactory(overrides: { configPollMs?: number; stopG
       stopGraceMs: overrides.stopGraceMs ?? (Number(process.env.INTERCHANGE_STOP_GRACE_MS) || undefined),
       authThrottle: overrides.authThrottle,
       metrics: deps.metrics,
+      eventIntervalMs: Number(process.env.INTERCHANGE_EVENT_INTERVAL_MS) || undefined,
     });
 }

@@ -23,6 +23,8 @@ import { ProtocolLogWriter, type ProtocolLogSettings } from '../protocol-log/ind
 import { MailQueueStore } from '../queue/index.js';
 import { ProcessingJournal } from '../queue/processing-journal.js';
 import { buildSnapshot, type TransportSnapshot } from './config-snapshot.js';
+import { certificateEvents } from '../events/certificate-events.js';
+import { TransportEventLog } from '../events/transport-event-log.js';
 import { TlsContextCache } from './tls-material.js';
 import { MessageMemoryBudget } from './message-memory-budget.js';
 
@@ -43,6 +45,8 @@ export interface TransportServiceOptions {
   authThrottle?: Partial<AuthThrottlePolicy>;
   /** Where the service reports messages, sessions and spool syncs as they happen (the server's metrics). */
   metrics?: TransportMetrics;
+  /** How often one certificate condition (events 12014-12018) is written to the service log again (ms; an hour). */
+  eventIntervalMs?: number;
 }
 
 type State = 'Running' | 'Stopped' | 'StartPending' | 'StopPending';
@@ -66,6 +70,7 @@ export class TransportService implements TransportServiceControl {
   private refreshing: Promise<void> | undefined;
   private lastBuild = 0;
   private readonly clock: () => Date;
+  private events!: TransportEventLog;
   /** TLS material and client contexts, one per certificate, kept across reloads while in use. */
   readonly tlsContexts: TlsContextCache;
   private transition: Promise<void> = Promise.resolve();
@@ -102,6 +107,8 @@ export class TransportService implements TransportServiceControl {
 
   private async init(): Promise<void> {
     this.snapshot = await this.build();
+    this.events = new TransportEventLog(this.opts.logger, this.opts.eventIntervalMs);
+    this.events.write(certificateEvents(this.snapshot, this.clock()));
     const t = this.snapshot.server.transport;
     const onError = (e: unknown) => this.opts.logger.warn({ err: e }, 'Protocol log write failed');
     this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...logSettings(t, 'send'), clock: this.clock, onError });
@@ -167,6 +174,7 @@ export class TransportService implements TransportServiceControl {
     const next = await this.build();
     const before = this.snapshot.server.transport;
     this.snapshot = next;
+    this.events.write(certificateEvents(next, this.clock()));
     const t = next.server.transport;
     if (JSON.stringify(logSettings(before, 'send')) !== JSON.stringify(logSettings(t, 'send'))) this.sendLog.updateSettings(logSettings(t, 'send'));
     if (JSON.stringify(logSettings(before, 'receive')) !== JSON.stringify(logSettings(t, 'receive'))) this.receiveLog.updateSettings(logSettings(t, 'receive'));
