@@ -13,6 +13,7 @@ import { adPermissionCmdlets, adPermissionType } from './ad-permission.js';
 import { messageType, queueCmdlets, queueType } from './queues.js';
 import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-logs.js';
 import { organizationJoinCmdlets, organizationJoinDataType } from './organization-join.js';
+import { messageTrackingCmdlets, messageTrackingEventType } from './message-tracking.js';
 
 /** Every cmdlet of Interchange and the object types they return. */
 export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlets: CmdletDeclaration[]; types: ObjectTypeInfo[] } {
@@ -25,12 +26,13 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...adminAuditLogCmdlets(),
       ...queueCmdlets(),
       ...protocolLogCmdlets(deps.certificates),
+      ...messageTrackingCmdlets(),
       ...administratorCmdlets(),
       ...mailUserCmdlets(),
       ...acceptedDomainCmdlets(),
       ...adPermissionCmdlets(),
       ...organizationJoinCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType],
+    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, messageTrackingEventType],
   };
 }

@@ -245,6 +245,10 @@ export class TransportService implements TransportServiceControl {
     };
   }
 
+  flushMessageTracking(): Promise<void> {
+    return this.trackingLog.flush();
+  }
+
   runningServer(): ServerRecord {
     return this.snapshot.server;
   }
