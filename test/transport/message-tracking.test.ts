@@ -1,0 +1,206 @@
+// Message tracking: a real server writes Exchange's MSGTRK files as mail goes
+// to a sink, to a next hop that defers and to one that refuses; Get-MessageTrackingLog
+// finds the events through the admin API with Exchange's filters and property names.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { freeTcpPort } from '../support/interchange.js';
+import { swaks } from '../support/smtp-tools.js';
+import { startRecordingSink, startTestServer, waitFor } from '../support/transport-harness.js';
+import { parseCsvLine } from '../../src/transport/logging/exchange-log-text.js';
+
+const FIELDS =
+  '#Fields: date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data,transport-traffic-type,log-id,schema-version';
+
+/** A next hop that answers 451 to later@ and 550 to nobody@, and accepts nothing else. */
+async function startRefusingHop(): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freeTcpPort();
+  const srv = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onRcptTo(address, _session, cb) {
+      const e = new Error(address.address.startsWith('nobody@') ? '5.1.1 User unknown' : '4.2.0 Try again later') as Error & { responseCode: number };
+      e.responseCode = address.address.startsWith('nobody@') ? 550 : 451;
+      cb(e);
+    },
+  });
+  srv.on('error', () => undefined);
+  await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', () => resolve()));
+  return { port, stop: () => new Promise<void>((resolve) => srv.close(() => resolve())) };
+}
+
+type Row = Record<string, string>;
+
+async function trackingRows(dir: string): Promise<{ text: string; rows: Row[] }> {
+  const files = (await readdir(dir)).filter((n) => /^MSGTRK\d{10}-\d+\.LOG$/.test(n)).sort();
+  assert.ok(files.length >= 1, `MSGTRK files in ${dir}: ${files.join(', ')}`);
+  const text = await readFile(path.join(dir, files[0]), 'utf8');
+  const all = (await Promise.all(files.map((f) => readFile(path.join(dir, f), 'utf8')))).join('');
+  const names = FIELDS.slice('#Fields: '.length).split(',');
+  const rows = all
+    .split('\r\n')
+    .filter((l) => l && !l.startsWith('#') && !l.startsWith('\uFEFF'))
+    .map((l) => Object.fromEntries(parseCsvLine(l).map((v, i) => [names[i], v])));
+  return { text, rows };
+}
+
+test('message tracking: MSGTRK files with RECEIVE, SEND, DEFER, FAIL and DSN rows; Get-MessageTrackingLog filters them; turning it off stops new rows', { timeout: 120_000 }, async () => {
+  const sink = await startRecordingSink();
+  const hop = await startRefusingHop();
+  const s = await startTestServer();
+  try {
+    const [settings] = await s.api.ok('Get-TransportService', { Identity: 'EX01' });
+    assert.equal(settings.MessageTrackingLogEnabled, true);
+    assert.equal(settings.MessageTrackingLogMaxAge, '30.00:00:00');
+    assert.match(settings.MessageTrackingLogMaxDirectorySize, /^1000 MB /);
+    assert.match(settings.MessageTrackingLogMaxFileSize, /^10 MB /);
+    assert.equal(settings.MessageTrackingLogSubjectLoggingEnabled, true);
+    const dir = settings.MessageTrackingLogPath as string;
+    assert.match(dir, /TransportRoles\/Logs\/MessageTracking$/);
+
+    await s.api.ok('New-SendConnector', { Name: 'Sink', AddressSpaces: ['sink.test', 'fabrikam.test'], SmartHosts: ['127.0.0.1'], Port: sink.port, DNSRoutingEnabled: false });
+    await s.api.ok('New-SendConnector', { Name: 'Refusing', AddressSpaces: ['defer.test'], SmartHosts: ['127.0.0.1'], Port: hop.port, DNSRoutingEnabled: false });
+    await s.transport.reload();
+    const send = async (to: string, id: string, subject: string) => {
+      const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--ehlo', 'client.fabrikam.test', '--from', 'alice@fabrikam.test', '--to', to, '--header', `Message-Id: <${id}@fabrikam.test>`, '--header', `Subject: ${subject}`]);
+      assert.equal(r.code, 0, r.stdout);
+    };
+    await send('bob@sink.test', 'track-1', 'Tracked, with a comma');
+    await send('later@defer.test', 'track-2', 'Deferred');
+    await send('nobody@defer.test', 'track-3', 'Refused');
+    // bob's copy and the NDR for nobody@ reach the sink.
+    await waitFor('the delivery and the NDR', async () => sink.messages.length >= 2, 30_000);
+    const deferred = await waitFor('the DEFER event', async () => {
+      const out = await s.api.ok('Get-MessageTrackingLog', { EventId: 'DEFER' });
+      return out.length > 0 ? out : undefined;
+    });
+    await waitFor('the SEND of the NDR', async () => (await s.api.ok('Get-MessageTrackingLog', { EventId: 'SEND', Recipients: ['alice@fabrikam.test'] })).length > 0);
+
+    // The file as Exchange writes it.
+    const { text, rows } = await trackingRows(dir);
+    const header = text.replace(/^\uFEFF/, '').split('\r\n').slice(0, 5);
+    assert.equal(header[0], '#Software: Microsoft Exchange Server');
+    assert.match(header[1], /^#Version: \d+\.\d+\.\d+\.\d+$/);
+    assert.equal(header[2], '#Log-type: Message Tracking Log');
+    assert.match(header[3], /^#Date: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(header[4], FIELDS);
+    assert.ok(text.includes('"Tracked, with a comma"'), 'a subject with a comma is quoted as in the protocol logs');
+
+    const bobDelivered = sink.messages.find((m) => m.to.includes('bob@sink.test'))!;
+    const of = (id: string, event: string) => rows.filter((r) => r['message-id'] === `<${id}@fabrikam.test>` && r['event-id'] === event);
+    const [receive] = of('track-1', 'RECEIVE');
+    assert.ok(receive, `RECEIVE row in ${JSON.stringify(rows.slice(0, 2))}`);
+    assert.equal(receive.source, 'SMTP');
+    assert.equal(receive['connector-id'], 'EX01\\Default Frontend EX01');
+    assert.equal(receive['client-ip'], '127.0.0.1');
+    assert.equal(receive['client-hostname'], 'client.fabrikam.test');
+    assert.equal(receive['server-hostname'], 'EX01');
+    assert.equal(receive['recipient-address'], 'bob@sink.test');
+    assert.equal(receive['recipient-count'], '1');
+    assert.equal(receive['sender-address'], 'alice@fabrikam.test');
+    assert.equal(receive.directionality, 'Incoming');
+    assert.equal(receive['message-subject'], 'Tracked, with a comma');
+    assert.match(receive['network-message-id'], /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.equal(receive['transport-traffic-type'], 'Email');
+    const [sent] = of('track-1', 'SEND');
+    assert.ok(sent, 'SEND row');
+    assert.equal(sent.source, 'SMTP');
+    assert.equal(sent['connector-id'], 'Sink');
+    assert.equal(sent['server-ip'], '127.0.0.1');
+    assert.equal(sent['recipient-address'], 'bob@sink.test');
+    assert.match(sent['recipient-status'], /^250 /);
+    assert.equal(sent['internal-message-id'], receive['internal-message-id']);
+    assert.equal(sent['network-message-id'], receive['network-message-id']);
+    assert.equal(Number(sent['total-bytes']), Buffer.byteLength(bobDelivered.raw), 'total-bytes: the size of the message as delivered');
+    assert.equal(sent['total-bytes'], receive['total-bytes']);
+    const [defer] = of('track-2', 'DEFER');
+    assert.ok(defer, 'DEFER row');
+    assert.equal(defer['connector-id'], 'Refusing');
+    assert.equal(defer['recipient-address'], 'later@defer.test');
+    assert.match(defer['recipient-status'], /^451 /);
+    assert.equal(of('track-2', 'SEND').length, 0);
+    const [fail] = of('track-3', 'FAIL');
+    assert.ok(fail, 'FAIL row');
+    assert.match(fail['recipient-status'], /^550 /);
+    const dsn = rows.find((r) => r['event-id'] === 'DSN');
+    assert.ok(dsn, 'DSN row');
+    assert.equal(dsn.source, 'DSN');
+    assert.equal(dsn.reference, '<track-3@fabrikam.test>');
+    assert.equal(dsn['recipient-address'], 'alice@fabrikam.test');
+    assert.equal(dsn['related-recipient-address'], 'nobody@defer.test');
+
+    // The cmdlet: RECEIVE then SEND, with Exchange's property names.
+    const events = await s.api.ok('Get-MessageTrackingLog', { MessageId: '<track-1@fabrikam.test>' });
+    assert.deepEqual(events.map((e) => e.EventId), ['RECEIVE', 'SEND']);
+    assert.equal(events[0].$type, 'MessageTrackingEvent');
+    assert.deepEqual(events[1].Recipients, ['bob@sink.test']);
+    assert.equal(events[1].ConnectorId, 'Sink');
+    assert.equal(events[1].Sender, 'alice@fabrikam.test');
+    assert.equal(events[1].MessageSubject, 'Tracked, with a comma');
+    assert.equal(events[1].TotalBytes, Number(sent['total-bytes']));
+    assert.equal(events[0].Directionality, 'Incoming');
+    for (const name of ['Timestamp', 'ClientIp', 'ClientHostname', 'ServerIp', 'ServerHostname', 'SourceContext', 'Source', 'InternalMessageId', 'NetworkMessageId', 'RecipientStatus', 'RecipientCount', 'RelatedRecipientAddress', 'Reference', 'ReturnPath', 'MessageInfo', 'MessageLatency', 'MessageLatencyType', 'EventData']) {
+      assert.ok(name in events[1], `property ${name}`);
+    }
+    // The same message without its angle brackets, by internal and network id.
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { MessageId: 'track-1@fabrikam.test' })).length, 2);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { InternalMessageId: receive['internal-message-id'], EventId: 'send' })).length, 1);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { NetworkMessageId: receive['network-message-id'] })).length, 2);
+
+    assert.deepEqual(deferred.map((e) => e.Recipients[0]), ['later@defer.test']);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { Sender: 'alice@fabrikam.test', EventId: 'RECEIVE' })).length, 3);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { Sender: 'someone@else.test' })).length, 0);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { EventId: 'DSN', Reference: '<track-3@fabrikam.test>' })).length, 1);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { MessageSubject: 'with a COMMA' })).length >= 2, true);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { Source: 'SMTP', EventId: 'FAIL' })).length, 1);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { Start: new Date(Date.now() + 3_600_000).toISOString() })).length, 0);
+
+    const one = await s.api.invoke('Get-MessageTrackingLog', { ResultSize: 1 });
+    assert.equal(one.ok, true);
+    assert.equal(one.output.length, 1);
+    assert.deepEqual(one.warnings, ['There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.']);
+    const all = await s.api.invoke('Get-MessageTrackingLog', { ResultSize: 'Unlimited' });
+    assert.equal(all.output.length, rows.length);
+    assert.deepEqual(all.warnings, []);
+
+    // Tracking off: a message still flows, and no row is written for it.
+    await s.api.ok('Set-TransportService', { Identity: 'EX01', MessageTrackingLogEnabled: false });
+    await s.transport.reload();
+    assert.equal((await s.api.ok('Get-TransportService', { Identity: 'EX01' }))[0].MessageTrackingLogEnabled, false);
+    await send('carol@sink.test', 'track-4', 'Untracked');
+    await waitFor('the untracked delivery', async () => sink.messages.some((m) => m.to.includes('carol@sink.test')), 30_000);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { MessageId: '<track-4@fabrikam.test>' })).length, 0);
+    assert.equal((await trackingRows(dir)).rows.length, rows.length);
+    const bad = await s.api.invoke('Set-TransportService', { Identity: 'EX01', MessageTrackingLogPath: 'relative/path' });
+    assert.equal(bad.ok, false);
+    assert.match(bad.error!.message, /MessageTrackingLogPath must be an absolute path/);
+  } finally {
+    await s.close();
+    await sink.stop();
+    await hop.stop();
+  }
+});
+
+test('Get-MessageTrackingLog -LogPath reads MSGTRK files copied from an Exchange server', { timeout: 60_000 }, async () => {
+  const s = await startTestServer();
+  try {
+    const folder = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'message-tracking');
+    const events = await s.api.ok('Get-MessageTrackingLog', { LogPath: folder, MessageId: '<CAB1234@mail.fabrikam.com>' });
+    assert.deepEqual(events.map((e) => e.EventId), ['RECEIVE', 'SEND']);
+    assert.deepEqual(events[0].Recipients, ['kim@contoso.com', 'lee@contoso.com']);
+    assert.equal(events[0].MessageSubject, 'Quarterly report, draft');
+    assert.equal(events[0].ConnectorId, 'EXCH01\\Default Frontend EXCH01');
+    assert.equal(events[1].ServerHostname, 'mail.tailspintoys.com');
+    assert.deepEqual(events[1].RecipientStatus, ['250 2.1.5 Recipient OK', '250 2.1.5 Recipient OK']);
+    assert.equal(events[1].TotalBytes, 10842);
+    assert.deepEqual(events[0].EventData, [{ Key: 'DeliveryPriority', Value: 'Normal' }, { Key: 'AccountForest', Value: 'contoso.com' }]);
+    assert.equal(new Date(events[0].Timestamp).toISOString(), '2024-03-15T09:00:01.102Z');
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { LogPath: folder, Recipients: ['LEE@contoso.com'], EventId: 'SEND' })).length, 1);
+    assert.equal((await s.api.ok('Get-MessageTrackingLog', { LogPath: folder, End: '2024-03-15T08:59:59Z' })).length, 0);
+  } finally {
+    await s.close();
+  }
+});
