@@ -10,6 +10,7 @@ import { freeTcpPort } from '../support/interchange.js';
 import { swaks } from '../support/smtp-tools.js';
 import { startRecordingSink, startTestServer, waitFor } from '../support/transport-harness.js';
 import { parseCsvLine } from '../../src/transport/logging/exchange-log-text.js';
+import { joinMultiValue, splitMultiValue } from '../../src/transport/tracking/format.js';
 
 const FIELDS =
   '#Fields: date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data,transport-traffic-type,log-id,schema-version';
@@ -166,6 +167,14 @@ test('message tracking: MSGTRK files with RECEIVE, SEND, DEFER, FAIL and DSN row
     assert.equal(all.output.length, rows.length);
     assert.deepEqual(all.warnings, []);
 
+    // An administrator removes the deferred message: Exchange's FAIL with Source ADMIN.
+    const waiting = (await s.api.ok('Get-Message', {})).find((m) => m.InternetMessageId === '<track-2@fabrikam.test>')!;
+    assert.ok(waiting, 'the deferred message waits in its queue');
+    await s.api.ok('Remove-Message', { Identity: waiting.Identity, WithNDR: false });
+    const removed = await s.api.ok('Get-MessageTrackingLog', { MessageId: '<track-2@fabrikam.test>', Source: 'ADMIN' });
+    assert.deepEqual(removed.map((e) => [e.EventId, e.RecipientStatus[0]]), [['FAIL', '550 4.3.2 QUEUE.Admin; message deleted by administrative action']]);
+    const before = (await trackingRows(dir)).rows.length;
+
     // Tracking off: a message still flows, and no row is written for it.
     await s.api.ok('Set-TransportService', { Identity: 'EX01', MessageTrackingLogEnabled: false });
     await s.transport.reload();
@@ -173,7 +182,7 @@ test('message tracking: MSGTRK files with RECEIVE, SEND, DEFER, FAIL and DSN row
     await send('carol@sink.test', 'track-4', 'Untracked');
     await waitFor('the untracked delivery', async () => sink.messages.some((m) => m.to.includes('carol@sink.test')), 30_000);
     assert.equal((await s.api.ok('Get-MessageTrackingLog', { MessageId: '<track-4@fabrikam.test>' })).length, 0);
-    assert.equal((await trackingRows(dir)).rows.length, rows.length);
+    assert.equal((await trackingRows(dir)).rows.length, before);
     const bad = await s.api.invoke('Set-TransportService', { Identity: 'EX01', MessageTrackingLogPath: 'relative/path' });
     assert.equal(bad.ok, false);
     assert.match(bad.error!.message, /MessageTrackingLogPath must be an absolute path/);
@@ -203,4 +212,14 @@ test('Get-MessageTrackingLog -LogPath reads MSGTRK files copied from an Exchange
   } finally {
     await s.close();
   }
+});
+
+test('multi-valued fields: values holding ";" or a leading quote come back whole', () => {
+  const values = ['550 4.4.7 QUEUE.Expired; message expired', "'quoted'", '250 2.1.5 OK', ''];
+  const text = joinMultiValue(values);
+  assert.equal(text, "'550 4.4.7 QUEUE.Expired; message expired';'''quoted''';250 2.1.5 OK;");
+  assert.deepEqual(splitMultiValue(text), values);
+  assert.equal(joinMultiValue(['a@contoso.com', 'b@contoso.com']), 'a@contoso.com;b@contoso.com');
+  assert.deepEqual(splitMultiValue('a@contoso.com;b@contoso.com'), ['a@contoso.com', 'b@contoso.com']);
+  assert.deepEqual(splitMultiValue(''), []);
 });

@@ -8,6 +8,7 @@ import { type CmdletDeclaration, defineCmdlet, defineObjectType } from '../frame
 import { invokeOnServer } from '../framework/server-fetch.js';
 import { readTrackingLogs, type TrackingRow } from '../../transport/tracking/reader.js';
 import { messageTrackingSettings } from '../../transport/tracking/message-tracking.js';
+import { splitMultiValue } from '../../transport/tracking/format.js';
 import { resolveServer, resolveServerOrRunning } from './common.js';
 
 export const messageTrackingEventType = defineObjectType({
@@ -54,7 +55,7 @@ export const DEFAULT_RESULT_SIZE_WARNING =
   'By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify "-ResultSize Unlimited". Be aware that, depending on the actual number of items, returning all items can take a long time and consume a large amount of memory. Also, we don\'t recommend storing the results in a variable. Instead, pipe the results to another task or script to perform batch changes.';
 export const RESULT_SIZE_WARNING = 'There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.';
 
-const list = (v: string): string[] => (v ? v.split(';') : []);
+const list = (v: string): string[] => splitMultiValue(v);
 const lower = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v.toLowerCase() : undefined);
 /** Message-IDs are compared with or without their angle brackets. */
 const bare = (v: string): string => v.trim().replace(/^<|>$/g, '').toLowerCase();

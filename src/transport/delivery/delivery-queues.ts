@@ -722,6 +722,8 @@ export class DeliveryEngine {
     const patch: QueuedMessagePatch = { status: 'Ready', nextAttemptAt: undefined };
     if (m.poison) Object.assign(patch, { poison: false, crashCount: 0 });
     const updated = await this.deps.store.update(id, patch);
+    // Exchange logs a message leaving the Poison queue as it logs one entering it.
+    if (m.poison) this.trackMessage('POISONMESSAGE', 'ADMIN', m, m.pendingRecipients);
     await this.place(updated);
     this.kick();
   }
@@ -729,7 +731,10 @@ export class DeliveryEngine {
   async removeMessage(id: number, withNdr: boolean): Promise<void> {
     const m = this.mustGet(id);
     if (this.active.has(id)) throw new InterchangeError('ICX_PARAM_INVALID', `The message ${id} is being delivered and can't be removed now.`);
-    if (withNdr) await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: '550 5.7.1 The message was deleted by an administrator' })));
+    const reply = withNdr ? '550 5.7.1 The message was deleted by an administrator' : '550 4.3.2 QUEUE.Admin; message deleted by administrative action';
+    // Exchange's Source for what an administrator did to a queued message: ADMIN.
+    this.trackMessage('FAIL', 'ADMIN', m, m.pendingRecipients, { recipientStatus: m.pendingRecipients.map(() => reply) });
+    if (withNdr) await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply })));
     await this.finish(id);
   }
 

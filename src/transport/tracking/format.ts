@@ -37,10 +37,14 @@ export const TRACKING_FIELDS = [
   'schema-version',
 ] as const;
 
-/** The events Interchange logs, with Exchange's EventId values. */
-export type TrackingEventId = 'RECEIVE' | 'RESOLVE' | 'EXPAND' | 'REDIRECT' | 'SEND' | 'DEFER' | 'FAIL' | 'DSN' | 'POISONMESSAGE' | 'SUSPEND' | 'RESUME';
-/** Exchange's Source values for them. */
-export type TrackingSource = 'SMTP' | 'ROUTING' | 'DSN' | 'QUEUE' | 'ADMIN' | 'POISONMESSAGE';
+/**
+ * The events Interchange logs, with Exchange's EventId values. Exchange has no
+ * event for Suspend-/Resume-Message (only leaving the Poison queue is logged),
+ * so neither does Interchange.
+ */
+export type TrackingEventId = 'RECEIVE' | 'RESOLVE' | 'SEND' | 'DEFER' | 'FAIL' | 'DSN' | 'POISONMESSAGE';
+/** Exchange's Source values for them; ADMIN is an administrator's queue action. */
+export type TrackingSource = 'SMTP' | 'ROUTING' | 'DSN' | 'ADMIN' | 'POISONMESSAGE';
 export type Directionality = 'Originating' | 'Incoming';
 
 export interface TrackingEvent {
@@ -94,6 +98,57 @@ export const TRACKING_NAMING: LogFileNaming = {
   header: formatTrackingHeader,
 };
 
+/**
+ * A multi-valued field (recipients, their statuses): values joined by `;`, a
+ * value that itself holds `;` (`550 4.4.7 QUEUE.Expired; message expired`) or
+ * starts with `'` enclosed in single quotes with inner ones doubled, so the
+ * reader gets each value back whole.
+ */
+export function joinMultiValue(values: readonly string[] | undefined): string {
+  if (!values || values.length === 0) return '';
+  if (values.length === 1 && !values[0].includes(';') && !values[0].startsWith("'")) return values[0];
+  return values.map((v) => (v.includes(';') || v.startsWith("'") ? `'${v.replace(/'/g, "''")}'` : v)).join(';');
+}
+
+export function splitMultiValue(text: string): string[] {
+  if (!text) return [];
+  if (!text.includes("'")) return text.split(';');
+  const out: string[] = [];
+  let i = 0;
+  while (i <= text.length) {
+    if (text[i] === "'") {
+      let v = '';
+      let j = i + 1;
+      for (;;) {
+        const q = text.indexOf("'", j);
+        if (q < 0) {
+          v += text.slice(j);
+          j = text.length;
+          break;
+        }
+        v += text.slice(j, q);
+        if (text[q + 1] === "'") {
+          v += "'";
+          j = q + 2;
+        } else {
+          j = q + 1;
+          break;
+        }
+      }
+      out.push(v);
+      const semi = text.indexOf(';', j);
+      if (semi < 0) break;
+      i = semi + 1;
+    } else {
+      const semi = text.indexOf(';', i);
+      out.push(semi < 0 ? text.slice(i) : text.slice(i, semi));
+      if (semi < 0) break;
+      i = semi + 1;
+    }
+  }
+  return out;
+}
+
 /** One row without its line ending; the subject only when MessageTrackingLogSubjectLoggingEnabled. */
 export function formatTrackingRow(at: Date, e: TrackingEvent, withSubject: boolean): string {
   return [
@@ -109,8 +164,8 @@ export function formatTrackingRow(at: Date, e: TrackingEvent, withSubject: boole
     String(e.internalMessageId),
     csvField(e.messageId),
     csvField(e.networkMessageId),
-    csvField(e.recipients.join(';')),
-    csvField(e.recipientStatus?.join(';')),
+    csvField(joinMultiValue(e.recipients)),
+    csvField(joinMultiValue(e.recipientStatus)),
     e.totalBytes === undefined ? '' : String(e.totalBytes),
     String(e.recipients.length),
     csvField(e.relatedRecipientAddress),
