@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
-import { freeTcpPort } from '../support/interchange.js';
+import { freeTcpPort, startOrganization } from '../support/interchange.js';
 import { swaks } from '../support/smtp-tools.js';
 import { startRecordingSink, startTestServer, waitFor } from '../support/transport-harness.js';
 import { parseCsvLine } from '../../src/transport/logging/exchange-log-text.js';
 import { joinMultiValue, splitMultiValue } from '../../src/transport/tracking/format.js';
+import { messageTrackingSettings } from '../../src/transport/tracking/message-tracking.js';
+import { defaultTransportSettings } from '../../src/organization/bootstrap.js';
 
 const FIELDS =
   '#Fields: date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data,transport-traffic-type,log-id,schema-version';
@@ -222,4 +224,34 @@ test('multi-valued fields: values holding ";" or a leading quote come back whole
   assert.equal(joinMultiValue(['a@contoso.com', 'b@contoso.com']), 'a@contoso.com;b@contoso.com');
   assert.deepEqual(splitMultiValue('a@contoso.com;b@contoso.com'), ['a@contoso.com', 'b@contoso.com']);
   assert.deepEqual(splitMultiValue(''), []);
+});
+
+test('a server stored before message tracking existed gets Exchange\'s defaults, its folder beside the protocol logs', () => {
+  const t = defaultTransportSettings('/var/lib/interchange', 'EX01');
+  const { messageTrackingLogEnabled: _e, messageTrackingLogPath: _p, messageTrackingLogMaxAge: _a, messageTrackingLogMaxDirectorySize: _d, messageTrackingLogMaxFileSize: _f, messageTrackingLogSubjectLoggingEnabled: _s, ...old } = t;
+  assert.deepEqual(messageTrackingSettings(old), messageTrackingSettings(t));
+  assert.deepEqual(messageTrackingSettings(t), {
+    enabled: true,
+    directory: '/var/lib/interchange/servers/EX01/TransportRoles/Logs/MessageTracking',
+    maxAge: 30 * 86_400_000,
+    maxDirectorySize: 1000 * 1024 * 1024,
+    maxFileSize: 10 * 1024 * 1024,
+    subjectLoggingEnabled: true,
+  });
+  assert.equal(messageTrackingSettings({ ...t, messageTrackingLogMaxDirectorySize: null }).maxDirectorySize, 0, 'Unlimited');
+});
+
+test('Get-MessageTrackingLog -Server searches the log of another server of the organization, through its admin API', { timeout: 120_000 }, async () => {
+  const org = await startOrganization('tracking', ['EX01', 'EX02']);
+  try {
+    const [domain] = await org.api().ok('Get-AcceptedDomain', {});
+    const ex02 = org.servers.find((x) => x.name === 'EX02')!;
+    const r = await swaks(['--server', `127.0.0.1:${ex02.smtpPort}`, '--from', 'alice@fabrikam.test', '--to', `postmaster@${domain.DomainName}`, '--header', 'Message-Id: <remote-1@fabrikam.test>']);
+    assert.equal(r.code, 0, r.stdout);
+    const remote = await org.api('EX01').ok('Get-MessageTrackingLog', { Server: 'EX02', EventId: 'RECEIVE' });
+    assert.deepEqual(remote.map((e) => [e.MessageId, e.ServerHostname, e.ConnectorId]), [['<remote-1@fabrikam.test>', 'EX02', 'EX02\\Default Frontend EX02']]);
+    assert.equal((await org.api('EX01').ok('Get-MessageTrackingLog', { MessageId: '<remote-1@fabrikam.test>' })).length, 0, 'EX01 logged nothing of it');
+  } finally {
+    await org.stop();
+  }
 });
