@@ -119,6 +119,7 @@ test('message tracking: MSGTRK files with RECEIVE, SEND, DEFER, FAIL and DSN row
     assert.equal(sent['network-message-id'], receive['network-message-id']);
     assert.equal(Number(sent['total-bytes']), Buffer.byteLength(bobDelivered.raw), 'total-bytes: the size of the message as delivered');
     assert.equal(sent['total-bytes'], receive['total-bytes']);
+    assert.equal(sent.directionality, 'Incoming', 'anonymous mail stays Incoming on its way out');
     const [defer] = of('track-2', 'DEFER');
     assert.ok(defer, 'DEFER row');
     assert.equal(defer['connector-id'], 'Refusing');
@@ -134,6 +135,7 @@ test('message tracking: MSGTRK files with RECEIVE, SEND, DEFER, FAIL and DSN row
     assert.equal(dsn.reference, '<track-3@fabrikam.test>');
     assert.equal(dsn['recipient-address'], 'alice@fabrikam.test');
     assert.equal(dsn['related-recipient-address'], 'nobody@defer.test');
+    assert.equal(dsn.directionality, 'Originating', 'an NDR is made here');
 
     // The cmdlet: RECEIVE then SEND, with Exchange's property names.
     const events = await s.api.ok('Get-MessageTrackingLog', { MessageId: '<track-1@fabrikam.test>' });

@@ -120,6 +120,7 @@ export class DeliveryEngine {
       sender: msg.from,
       returnPath: msg.from,
       messageInfo: formatDateTime(msg.receivedAt),
+      directionality: msg.originating ? 'Originating' : 'Incoming',
       ...extra,
     });
   }
@@ -589,6 +590,7 @@ export class DeliveryEngine {
       expiresAt: new Date(now.getTime() + this.deps.snapshot().server.transport.messageExpirationTimeout),
       // Its recipient is the original's sender, and it quotes the original's addresses and headers.
       smtpUtf8: msg.smtpUtf8,
+      originating: true,
     });
     // Exchange's DSN row: the report is a new message, its reference the original's Message-ID.
     this.trackMessage('DSN', 'DSN', queued, [msg.from], {

@@ -157,6 +157,7 @@ export class TransportService implements TransportServiceControl {
       subject: m.subject,
       expiresAt: new Date(m.receivedAt.getTime() + settings.messageExpirationTimeout),
       smtpUtf8: m.smtpUtf8,
+      originating: m.authenticatedUser !== undefined,
     });
     this.metrics.receiveConnector(m.sourceConnector).messageReceived();
     if (this.trackingLog.enabled) {
