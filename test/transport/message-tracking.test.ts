@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
-import { freeTcpPort, startOrganization } from '../support/interchange.js';
+import { freeTcpPort, secure, startOrganization } from '../support/interchange.js';
 import { swaks } from '../support/smtp-tools.js';
 import { startRecordingSink, startTestServer, waitFor } from '../support/transport-harness.js';
 import { parseCsvLine } from '../../src/transport/logging/exchange-log-text.js';
@@ -255,5 +255,35 @@ test('Get-MessageTrackingLog -Server searches the log of another server of the o
     assert.equal((await org.api('EX01').ok('Get-MessageTrackingLog', { MessageId: '<remote-1@fabrikam.test>' })).length, 0, 'EX01 logged nothing of it');
   } finally {
     await org.stop();
+  }
+});
+
+test('an authenticated submission is Originating; a mail user\'s address is RESOLVEd to its ExternalEmailAddress', { timeout: 120_000 }, async () => {
+  const sink = await startRecordingSink();
+  const s = await startTestServer();
+  const port = await freeTcpPort();
+  try {
+    await s.api.ok('New-MailUser', { Name: 'Ed Meadows', UserPrincipalName: 'ed@contoso.com', ExternalEmailAddress: 'ed@external.example', Password: secure('Tr4ck-Secret!x') });
+    await s.api.ok('New-ReceiveConnector', { Name: 'Client Submission', Usage: 'Custom', Bindings: [`0.0.0.0:${port}`], AuthMechanism: 'Tls, BasicAuth, BasicAuthRequireTLS', PermissionGroups: 'ExchangeUsers' });
+    await s.api.ok('New-SendConnector', { Name: 'Out', AddressSpaces: ['*'], SmartHosts: ['127.0.0.1'], Port: sink.port, DNSRoutingEnabled: false });
+    await s.transport.reload();
+    await waitFor('the submission connector', async () => (await swaks(['--server', `127.0.0.1:${port}`, '--quit-after', 'EHLO'])).code === 0);
+    const r = await swaks(['--server', `127.0.0.1:${port}`, '--tls', '--auth', 'LOGIN', '--auth-user', 'ed@contoso.com', '--auth-password', 'Tr4ck-Secret!x', '--from', 'ed@contoso.com', '--to', 'ed@contoso.com', '--header', 'Message-Id: <auth-1@contoso.com>']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await waitFor('the delivery', async () => sink.messages.some((m) => m.to.includes('ed@external.example')), 30_000);
+    await waitFor('the SEND event', async () => (await s.api.ok('Get-MessageTrackingLog', { MessageId: '<auth-1@contoso.com>', EventId: 'SEND' })).length > 0);
+    const events = await s.api.ok('Get-MessageTrackingLog', { MessageId: '<auth-1@contoso.com>' });
+    assert.deepEqual(
+      events.map((e) => [e.EventId, e.Source, e.Recipients.join(';'), e.RelatedRecipientAddress, e.Directionality]),
+      [
+        ['RECEIVE', 'SMTP', 'ed@contoso.com', null, 'Originating'],
+        ['RESOLVE', 'ROUTING', 'ed@external.example', 'ed@contoso.com', 'Originating'],
+        ['SEND', 'SMTP', 'ed@external.example', null, 'Originating'],
+      ],
+    );
+    assert.equal(events[0].ConnectorId, 'EX01\\Client Submission');
+  } finally {
+    await s.close();
+    await sink.stop();
   }
 });
