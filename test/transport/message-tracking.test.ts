@@ -3,7 +3,7 @@
 // finds the events through the admin API with Exchange's filters and property names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { freeTcpPort, secure, startOrganization } from '../support/interchange.js';
@@ -11,7 +11,8 @@ import { swaks } from '../support/smtp-tools.js';
 import { startRecordingSink, startTestServer, waitFor } from '../support/transport-harness.js';
 import { parseCsvLine } from '../../src/transport/logging/exchange-log-text.js';
 import { joinMultiValue, splitMultiValue } from '../../src/transport/tracking/format.js';
-import { messageTrackingSettings } from '../../src/transport/tracking/message-tracking.js';
+import { MessageTrackingLog, messageTrackingSettings } from '../../src/transport/tracking/message-tracking.js';
+import { tempDir } from '../support/interchange.js';
 import { defaultTransportSettings } from '../../src/organization/bootstrap.js';
 
 const FIELDS =
@@ -286,4 +287,34 @@ test('an authenticated submission is Originating; a mail user\'s address is RESO
     await s.close();
     await sink.stop();
   }
+});
+
+test('MSGTRK files rotate by size and by hour, each with its header, and old ones are deleted by directory size', async () => {
+  const dir = await tempDir('msgtrk');
+  let now = new Date('2025-03-04T09:59:59.000Z');
+  const log = new MessageTrackingLog({ enabled: true, subjectLoggingEnabled: false, directory: dir, maxAge: 0, maxDirectorySize: 0, maxFileSize: 2048 }, { clock: () => now });
+  const event = (i: number) => ({ eventId: 'RECEIVE' as const, source: 'SMTP' as const, internalMessageId: i, messageId: `<m${i}@contoso.com>`, recipients: ['bob@fabrikam.com'], subject: 'secret subject', sender: 'alice@contoso.com' });
+  for (let i = 1; i <= 20; i++) log.track(event(i));
+  now = new Date('2025-03-04T10:00:00.000Z');
+  log.track(event(21));
+  await log.flush();
+  const names = (await readdir(dir)).sort();
+  assert.deepEqual(names.slice(0, 2), ['MSGTRK2025030409-1.LOG', 'MSGTRK2025030409-2.LOG'], 'twenty rows do not fit in one 2 KB file');
+  assert.equal(names.at(-1), 'MSGTRK2025030410-1.LOG', 'a new hour starts a new file');
+  for (const n of names) assert.ok((await readFile(path.join(dir, n))).length <= 2048, `${n} within MaxFileSize`);
+  for (const n of names) {
+    const text = await readFile(path.join(dir, n), 'utf8');
+    assert.ok(text.startsWith('\uFEFF#Software: Microsoft Exchange Server\r\n'), n);
+    assert.equal(text.split('\r\n').filter((l) => l.startsWith('#Fields: ')).length, 1, n);
+    assert.ok(!text.includes('secret subject'), 'MessageTrackingLogSubjectLoggingEnabled $false keeps subjects out');
+  }
+  // A smaller folder limit: the oldest files go when the next file starts.
+  log.updateSettings({ enabled: true, subjectLoggingEnabled: false, directory: dir, maxAge: 0, maxDirectorySize: 2500, maxFileSize: 2048 });
+  now = new Date('2025-03-04T11:00:00.000Z');
+  log.track(event(22));
+  await log.close();
+  const left = (await readdir(dir)).sort();
+  assert.equal(left.at(-1), 'MSGTRK2025030411-1.LOG');
+  assert.ok(!left.includes('MSGTRK2025030409-1.LOG'), `oldest deleted: ${left.join(', ')}`);
+  await rm(dir, { recursive: true, force: true });
 });
