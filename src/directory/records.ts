@@ -50,6 +50,18 @@ export interface TransportServiceSettings {
   poisonThreshold?: number;
   /** Whether crashes are counted at all; absent = $true. */
   poisonMessageDetectionEnabled?: boolean;
+  /**
+   * Message tracking (MSGTRK files). Absent on servers stored before tracking existed:
+   * read them through messageTrackingSettings() (src/transport/tracking), which fills Exchange's defaults.
+   */
+  messageTrackingLogEnabled?: boolean;
+  messageTrackingLogPath?: string;
+  /** Milliseconds; 0 disables age-based deletion. */
+  messageTrackingLogMaxAge?: number;
+  /** Bytes; null = unlimited. */
+  messageTrackingLogMaxDirectorySize?: number | null;
+  messageTrackingLogMaxFileSize?: number | null;
+  messageTrackingLogSubjectLoggingEnabled?: boolean;
 }
 
 /** Set-TransportService's defaults for PoisonThreshold and PoisonMessageDetectionEnabled. */

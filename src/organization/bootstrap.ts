@@ -33,6 +33,12 @@ export function defaultTransportSettings(dataDir: string, serverName: string): T
     maxOutboundConnections: 1000,
     maxPerDomainOutboundConnections: 40,
     externalDnsServers: [],
+    messageTrackingLogEnabled: true,
+    messageTrackingLogPath: path.join(serverHome(dataDir, serverName), 'TransportRoles', 'Logs', 'MessageTracking'),
+    messageTrackingLogMaxAge: 30 * 86_400_000,
+    messageTrackingLogMaxDirectorySize: 1000 * 1024 * 1024,
+    messageTrackingLogMaxFileSize: 10 * 1024 * 1024,
+    messageTrackingLogSubjectLoggingEnabled: true,
   };
 }
 

@@ -7,6 +7,7 @@ export type ManagementRole =
   | 'Receive Connectors'
   | 'Exchange Servers'
   | 'Transport Queues'
+  | 'Message Tracking'
   | 'Audit Logs'
   | 'Role Management'
   | 'Mail Recipients'
@@ -28,6 +29,7 @@ const ROLE_GROUPS: Record<RoleGroup, ReadonlySet<ManagementRole>> = {
     'Receive Connectors',
     'Exchange Servers',
     'Transport Queues',
+    'Message Tracking',
     'Audit Logs',
     'Role Management',
     'Mail Recipients',
@@ -45,7 +47,8 @@ const ROLE_GROUPS: Record<RoleGroup, ReadonlySet<ManagementRole>> = {
     'Transport Queues',
     'View-Only Configuration',
   ]),
-  'Recipient Management': new Set<ManagementRole>(['Mail Recipients', 'Mail Recipient Creation']),
+  // Exchange gives Message Tracking to Organization Management and Recipient Management.
+  'Recipient Management': new Set<ManagementRole>(['Mail Recipients', 'Mail Recipient Creation', 'Message Tracking']),
   'View-Only Organization Management': new Set<ManagementRole>(['View-Only Configuration']),
 };
 

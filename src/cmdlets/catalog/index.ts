@@ -14,6 +14,7 @@ import { messageType, queueCmdlets, queueType } from './queues.js';
 import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-logs.js';
 import { organizationJoinCmdlets, organizationJoinDataType } from './organization-join.js';
 import { serverComponentStateType, serverMaintenanceCmdlets, serviceHealthType } from './server-maintenance.js';
+import { messageTrackingCmdlets, messageTrackingEventType } from './message-tracking.js';
 
 /** Every cmdlet of Interchange and the object types they return. */
 export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlets: CmdletDeclaration[]; types: ObjectTypeInfo[] } {
@@ -26,6 +27,7 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...adminAuditLogCmdlets(),
       ...queueCmdlets(),
       ...protocolLogCmdlets(deps.certificates),
+      ...messageTrackingCmdlets(),
       ...administratorCmdlets(),
       ...mailUserCmdlets(),
       ...acceptedDomainCmdlets(),
@@ -33,6 +35,6 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...organizationJoinCmdlets(),
       ...serverMaintenanceCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType],
+    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, messageTrackingEventType],
   };
 }

@@ -7,6 +7,7 @@ import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterD
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
 import { invokeOnServer } from '../framework/server-fetch.js';
 import { resolveServer, resolveServerOrRunning } from './common.js';
+import { messageTrackingSettings } from '../../transport/tracking/message-tracking.js';
 import type { ServerHeartbeatRecord } from '../../directory/records.js';
 import { serverReachability } from '../../organization/server-reachability.js';
 import { planServerRemoval, serverRunning } from '../../organization/server-removal.js';
@@ -58,6 +59,12 @@ export const transportServiceType = defineObjectType({
     { name: 'ExternalDNSServers', type: 'String', multiValued: true },
     { name: 'PoisonMessageDetectionEnabled', type: 'Boolean' },
     { name: 'PoisonThreshold', type: 'Int32' },
+    { name: 'MessageTrackingLogEnabled', type: 'Boolean' },
+    { name: 'MessageTrackingLogPath', type: 'String' },
+    { name: 'MessageTrackingLogMaxAge', type: 'TimeSpan' },
+    { name: 'MessageTrackingLogMaxDirectorySize', type: 'ByteQuantifiedSize' },
+    { name: 'MessageTrackingLogMaxFileSize', type: 'ByteQuantifiedSize' },
+    { name: 'MessageTrackingLogSubjectLoggingEnabled', type: 'Boolean' },
   ],
   defaultTableView: ['Name', 'SendProtocolLogPath', 'ReceiveProtocolLogPath'],
   defaultListView: [],
@@ -101,6 +108,7 @@ export function toExchangeServerObject(s: ServerRecord, heartbeat: ServerHeartbe
 export function toTransportServiceObject(s: ServerRecord) {
   const t = s.transport;
   const poison = poisonDetectionSettings(t);
+  const tracking = messageTrackingSettings(t);
   return {
     $type: 'TransportService',
     Identity: s.name,
@@ -126,6 +134,12 @@ export function toTransportServiceObject(s: ServerRecord) {
     ExternalDNSServers: t.externalDnsServers,
     PoisonMessageDetectionEnabled: poison.enabled,
     PoisonThreshold: poison.threshold,
+    MessageTrackingLogEnabled: tracking.enabled,
+    MessageTrackingLogPath: tracking.directory,
+    MessageTrackingLogMaxAge: formatTimeSpan(tracking.maxAge),
+    MessageTrackingLogMaxDirectorySize: formatByteQuantifiedSize(tracking.maxDirectorySize || null),
+    MessageTrackingLogMaxFileSize: formatByteQuantifiedSize(tracking.maxFileSize || null),
+    MessageTrackingLogSubjectLoggingEnabled: tracking.subjectLoggingEnabled,
   };
 }
 
@@ -151,6 +165,12 @@ const TRANSPORT_SETTINGS: Array<[ParameterDeclaration, keyof TransportServiceSet
   [{ name: 'ExternalDNSServers', type: 'String', multiValued: true, nullable: true, description: 'DNS servers (IP or IP:port) for MX lookups; empty = the system resolver.' }, 'externalDnsServers'],
   [{ name: 'PoisonMessageDetectionEnabled', type: 'Boolean', description: 'Whether a message the service crashed on PoisonThreshold times goes to the Poison queue ($true by default).' }, 'poisonMessageDetectionEnabled'],
   [{ name: 'PoisonThreshold', type: 'Int32', range: [1, 10], description: 'Crashes while processing a message before it goes to the Poison queue (1 to 10; default 2).' }, 'poisonThreshold'],
+  [{ name: 'MessageTrackingLogEnabled', type: 'Boolean', description: 'Whether the message tracking log is written ($true by default).' }, 'messageTrackingLogEnabled'],
+  [{ name: 'MessageTrackingLogPath', type: 'String', description: 'Folder of the message tracking log (MSGTRK files).' }, 'messageTrackingLogPath'],
+  [{ name: 'MessageTrackingLogMaxAge', type: 'TimeSpan', description: 'Age after which message tracking log files are deleted (default 30.00:00:00); 00:00:00 keeps them.' }, 'messageTrackingLogMaxAge'],
+  [{ name: 'MessageTrackingLogMaxDirectorySize', type: 'ByteQuantifiedSize', allowUnlimited: true, description: 'Largest size of the message tracking log folder (default 1000 MB).' }, 'messageTrackingLogMaxDirectorySize'],
+  [{ name: 'MessageTrackingLogMaxFileSize', type: 'ByteQuantifiedSize', allowUnlimited: true, description: 'Size at which a new message tracking log file starts (default 10 MB).' }, 'messageTrackingLogMaxFileSize'],
+  [{ name: 'MessageTrackingLogSubjectLoggingEnabled', type: 'Boolean', description: 'Whether message subjects are written to the message tracking log ($true by default).' }, 'messageTrackingLogSubjectLoggingEnabled'],
 ];
 
 const SERVICES: Record<string, string> = {
@@ -222,7 +242,7 @@ export function serverCmdlets(): CmdletDeclaration[] {
 
   const setTransport = defineCmdlet({
     name: 'Set-TransportService',
-    synopsis: "Changes a server's transport service settings: protocol log folders and limits, retry and expiry intervals, poison message detection.",
+    synopsis: "Changes a server's transport service settings: protocol and message tracking log folders and limits, retry and expiry intervals, poison message detection.",
     parameters: [
       { name: 'Identity', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'Server name or FQDN.' },
       ...TRANSPORT_SETTINGS.map(([p]) => p),
@@ -238,7 +258,7 @@ export function serverCmdlets(): CmdletDeclaration[] {
       for (const [param, field] of TRANSPORT_SETTINGS) {
         if (!(param.name in p)) continue;
         const value = p[param.name];
-        if ((field === 'sendProtocolLogPath' || field === 'receiveProtocolLogPath') && (typeof value !== 'string' || !value.startsWith('/'))) {
+        if ((field === 'sendProtocolLogPath' || field === 'receiveProtocolLogPath' || field === 'messageTrackingLogPath') && (typeof value !== 'string' || !value.startsWith('/'))) {
           throw new InterchangeError('ICX_PARAM_INVALID', `${param.name} must be an absolute path.`, { parameter: param.name });
         }
         if (field === 'messageExpirationTimeout' && ((value as number) < 5000 || (value as number) > 90 * 86_400_000)) {

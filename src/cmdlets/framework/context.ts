@@ -17,6 +17,8 @@ export interface TransportServiceControl {
   queues?: QueueViewer;
   /** This server's record as the configuration in effect holds it (what answers while the directory cannot). */
   runningServer?(): ServerRecord;
+  /** Resolves once every message tracking event tracked so far is in its file (Get-MessageTrackingLog reads after it). */
+  flushMessageTracking?(): Promise<void>;
 }
 
 export interface QueueViewer {

@@ -10,6 +10,9 @@ import { InterchangeError } from '../../errors/interchange-error.js';
 import { classifySessionFailure } from '../metrics/failure-reason.js';
 import { NO_TRANSPORT_METRICS, type SendConnectorCounters, type TransportMetrics } from '../metrics/transport-metrics.js';
 import { ProtocolLogSession, type ProtocolLogWriter } from '../protocol-log/index.js';
+import { formatDateTime } from '../logging/exchange-log-text.js';
+import { networkMessageId, type TrackingEvent, type TrackingEventId, type TrackingSource } from '../tracking/format.js';
+import { NO_MESSAGE_TRACKING, type MessageTracking } from '../tracking/message-tracking.js';
 import type { MailQueueStore, QueuedMessage, QueuedMessagePatch } from '../queue/index.js';
 import type { ProcessingTracker } from '../queue/processing-journal.js';
 import { queueKey, selectSendConnector, type Route } from '../routing/route.js';
@@ -62,6 +65,8 @@ export interface DeliveryDeps {
   messageMemory?: MessageMemoryBudget;
   /** Where deliveries and sessions are counted, per Send connector (the server's metrics). */
   metrics?: TransportMetrics;
+  /** The message tracking log: SEND, DEFER, FAIL, DSN as they happen. */
+  tracking?: MessageTracking;
 }
 
 /** How long an idle outbound connection waits for the next message before QUIT. */
@@ -93,9 +98,31 @@ export class DeliveryEngine {
   private resolver: { servers: string; resolver: Resolver | undefined } | undefined;
 
   private readonly metrics: TransportMetrics;
+  private readonly tracking: MessageTracking;
 
   constructor(private readonly deps: DeliveryDeps) {
     this.metrics = deps.metrics ?? NO_TRANSPORT_METRICS;
+    this.tracking = deps.tracking ?? NO_MESSAGE_TRACKING;
+  }
+
+  /** One message tracking event about a queued message (nothing is built while tracking is off). */
+  trackMessage(eventId: TrackingEventId, source: TrackingSource, msg: QueuedMessage, recipients: readonly string[], extra: Partial<TrackingEvent> = {}): void {
+    if (!this.tracking.enabled) return;
+    this.tracking.track({
+      eventId,
+      source,
+      internalMessageId: msg.id,
+      messageId: msg.internetMessageId,
+      networkMessageId: networkMessageId(this.deps.serverName, msg.id, msg.receivedAt),
+      recipients,
+      totalBytes: msg.size,
+      subject: msg.subject,
+      sender: msg.from,
+      returnPath: msg.from,
+      messageInfo: formatDateTime(msg.receivedAt),
+      directionality: msg.originating ? 'Originating' : 'Incoming',
+      ...extra,
+    });
   }
 
   /** The counters of the queue's Send connector (resolved once per connector by the metrics). */
@@ -109,13 +136,17 @@ export class DeliveryEngine {
    * then places every message of the spool in its queue.
    */
   async load(): Promise<void> {
-    await recordInterruptedProcessing({
+    const poisoned = await recordInterruptedProcessing({
       store: this.deps.store,
       tracker: this.deps.journal,
       settings: poisonDetectionSettings(this.deps.snapshot().server.transport),
       logger: this.deps.logger,
       serverName: this.deps.serverName,
     });
+    for (const id of poisoned) {
+      const m = this.deps.store.get(id);
+      if (m) this.trackMessage('POISONMESSAGE', 'POISONMESSAGE', m, m.pendingRecipients);
+    }
     for (const m of this.deps.store.list()) await this.place(m);
     this.routedRevision = this.deps.snapshot().revision;
   }
@@ -413,6 +444,7 @@ export class DeliveryEngine {
           result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId, smtpUtf8: msg.smtpUtf8 });
         } catch (e) {
           // The connection broke during this message: it goes back to the front of the queue.
+          this.trackMessage('DEFER', 'SMTP', msg, recipients, { connectorId: q.route.connector.name, serverHostname: conn.target.host, recipientStatus: recipients.map(() => (e instanceof DeliveryError ? e.reply : `451 4.4.0 ${(e as Error).message}`)) });
           this.enqueueReady(q, id, true);
           await this.queueFailed(q, e);
           return false;
@@ -426,6 +458,12 @@ export class DeliveryEngine {
       const transient = result.rejected.filter((r) => !r.permanent);
       const pending = msg.pendingRecipients.filter((r) => !result.accepted.includes(r) && !permanent.some((p) => p.recipient === r));
       const counters = this.counters(q);
+      if (this.tracking.enabled) {
+        const hop = { clientIp: conn.localIp, clientHostname: this.deps.snapshot().server.fqdn, serverIp: conn.remoteIp, serverHostname: conn.target.host, connectorId: q.route.connector.name };
+        if (result.accepted.length > 0) this.trackMessage('SEND', 'SMTP', msg, result.accepted, { ...hop, recipientStatus: result.accepted.map(() => result.reply) });
+        if (transient.length > 0) this.trackMessage('DEFER', 'SMTP', msg, transient.map((r) => r.recipient), { ...hop, recipientStatus: transient.map((r) => r.reply) });
+        if (permanent.length > 0) this.trackMessage('FAIL', 'SMTP', msg, permanent.map((r) => r.recipient), { ...hop, recipientStatus: permanent.map((r) => r.reply) });
+      }
       if (result.accepted.length > 0 && transient.length === 0) counters.sent((this.deps.clock().getTime() - msg.receivedAt.getTime()) / 1000);
       if (transient.length > 0) counters.deferred();
       if (permanent.length > 0) {
@@ -474,6 +512,7 @@ export class DeliveryEngine {
         const msg = this.deps.store.get(id);
         if (!msg) continue;
         counters.failed();
+        this.trackMessage('FAIL', 'SMTP', msg, msg.pendingRecipients, { connectorId: q.route.connector.name, recipientStatus: msg.pendingRecipients.map(() => reply) });
         if (await this.bounce(msg, msg.pendingRecipients.map((recipient) => ({ recipient, reply })))) counters.ndr();
         await this.finish(id);
       }
@@ -551,6 +590,14 @@ export class DeliveryEngine {
       expiresAt: new Date(now.getTime() + this.deps.snapshot().server.transport.messageExpirationTimeout),
       // Its recipient is the original's sender, and it quotes the original's addresses and headers.
       smtpUtf8: msg.smtpUtf8,
+      originating: true,
+    });
+    // Exchange's DSN row: the report is a new message, its reference the original's Message-ID.
+    this.trackMessage('DSN', 'DSN', queued, [msg.from], {
+      reference: msg.internetMessageId,
+      relatedRecipientAddress: recipients.map((r) => r.recipient).join(';'),
+      recipientStatus: recipients.map((r) => r.reply),
+      customData: kind === 'delayed' ? 'S:DsnType=Delay' : undefined,
     });
     await this.accepted(queued, dsn);
   }
@@ -597,6 +644,7 @@ export class DeliveryEngine {
           const reason = m.lastError ?? qErr;
           const expiredIn = key ? this.queues.get(key) : undefined;
           if (expiredIn) this.counters(expiredIn).failed();
+          this.trackMessage('FAIL', 'SMTP', m, m.pendingRecipients, { connectorId: expiredIn?.route.connector.name, recipientStatus: m.pendingRecipients.map(() => (reason ? `${EXPIRED_REPLY}. Last error: ${reason}` : EXPIRED_REPLY)) });
           const reported = await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: reason ? `${EXPIRED_REPLY}. Last error: ${reason}` : EXPIRED_REPLY })));
           if (reported && expiredIn) this.counters(expiredIn).ndr();
           await this.finish(m.id);
@@ -676,6 +724,8 @@ export class DeliveryEngine {
     const patch: QueuedMessagePatch = { status: 'Ready', nextAttemptAt: undefined };
     if (m.poison) Object.assign(patch, { poison: false, crashCount: 0 });
     const updated = await this.deps.store.update(id, patch);
+    // Exchange logs a message leaving the Poison queue as it logs one entering it.
+    if (m.poison) this.trackMessage('POISONMESSAGE', 'ADMIN', m, m.pendingRecipients);
     await this.place(updated);
     this.kick();
   }
@@ -683,7 +733,10 @@ export class DeliveryEngine {
   async removeMessage(id: number, withNdr: boolean): Promise<void> {
     const m = this.mustGet(id);
     if (this.active.has(id)) throw new InterchangeError('ICX_PARAM_INVALID', `The message ${id} is being delivered and can't be removed now.`);
-    if (withNdr) await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: '550 5.7.1 The message was deleted by an administrator' })));
+    const reply = withNdr ? '550 5.7.1 The message was deleted by an administrator' : '550 4.3.2 QUEUE.Admin; message deleted by administrative action';
+    // Exchange's Source for what an administrator did to a queued message: ADMIN.
+    this.trackMessage('FAIL', 'ADMIN', m, m.pendingRecipients, { recipientStatus: m.pendingRecipients.map(() => reply) });
+    if (withNdr) await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply })));
     await this.finish(id);
   }
 

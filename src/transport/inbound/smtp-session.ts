@@ -56,6 +56,9 @@ export interface AcceptedMessage {
   authenticatedUser?: string;
   /** MAIL FROM carried SMTPUTF8 (RFC 6531): addresses and headers may be UTF-8. */
   smtpUtf8?: boolean;
+  /** The name the client gave in EHLO/HELO, and the address it reached us at (message tracking's RECEIVE row). */
+  clientHostname?: string;
+  localIp?: string;
 }
 
 export interface SessionHost {
@@ -115,6 +118,7 @@ export class InboundSession {
   private lineOctets = 0;
   private lineUtf8 = true;
   private readonly remoteIp: string;
+  private readonly localIp: string;
   private closeReason = 'Remote';
   private sasl: Sasl | undefined;
   private user: AuthenticatedUser | undefined;
@@ -136,6 +140,7 @@ export class InboundSession {
     this.counters = host.metrics?.receiveConnector(connector.record.name);
     this.counters?.sessionOpened();
     this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    this.localIp = (socket.localAddress ?? '').replace(/^::ffff:/, '');
     socket.setNoDelay(true);
     // ConnectionInactivityTimeout is the socket's idle timer; ConnectionTimeout bounds the whole session,
     // so a client that trickles a byte a second cannot hold the connection open.
@@ -676,6 +681,8 @@ export class InboundSession {
         body,
         sourceConnector: this.connector.record.name,
         sourceIp: this.remoteIp,
+        clientHostname: this.helo,
+        localIp: this.localIp,
         internetMessageId: messageId,
         subject: headers.subject,
         receivedAt,

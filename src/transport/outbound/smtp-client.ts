@@ -105,6 +105,15 @@ export class SmtpClientConnection {
     return this.failure !== undefined || this.socket.destroyed;
   }
 
+  /** The next hop's address and ours, as the message tracking log's SEND rows name them. */
+  get remoteIp(): string {
+    return (this.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  }
+
+  get localIp(): string {
+    return (this.socket.localAddress ?? '').replace(/^::ffff:/, '');
+  }
+
   /**
    * Connects and gets the session ready for MAIL: greeting, EHLO, STARTTLS
    * (unless IgnoreSTARTTLS) with the client certificate the connector selects,

@@ -1,6 +1,8 @@
 // The text of Exchange's SMTP protocol logs (reference §6): pure functions,
 // shared by the writer and the reader so both agree byte for byte.
 
+import { csvField, formatDateTime, formatLogHeader, hourlyDatePart } from '../logging/exchange-log-text.js';
+
 export type ProtocolLogKind = 'Send' | 'Receive';
 export type ProtocolLogEvent = '+' | '-' | '>' | '<' | '*';
 
@@ -27,22 +29,11 @@ export const FIELDS = [
   'context',
 ] as const;
 
-export const BOM = '\uFEFF';
-export const CRLF = '\r\n';
-
-const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
-
-/** `yyyy-MM-ddTHH:mm:ss.fffZ`, always UTC. */
-export function formatDateTime(d: Date): string {
-  return (
-    `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
-    `T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}Z`
-  );
-}
+export { BOM, CRLF, csvField, formatDateTime } from '../logging/exchange-log-text.js';
 
 /** The `<date>` part of a file name: `yyyyMMddHH` in UTC (current Exchange: one file set per hour). */
 export function fileDatePart(d: Date): string {
-  return `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}`;
+  return hourlyDatePart(d);
 }
 
 export function filePrefix(kind: ProtocolLogKind): 'SEND' | 'RECV' {
@@ -56,20 +47,6 @@ export function fileName(kind: ProtocolLogKind, d: Date, instance: number): stri
 
 /** Matches our own and Exchange's names, including the older daily `yyyyMMdd` form. */
 export const FILE_NAME_PATTERN = /^(SEND|RECV)(\d{8}|\d{10})-(\d+)\.LOG$/i;
-
-/**
- * One field as Exchange writes it: CR and LF become the two-character escapes
- * `\r` and `\n`; then a field containing `,` or `"` is quoted with inner quotes
- * doubled. Nothing else is escaped (connector ids such as `EX01\Default EX01`
- * keep their backslash).
- */
-export function csvField(value: string | undefined): string {
-  if (!value) return '';
-  let v = value;
-  if (v.includes('\r') || v.includes('\n')) v = v.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-  if (v.includes(',') || v.includes('"')) v = `"${v.replace(/"/g, '""')}"`;
-  return v;
-}
 
 /** One row without its line ending. A row with empty context ends with a comma. */
 export function formatRow(at: Date, row: ProtocolLogRowInput): string {
@@ -88,13 +65,7 @@ export function formatRow(at: Date, row: ProtocolLogRowInput): string {
 
 /** The five header lines, each ending in CRLF (without the BOM, which only starts a file). */
 export function formatHeader(kind: ProtocolLogKind, created: Date): string {
-  return (
-    '#Software: Microsoft Exchange Server' + CRLF +
-    '#Version: 15.0.0.0' + CRLF +
-    `#Log-type: SMTP ${kind} Protocol Log` + CRLF +
-    `#Date: ${formatDateTime(created)}` + CRLF +
-    `#Fields: ${FIELDS.join(',')}` + CRLF
-  );
+  return formatLogHeader({ version: '15.0.0.0', logType: `SMTP ${kind} Protocol Log`, created, fields: FIELDS });
 }
 
 /**

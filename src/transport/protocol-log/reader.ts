@@ -2,7 +2,10 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { InterchangeError } from '../../errors/interchange-error.js';
+import { parseCsvLine } from '../logging/exchange-log-text.js';
 import { FIELDS, FILE_NAME_PATTERN, type ProtocolLogEvent, type ProtocolLogKind } from './format.js';
+
+export { parseCsvLine };
 
 export interface ProtocolLogRow {
   kind: ProtocolLogKind;
@@ -18,50 +21,6 @@ export interface ProtocolLogRow {
   context: string;
   file: string;
   lineNumber: number;
-}
-
-/**
- * Splits one CSV line as Exchange writes it: a field that starts with `"` runs
- * to the next `"` not doubled; other fields run to the next comma.
- */
-export function parseCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    if (line[i] === '"') {
-      let v = '';
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        if (q < 0) {
-          v += line.slice(i);
-          i = line.length;
-          break;
-        }
-        v += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          v += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      // Tolerate junk between a closing quote and the comma.
-      const c = line.indexOf(',', i);
-      out.push(c < 0 || c === i ? v : v + line.slice(i, c));
-      if (c < 0) return out;
-      i = c + 1;
-    } else {
-      const c = line.indexOf(',', i);
-      if (c < 0) {
-        out.push(line.slice(i));
-        return out;
-      }
-      out.push(line.slice(i, c));
-      i = c + 1;
-    }
-  }
 }
 
 const EVENTS: ReadonlySet<string> = new Set(['+', '-', '>', '<', '*']);

@@ -1,27 +1,7 @@
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
-import {
-  BOM,
-  CRLF,
-  FILE_NAME_PATTERN,
-  fileDatePart,
-  fileName,
-  filePrefix,
-  formatHeader,
-  formatRow,
-  type ProtocolLogKind,
-  type ProtocolLogRowInput,
-} from './format.js';
+import { RotatingLogWriter, type LogFileNaming, type RotatingLogSettings, type RotatingLogWriterOptions } from '../logging/rotating-log-writer.js';
+import { FILE_NAME_PATTERN, fileDatePart, fileName, filePrefix, formatHeader, formatRow, type ProtocolLogKind, type ProtocolLogRowInput } from './format.js';
 
-export interface ProtocolLogSettings {
-  directory: string;
-  /** Bytes; a new file (-2, -3, …) starts when the next row would pass it. 0 or Infinity: unlimited. */
-  maxFileSize: number;
-  /** Bytes; oldest files are deleted beyond it. 0 or Infinity: unlimited. */
-  maxDirectorySize: number;
-  /** Milliseconds; files last written longer ago are deleted. 0: never. */
-  maxAge: number;
-}
+export type ProtocolLogSettings = RotatingLogSettings;
 
 /** Set-TransportService defaults (reference §5): 10 MB files, 250 MB folder, 30 days. */
 export const PROTOCOL_LOG_DEFAULTS: Omit<ProtocolLogSettings, 'directory'> = {
@@ -30,69 +10,31 @@ export const PROTOCOL_LOG_DEFAULTS: Omit<ProtocolLogSettings, 'directory'> = {
   maxAge: 30 * 24 * 3600 * 1000,
 };
 
-export interface ProtocolLogWriterOptions extends ProtocolLogSettings {
+export interface ProtocolLogWriterOptions extends Omit<RotatingLogWriterOptions, 'naming' | 'name'> {
   kind: ProtocolLogKind;
-  clock?: () => Date;
-  /**
-   * Bytes of rows that may wait for the disk (default 32 MiB). Beyond it rows
-   * are dropped and reported through onError: a stalled disk must not grow
-   * the transport's memory without bound.
-   */
-  maxBufferedBytes?: number;
-  /** Called when the log cannot be written; rows are then dropped, mail flow goes on. */
-  onError?: (e: unknown) => void;
 }
 
-type Op =
-  | { t: 'row'; at: Date; text: string }
-  | { t: 'settings'; settings: Partial<ProtocolLogSettings> };
-
-interface OpenFile {
-  name: string;
-  datePart: string;
-  instance: number;
-  size: number;
-  handle: fsp.FileHandle;
+function protocolLogNaming(kind: ProtocolLogKind): LogFileNaming {
+  return {
+    datePart: fileDatePart,
+    fileName: (at, instance) => fileName(kind, at, instance),
+    parse: (name) => {
+      const m = FILE_NAME_PATTERN.exec(name);
+      if (!m || m[1].toUpperCase() !== filePrefix(kind)) return undefined;
+      return { datePart: m[2], instance: Number(m[3]), sortKey: `${m[2].padEnd(10, '0')}-${m[3].padStart(10, '0')}` };
+    },
+    header: (at) => formatHeader(kind, at),
+  };
 }
 
-const unlimited = (n: number): boolean => !n || !Number.isFinite(n);
-
-/**
- * Appends rows to Exchange-format protocol log files. write() only formats and
- * buffers (the SMTP session never waits on the disk); a single drain loop
- * appends buffered rows in order, starting files, rotating and deleting old
- * ones as it goes. Settings changes are queued with the rows, so rows written
- * before setDirectory() land in the old folder and rows after it in the new.
- */
-export class ProtocolLogWriter {
+/** The SMTP send or receive protocol log of a server: rows of sessions, in Exchange's files. */
+export class ProtocolLogWriter extends RotatingLogWriter {
   readonly kind: ProtocolLogKind;
-  private settings: ProtocolLogSettings;
-  private readonly clock: () => Date;
-  private readonly onError: (e: unknown) => void;
-  private queue: Op[] = [];
-  private queuedBytes = 0;
-  private dropped = 0;
-  private readonly maxBufferedBytes: number;
-  private draining: Promise<void> | undefined;
-  private current: OpenFile | undefined;
   private lastSessionTicks = 0n;
-  private closed = false;
 
   constructor(opts: ProtocolLogWriterOptions) {
+    super({ ...opts, naming: protocolLogNaming(opts.kind), name: 'protocol log' });
     this.kind = opts.kind;
-    this.settings = {
-      directory: opts.directory,
-      maxFileSize: opts.maxFileSize,
-      maxDirectorySize: opts.maxDirectorySize,
-      maxAge: opts.maxAge,
-    };
-    this.clock = opts.clock ?? (() => new Date());
-    this.onError = opts.onError ?? (() => undefined);
-    this.maxBufferedBytes = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
-  }
-
-  get directory(): string {
-    return this.settings.directory;
   }
 
   /**
@@ -109,206 +51,7 @@ export class ProtocolLogWriter {
 
   /** Formats the row now (with the current time) and appends it soon. Never throws for I/O. */
   write(row: ProtocolLogRowInput): void {
-    if (this.closed) return;
     const at = this.clock();
-    const text = formatRow(at, row) + CRLF;
-    if (this.queuedBytes + text.length > this.maxBufferedBytes) {
-      if (this.dropped++ === 0) this.onError(new Error(`protocol log ${this.settings.directory}: disk too slow, dropping rows`));
-      return;
-    }
-    this.queuedBytes += text.length;
-    this.queue.push({ t: 'row', at, text });
-    this.kick();
+    this.writeLine(at, formatRow(at, row));
   }
-
-  setDirectory(directory: string): void {
-    this.updateSettings({ directory });
-  }
-
-  /** Set-TransportService changes: take effect for rows written after the call. */
-  updateSettings(settings: Partial<ProtocolLogSettings>): void {
-    this.queue.push({ t: 'settings', settings });
-    this.kick();
-  }
-
-  /** Resolves when every row written before the call is in its file. */
-  async flush(): Promise<void> {
-    while (this.draining) await this.draining;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.flush();
-    await this.closeCurrent();
-  }
-
-  /** Deletes files by age and directory size now (also done whenever a file is started). */
-  async enforceRetention(): Promise<void> {
-    await this.flush();
-    await this.retention().catch(this.onError);
-  }
-
-  private kick(): void {
-    if (this.draining) return;
-    this.draining = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.drain())
-      .finally(() => {
-        this.draining = undefined;
-        if (this.queue.length > 0) this.kick();
-      });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const ops = this.queue;
-      this.queue = [];
-      this.queuedBytes = 0;
-      this.dropped = 0;
-      // Rows bound for the same file go out in one write.
-      let batch: string[] = [];
-      let batchBytes = 0;
-      let batchAt: Date | undefined;
-      const flushBatch = async (): Promise<void> => {
-        if (batch.length === 0 || !batchAt) return;
-        const text = batch.join('');
-        const at = batchAt;
-        batch = [];
-        batchBytes = 0;
-        batchAt = undefined;
-        try {
-          await this.append(at, text);
-        } catch (e) {
-          this.onError(e);
-          await this.closeCurrent();
-        }
-      };
-      for (const op of ops) {
-        if (op.t === 'settings') {
-          await flushBatch();
-          const dirChanged = op.settings.directory !== undefined && op.settings.directory !== this.settings.directory;
-          this.settings = { ...this.settings, ...stripUndefined(op.settings) };
-          if (dirChanged) await this.closeCurrent();
-          continue;
-        }
-        const rowBytes = Buffer.byteLength(op.text);
-        if (batchAt !== undefined) {
-          const datePart = fileDatePart(op.at);
-          const base = this.current?.datePart === datePart ? this.current.size : this.headerBytes(op.at);
-          const fits = unlimited(this.settings.maxFileSize) || base + batchBytes + rowBytes <= this.settings.maxFileSize;
-          if (fileDatePart(batchAt) !== datePart || !fits) await flushBatch();
-        }
-        batch.push(op.text);
-        batchBytes += rowBytes;
-        batchAt ??= op.at;
-      }
-      await flushBatch();
-    }
-  }
-
-  /** Appends rows of one hour, starting a new file when the hour changed or the size limit is reached. */
-  private async append(at: Date, text: string): Promise<void> {
-    const bytes = Buffer.byteLength(text);
-    const datePart = fileDatePart(at);
-    const cur = this.current;
-    if (!cur || cur.datePart !== datePart) await this.startFile(at, undefined);
-    // A file that already has rows and no room for these starts the next instance;
-    // rows too large for any file still go into a fresh one rather than looping.
-    while (!unlimited(this.settings.maxFileSize) && this.current!.size + bytes > this.settings.maxFileSize && this.current!.size > this.headerBytes(at)) {
-      await this.startFile(at, this.current!.instance + 1);
-    }
-    const file = this.current!;
-    await file.handle.write(text);
-    file.size += bytes;
-  }
-
-  private headerBytes(at: Date): number {
-    return Buffer.byteLength(BOM + formatHeader(this.kind, at));
-  }
-
-  /**
-   * Opens the file for `at`. After a restart the newest file of this hour is
-   * continued if it still has room (a file has one header), otherwise the next
-   * instance number is started with a fresh BOM and header.
-   */
-  private async startFile(at: Date, instance: number | undefined): Promise<void> {
-    await this.closeCurrent();
-    const dir = this.settings.directory;
-    await fsp.mkdir(dir, { recursive: true });
-    const datePart = fileDatePart(at);
-    if (instance === undefined) {
-      let newest = 0;
-      let newestSize = 0;
-      for (const name of await fsp.readdir(dir)) {
-        const m = FILE_NAME_PATTERN.exec(name);
-        if (!m || m[1].toUpperCase() !== filePrefix(this.kind) || m[2] !== datePart) continue;
-        const n = Number(m[3]);
-        if (n > newest) {
-          newest = n;
-          newestSize = (await fsp.stat(path.join(dir, name))).size;
-        }
-      }
-      if (newest > 0 && (unlimited(this.settings.maxFileSize) || newestSize < this.settings.maxFileSize)) {
-        const name = fileName(this.kind, at, newest);
-        const handle = await fsp.open(path.join(dir, name), 'a');
-        this.current = { name, datePart, instance: newest, size: newestSize, handle };
-        return;
-      }
-      instance = newest + 1;
-    }
-    // Never put a second header into a file someone else already started.
-    while (await fsp.stat(path.join(dir, fileName(this.kind, at, instance))).then(() => true, () => false)) instance++;
-    const name = fileName(this.kind, at, instance);
-    const handle = await fsp.open(path.join(dir, name), 'a');
-    const header = BOM + formatHeader(this.kind, at);
-    await handle.write(header);
-    this.current = { name, datePart, instance, size: Buffer.byteLength(header), handle };
-    await this.retention().catch(this.onError);
-  }
-
-  private async closeCurrent(): Promise<void> {
-    const cur = this.current;
-    this.current = undefined;
-    if (cur) await cur.handle.close().catch(this.onError);
-  }
-
-  /**
-   * Circular deletion, as Exchange does it: first every file (but the one being
-   * written) last modified more than maxAge ago, then the oldest files until
-   * the folder is within maxDirectorySize.
-   */
-  private async retention(): Promise<void> {
-    const { directory, maxAge, maxDirectorySize } = this.settings;
-    if (!maxAge && unlimited(maxDirectorySize)) return;
-    const now = this.clock().getTime();
-    const files: Array<{ name: string; size: number; mtime: number; key: string }> = [];
-    for (const name of await fsp.readdir(directory)) {
-      const m = FILE_NAME_PATTERN.exec(name);
-      if (!m || m[1].toUpperCase() !== filePrefix(this.kind)) continue;
-      const st = await fsp.stat(path.join(directory, name)).catch(() => undefined);
-      if (!st) continue;
-      files.push({ name, size: st.size, mtime: st.mtimeMs, key: `${m[2].padEnd(10, '0')}-${m[3].padStart(10, '0')}` });
-    }
-    files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const currentName = this.current?.name;
-    const kept: typeof files = [];
-    for (const f of files) {
-      if (f.name !== currentName && maxAge > 0 && now - f.mtime > maxAge) {
-        await fsp.rm(path.join(directory, f.name), { force: true });
-      } else {
-        kept.push(f);
-      }
-    }
-    if (unlimited(maxDirectorySize)) return;
-    let total = kept.reduce((s, f) => s + f.size, 0);
-    for (const f of kept) {
-      if (total <= maxDirectorySize) break;
-      if (f.name === currentName) continue;
-      await fsp.rm(path.join(directory, f.name), { force: true });
-      total -= f.size;
-    }
-  }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -29,6 +29,7 @@ interface MetadataV1 {
   poison?: boolean;
   /** Written only when true; documents from before it read as false. */
   smtpUtf8?: boolean;
+  originating?: boolean;
 }
 
 const STATUSES: ReadonlySet<string> = new Set(['Ready', 'Active', 'Retry', 'Suspended', 'PendingRemove']);
@@ -62,6 +63,7 @@ export function toMetadataDoc(m: QueuedMessage): unknown {
     crashCount: m.crashCount ? m.crashCount : undefined,
     poison: m.poison ? true : undefined,
     smtpUtf8: m.smtpUtf8 ? true : undefined,
+    originating: m.originating ? true : undefined,
   };
   return doc;
 }
@@ -108,6 +110,7 @@ export function fromMetadataDoc(value: unknown): QueuedMessage {
     ...(typeof doc.crashCount === 'number' && Number.isSafeInteger(doc.crashCount) && doc.crashCount > 0 ? { crashCount: doc.crashCount } : {}),
     ...(doc.poison === true ? { poison: true } : {}),
     ...(doc.smtpUtf8 === true ? { smtpUtf8: true } : {}),
+    ...(doc.originating === true ? { originating: true } : {}),
   };
 }
 

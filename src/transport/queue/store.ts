@@ -303,6 +303,7 @@ export class MailQueueStore {
       internetMessageId: req.internetMessageId,
       subject: req.subject,
       ...(req.smtpUtf8 ? { smtpUtf8: true } : {}),
+      ...(req.originating ? { originating: true } : {}),
     };
     // The id's reservation must be durable too before anyone hears of the id.
     await Promise.all([this.appendMessage(msg, body), reserved]);

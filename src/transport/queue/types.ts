@@ -40,6 +40,8 @@ export interface QueuedMessage {
   poison?: boolean;
   /** Received with SMTPUTF8 (RFC 6531): passed on only to a next hop that offers it. Absent means false. */
   smtpUtf8?: boolean;
+  /** Submitted by an authenticated user or made here (an NDR): message tracking's Directionality Originating. Absent means false. */
+  originating?: boolean;
 }
 
 export interface EnqueueRequest {
@@ -54,6 +56,7 @@ export interface EnqueueRequest {
   subject?: string;
   expiresAt?: Date;
   smtpUtf8?: boolean;
+  originating?: boolean;
 }
 
 export type QueuedMessagePatch = Partial<

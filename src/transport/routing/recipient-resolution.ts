@@ -13,6 +13,11 @@ export class RecipientResolver {
     }
   }
 
+  /** The ExternalEmailAddress a mail user's address resolves to; undefined for any other address. */
+  targetOf(recipient: string): string | undefined {
+    return this.targets.get(recipient.toLowerCase());
+  }
+
   /** The addresses to deliver to, in order, without duplicates (two recipients may resolve to one address). */
   resolve(recipients: readonly string[]): string[] {
     const out: string[] = [];

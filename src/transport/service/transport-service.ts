@@ -21,6 +21,9 @@ import type { AcceptedMessage } from '../inbound/smtp-session.js';
 import { NO_TRANSPORT_METRICS, type TransportMetrics, type TransportObservation } from '../metrics/transport-metrics.js';
 import { ProtocolLogWriter, type ProtocolLogSettings } from '../protocol-log/index.js';
 import { MailQueueStore } from '../queue/index.js';
+import { formatDateTime } from '../logging/exchange-log-text.js';
+import { networkMessageId } from '../tracking/format.js';
+import { MessageTrackingLog, messageTrackingSettings } from '../tracking/message-tracking.js';
 import { ProcessingJournal } from '../queue/processing-journal.js';
 import { buildSnapshot, type TransportSnapshot } from './config-snapshot.js';
 import { certificateEvents } from '../events/certificate-events.js';
@@ -64,6 +67,7 @@ export class TransportService implements TransportServiceControl {
   private snapshot!: TransportSnapshot;
   private sendLog!: ProtocolLogWriter;
   private receiveLog!: ProtocolLogWriter;
+  private trackingLog!: MessageTrackingLog;
   private listeners!: ReceiveListeners;
   private engine!: DeliveryEngine;
   private poller: NodeJS.Timeout | undefined;
@@ -113,7 +117,8 @@ export class TransportService implements TransportServiceControl {
     const onError = (e: unknown) => this.opts.logger.warn({ err: e }, 'Protocol log write failed');
     this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...logSettings(t, 'send'), clock: this.clock, onError });
     this.receiveLog = new ProtocolLogWriter({ kind: 'Receive', ...logSettings(t, 'receive'), clock: this.clock, onError });
-    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal, messageMemory: this.messageMemory, metrics: this.metrics });
+    this.trackingLog = new MessageTrackingLog(messageTrackingSettings(t), { clock: this.clock, onError: (e) => this.opts.logger.warn({ err: e }, 'Message tracking log write failed') });
+    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal, messageMemory: this.messageMemory, metrics: this.metrics, tracking: this.trackingLog });
     this.listeners = new ReceiveListeners({
       snapshot: () => this.snapshot,
       receiveLog: this.receiveLog,
@@ -148,10 +153,11 @@ export class TransportService implements TransportServiceControl {
   /** The 250 waits for this: the message is on disk when it resolves. */
   private async accept(m: AcceptedMessage): Promise<number> {
     const settings = this.snapshot.server.transport;
+    const resolver = this.snapshot.recipients;
     const queued = await this.store.enqueue({
       from: m.from,
       // Resolved before the 250: what is on disk is what will be delivered.
-      recipients: this.snapshot.recipients.resolve(m.recipients),
+      recipients: resolver.resolve(m.recipients),
       body: m.body,
       receivedAt: m.receivedAt,
       sourceConnector: m.sourceConnector,
@@ -160,8 +166,38 @@ export class TransportService implements TransportServiceControl {
       subject: m.subject,
       expiresAt: new Date(m.receivedAt.getTime() + settings.messageExpirationTimeout),
       smtpUtf8: m.smtpUtf8,
+      originating: m.authenticatedUser !== undefined,
     });
     this.metrics.receiveConnector(m.sourceConnector).messageReceived();
+    if (this.trackingLog.enabled) {
+      const common = {
+        internalMessageId: queued.id,
+        messageId: m.internetMessageId,
+        networkMessageId: networkMessageId(this.serverName, queued.id, queued.receivedAt),
+        totalBytes: queued.size,
+        subject: m.subject,
+        sender: m.from,
+        returnPath: m.from,
+        directionality: m.authenticatedUser ? ('Originating' as const) : ('Incoming' as const),
+      };
+      this.trackingLog.track({
+        ...common,
+        eventId: 'RECEIVE',
+        source: 'SMTP',
+        clientIp: m.sourceIp,
+        clientHostname: m.clientHostname,
+        serverIp: m.localIp,
+        serverHostname: this.serverName,
+        connectorId: `${this.serverName}\\${m.sourceConnector}`,
+        recipients: m.recipients,
+        messageInfo: formatDateTime(m.receivedAt),
+      });
+      // A mail user's address resolved to its ExternalEmailAddress: Exchange's RESOLVE, the original as the related address.
+      for (const r of m.recipients) {
+        const target = resolver.targetOf(r);
+        if (target && target.toLowerCase() !== r.toLowerCase()) this.trackingLog.track({ ...common, eventId: 'RESOLVE', source: 'ROUTING', serverHostname: this.serverName, recipients: [target], relatedRecipientAddress: r });
+      }
+    }
     // Only a message received whole is worth keeping in memory for its delivery.
     void this.engine.accepted(queued, Buffer.isBuffer(m.body) ? m.body : undefined).catch((e) => this.opts.logger.error({ err: e, id: queued.id }, 'Categorizing a message failed'));
     return queued.id;
@@ -178,6 +214,7 @@ export class TransportService implements TransportServiceControl {
     const t = next.server.transport;
     if (JSON.stringify(logSettings(before, 'send')) !== JSON.stringify(logSettings(t, 'send'))) this.sendLog.updateSettings(logSettings(t, 'send'));
     if (JSON.stringify(logSettings(before, 'receive')) !== JSON.stringify(logSettings(t, 'receive'))) this.receiveLog.updateSettings(logSettings(t, 'receive'));
+    if (JSON.stringify(messageTrackingSettings(before)) !== JSON.stringify(messageTrackingSettings(t))) this.trackingLog.updateSettings(messageTrackingSettings(t));
     if (this.state === 'Running') {
       await this.listeners.reconcile();
       await this.engine.reroute();
@@ -217,6 +254,10 @@ export class TransportService implements TransportServiceControl {
       },
       spoolBytes: () => this.store.spoolBytes(),
     };
+  }
+
+  flushMessageTracking(): Promise<void> {
+    return this.trackingLog.flush();
   }
 
   runningServer(): ServerRecord {
@@ -272,7 +313,7 @@ export class TransportService implements TransportServiceControl {
       await this.engine.pause(grace);
       // Nothing is processed any more: make that durable, or a restart would count the last deliveries as crashes.
       this.journal.checkpoint();
-      await Promise.all([this.sendLog.flush(), this.receiveLog.flush()]);
+      await Promise.all([this.sendLog.flush(), this.receiveLog.flush(), this.trackingLog.flush()]);
       this.state = 'Stopped';
       this.opts.logger.info({ server: this.serverName }, 'Microsoft Exchange Transport service stopped');
     });
@@ -283,7 +324,7 @@ export class TransportService implements TransportServiceControl {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.stop();
-      await Promise.all([this.sendLog.close(), this.receiveLog.close()]);
+      await Promise.all([this.sendLog.close(), this.receiveLog.close(), this.trackingLog.close()]);
       await this.store.close();
       this.journal.close();
     })();

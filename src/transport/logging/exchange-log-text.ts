@@ -1,0 +1,90 @@
+// The text conventions every Exchange transport log shares (protocol logs,
+// message tracking logs): UTC timestamps, CSV fields, the `#`-header block.
+// Pure functions, so writers and readers agree byte for byte.
+
+export const BOM = '\uFEFF';
+export const CRLF = '\r\n';
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** `yyyy-MM-ddTHH:mm:ss.fffZ`, always UTC. */
+export function formatDateTime(d: Date): string {
+  return (
+    `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
+    `T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}Z`
+  );
+}
+
+/** `yyyyMMddHH` in UTC: current Exchange starts one file set per hour. */
+export function hourlyDatePart(d: Date): string {
+  return `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}`;
+}
+
+/**
+ * One field as Exchange writes it: CR and LF become the two-character escapes
+ * `\r` and `\n`; then a field containing `,` or `"` is quoted with inner quotes
+ * doubled. Nothing else is escaped (connector ids such as `EX01\Default EX01`
+ * keep their backslash).
+ */
+export function csvField(value: string | undefined): string {
+  if (!value) return '';
+  let v = value;
+  if (v.includes('\r') || v.includes('\n')) v = v.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  if (v.includes(',') || v.includes('"')) v = `"${v.replace(/"/g, '""')}"`;
+  return v;
+}
+
+/** The five header lines, each ending in CRLF (without the BOM, which only starts a file). */
+export function formatLogHeader(opts: { version: string; logType: string; created: Date; fields: readonly string[] }): string {
+  return (
+    '#Software: Microsoft Exchange Server' + CRLF +
+    `#Version: ${opts.version}` + CRLF +
+    `#Log-type: ${opts.logType}` + CRLF +
+    `#Date: ${formatDateTime(opts.created)}` + CRLF +
+    `#Fields: ${opts.fields.join(',')}` + CRLF
+  );
+}
+
+/**
+ * Splits one CSV line as Exchange writes it: a field that starts with `"` runs
+ * to the next `"` not doubled; other fields run to the next comma.
+ */
+export function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    if (line[i] === '"') {
+      let v = '';
+      i++;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        if (q < 0) {
+          v += line.slice(i);
+          i = line.length;
+          break;
+        }
+        v += line.slice(i, q);
+        if (line[q + 1] === '"') {
+          v += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      // Tolerate junk between a closing quote and the comma.
+      const c = line.indexOf(',', i);
+      out.push(c < 0 || c === i ? v : v + line.slice(i, c));
+      if (c < 0) return out;
+      i = c + 1;
+    } else {
+      const c = line.indexOf(',', i);
+      if (c < 0) {
+        out.push(line.slice(i));
+        return out;
+      }
+      out.push(line.slice(i, c));
+      i = c + 1;
+    }
+  }
+}

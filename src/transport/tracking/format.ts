@@ -1,0 +1,197 @@
+// The text of Exchange's message tracking log (MSGTRK files): pure functions,
+// shared by the writer and the reader.
+import { createHash } from 'node:crypto';
+import { csvField, formatDateTime, formatLogHeader, hourlyDatePart } from '../logging/exchange-log-text.js';
+import type { LogFileNaming } from '../logging/rotating-log-writer.js';
+
+export const TRACKING_FIELDS = [
+  'date-time',
+  'client-ip',
+  'client-hostname',
+  'server-ip',
+  'server-hostname',
+  'source-context',
+  'connector-id',
+  'source',
+  'event-id',
+  'internal-message-id',
+  'message-id',
+  'network-message-id',
+  'recipient-address',
+  'recipient-status',
+  'total-bytes',
+  'recipient-count',
+  'related-recipient-address',
+  'reference',
+  'message-subject',
+  'sender-address',
+  'return-path',
+  'message-info',
+  'directionality',
+  'tenant-id',
+  'original-client-ip',
+  'original-server-ip',
+  'custom-data',
+  'transport-traffic-type',
+  'log-id',
+  'schema-version',
+] as const;
+
+/**
+ * The events Interchange logs, with Exchange's EventId values. Exchange has no
+ * event for Suspend-/Resume-Message (only leaving the Poison queue is logged),
+ * so neither does Interchange.
+ */
+export type TrackingEventId = 'RECEIVE' | 'RESOLVE' | 'SEND' | 'DEFER' | 'FAIL' | 'DSN' | 'POISONMESSAGE';
+/** Exchange's Source values for them; ADMIN is an administrator's queue action. */
+export type TrackingSource = 'SMTP' | 'ROUTING' | 'DSN' | 'ADMIN' | 'POISONMESSAGE';
+export type Directionality = 'Originating' | 'Incoming';
+
+export interface TrackingEvent {
+  eventId: TrackingEventId;
+  source: TrackingSource;
+  clientIp?: string;
+  clientHostname?: string;
+  serverIp?: string;
+  serverHostname?: string;
+  sourceContext?: string;
+  connectorId?: string;
+  internalMessageId: number;
+  messageId?: string;
+  networkMessageId?: string;
+  /** Joined by `;` in the file, as Exchange does. */
+  recipients: readonly string[];
+  recipientStatus?: readonly string[];
+  totalBytes?: number;
+  relatedRecipientAddress?: string;
+  reference?: string;
+  subject?: string;
+  sender?: string;
+  returnPath?: string;
+  messageInfo?: string;
+  directionality?: Directionality;
+  customData?: string;
+}
+
+/** What Exchange writes as its schema version; the value Get-MessageTrackingLog readers expect to parse. */
+export const TRACKING_SCHEMA_VERSION = '15.0.0.0';
+
+/** `MSGTRK2025030409-1.LOG`: current Exchange starts one file set per hour, as for protocol logs. */
+export function trackingFileName(at: Date, instance: number): string {
+  return `MSGTRK${hourlyDatePart(at)}-${instance}.LOG`;
+}
+
+/** Our names and Exchange's, including the daily `yyyyMMdd` form of older versions; not MSGTRKMA/MD/MS (mailbox transport). */
+export const TRACKING_FILE_NAME_PATTERN = /^MSGTRK(\d{8}|\d{10})-(\d+)\.LOG$/i;
+
+export function formatTrackingHeader(created: Date): string {
+  return formatLogHeader({ version: TRACKING_SCHEMA_VERSION, logType: 'Message Tracking Log', created, fields: TRACKING_FIELDS });
+}
+
+export const TRACKING_NAMING: LogFileNaming = {
+  datePart: hourlyDatePart,
+  fileName: trackingFileName,
+  parse: (name) => {
+    const m = TRACKING_FILE_NAME_PATTERN.exec(name);
+    return m ? { datePart: m[1], instance: Number(m[2]), sortKey: `${m[1].padEnd(10, '0')}-${m[2].padStart(10, '0')}` } : undefined;
+  },
+  header: formatTrackingHeader,
+};
+
+/**
+ * A multi-valued field (recipients, their statuses): values joined by `;`, a
+ * value that itself holds `;` (`550 4.4.7 QUEUE.Expired; message expired`) or
+ * starts with `'` enclosed in single quotes with inner ones doubled, so the
+ * reader gets each value back whole.
+ */
+export function joinMultiValue(values: readonly string[] | undefined): string {
+  if (!values || values.length === 0) return '';
+  if (values.length === 1 && !values[0].includes(';') && !values[0].startsWith("'")) return values[0];
+  return values.map((v) => (v.includes(';') || v.startsWith("'") ? `'${v.replace(/'/g, "''")}'` : v)).join(';');
+}
+
+export function splitMultiValue(text: string): string[] {
+  if (!text) return [];
+  if (!text.includes("'")) return text.split(';');
+  const out: string[] = [];
+  let i = 0;
+  while (i <= text.length) {
+    if (text[i] === "'") {
+      let v = '';
+      let j = i + 1;
+      for (;;) {
+        const q = text.indexOf("'", j);
+        if (q < 0) {
+          v += text.slice(j);
+          j = text.length;
+          break;
+        }
+        v += text.slice(j, q);
+        if (text[q + 1] === "'") {
+          v += "'";
+          j = q + 2;
+        } else {
+          j = q + 1;
+          break;
+        }
+      }
+      out.push(v);
+      const semi = text.indexOf(';', j);
+      if (semi < 0) break;
+      i = semi + 1;
+    } else {
+      const semi = text.indexOf(';', i);
+      out.push(semi < 0 ? text.slice(i) : text.slice(i, semi));
+      if (semi < 0) break;
+      i = semi + 1;
+    }
+  }
+  return out;
+}
+
+/** One row without its line ending; the subject only when MessageTrackingLogSubjectLoggingEnabled. */
+export function formatTrackingRow(at: Date, e: TrackingEvent, withSubject: boolean): string {
+  return [
+    formatDateTime(at),
+    csvField(e.clientIp),
+    csvField(e.clientHostname),
+    csvField(e.serverIp),
+    csvField(e.serverHostname),
+    csvField(e.sourceContext),
+    csvField(e.connectorId),
+    e.source,
+    e.eventId,
+    String(e.internalMessageId),
+    csvField(e.messageId),
+    csvField(e.networkMessageId),
+    csvField(joinMultiValue(e.recipients)),
+    csvField(joinMultiValue(e.recipientStatus)),
+    e.totalBytes === undefined ? '' : String(e.totalBytes),
+    String(e.recipients.length),
+    csvField(e.relatedRecipientAddress),
+    csvField(e.reference),
+    withSubject ? csvField(e.subject) : '',
+    csvField(e.sender),
+    csvField(e.returnPath),
+    csvField(e.messageInfo),
+    e.directionality ?? '',
+    '',
+    '',
+    '',
+    csvField(e.customData),
+    'Email',
+    '',
+    TRACKING_SCHEMA_VERSION,
+  ].join(',');
+}
+
+/**
+ * Exchange stamps every message with a NetworkMessageId GUID. The spool does not
+ * store one, so it is derived from what identifies a queued message for good
+ * (server, queue id, arrival time): the same message always gets the same GUID.
+ */
+export function networkMessageId(serverName: string, internalMessageId: number, receivedAt: Date): string {
+  const h = createHash('sha1').update(`${serverName}|${internalMessageId}|${receivedAt.getTime()}`).digest('hex');
+  // Shaped as a version 5 (name-based, SHA-1) UUID.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
