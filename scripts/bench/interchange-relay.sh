@@ -7,6 +7,8 @@
 #   BENCH_SEND_LOGGING=Verbose      protocol-log the outbound sessions
 #   BENCH_NODE_OPTIONS              extra node options (e.g. --cpu-prof --cpu-prof-dir=DIR)
 #   BENCH_RSS_LOG=FILE              sample the server's RSS into FILE once a second
+#   BENCH_TRACKING=0                message tracking off (Set-TransportService -MessageTrackingLogEnabled $false;
+#                                   on by default, as in Exchange)
 #   BENCH_ATTACK_DOMAIN=DOMAIN      route DOMAIN (the hostile cell's attack mail) to a next hop nobody listens on
 #                                   (127.0.0.3), so it waits in the queue and the sink counts ordinary mail only
 set -euo pipefail
@@ -48,6 +50,7 @@ invoke() {
     "http://127.0.0.1:$ADMIN_PORT/api/v1/cmdlets/$1" -d "{\"parameters\":$2,\"confirmed\":true}")
   case "$out" in *'"ok":true'*) ;; *) echo "bench relay: $1 failed: $out" >&2; cleanup; exit 1 ;; esac
 }
+if [ "${BENCH_TRACKING:-1}" = 0 ]; then invoke Set-TransportService '{"Identity":"BENCH","MessageTrackingLogEnabled":false}'; fi
 REQUIRE_TLS=false
 [ "${BENCH_NEXT_HOP_TLS:-0}" = 1 ] && REQUIRE_TLS=true
 invoke New-SendConnector "{\"Name\":\"Bench next hop\",\"AddressSpaces\":[\"*\"],\"SmartHosts\":[\"127.0.0.1\"],\"Port\":$BENCH_NEXT_HOP_PORT,\"DNSRoutingEnabled\":false,\"RequireTLS\":$REQUIRE_TLS,\"ProtocolLoggingLevel\":\"${BENCH_SEND_LOGGING:-None}\"}"

@@ -154,6 +154,15 @@ if (fs.existsSync(prof)) {
   lines.push(fs.readFileSync(prof, 'utf8').trimEnd());
   lines.push('```');
 }
+// Sections measured by separate runs (BENCH_ONLY=connectors, BENCH_ONLY=tracking) sit between
+// <!-- separate run: … --> and <!-- end of separate run --> in the page; a full run keeps them as they are.
+const previous = path.join(outDir, 'previous-benchmarks.md');
+if (fs.existsSync(previous)) {
+  for (const m of fs.readFileSync(previous, 'utf8').matchAll(/<!-- separate run: [^>]*-->[\s\S]*?<!-- end of separate run -->/g)) {
+    lines.push('');
+    lines.push(m[0]);
+  }
+}
 const notes = path.join(path.dirname(new URL(import.meta.url).pathname), 'notes.md');
 if (fs.existsSync(notes)) {
   lines.push('');
