@@ -101,10 +101,12 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
   // only then does anything in the directory change (joinOrganization's first write, bootstrap).
   refuseListenPort(opts.smtpPort, '--smtp-port', 'the Default Frontend Receive connector', false);
   refuseListenPort(opts.adminPort, '--admin-port', 'the admin center and API', true);
-  // No --directory: the one this data folder was started with (a PostgreSQL host's service unit names only --data).
-  const given = opts.directoryUrl === undefined ? (recordedDirectory(opts.dataDir) ?? parseDirectoryUrl(undefined)) : parseDirectoryUrl(opts.directoryUrl);
-  const directoryName = given.kind === 'postgres' ? `the directory ${given.withoutPassword}` : `the embedded directory ${embeddedDirectoryFile(opts.dataDir)}`;
+  // A mistyped --directory is refused before the data folder is made; none means the one the folder was started
+  // with (a PostgreSQL host's service unit names only --data), read once the folder is known to be one.
+  const named = opts.directoryUrl === undefined ? undefined : parseDirectoryUrl(opts.directoryUrl);
   prepareDataFolder(opts.dataDir);
+  const given = named ?? recordedDirectory(opts.dataDir) ?? parseDirectoryUrl(undefined);
+  const directoryName = given.kind === 'postgres' ? `the directory ${given.withoutPassword}` : `the embedded directory ${embeddedDirectoryFile(opts.dataDir)}`;
   const location = withRecordedPassword(given, opts.dataDir);
   const lock = ServerLock.acquire(opts.dataDir, serverName);
   const cleanup: Array<() => Promise<void>> = [async () => lock.release()];
