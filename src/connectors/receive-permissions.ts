@@ -8,6 +8,8 @@ const ANONYMOUS_LOGON = 'NT AUTHORITY\\ANONYMOUS LOGON';
 const AUTHENTICATED_USERS = 'NT AUTHORITY\\Authenticated Users';
 const EXTERNALLY_SECURED_SERVERS = 'MS Exchange\\Externally Secured Servers';
 const PARTNER_SERVERS = 'MS Exchange\\Partner Servers';
+/** The principal a server of the organization acts as once it has proved itself with its internal transport certificate. */
+export const HUB_TRANSPORT_SERVERS = 'MS Exchange\\Hub Transport Servers';
 const EVERYONE = 'Everyone';
 
 /** Principals an administrator may name in Add-ADPermission, by their canonical spelling. */
@@ -52,19 +54,29 @@ export function connectorPermissionEntries(c: ReceiveConnectorRecord): Connector
   if (c.permissionGroups.includes('ExchangeServers') && c.authMechanism.includes('ExternalAuthoritative')) {
     out.push({ user: EXTERNALLY_SECURED_SERVERS, extendedRights: [...ALL_RIGHTS], deny: false, group: 'ExchangeServers' });
   }
+  // Exchange server authentication: a server of the organization gets every right ExchangeServers grants.
+  if (c.permissionGroups.includes('ExchangeServers') && c.authMechanism.includes('ExchangeServer')) {
+    out.push({ user: HUB_TRANSPORT_SERVERS, extendedRights: [...ALL_RIGHTS], deny: false, group: 'ExchangeServers' });
+  }
   for (const e of c.permissions ?? []) out.push({ ...e, extendedRights: [...e.extendedRights] });
   return out;
 }
+
+/** Who a session acts as: nobody yet, an SMTP AUTH user, or a server of the organization (its internal transport certificate). */
+export type SessionPrincipal = 'anonymous' | 'authenticated' | 'exchangeServer';
 
 /**
  * The rights of a session on this connector. As in Windows, a session acts as
  * ANONYMOUS LOGON until AUTH succeeds and as Authenticated Users after it,
  * never both, so denying anonymous senders leaves authenticated ones alone;
- * both are Everyone. On an ExternalAuthoritative connector every session is an
- * externally secured server. Deny entries win over grants.
+ * both are Everyone. A server of the organization is an authenticated
+ * principal too, and a Hub Transport server. On an ExternalAuthoritative
+ * connector every session is an externally secured server. Deny entries win over grants.
  */
-export function sessionRights(c: ReceiveConnectorRecord, authenticated: boolean): Set<SmtpExtendedRight> {
-  const principals = new Set([authenticated ? AUTHENTICATED_USERS : ANONYMOUS_LOGON, EVERYONE, EXTERNALLY_SECURED_SERVERS].map((p) => p.toLowerCase()));
+export function sessionRights(c: ReceiveConnectorRecord, as: boolean | SessionPrincipal): Set<SmtpExtendedRight> {
+  const principal: SessionPrincipal = as === true ? 'authenticated' : as === false ? 'anonymous' : as;
+  const names = principal === 'anonymous' ? [ANONYMOUS_LOGON] : principal === 'authenticated' ? [AUTHENTICATED_USERS] : [AUTHENTICATED_USERS, HUB_TRANSPORT_SERVERS];
+  const principals = new Set([...names, EVERYONE, EXTERNALLY_SECURED_SERVERS].map((p) => p.toLowerCase()));
   const granted = new Set<SmtpExtendedRight>();
   const denied = new Set<SmtpExtendedRight>();
   for (const e of connectorPermissionEntries(c)) {

@@ -33,7 +33,21 @@ test('permission groups give the rights of Exchange\'s table; added entries add;
 
   const secured = connector({ permissionGroups: ['ExchangeServers'], authMechanism: ['Tls', 'ExternalAuthoritative'] });
   assert.equal(sessionPermissionsText(sessionRights(secured, false)), 'SMTPSubmit SMTPAcceptAnyRecipient SMTPAcceptAuthenticationFlag SMTPAcceptAnySender SMTPAcceptAuthoritativeDomainSender BypassMessageSizeLimit AcceptRoutingHeaders');
-  assert.equal(sessionRights(connector({ permissionGroups: ['ExchangeServers'] }), false).size, 0, 'ExchangeServers alone needs server authentication Interchange does not have');
+  assert.equal(sessionRights(connector({ permissionGroups: ['ExchangeServers'] }), false).size, 0, 'ExchangeServers gives an anonymous session nothing');
+});
+
+test('a server of the organization authenticated by its internal transport certificate acts as MS Exchange\\Hub Transport Servers: every right, on a connector with ExchangeServer authentication and the ExchangeServers group only', () => {
+  const all = 'SMTPSubmit SMTPAcceptAnyRecipient SMTPAcceptAuthenticationFlag SMTPAcceptAnySender SMTPAcceptAuthoritativeDomainSender BypassMessageSizeLimit AcceptRoutingHeaders';
+  const cases: Array<[string, Partial<ReceiveConnectorRecord>, string]> = [
+    ['the Default Frontend', {}, all],
+    ['ExchangeServers without ExchangeServer authentication', { authMechanism: ['Tls'] }, ''],
+    ['ExchangeServer authentication without the ExchangeServers group (a server is not anonymous)', { permissionGroups: ['AnonymousUsers'] }, ''],
+  ];
+  for (const [name, over, rights] of cases) assert.equal(sessionPermissionsText(sessionRights(connector(over), 'exchangeServer')), rights, name);
+  // A server is an authenticated principal too: a deny for Authenticated Users reaches it.
+  const denied = connector({ permissions: [{ user: 'NT AUTHORITY\\Authenticated Users', extendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'], deny: true }] });
+  assert.equal(sessionRights(denied, 'exchangeServer').has('ms-Exch-SMTP-Accept-Any-Recipient'), false);
+  assert.equal(sessionRights(connector({}), true).has('ms-Exch-SMTP-Accept-Any-Sender'), false, 'an SMTP AUTH user is not a server');
 });
 
 test('the most specific accepted domain takes a recipient: an exact domain, then a wildcard or MatchSubDomains over a parent', () => {

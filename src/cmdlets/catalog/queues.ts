@@ -7,7 +7,8 @@ import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext, QueueViewer } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
 import { invokeOnServer } from '../framework/server-fetch.js';
-import { resolveServer, resolveServerOrRunning } from './common.js';
+import { redirectEndpoint } from '../../transport/routing/redirect.js';
+import { resolveServer, resolveServerOrRunning, sameText } from './common.js';
 
 
 export const queueType = defineObjectType({
@@ -213,9 +214,37 @@ export function queueCmdlets(): CmdletDeclaration[] {
       },
     });
 
+  const redirectMessage = defineCmdlet({
+    name: 'Redirect-Message',
+    synopsis:
+      'Moves the messages of a server\'s delivery queues to another server of the organization, over SMTP with STARTTLS, the servers authenticating each other by their internal transport certificates. ' +
+      'The Poison queue stays; a suspended message moves but stays suspended. A message leaves the server only after the target accepted it (250). ' +
+      'The redirect is kept in memory: until the transport service of the server restarts, everything the server routes goes to the target; after a restart it routes normally again.',
+    parameters: [
+      { name: 'Server', type: 'String', mandatory: true, position: 0, description: 'The server whose queued mail to move (name or FQDN).' },
+      { name: 'Target', type: 'String', mandatory: true, description: 'The server of the organization to move it to (FQDN or name).' },
+    ],
+    role: 'Transport Queues',
+    changesState: true,
+    confirmImpact: 'High',
+    examples: [{ code: 'Set-ServerComponentState EX01 -Component HubTransport -State Draining -Requester Maintenance; Redirect-Message -Server EX01 -Target ex02.contoso.com', remarks: 'Takes EX01 out of mail flow: it takes no new mail, and EX02 delivers what EX01 held.' }],
+    async run(ctx, p) {
+      const source = await resolveServerOrRunning(ctx, p.Server as string);
+      const target = await resolveServer(ctx.services.directory, p.Target as string);
+      if (sameText(source.name, target.name)) {
+        throw new InterchangeError('ICX_REDIRECT_TARGET_INVALID', `The target server ${target.fqdn} is the server whose messages are to be redirected (${source.name}). Specify another server of the organization.`, { parameter: 'Target' });
+      }
+      const endpoint = redirectEndpoint(target, await ctx.services.directory.listReceiveConnectors(target.name));
+      if (!endpoint.ok) throw new InterchangeError('ICX_REDIRECT_TARGET_INVALID', endpoint.reason, { parameter: 'Target' });
+      if (!ctx.shouldProcess(`Redirecting the messages of server "${source.name}" to server "${target.fqdn}".`, source.name)) return;
+      await onServer(ctx, 'Redirect-Message', p, source.name, (v) => v.redirectMessages(endpoint.target));
+    },
+  });
+
   return [
     getQueue,
     getMessage,
+    redirectMessage,
     queueAction('Retry-Queue', 'Retrying the queue "{0}".', (v, i) => v.retryQueue(i), 'Connects to the next hop of a queue in Retry now instead of at NextRetryTime.'),
     queueAction('Suspend-Queue', 'Suspending the queue "{0}".', (v, i) => v.suspendQueue(i), 'Stops delivery from a queue until Resume-Queue.'),
     queueAction('Resume-Queue', 'Resuming the queue "{0}".', (v, i) => v.resumeQueue(i), 'Resumes delivery from a suspended queue.'),

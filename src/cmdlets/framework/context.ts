@@ -4,6 +4,7 @@ import type { DirectoryStore } from '../../directory/directory-store.js';
 import type { RoleGroup, ServerRecord } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { KeyVault } from '../../security/key-vault.js';
+import type { RedirectTarget } from '../../transport/routing/redirect.js';
 
 /** What a running transport service offers the cmdlet layer (queues, service control). */
 export interface TransportServiceControl {
@@ -30,6 +31,8 @@ export interface QueueViewer {
   suspendMessage(identity: string): Promise<void>;
   resumeMessage(identity: string): Promise<void>;
   removeMessage(identity: string, withNdr: boolean): Promise<void>;
+  /** Redirect-Message: moves every message of the delivery queues to a queue to another server; returns how many. */
+  redirectMessages(target: RedirectTarget): Promise<number>;
 }
 
 /**

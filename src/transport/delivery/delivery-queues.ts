@@ -16,6 +16,8 @@ import { NO_MESSAGE_TRACKING, type MessageTracking } from '../tracking/message-t
 import type { MailQueueStore, QueuedMessage, QueuedMessagePatch } from '../queue/index.js';
 import type { ProcessingTracker } from '../queue/processing-journal.js';
 import { queueKey, selectSendConnector, type Route } from '../routing/route.js';
+import { redirectRoute, routeWithRedirect, type RedirectTarget } from '../routing/redirect.js';
+import { intraOrganizationRuntime } from '../outbound/intra-organization.js';
 import type { TransportSnapshot } from '../service/config-snapshot.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
 import { DeliveryError, SmtpClientConnection, type ConnectTarget, type SpooledBody } from '../outbound/smtp-client.js';
@@ -96,6 +98,8 @@ export class DeliveryEngine {
   private lastScan = 0;
   private routedRevision = -1;
   private resolver: { servers: string; resolver: Resolver | undefined } | undefined;
+  /** Redirect-Message's route for every message, until the service restarts; undefined: the server's own routing. */
+  private redirect: Route | undefined;
 
   private readonly metrics: TransportMetrics;
   private readonly tracking: MessageTracking;
@@ -184,8 +188,46 @@ export class DeliveryEngine {
   }
 
   private route(recipient: string, size: number): ReturnType<typeof selectSendConnector> {
-    const s = this.deps.snapshot();
-    return selectSendConnector(s.sendConnectors, s.server.name, recipient, size);
+    return routeWithRedirect(this.redirect, () => {
+      const s = this.deps.snapshot();
+      return selectSendConnector(s.sendConnectors, s.server.name, recipient, size);
+    });
+  }
+
+  /**
+   * Redirect-Message: every message this server holds moves to a queue to `target`
+   * (the Poison queue stays, a suspended message moves but stays suspended), now,
+   * without waiting for its own retry time. A message leaves the spool only after the
+   * target's 250, as any delivery does. Returns how many messages were moved.
+   */
+  async redirectTo(target: RedirectTarget): Promise<number> {
+    this.redirect = redirectRoute(this.deps.serverName, target, this.deps.clock());
+    let moved = 0;
+    for (const m of this.deps.store.list()) {
+      // One being delivered comes here after its attempt (its recipients no longer route to its old queue).
+      if (this.active.has(m.id) || this.completing.has(m.id) || m.poison) continue;
+      await this.place(m);
+      const q = this.queueOf(m.id);
+      if (q && this.waitingUntil.delete(m.id)) this.enqueueReady(q, m.id);
+      if (q) moved++;
+    }
+    this.kick();
+    return moved;
+  }
+
+  /** A (re)start of the transport service: Redirect-Message ends, what it had moved is routed by this server again. */
+  async endRedirect(): Promise<void> {
+    if (!this.redirect) return;
+    this.redirect = undefined;
+    for (const m of this.deps.store.list()) {
+      if (this.active.has(m.id) || this.completing.has(m.id) || m.poison) continue;
+      await this.place(m);
+    }
+  }
+
+  /** The target of Redirect-Message in effect, if any. */
+  redirectTarget(): RedirectTarget | undefined {
+    return this.redirect?.redirectTo;
   }
 
   /**
@@ -339,9 +381,10 @@ export class DeliveryEngine {
   }
 
   private async connect(q: DeliveryQueue, snapshot: TransportSnapshot): Promise<SmtpClientConnection> {
-    const runtime = snapshot.sendRuntime.get(q.route.connector.guid);
+    const redirect = q.route.redirectTo;
+    const runtime = redirect ? intraOrganizationRuntime(snapshot, q.route) : snapshot.sendRuntime.get(q.route.connector.guid);
     if (!runtime) throw new DeliveryError('451 4.4.0 The Send connector of this queue is no longer available on this server', false, true);
-    const targets: ConnectTarget[] = await resolveTargets(q.route, this.resolverFor(snapshot));
+    const targets: ConnectTarget[] = redirect ? [{ host: redirect.host, port: redirect.port, name: redirect.fqdn }] : await resolveTargets(q.route, this.resolverFor(snapshot));
     let last: unknown;
     for (const t of targets) {
       const log =

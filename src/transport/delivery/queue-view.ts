@@ -35,7 +35,8 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
       DeliveryType: q.route.deliveryType,
       NextHopDomain: q.route.nextHopDomain,
       NextHopConnector: q.route.connector.guid,
-      NextHopCategory: 'External',
+      // Mail to another server of the organization stays inside it.
+      NextHopCategory: q.route.redirectTo ? 'Internal' : 'External',
       Status: engine.queueStatus(q),
       MessageCount: messages.length,
       DeferredMessageCount: messages.filter((m) => engine.messageStatus(m) === 'Retry').length,
@@ -183,6 +184,10 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     async removeMessage(identity, withNdr) {
       deps.assertRunning();
       await engine.removeMessage(messageId(identity), withNdr);
+    },
+    async redirectMessages(target) {
+      deps.assertRunning();
+      return engine.redirectTo(target);
     },
   };
 }

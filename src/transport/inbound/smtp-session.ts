@@ -73,6 +73,8 @@ export interface SessionHost {
   accounts?: AccountVerifier;
   /** Without it, no recipient domain is accepted: only sessions that may relay can send. */
   acceptedDomains?: AcceptedDomainTable;
+  /** Internal transport certificate thumbprints (upper case) of the organization's servers, to the server's name. */
+  exchangeServers?: ReadonlyMap<string, string>;
   /** AUTH failures across sessions (per source and account); without it only MaxLogonFailures applies. */
   authThrottle?: AuthThrottle;
   /** The service's budget for message data in memory; past it DATA gets 452 4.3.1. */
@@ -122,6 +124,8 @@ export class InboundSession {
   private closeReason = 'Remote';
   private sasl: Sasl | undefined;
   private user: AuthenticatedUser | undefined;
+  /** The server of the organization this session proved to be, by its TLS client certificate. */
+  private exchangeServer: string | undefined;
   private authFailures = 0;
   /** ConnectionTimeout: the whole session, however busy. */
   private sessionTimer: NodeJS.Timeout | undefined;
@@ -244,7 +248,7 @@ export class InboundSession {
     if (!tarpit) return;
     // Exchange's tarpit: a 5xx reply to an anonymous session comes late; authenticated sessions are never delayed,
     // and a failed AUTH has its own AuthTarpitInterval. A session waiting on something else (busy) is not held twice.
-    if (text.charCodeAt(0) === 0x35 && !text.startsWith('535') && !this.user && (this.state === 'command' || this.state === 'data') && this.connector.record.tarpitInterval > 0) {
+    if (text.charCodeAt(0) === 0x35 && !text.startsWith('535') && !this.user && !this.exchangeServer && (this.state === 'command' || this.state === 'data') && this.connector.record.tarpitInterval > 0) {
       this.tarpit(text);
     }
   }
@@ -537,10 +541,12 @@ export class InboundSession {
       const cipher = secure.getCipher();
       this.log?.tlsNegotiated(secure.getProtocol() ?? 'TLSv1.2', { name: cipher.name, standardName: cipher.standardName, version: cipher.version }, secure.getEphemeralKeyInfo() as never);
       const peer = secure.getPeerCertificate();
-      if (peer && peer.raw) this.log?.receivedCertificate({ thumbprint: crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() });
+      const thumbprint = peer && peer.raw ? crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() : undefined;
+      if (thumbprint) this.log?.receivedCertificate({ thumbprint });
       // A fresh start after TLS: the client must say EHLO again (RFC 3207 also forgets any AUTH, which cannot have happened here).
       this.helo = undefined;
       this.user = undefined;
+      this.authenticateExchangeServer(thumbprint);
       this.resetTransaction();
       this.state = 'command';
       this.process();
@@ -549,6 +555,19 @@ export class InboundSession {
       this.log?.tlsFailed(e.message);
       if (!this.secure) this.counters?.tlsFailed('tls');
     });
+  }
+
+  /**
+   * Exchange server authentication: TLS proved the client holds the key of its certificate, so a certificate
+   * that is the internal transport certificate of a server of the organization authenticates that server.
+   */
+  private authenticateExchangeServer(thumbprint: string | undefined): void {
+    if (!thumbprint || !this.connector.authenticatesExchangeServers) return;
+    const server = this.host.exchangeServers?.get(thumbprint);
+    if (!server) return;
+    this.exchangeServer = server;
+    this.log?.info(sessionPermissionsText(this.connector.rights.exchangeServer), 'Set Session Permissions');
+    this.log?.info(server, 'authenticated as an Exchange server by its internal transport certificate');
   }
 
   private checkReadyForMail(): boolean {
@@ -561,14 +580,15 @@ export class InboundSession {
       return false;
     }
     if (!this.maySubmit()) {
-      this.error(this.user ? REPLY.submitDenied : REPLY.notAuthenticated);
+      this.error(this.user || this.exchangeServer ? REPLY.submitDenied : REPLY.notAuthenticated);
       return false;
     }
     return true;
   }
 
   private holds(right: SmtpExtendedRight): boolean {
-    return (this.user ? this.connector.rights.authenticated : this.connector.rights.anonymous).has(right);
+    const rights = this.exchangeServer ? this.connector.rights.exchangeServer : this.user ? this.connector.rights.authenticated : this.connector.rights.anonymous;
+    return rights.has(right);
   }
 
   /** AnonymousUsers grants Submit to everyone, ExchangeUsers to an authenticated user. */
@@ -666,7 +686,7 @@ export class InboundSession {
     const messageId = headers.messageId ?? `<${crypto.randomUUID()}@${this.connector.fqdn}>`;
     const received =
       `Received: from ${sanitize(this.helo ?? this.remoteIp)} (${this.remoteIp}) by ${this.connector.fqdn} (${this.host.serverName})\r\n` +
-      ` with ${this.esmtp ? `ESMTP${this.secure ? 'S' : ''}${this.user ? 'A' : ''}` : 'SMTP'}; ${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
+      ` with ${this.esmtp ? `ESMTP${this.secure ? 'S' : ''}${this.user || this.exchangeServer ? 'A' : ''}` : 'SMTP'}; ${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
     const prefix = Buffer.from(received + (headers.messageId ? '' : `Message-ID: ${messageId}\r\n`), 'latin1');
     // Our trace headers, then the received blocks: joined for a small message, as they are for a large one.
     const whole = prefix.length + result.size <= WHOLE_BODY_MAX;

@@ -309,7 +309,13 @@ export class SmtpClientConnection {
     const cipher = secure.getCipher();
     this.log?.tlsNegotiated(secure.getProtocol() ?? 'TLSv1.2', { name: cipher.name, standardName: cipher.standardName, version: cipher.version }, secure.getEphemeralKeyInfo() as never);
     const peer = secure.getPeerCertificate();
-    if (peer && peer.raw) this.log?.receivedCertificate({ thumbprint: crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() });
+    const peerThumbprint = peer && peer.raw ? crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() : undefined;
+    if (peerThumbprint) this.log?.receivedCertificate({ thumbprint: peerThumbprint });
+    const mismatch = pinMismatch(this.runtime.pinnedServerThumbprint, peerThumbprint, this.target);
+    if (mismatch) {
+      this.log?.info(undefined, mismatch);
+      throw new DeliveryError(mismatch, false, true);
+    }
     const problem = checkRemoteCertificate(record, secure, tlsDomainFallback);
     if (problem) throw new DeliveryError(problem, false, true);
     await this.ehlo();
@@ -430,6 +436,15 @@ export class SmtpClientConnection {
     this.fail(new DeliveryError('451 4.4.0 Connection closed', false, true));
     this.socket.destroy();
   }
+}
+
+/**
+ * A next hop pinned to a certificate (another server of the organization, by its internal transport
+ * certificate) that presents another one is not that server: the session is refused, and retried later.
+ */
+export function pinMismatch(pinned: string | undefined, presented: string | undefined, target: ConnectTarget): string | undefined {
+  if (!pinned || presented?.toUpperCase() === pinned.toUpperCase()) return undefined;
+  return `454 4.7.5 ${target.name} (${target.host}:${target.port}) presented the certificate ${presented ?? '(none)'}, not its internal transport certificate ${pinned.toUpperCase()}`;
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;

@@ -2,8 +2,10 @@
 // connectors and a recipient in, one route (or the reason there is none) out.
 import { addressSpaceSpecificity } from '../../connectors/address-space.js';
 import type { SendConnectorRecord } from '../../directory/records.js';
+import type { RedirectTarget } from './redirect.js';
 
-export type DeliveryType = 'DnsConnectorDelivery' | 'SmartHostConnectorDelivery' | 'Unreachable';
+/** SmtpRelayToServers: to one named server of the organization (Redirect-Message). */
+export type DeliveryType = 'DnsConnectorDelivery' | 'SmartHostConnectorDelivery' | 'SmtpRelayToServers' | 'Unreachable';
 
 export interface Route {
   connector: SendConnectorRecord;
@@ -13,6 +15,8 @@ export interface Route {
    * hosts (IP literals bracketed, as Exchange shows them) for smart-host delivery.
    */
   nextHopDomain: string;
+  /** Set for Redirect-Message's route: the server of the organization the mail goes to. */
+  redirectTo?: RedirectTarget;
 }
 
 export type RouteResult = { ok: true; route: Route } | { ok: false; reply: string };

@@ -27,7 +27,9 @@ export interface ReceiveConnectorRuntime {
   /** The STARTTLS certificate Exchange would select; undefined: no STARTTLS offered. */
   tls: TlsMaterial | undefined;
   /** What a session may do before AUTH, and after it (src/connectors/receive-permissions.ts). */
-  rights: { anonymous: ReadonlySet<SmtpExtendedRight>; authenticated: ReadonlySet<SmtpExtendedRight> };
+  rights: { anonymous: ReadonlySet<SmtpExtendedRight>; authenticated: ReadonlySet<SmtpExtendedRight>; exchangeServer: ReadonlySet<SmtpExtendedRight> };
+  /** The connector authenticates servers of the organization by their internal transport certificate (AuthMechanism ExchangeServer, PermissionGroups ExchangeServers). */
+  authenticatesExchangeServers: boolean;
 }
 
 export type ClientCertificateChoice =
@@ -45,6 +47,11 @@ export interface SendConnectorRuntime {
   clientCertificate: ClientCertificateChoice;
   /** Client context: the chosen certificate plus the CAs this server trusts. */
   secureContext: tls.SecureContext;
+  /**
+   * The SHA-1 thumbprint the next hop's certificate must have, or the session is refused (4xx): set for
+   * the intra-organization connector, pinned to the target server's internal transport certificate.
+   */
+  pinnedServerThumbprint?: string;
   /**
    * AuthenticationCredential unsealed, for SmartHostAuthMechanism BasicAuth /
    * BasicAuthRequireTLS; undefined when none is set or it cannot be unsealed.
@@ -69,6 +76,10 @@ export interface TransportSnapshot {
   acceptedDomains: AcceptedDomainTable;
   /** Mail users' addresses to their external addresses. */
   recipients: RecipientResolver;
+  /** Internal transport certificate thumbprints (upper case) of the organization's servers, to the server's name. */
+  exchangeServers: ReadonlyMap<string, string>;
+  /** This server's internal transport certificate, which it presents to another server; undefined without one (or without its key). */
+  internalTransport: TlsMaterial | undefined;
 }
 
 export interface SnapshotDeps {
@@ -90,13 +101,14 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
   const { directory, tls: contexts, previous } = deps;
   const revision = await directory.revision();
   const server = await deps.certificates.server(deps.serverName);
-  const [receive, send, certificates, roots, mailUsers, acceptedDomains] = await Promise.all([
+  const [receive, send, certificates, roots, mailUsers, acceptedDomains, servers] = await Promise.all([
     directory.listReceiveConnectors(server.name),
     readSendConnectors(directory),
     deps.certificates.list(server.name),
     directory.listTrustedRoots(server.name),
     directory.listMailUsers(),
     directory.listAcceptedDomains(),
+    directory.listServers(),
   ]);
   const installed = certificates.filter((c) => c.record.der !== null);
   const material = (c: EvaluatedCertificate | undefined) => contexts.material(c);
@@ -118,7 +130,8 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
         ranges: record.remoteIpRanges.map(parseIpRange),
         fqdn,
         tls: material(chosen),
-        rights: { anonymous: sessionRights(record, false), authenticated: sessionRights(record, true) },
+        rights: { anonymous: sessionRights(record, false), authenticated: sessionRights(record, true), exchangeServer: sessionRights(record, 'exchangeServer') },
+        authenticatesExchangeServers: record.authMechanism.includes('ExchangeServer') && record.permissionGroups.includes('ExchangeServers'),
       };
     });
 
@@ -153,8 +166,12 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
     const secureContext = contexts.clientContext(m, roots);
     sendRuntime.set(record.guid, { record, fqdn, clientCertificate, secureContext, credential: unsealCredential(deps.certificates, record) });
   }
+  const exchangeServers = new Map<string, string>();
+  for (const s of servers) if (s.internalTransportCertificateThumbprint) exchangeServers.set(s.internalTransportCertificateThumbprint.toUpperCase(), s.name);
+  const internalTp = server.internalTransportCertificateThumbprint?.toUpperCase();
+  const internalTransport = internalTp ? material(installed.find((c) => c.thumbprint.toUpperCase() === internalTp)) : undefined;
   contexts.commit();
-  return { revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, sendInputs, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains), recipients: new RecipientResolver(mailUsers) };
+  return { exchangeServers, internalTransport, revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, sendInputs, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains), recipients: new RecipientResolver(mailUsers) };
 }
 
 /** Every Send connector, letting sessions run between pages (10,000 decoded at once hold the event loop ~150 ms). */

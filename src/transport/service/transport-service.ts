@@ -292,6 +292,8 @@ export class TransportService implements TransportServiceControl {
         }
       }
       await this.listeners.reconcile();
+      // Redirect-Message lasts until the service restarts.
+      await this.engine.endRedirect();
       this.engine.resume();
       this.poller = setInterval(() => void this.pollOnce(), this.opts.configPollMs ?? 500);
       this.state = 'Running';
