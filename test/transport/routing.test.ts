@@ -22,19 +22,27 @@ const connectors = [
   sc('B equal', ['fabrikam.com;3']),
   sc('A equal', ['fabrikam.com;3']),
   sc('Disabled', ['tailspin.com'], { enabled: false }),
-  sc('Other server', ['wingtip.com'], { sourceTransportServers: ['EX02'] }),
+  sc('Other server', ['wingtip.com'], { sourceTransportServers: ['EX02', 'EX03'] }),
+  sc('Here', ['litware.com;4']),
+  sc('Elsewhere cheaper', ['litware.com;3'], { sourceTransportServers: ['EX02'] }),
+  sc('Elsewhere same cost', ['adatum.com;4'], { sourceTransportServers: ['EX02'] }),
+  sc('Z here', ['adatum.com;4']),
+  sc('Unsourced', ['northwind.com'], { sourceTransportServers: [] }),
   sc('Small', ['big.example'], { maxMessageSize: 1000 }),
   sc('Smart', ['relay.example'], { dnsRoutingEnabled: false, smartHosts: ['10.0.0.1', 'relay.contoso.com'] }),
 ];
 
-test('Send connector selection: most specific address space, then cost, then name; disabled, foreign and too small connectors are skipped', () => {
+test('Send connector selection: most specific address space, then cost, then fewest hops (this server before another), then name; disabled, unsourced and too small connectors are skipped', () => {
   const cases: Array<[string, number, string | undefined]> = [
     ['a@marketing.contoso.com', 10, 'Marketing cheap'],
     ['a@sales.contoso.com', 10, 'Contoso wide'],
     ['a@contoso.com', 10, 'Contoso wide'],
     ['a@fabrikam.com', 10, 'A equal'],
     ['a@tailspin.com', 10, 'Internet'],
-    ['a@wingtip.com', 10, 'Internet'],
+    ['a@wingtip.com', 10, 'Other server'],
+    ['a@litware.com', 10, 'Elsewhere cheaper'],
+    ['a@adatum.com', 10, 'Z here'],
+    ['a@northwind.com', 10, 'Internet'],
     ['a@big.example', 10, 'Small'],
     ['a@big.example', 5000, 'Internet'],
     ['a@Example.ORG', 10, 'Internet'],
@@ -49,7 +57,16 @@ test('no route: the reply says why (no connector, or every covering connector to
   const only = [sc('Small', ['big.example'], { maxMessageSize: 1000 }), sc('Contoso', ['contoso.com'])];
   assert.deepEqual(selectSendConnector(only, 'EX01', 'a@big.example', 2000), { ok: false, reply: TOO_BIG_REPLY });
   assert.deepEqual(selectSendConnector(only, 'EX01', 'a@nowhere.example', 10), { ok: false, reply: NO_CONNECTOR_REPLY });
-  assert.deepEqual(selectSendConnector(only, 'EX02', 'a@contoso.com', 10), { ok: false, reply: NO_CONNECTOR_REPLY });
+});
+
+test('a connector sourced only on other servers: the mail goes to its source servers (SmtpRelayToConnectorSourceServers, queue named by the connector)', () => {
+  const r = selectSendConnector(connectors, 'EX01', 'a@Wingtip.com', 10);
+  assert.ok(r.ok);
+  assert.deepEqual([r.route.deliveryType, r.route.nextHopDomain, r.route.relayTo], ['SmtpRelayToConnectorSourceServers', 'other server', ['EX02', 'EX03']]);
+  // On a source server itself, the same connector delivers.
+  const local = selectSendConnector(connectors, 'ex03', 'a@wingtip.com', 10);
+  assert.ok(local.ok);
+  assert.deepEqual([local.route.deliveryType, local.route.relayTo], ['DnsConnectorDelivery', undefined]);
 });
 
 test('queue names: MX delivery by recipient domain, smart hosts with IP literals bracketed', () => {

@@ -227,7 +227,8 @@ test('DotStuffer: a body read from the spool in chunks is stuffed exactly as the
 
 test('headerSummary and headerSection read only the header part', () => {
   const msg = Buffer.from('Subject: hello\r\n world\r\nMessage-ID: <m1@x>\r\n\r\nSubject: not this\r\n');
-  assert.deepEqual(headerSummary(msg), { subject: 'hello world', messageId: '<m1@x>' });
+  assert.deepEqual(headerSummary(msg), { subject: 'hello world', messageId: '<m1@x>', received: 0 });
+  assert.equal(headerSummary(Buffer.from('Received: a\r\nReceived: b\r\n c\r\nX: y\r\n\r\nReceived: body\r\n')).received, 2);
   assert.equal(headerSection(msg).toString(), 'Subject: hello\r\n world\r\nMessage-ID: <m1@x>\r\n');
 });
 

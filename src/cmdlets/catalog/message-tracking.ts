@@ -160,11 +160,22 @@ function matches(row: TrackingRow, c: Criteria): boolean {
   return true;
 }
 
+/**
+ * Text a matching row must contain, for the reader to parse only the lines that
+ * have it: the most selective criterion given. A value with a `"` is doubled in
+ * the CSV, so it can't be looked for as it is.
+ */
+function rowMustContain(c: Criteria): string | undefined {
+  // The event id is a bare field between two others (never quoted): `,fail,` is in every FAIL row.
+  const candidates = [c.messageId, c.networkMessageId, c.sender, c.reference, c.recipients?.length === 1 ? c.recipients[0] : undefined, c.subject, c.internalMessageId, c.eventId && `,${c.eventId},`];
+  return candidates.find((v): v is string => typeof v === 'string' && v.length > 0 && !v.includes('"'));
+}
+
 /** The first `limit` matching rows of a folder (null: all), and whether more exist. */
 export async function searchMessageTracking(directory: string, p: Record<string, unknown>, limit: number | null): Promise<{ rows: TrackingRow[]; more: boolean }> {
   const c = criteria(p);
   const rows: TrackingRow[] = [];
-  for await (const row of readTrackingLogs(directory, { start: c.start, end: c.end })) {
+  for await (const row of readTrackingLogs(directory, { start: c.start, end: c.end, contains: rowMustContain(c) })) {
     if (!matches(row, c)) continue;
     if (limit !== null && rows.length >= limit) return { rows, more: true };
     rows.push(row);
@@ -194,7 +205,8 @@ export function messageTrackingCmdlets(): CmdletDeclaration[] {
     description:
       'Reads the MSGTRK files in the MessageTrackingLogPath of the server (Get-TransportService), oldest first, a line at a time. Every given filter must match. Without -ResultSize, the first 1000 events are returned, with a warning when there are more. -LogPath reads a folder of message tracking logs instead, e.g. copied from an Exchange server.',
     parameters: [
-      { name: 'Server', type: 'String', description: 'The server whose log to search (name or FQDN). Default: the connected server.' },
+      // Exchange's `Get-ExchangeServer | Get-MessageTrackingLog …` searches every server: each server object stands for its Identity.
+      { name: 'Server', type: 'String', valueFromPipeline: true, description: 'The server whose log to search (name or FQDN). Default: the connected server. Accepts Get-ExchangeServer output from the pipeline.' },
       { name: 'Start', type: 'DateTime', description: 'Events at or after this time.' },
       { name: 'End', type: 'DateTime', description: 'Events at or before this time.' },
       { name: 'Sender', type: 'String', description: "The sender's address (sender-address)." },
@@ -215,6 +227,7 @@ export function messageTrackingCmdlets(): CmdletDeclaration[] {
     examples: [
       { code: "Get-MessageTrackingLog -MessageId '<1234@contoso.com>' | Format-List Timestamp,EventId,Source,Recipients,RecipientStatus,ServerHostname,ConnectorId", remarks: 'What happened to one message: received, then sent to the next hop (or deferred, failed).' },
       { code: 'Get-MessageTrackingLog -Server EX02 -EventId FAIL -Start (Get-Date).AddHours(-1)', remarks: 'Deliveries that failed on EX02 in the last hour.' },
+      { code: "Get-ExchangeServer | Get-MessageTrackingLog -MessageId '<1234@contoso.com>' | Sort-Object Timestamp | Format-Table Timestamp,ServerHostname,EventId,Source,ConnectorId,Recipients", remarks: 'One message across every server of the organization, hop by hop.' },
     ],
     async run(ctx, p) {
       const defaulted = !('ResultSize' in p);

@@ -16,9 +16,9 @@ import { NO_MESSAGE_TRACKING, type MessageTracking } from '../tracking/message-t
 import type { MailQueueStore, QueuedMessage, QueuedMessagePatch } from '../queue/index.js';
 import type { ProcessingTracker } from '../queue/processing-journal.js';
 import { queueKey, selectSendConnector, type Route } from '../routing/route.js';
-import { redirectRoute, routeWithRedirect, type RedirectTarget } from '../routing/redirect.js';
-import { intraOrganizationRuntime } from '../outbound/intra-organization.js';
-import type { TransportSnapshot } from '../service/config-snapshot.js';
+import { redirectRoute, routeWithRedirect, sourceServerTargets, type RedirectTarget } from '../routing/redirect.js';
+import { intraOrganizationRuntime, intraOrganizationTarget } from '../outbound/intra-organization.js';
+import type { SendConnectorRuntime, TransportSnapshot } from '../service/config-snapshot.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
 import { DeliveryError, SmtpClientConnection, type ConnectTarget, type SpooledBody } from '../outbound/smtp-client.js';
 import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
@@ -380,13 +380,23 @@ export class DeliveryEngine {
     return this.resolver.resolver;
   }
 
-  private async connect(q: DeliveryQueue, snapshot: TransportSnapshot): Promise<SmtpClientConnection> {
-    const redirect = q.route.redirectTo;
-    const runtime = redirect ? intraOrganizationRuntime(snapshot, q.route) : snapshot.sendRuntime.get(q.route.connector.guid);
+  /** Each next hop of a queue with the connector runtime that sends to it, in the order they are tried. */
+  private async hops(q: DeliveryQueue, snapshot: TransportSnapshot): Promise<Array<{ runtime: SendConnectorRuntime; target: ConnectTarget }>> {
+    const route = q.route;
+    if (route.redirectTo) return [{ runtime: intraOrganizationRuntime(snapshot, route.redirectTo), target: intraOrganizationTarget(route.redirectTo) }];
+    if (route.relayTo) {
+      const { targets, reasons } = sourceServerTargets(route.relayTo, snapshot.server.name, snapshot.organizationServers);
+      if (targets.length === 0) throw new DeliveryError(`451 4.4.0 No source server of the Send connector "${route.connector.name}" can take the mail. ${reasons.join(' ')}`.trimEnd(), false, true);
+      return targets.map((t) => ({ runtime: intraOrganizationRuntime(snapshot, t), target: intraOrganizationTarget(t) }));
+    }
+    const runtime = snapshot.sendRuntime.get(route.connector.guid);
     if (!runtime) throw new DeliveryError('451 4.4.0 The Send connector of this queue is no longer available on this server', false, true);
-    const targets: ConnectTarget[] = redirect ? [{ host: redirect.host, port: redirect.port, name: redirect.fqdn }] : await resolveTargets(q.route, this.resolverFor(snapshot));
+    return (await resolveTargets(route, this.resolverFor(snapshot))).map((target) => ({ runtime, target }));
+  }
+
+  private async connect(q: DeliveryQueue, snapshot: TransportSnapshot): Promise<SmtpClientConnection> {
     let last: unknown;
-    for (const t of targets) {
+    for (const { runtime, target: t } of await this.hops(q, snapshot)) {
       const log =
         runtime.record.protocolLoggingLevel === 'Verbose' ? new ProtocolLogSession(this.deps.sendLog, { connectorId: runtime.record.name }) : undefined;
       try {
@@ -487,7 +497,7 @@ export class DeliveryEngine {
           result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId, smtpUtf8: msg.smtpUtf8 });
         } catch (e) {
           // The connection broke during this message: it goes back to the front of the queue.
-          this.trackMessage('DEFER', 'SMTP', msg, recipients, { connectorId: q.route.connector.name, serverHostname: conn.target.host, recipientStatus: recipients.map(() => (e instanceof DeliveryError ? e.reply : `451 4.4.0 ${(e as Error).message}`)) });
+          this.trackMessage('DEFER', 'SMTP', msg, recipients, { connectorId: conn.connectorName, serverHostname: conn.target.name, recipientStatus: recipients.map(() => (e instanceof DeliveryError ? e.reply : `451 4.4.0 ${(e as Error).message}`)) });
           this.enqueueReady(q, id, true);
           await this.queueFailed(q, e);
           return false;
@@ -502,7 +512,7 @@ export class DeliveryEngine {
       const pending = msg.pendingRecipients.filter((r) => !result.accepted.includes(r) && !permanent.some((p) => p.recipient === r));
       const counters = this.counters(q);
       if (this.tracking.enabled) {
-        const hop = { clientIp: conn.localIp, clientHostname: this.deps.snapshot().server.fqdn, serverIp: conn.remoteIp, serverHostname: conn.target.host, connectorId: q.route.connector.name };
+        const hop = { clientIp: conn.localIp, clientHostname: this.deps.snapshot().server.fqdn, serverIp: conn.remoteIp, serverHostname: conn.target.name, connectorId: conn.connectorName };
         if (result.accepted.length > 0) this.trackMessage('SEND', 'SMTP', msg, result.accepted, { ...hop, recipientStatus: result.accepted.map(() => result.reply) });
         if (transient.length > 0) this.trackMessage('DEFER', 'SMTP', msg, transient.map((r) => r.recipient), { ...hop, recipientStatus: transient.map((r) => r.reply) });
         if (permanent.length > 0) this.trackMessage('FAIL', 'SMTP', msg, permanent.map((r) => r.recipient), { ...hop, recipientStatus: permanent.map((r) => r.reply) });

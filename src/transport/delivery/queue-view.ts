@@ -36,7 +36,7 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
       NextHopDomain: q.route.nextHopDomain,
       NextHopConnector: q.route.connector.guid,
       // Mail to another server of the organization stays inside it.
-      NextHopCategory: q.route.redirectTo ? 'Internal' : 'External',
+      NextHopCategory: q.route.redirectTo || q.route.relayTo ? 'Internal' : 'External',
       Status: engine.queueStatus(q),
       MessageCount: messages.length,
       DeferredMessageCount: messages.filter((m) => engine.messageStatus(m) === 'Retry').length,

@@ -47,6 +47,7 @@ export const REPLY = {
   headerTooBig: '552 5.3.4 Header size exceeds fixed maximum size',
   dataLineTooLong: '550 5.6.0 A line of the message is longer than 1000 octets including CRLF, the limit of RFC 5321 (section 4.5.3.1.6)',
   insufficientResources: '452 4.3.1 Insufficient system resources',
+  hopCountExceeded: '554 5.4.14 Hop count exceeded - possible mail loop',
   storeFailed: '451 4.3.0 Temporary server error: the message could not be stored. Please try again later',
   tooManyErrors: '421 4.7.0 Too many errors on this connection, closing transmission channel',
   /** A connection over MaxInboundConnection, MaxInboundConnectionPerSource or its percentage (Exchange's text). */

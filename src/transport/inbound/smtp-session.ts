@@ -683,6 +683,12 @@ export class InboundSession {
     }
     const receivedAt = this.host.clock();
     const headers = headerSummary(result.blocks.length === 1 ? result.blocks[0] : Buffer.concat(result.blocks.slice(0, 2)));
+    if (headers.received >= MAX_HOP_COUNT) {
+      // A mail loop (two servers routing a domain to each other): refused here, the previous hop reports it to the sender.
+      reader.recycle();
+      this.state = 'command';
+      return this.reply(REPLY.hopCountExceeded);
+    }
     const messageId = headers.messageId ?? `<${crypto.randomUUID()}@${this.connector.fqdn}>`;
     const received =
       `Received: from ${sanitize(this.helo ?? this.remoteIp)} (${this.remoteIp}) by ${this.connector.fqdn} (${this.host.serverName})\r\n` +
@@ -729,6 +735,12 @@ export class InboundSession {
   }
 }
 
+/**
+ * Received header fields a message may already carry. RFC 5321 §6.3 asks for a
+ * threshold of at least 100, so that only a loop, never a long legitimate path, is refused.
+ */
+export const MAX_HOP_COUNT = 100;
+
 /** A TimeSpan as Exchange writes it in the protocol log: `0.00:00:05`. */
 function logTimeSpan(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -768,16 +780,17 @@ function sanitize(s: string): string {
 }
 
 /** Subject and Message-ID from the header section (unfolded), without parsing the whole message. */
-export function headerSummary(body: Buffer): { subject?: string; messageId?: string } {
+export function headerSummary(body: Buffer): { subject?: string; messageId?: string; received: number } {
   let end = body.indexOf('\r\n\r\n');
   if (end < 0) end = Math.min(body.length, 65536);
   const text = body.subarray(0, Math.min(end, 65536)).toString('utf8').replace(/\r\n[ \t]+/g, ' ');
-  const out: { subject?: string; messageId?: string } = {};
+  const out: { subject?: string; messageId?: string; received: number } = { received: 0 };
   for (const line of text.split('\r\n')) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const name = line.slice(0, colon).toLowerCase();
-    if (name === 'subject' && out.subject === undefined) out.subject = line.slice(colon + 1).trim();
+    if (name === 'received') out.received++;
+    else if (name === 'subject' && out.subject === undefined) out.subject = line.slice(colon + 1).trim();
     else if (name === 'message-id' && out.messageId === undefined) out.messageId = line.slice(colon + 1).trim();
   }
   return out;

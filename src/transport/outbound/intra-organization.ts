@@ -1,11 +1,12 @@
 // The Send connector runtime of mail between servers of one organization
-// (Redirect-Message): the client certificate is this server's internal
-// transport certificate, and the next hop must present the target's.
+// (Redirect-Message, and mail for a connector sourced on other servers): the
+// client certificate is this server's internal transport certificate, and the
+// next hop must present the target's.
 import tls from 'node:tls';
-import type { Route } from '../routing/route.js';
+import { intraOrganizationConnector, type RedirectTarget } from '../routing/redirect.js';
 import type { SendConnectorRuntime, TransportSnapshot } from '../service/config-snapshot.js';
 import type { TlsMaterial } from '../service/tls-material.js';
-import { DeliveryError } from './smtp-client.js';
+import { DeliveryError, type ConnectTarget } from './smtp-client.js';
 
 /**
  * One client context per internal transport certificate, made when mail first goes to another server. It trusts no
@@ -13,9 +14,7 @@ import { DeliveryError } from './smtp-client.js';
  */
 const contexts = new WeakMap<TlsMaterial, tls.SecureContext>();
 
-export function intraOrganizationRuntime(snapshot: Pick<TransportSnapshot, 'server' | 'internalTransport'>, route: Route): SendConnectorRuntime {
-  const target = route.redirectTo;
-  if (!target) throw new Error('intraOrganizationRuntime needs a route to a server of the organization');
+export function intraOrganizationRuntime(snapshot: Pick<TransportSnapshot, 'server' | 'internalTransport' | 'builtAt'>, target: RedirectTarget): SendConnectorRuntime {
   const material = snapshot.internalTransport;
   if (!material) {
     throw new DeliveryError(`454 4.7.5 Server ${snapshot.server.name} has no usable internal transport certificate to authenticate to ${target.serverName} with`, false, true);
@@ -23,10 +22,14 @@ export function intraOrganizationRuntime(snapshot: Pick<TransportSnapshot, 'serv
   let secureContext = contexts.get(material);
   if (!secureContext) contexts.set(material, (secureContext = tls.createSecureContext({ cert: material.certPem, key: material.keyPem })));
   return {
-    record: route.connector,
+    record: intraOrganizationConnector(snapshot.server.name, target, snapshot.builtAt),
     fqdn: snapshot.server.fqdn,
     clientCertificate: { kind: 'named', material },
     secureContext,
     pinnedServerThumbprint: target.thumbprint,
   };
+}
+
+export function intraOrganizationTarget(target: RedirectTarget): ConnectTarget {
+  return { host: target.host, port: target.port, name: target.fqdn };
 }

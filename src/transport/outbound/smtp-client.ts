@@ -101,6 +101,11 @@ export class SmtpClientConnection {
     this.attach(socket);
   }
 
+  /** The Send connector this session belongs to, as the logs name it. */
+  get connectorName(): string {
+    return this.runtime.record.name;
+  }
+
   get closed(): boolean {
     return this.failure !== undefined || this.socket.destroyed;
   }

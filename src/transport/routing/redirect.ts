@@ -61,7 +61,12 @@ function adminHost(adminUrl: string | null): string | undefined {
  * the server certificate is pinned in the connection, not checked by TlsAuthLevel.
  */
 export function redirectRoute(source: ServerRecord['name'], target: RedirectTarget, now: Date): Route {
-  const connector: SendConnectorRecord = {
+  return { connector: intraOrganizationConnector(source, target, now), deliveryType: 'SmtpRelayToServers', nextHopDomain: target.fqdn.toLowerCase(), redirectTo: target };
+}
+
+/** The implicit Send connector from `source` to another server of the organization (its settings are not configurable, as in Exchange). */
+export function intraOrganizationConnector(source: ServerRecord['name'], target: RedirectTarget, now: Date): SendConnectorRecord {
+  return {
     ...defaultSendConnector({ name: INTRA_ORGANIZATION_CONNECTOR, usage: 'Internal', sourceServer: source, now, guid: `intra-organization:${target.serverName.toLowerCase()}` }),
     addressSpaces: [{ type: 'SMTP', address: '*', cost: 1 }],
     smartHosts: [`${target.host}:${target.port}`],
@@ -71,7 +76,24 @@ export function redirectRoute(source: ServerRecord['name'], target: RedirectTarg
     tlsAuthLevel: 'EncryptionOnly',
     protocolLoggingLevel: 'Verbose',
   };
-  return { connector, deliveryType: 'SmtpRelayToServers', nextHopDomain: target.fqdn.toLowerCase(), redirectTo: target };
+}
+
+/**
+ * The servers a SmtpRelayToConnectorSourceServers queue tries, in the
+ * connector's order: every source server but this one that can take mail,
+ * and, for the queue's LastError when none can, why each cannot.
+ */
+export function sourceServerTargets(relayTo: readonly string[], self: string, endpoints: ReadonlyMap<string, RedirectEndpoint>): { targets: RedirectTarget[]; reasons: string[] } {
+  const targets: RedirectTarget[] = [];
+  const reasons: string[] = [];
+  for (const name of relayTo) {
+    if (name.toLowerCase() === self.toLowerCase()) continue;
+    const e = endpoints.get(name.toLowerCase());
+    if (!e) reasons.push(`Server ${name} is not a server of the organization.`);
+    else if (e.ok) targets.push(e.target);
+    else reasons.push(e.reason);
+  }
+  return { targets, reasons };
 }
 
 /**

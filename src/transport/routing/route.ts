@@ -4,8 +4,11 @@ import { addressSpaceSpecificity } from '../../connectors/address-space.js';
 import type { SendConnectorRecord } from '../../directory/records.js';
 import type { RedirectTarget } from './redirect.js';
 
-/** SmtpRelayToServers: to one named server of the organization (Redirect-Message). */
-export type DeliveryType = 'DnsConnectorDelivery' | 'SmartHostConnectorDelivery' | 'SmtpRelayToServers' | 'Unreachable';
+/**
+ * SmtpRelayToConnectorSourceServers: the connector is sourced on other servers of the organization, so the
+ * mail goes to one of them. SmtpRelayToServers: to one named server of the organization (Redirect-Message).
+ */
+export type DeliveryType = 'DnsConnectorDelivery' | 'SmartHostConnectorDelivery' | 'SmtpRelayToConnectorSourceServers' | 'SmtpRelayToServers' | 'Unreachable';
 
 export interface Route {
   connector: SendConnectorRecord;
@@ -17,11 +20,13 @@ export interface Route {
   nextHopDomain: string;
   /** Set for Redirect-Message's route: the server of the organization the mail goes to. */
   redirectTo?: RedirectTarget;
+  /** Set for SmtpRelayToConnectorSourceServers: the connector's source servers, in the order they are tried. */
+  relayTo?: readonly string[];
 }
 
 export type RouteResult = { ok: true; route: Route } | { ok: false; reply: string };
 
-export const NO_CONNECTOR_REPLY = '550 5.4.4 SMTPSEND.DNS.NonExistentDomain; unable to route: no Send connector of this server covers the recipient domain';
+export const NO_CONNECTOR_REPLY = '550 5.4.4 SMTPSEND.DNS.NonExistentDomain; unable to route: no Send connector of the organization covers the recipient domain';
 export const TOO_BIG_REPLY = '550 5.3.4 Message too big for the Send connectors that cover the recipient domain';
 
 /** `user@Contoso.com` → `contoso.com` (an address without a domain routes as the empty domain). */
@@ -38,18 +43,20 @@ export function renderSmartHost(host: string): string {
 }
 
 /**
- * The connector for one recipient: connectors sourced on `serverName` and
- * enabled, big enough for the message, the most specific address space, then
- * the lowest cost, then the alphanumerically lowest name.
+ * The connector for one recipient (§3.7, in one Active Directory site): enabled
+ * connectors big enough for the message, the most specific address space, then
+ * the lowest cost, then the fewest hops (a connector sourced on `serverName`
+ * before one sourced only on other servers), then the alphanumerically lowest
+ * name. A connector sourced elsewhere routes the mail to its source servers.
  */
 export function selectSendConnector(connectors: readonly SendConnectorRecord[], serverName: string, recipient: string, messageSize: number): RouteResult {
   const domain = recipientDomain(recipient);
   const server = serverName.toLowerCase();
-  type Candidate = { c: SendConnectorRecord; specificity: number; cost: number };
-  const matches: Candidate[] = [];
+  type Candidate = { c: SendConnectorRecord; specificity: number; cost: number; hops: number };
+  let winner: Candidate | undefined;
   let tooBig = false;
   for (const c of connectors) {
-    if (!c.enabled || !c.sourceTransportServers.some((s) => s.toLowerCase() === server)) continue;
+    if (!c.enabled || c.sourceTransportServers.length === 0) continue;
     let best: { specificity: number; cost: number } | undefined;
     for (const a of c.addressSpaces) {
       const specificity = addressSpaceSpecificity(a, domain);
@@ -61,15 +68,22 @@ export function selectSendConnector(connectors: readonly SendConnectorRecord[], 
       tooBig = true;
       continue;
     }
-    matches.push({ c, ...best });
+    const candidate = { c, ...best, hops: c.sourceTransportServers.some((s) => s.toLowerCase() === server) ? 0 : 1 };
+    if (!winner || compareCandidates(candidate, winner) < 0) winner = candidate;
   }
-  if (matches.length === 0) return { ok: false, reply: tooBig ? TOO_BIG_REPLY : NO_CONNECTOR_REPLY };
-  matches.sort((a, b) => b.specificity - a.specificity || a.cost - b.cost || compareNames(a.c.name, b.c.name));
-  const connector = matches[0].c;
+  if (!winner) return { ok: false, reply: tooBig ? TOO_BIG_REPLY : NO_CONNECTOR_REPLY };
+  const connector = winner.c;
+  if (winner.hops > 0) {
+    return { ok: true, route: { connector, deliveryType: 'SmtpRelayToConnectorSourceServers', nextHopDomain: connector.name.toLowerCase(), relayTo: connector.sourceTransportServers } };
+  }
   if (connector.dnsRoutingEnabled || connector.smartHosts.length === 0) {
     return { ok: true, route: { connector, deliveryType: 'DnsConnectorDelivery', nextHopDomain: domain } };
   }
   return { ok: true, route: { connector, deliveryType: 'SmartHostConnectorDelivery', nextHopDomain: connector.smartHosts.map(renderSmartHost).join(',') } };
+}
+
+function compareCandidates(a: { c: SendConnectorRecord; specificity: number; cost: number; hops: number }, b: typeof a): number {
+  return b.specificity - a.specificity || a.cost - b.cost || a.hops - b.hops || compareNames(a.c.name, b.c.name);
 }
 
 function compareNames(a: string, b: string): number {

@@ -16,6 +16,7 @@ import type { ReceiveConnectorRecord, SendConnectorRecord, ServerRecord, SmtpExt
 import { AcceptedDomainTable } from '../../organization/accepted-domains.js';
 import { MailUserAccounts } from '../inbound/accounts.js';
 import { RecipientResolver } from '../routing/recipient-resolution.js';
+import { redirectEndpoint, type RedirectEndpoint } from '../routing/redirect.js';
 import { materialFingerprint, trustedRootsKey, type TlsContextCache, type TlsMaterial } from './tls-material.js';
 
 export interface ReceiveConnectorRuntime {
@@ -80,6 +81,8 @@ export interface TransportSnapshot {
   exchangeServers: ReadonlyMap<string, string>;
   /** This server's internal transport certificate, which it presents to another server; undefined without one (or without its key). */
   internalTransport: TlsMaterial | undefined;
+  /** How this server reaches each server of the organization (lower-case name), or why it can't: for mail to a connector's source servers. */
+  organizationServers: ReadonlyMap<string, RedirectEndpoint>;
 }
 
 export interface SnapshotDeps {
@@ -101,8 +104,8 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
   const { directory, tls: contexts, previous } = deps;
   const revision = await directory.revision();
   const server = await deps.certificates.server(deps.serverName);
-  const [receive, send, certificates, roots, mailUsers, acceptedDomains, servers] = await Promise.all([
-    directory.listReceiveConnectors(server.name),
+  const [allReceive, send, certificates, roots, mailUsers, acceptedDomains, servers] = await Promise.all([
+    directory.listReceiveConnectors(),
     readSendConnectors(directory),
     deps.certificates.list(server.name),
     directory.listTrustedRoots(server.name),
@@ -110,6 +113,7 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
     directory.listAcceptedDomains(),
     directory.listServers(),
   ]);
+  const receive = allReceive.filter((r) => r.server.toLowerCase() === server.name.toLowerCase());
   const installed = certificates.filter((c) => c.record.der !== null);
   const material = (c: EvaluatedCertificate | undefined) => contexts.material(c);
 
@@ -170,8 +174,10 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
   for (const s of servers) if (s.internalTransportCertificateThumbprint) exchangeServers.set(s.internalTransportCertificateThumbprint.toUpperCase(), s.name);
   const internalTp = server.internalTransportCertificateThumbprint?.toUpperCase();
   const internalTransport = internalTp ? material(installed.find((c) => c.thumbprint.toUpperCase() === internalTp)) : undefined;
+  const organizationServers = new Map<string, RedirectEndpoint>();
+  for (const s of servers) organizationServers.set(s.name.toLowerCase(), redirectEndpoint(s, allReceive));
   contexts.commit();
-  return { exchangeServers, internalTransport, revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, sendInputs, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains), recipients: new RecipientResolver(mailUsers) };
+  return { exchangeServers, internalTransport, organizationServers, revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, sendInputs, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains), recipients: new RecipientResolver(mailUsers) };
 }
 
 /** Every Send connector, letting sessions run between pages (10,000 decoded at once hold the event loop ~150 ms). */
