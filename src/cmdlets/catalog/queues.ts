@@ -96,7 +96,7 @@ function localViewer(ctx: CmdletContext): QueueViewer {
 }
 
 /** Runs `local` on the server the identity (or -Server) names, forwarding when that is not this one. */
-async function onServer<T>(ctx: CmdletContext, cmdlet: string, p: Record<string, unknown>, server: string | undefined, local: (v: QueueViewer) => Promise<T>): Promise<T | unknown[]> {
+export async function onServer<T>(ctx: CmdletContext, cmdlet: string, p: Record<string, unknown>, server: string | undefined, local: (v: QueueViewer) => Promise<T>): Promise<T | unknown[]> {
   const target = server ? (await resolveServerOrRunning(ctx, server)).name : ctx.services.localServer;
   if (target.toLowerCase() !== ctx.services.localServer.toLowerCase()) {
     const { Server: _s, ...rest } = p;
@@ -255,7 +255,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
 }
 
 /** A queue of many thousand messages is filtered a slice at a time, so SMTP sessions are served between slices. */
-async function filterInSlices<T>(items: readonly T[], keep: (item: T) => boolean, slice = 1000): Promise<T[]> {
+export async function filterInSlices<T>(items: readonly T[], keep: (item: T) => boolean, slice = 1000): Promise<T[]> {
   const out: T[] = [];
   for (let i = 0; i < items.length; i += slice) {
     if (i > 0) await new Promise((r) => setImmediate(r));
