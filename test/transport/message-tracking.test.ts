@@ -3,14 +3,15 @@
 // finds the events through the admin API with Exchange's filters and property names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { freeTcpPort, secure, startOrganization } from '../support/interchange.js';
 import { swaks } from '../support/smtp-tools.js';
 import { startRecordingSink, startTestServer, waitFor } from '../support/transport-harness.js';
 import { parseCsvLine } from '../../src/transport/logging/exchange-log-text.js';
-import { joinMultiValue, splitMultiValue } from '../../src/transport/tracking/format.js';
+import { formatTrackingHeader, formatTrackingRow, joinMultiValue, splitMultiValue } from '../../src/transport/tracking/format.js';
+import { readTrackingLogs, type TrackingRow } from '../../src/transport/tracking/reader.js';
 import { MessageTrackingLog, messageTrackingSettings } from '../../src/transport/tracking/message-tracking.js';
 import { tempDir } from '../support/interchange.js';
 import { defaultTransportSettings } from '../../src/organization/bootstrap.js';
@@ -317,4 +318,31 @@ test('MSGTRK files rotate by size and by hour, each with its header, and old one
   assert.equal(left.at(-1), 'MSGTRK2025030411-1.LOG');
   assert.ok(!left.includes('MSGTRK2025030409-1.LOG'), `oldest deleted: ${left.join(', ')}`);
   await rm(dir, { recursive: true, force: true });
+});
+
+test('the reader with a needle finds exactly the rows a full parse finds, across 1 MB chunks, CR LF and LF lines, and a #Fields line that changes mid-file', async () => {
+  const dir = await tempDir('tracking-reader');
+  try {
+    const at = new Date(Date.UTC(2026, 11, 5, 10));
+    const row = (i: number) => formatTrackingRow(new Date(at.getTime() + i), { eventId: i % 7 === 0 ? 'SEND' : 'RECEIVE', source: 'SMTP', internalMessageId: i, messageId: `<ID-${i}@Contoso.com>`, recipients: [`r${i % 13}@fabrikam.com`], sender: 'alice@contoso.com', subject: `Report "${i}", final` }, true);
+    const lines: string[] = [];
+    for (let i = 0; i < 12_000; i++) lines.push(row(i) + (i % 2 ? '\r\n' : '\n'));
+    // Half way, Exchange's writer is swapped for one whose #Fields line is shorter: rows after it have fewer fields.
+    const body = formatTrackingHeader(at) + lines.slice(0, 6000).join('') + '#Fields: date-time,event-id,message-id,sender-address\n' + Array.from({ length: 6000 }, (_, k) => `${new Date(at.getTime() + 6000 + k).toISOString()},RECEIVE,<id-late-${k}@contoso.com>,bob@contoso.com\n`).join('');
+    await writeFile(path.join(dir, 'MSGTRK2026120510-1.LOG'), '\uFEFF' + body);
+    const all: TrackingRow[] = [];
+    for await (const r of readTrackingLogs(dir)) all.push(r);
+    assert.equal(all.length, 12_000);
+    for (const needle of ['id-7777@contoso.com', 'id-late-5999@', 'r12@fabrikam.com', 'bob@contoso.com', 'report ""42"", final', 'nothing-like-this']) {
+      const found: TrackingRow[] = [];
+      for await (const r of readTrackingLogs(dir, { contains: needle })) found.push(r);
+      const expected = all.filter((r) => Object.values(r.fields).some((v) => v.toLowerCase().includes(needle.replace(/""/g, '"'))));
+      assert.deepEqual(found.map((r) => r.fields['message-id']), expected.map((r) => r.fields['message-id']), needle);
+    }
+    const late = [];
+    for await (const r of readTrackingLogs(dir, { contains: 'id-late-17@' })) late.push(r);
+    assert.deepEqual(late.map((r) => [r.fields['event-id'], r.fields['sender-address']]), [['RECEIVE', 'bob@contoso.com']]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -50,40 +50,49 @@ export function formatLogHeader(opts: { version: string; logType: string; create
  * to the next `"` not doubled; other fields run to the next comma.
  */
 export function parseCsvLine(line: string): string[] {
+  return splitQuoted(line, ',', '"');
+}
+
+/**
+ * Splits `text` at `separator`, where a value that starts with `quote` runs to
+ * the next quote not doubled: the CSV of the logs (`,` and `"`) and the
+ * multi-valued fields inside them (`;` and `'`) are quoted the same way.
+ */
+export function splitQuoted(text: string, separator: string, quote: string): string[] {
   const out: string[] = [];
   let i = 0;
   for (;;) {
-    if (line[i] === '"') {
+    if (text[i] === quote) {
       let v = '';
       i++;
       for (;;) {
-        const q = line.indexOf('"', i);
+        const q = text.indexOf(quote, i);
         if (q < 0) {
-          v += line.slice(i);
-          i = line.length;
+          v += text.slice(i);
+          i = text.length;
           break;
         }
-        v += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          v += '"';
+        v += text.slice(i, q);
+        if (text[q + 1] === quote) {
+          v += quote;
           i = q + 2;
         } else {
           i = q + 1;
           break;
         }
       }
-      // Tolerate junk between a closing quote and the comma.
-      const c = line.indexOf(',', i);
-      out.push(c < 0 || c === i ? v : v + line.slice(i, c));
+      // Tolerate junk between a closing quote and the separator.
+      const c = text.indexOf(separator, i);
+      out.push(c < 0 || c === i ? v : v + text.slice(i, c));
       if (c < 0) return out;
       i = c + 1;
     } else {
-      const c = line.indexOf(',', i);
+      const c = text.indexOf(separator, i);
       if (c < 0) {
-        out.push(line.slice(i));
+        out.push(text.slice(i));
         return out;
       }
-      out.push(line.slice(i, c));
+      out.push(text.slice(i, c));
       i = c + 1;
     }
   }

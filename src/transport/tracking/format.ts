@@ -1,7 +1,7 @@
 // The text of Exchange's message tracking log (MSGTRK files): pure functions,
 // shared by the writer and the reader.
 import { createHash } from 'node:crypto';
-import { csvField, formatDateTime, formatLogHeader, hourlyDatePart } from '../logging/exchange-log-text.js';
+import { csvField, formatDateTime, formatLogHeader, hourlyDatePart, splitQuoted } from '../logging/exchange-log-text.js';
 import type { LogFileNaming } from '../logging/rotating-log-writer.js';
 
 export const TRACKING_FIELDS = [
@@ -112,41 +112,7 @@ export function joinMultiValue(values: readonly string[] | undefined): string {
 
 export function splitMultiValue(text: string): string[] {
   if (!text) return [];
-  if (!text.includes("'")) return text.split(';');
-  const out: string[] = [];
-  let i = 0;
-  while (i <= text.length) {
-    if (text[i] === "'") {
-      let v = '';
-      let j = i + 1;
-      for (;;) {
-        const q = text.indexOf("'", j);
-        if (q < 0) {
-          v += text.slice(j);
-          j = text.length;
-          break;
-        }
-        v += text.slice(j, q);
-        if (text[q + 1] === "'") {
-          v += "'";
-          j = q + 2;
-        } else {
-          j = q + 1;
-          break;
-        }
-      }
-      out.push(v);
-      const semi = text.indexOf(';', j);
-      if (semi < 0) break;
-      i = semi + 1;
-    } else {
-      const semi = text.indexOf(';', i);
-      out.push(semi < 0 ? text.slice(i) : text.slice(i, semi));
-      if (semi < 0) break;
-      i = semi + 1;
-    }
-  }
-  return out;
+  return text.includes("'") ? splitQuoted(text, ';', "'") : text.split(';');
 }
 
 /** One row without its line ending; the subject only when MessageTrackingLogSubjectLoggingEnabled. */

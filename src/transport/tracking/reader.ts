@@ -3,7 +3,6 @@
 // stops as soon as it has what it was asked for.
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import { parseCsvLine } from '../logging/exchange-log-text.js';
 import { TRACKING_FIELDS, TRACKING_FILE_NAME_PATTERN } from './format.js';
@@ -52,40 +51,107 @@ export async function listTrackingFiles(directory: string): Promise<TrackingFile
     .map((x) => ({ path: path.join(directory, x.name), ...periodOf(x.m[1]) }));
 }
 
+/** Text read from a file at a time: big enough that a gigabyte is a thousand reads, small enough to hold. */
+const CHUNK_BYTES = 1 << 20;
+
+export interface TrackingWindow {
+  start?: Date;
+  end?: Date;
+  /**
+   * Lower-case text every wanted row contains (a message id, an address):
+   * lines without it are not parsed. A search over a gigabyte then costs
+   * little more than reading it.
+   */
+  contains?: string;
+}
+
 /**
  * Every row of the folder's files, oldest file first, in file order; files
  * wholly outside [start, end] are not opened. Lines that are not rows (cut off
  * by a crash, hand-edited) are skipped.
  */
-export async function* readTrackingLogs(directory: string, window: { start?: Date; end?: Date } = {}): AsyncIterable<TrackingRow> {
+export async function* readTrackingLogs(directory: string, window: TrackingWindow = {}): AsyncIterable<TrackingRow> {
+  const needle = window.contains || undefined;
   for (const file of await listTrackingFiles(directory)) {
     if (window.start && file.to.getTime() <= window.start.getTime()) continue;
     if (window.end && file.from.getTime() > window.end.getTime()) continue;
     let names: readonly string[] = TRACKING_FIELDS;
-    const input = createReadStream(file.path, { encoding: 'utf8' });
-    const rl = createInterface({ input, crlfDelay: Infinity });
+    const row = (line: string): TrackingRow | undefined => {
+      if (line.length === 0) return undefined;
+      if (line.startsWith('#')) {
+        const m = /^#Fields:\s?(.*)$/i.exec(line);
+        if (m) names = m[1].split(',').map((f) => f.trim().toLowerCase());
+        return undefined;
+      }
+      const values = parseCsvLine(line);
+      const fields: Record<string, string> = {};
+      for (let i = 0; i < names.length; i++) fields[names[i]] = values[i] ?? '';
+      const timestamp = new Date(fields['date-time']);
+      if (Number.isNaN(timestamp.getTime()) || !fields['event-id']) return undefined;
+      return { timestamp, fields };
+    };
+    // Bytes, cut at the last line end and decoded whole lines at a time: text kept
+    // across reads as a string would carry the BOM's two-byte representation into
+    // every chunk after it, and halve the speed of lower-casing and searching.
+    const input = createReadStream(file.path, { highWaterMark: CHUNK_BYTES });
     try {
+      let carry: Buffer | undefined;
       let first = true;
-      for await (const raw of rl) {
-        let line = raw;
-        if (first && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+      for await (const piece of input as AsyncIterable<Buffer>) {
+        let bytes = carry ? Buffer.concat([carry, piece]) : piece;
+        if (first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
         first = false;
-        if (line.length === 0) continue;
-        if (line.startsWith('#')) {
-          const m = /^#Fields:\s?(.*)$/i.exec(line);
-          if (m) names = m[1].split(',').map((f) => f.trim().toLowerCase());
+        const cut = bytes.lastIndexOf(0x0a);
+        if (cut < 0) {
+          carry = bytes;
           continue;
         }
-        const values = parseCsvLine(line);
-        const fields: Record<string, string> = {};
-        for (let i = 0; i < names.length; i++) fields[names[i]] = values[i] ?? '';
-        const timestamp = new Date(fields['date-time']);
-        if (Number.isNaN(timestamp.getTime()) || !fields['event-id']) continue;
-        yield { timestamp, fields };
+        carry = cut + 1 < bytes.length ? Buffer.from(bytes.subarray(cut + 1)) : undefined;
+        for (const line of candidateLines(bytes.toString('utf8', 0, cut + 1), needle)) {
+          const r = row(line);
+          if (r) yield r;
+        }
+      }
+      if (carry) for (const line of candidateLines(carry.toString('utf8'), needle)) {
+        const r = row(line);
+        if (r) yield r;
       }
     } finally {
-      rl.close();
       input.destroy();
+    }
+  }
+}
+
+/**
+ * The lines of `text` (whole lines, CR LF or LF) worth parsing: all of them, or
+ * with a needle only the header lines and the lines that contain it.
+ */
+function* candidateLines(text: string, needle: string | undefined): Iterable<string> {
+  const lower = needle ? text.toLowerCase() : undefined;
+  // Lower-casing changed the length (a rare character): positions no longer match, so every line is a candidate.
+  if (!needle || !lower || lower.length !== text.length) {
+    for (const line of text.split('\n')) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    return;
+  }
+  const line = (at: number): { start: number; end: number } => {
+    const start = text.lastIndexOf('\n', at - 1) + 1;
+    const nl = text.indexOf('\n', at);
+    return { start, end: nl < 0 ? text.length : nl };
+  };
+  const take = (l: { start: number; end: number }) => text.slice(l.start, text[l.end - 1] === '\r' ? l.end - 1 : l.end);
+  let headers = text.startsWith('#') ? 0 : text.indexOf('\n#');
+  let hit = lower.indexOf(needle);
+  while (headers >= 0 || hit >= 0) {
+    const h = headers >= 0 ? (text[headers] === '#' ? headers : headers + 1) : -1;
+    if (h >= 0 && (hit < 0 || h <= hit)) {
+      const l = line(h);
+      yield take(l);
+      headers = text.indexOf('\n#', l.end);
+      if (hit >= 0 && hit < l.end) hit = lower.indexOf(needle, l.end);
+    } else {
+      const l = line(hit);
+      yield take(l);
+      hit = lower.indexOf(needle, l.end);
     }
   }
 }
