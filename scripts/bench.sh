@@ -20,7 +20,9 @@
 #                    docs/benchmarks.md left as it is
 #   BENCH_CONNECTORS (10000)  Send connectors of that run
 #   BENCH_ONLY=tracking  only the quiet cell (20 sessions, 5 KB, plain) three ways: Interchange with message tracking
-#                    (its default), Interchange without it, Postfix; docs/benchmarks.md left as it is
+#                    (its default), Interchange without it, Postfix; then scripts/bench/tracking-search.mjs
+#                    (Get-MessageTrackingLog's search over BENCH_TRACKING_GB (1) GB of MSGTRK files, beside grep);
+#                    docs/benchmarks.md left as it is
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HARNESS=${BENCH_HARNESS:-$REPO/../shared/bench}
@@ -96,6 +98,7 @@ if [ "$ONLY" = tracking ]; then
     BENCH_TRACKING=0 run interchange-no-tracking "$RELAY" 20 5120 "$SMALL" 0
     run postfix "$HARNESS/postfix-relay.sh" 20 5120 "$SMALL" 0
   done
+  node "$REPO/scripts/bench/tracking-search.mjs" --gb "${BENCH_TRACKING_GB:-1}" | tee -a "$RESULTS"
   echo "bench: results in $OUT" >&2
   exit 0
 fi
