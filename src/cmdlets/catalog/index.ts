@@ -15,6 +15,7 @@ import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-lo
 import { organizationJoinCmdlets, organizationJoinDataType } from './organization-join.js';
 import { serverComponentStateType, serverMaintenanceCmdlets, serviceHealthType } from './server-maintenance.js';
 import { messageTrackingCmdlets, messageTrackingEventType } from './message-tracking.js';
+import { mailFlowStatisticsCmdlets, mailFlowStatisticsType } from './mail-flow-statistics.js';
 
 /** Every cmdlet of Interchange and the object types they return. */
 export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlets: CmdletDeclaration[]; types: ObjectTypeInfo[] } {
@@ -28,6 +29,7 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...queueCmdlets(),
       ...protocolLogCmdlets(deps.certificates),
       ...messageTrackingCmdlets(),
+      ...mailFlowStatisticsCmdlets(),
       ...administratorCmdlets(),
       ...mailUserCmdlets(),
       ...acceptedDomainCmdlets(),
@@ -35,6 +37,6 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...organizationJoinCmdlets(),
       ...serverMaintenanceCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, messageTrackingEventType],
+    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, messageTrackingEventType, mailFlowStatisticsType],
   };
 }
