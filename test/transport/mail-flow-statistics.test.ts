@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SMTPServer } from 'smtp-server';
-import { freeTcpPort, tempDir } from '../support/interchange.js';
+import { AdminApi, freeTcpPort, tempDir } from '../support/interchange.js';
 import { startRecordingSink, startTestServer, submitMessage, waitFor } from '../support/transport-harness.js';
 import { rm } from 'node:fs/promises';
 
@@ -56,7 +56,8 @@ test('Get-MailFlowStatistics: five messages in, five sent, a deferral and its qu
     assert.equal(sink.messages.length, 5);
     for (const r of rows) {
       assert.equal(r.Server, 'EX01');
-      assert.ok(Math.abs(Number(r.IntervalSeconds) - 0.2) < 0.15, `interval of about 200 ms: ${r.IntervalSeconds}`);
+      // The timer's 200 ms, or later when the event loop was busy with the mail.
+      assert.ok(Number(r.IntervalSeconds) >= 0.15 && Number(r.IntervalSeconds) < 2, `interval of the 200 ms timer: ${r.IntervalSeconds}`);
       assert.equal(r.ReceivedPerMinute, Math.round(((r.MessagesReceived * 60) / r.IntervalSeconds) * 100) / 100, 'the rate is the count over the interval');
     }
     const stamps = rows.map((r) => Date.parse(r.Timestamp));
@@ -83,12 +84,21 @@ test('Get-MailFlowStatistics: five messages in, five sent, a deferral and its qu
     const remote = await ex01.api.ok('Get-MailFlowStatistics', { Server: 'EX02' });
     assert.equal(remote.length, 6, `the ring holds its capacity: ${remote.length}`);
     assert.ok(remote.every((r) => r.Server === 'EX02'));
-    assert.ok(remote.every((r) => Math.abs(Number(r.IntervalSeconds) - 0.1) < 0.09), `EX02 samples every 100 ms: ${remote.map((r) => r.IntervalSeconds)}`);
+    assert.ok(remote.every((r) => Number(r.IntervalSeconds) >= 0.05 && Number(r.IntervalSeconds) < 2), `EX02 samples on its 100 ms timer: ${remote.map((r) => r.IntervalSeconds)}`);
     assert.equal(sum(remote, 'MessagesReceived'), 0, "EX01's mail is not in EX02's samples");
     assert.ok(Date.now() - Date.parse(remote.at(-1)!.Timestamp) < 2_000, 'the newest sample is recent');
     const local = await ex02.api.ok('Get-MailFlowStatistics', {});
     assert.equal(local.length, 6);
     assert.ok(Date.parse(local[0].Timestamp) >= Date.parse(remote[0].Timestamp), 'the same ring, read later');
+
+    // Read-only: a View-Only administrator may run it, here and forwarded; Recipient Management may not.
+    const [viewer] = await ex01.api.ok('New-AdministratorCredential', { Name: 'viewer', RoleGroup: ['View-Only Organization Management'] });
+    const viewOnly = new AdminApi(ex01.server.adminUrl, viewer.Token);
+    assert.ok((await viewOnly.ok('Get-MailFlowStatistics', { Hours: 1 })).length > 0);
+    assert.ok((await viewOnly.ok('Get-MailFlowStatistics', { Server: 'EX02' })).every((r) => r.Server === 'EX02'));
+    const [recipients] = await ex01.api.ok('New-AdministratorCredential', { Name: 'recipients', RoleGroup: ['Recipient Management'] });
+    const refused = await new AdminApi(ex01.server.adminUrl, recipients.Token).invoke('Get-MailFlowStatistics', {});
+    assert.equal(refused.status, 403, JSON.stringify(refused.error));
 
     // -Hours is 1 to 24; a server that does not exist is named.
     for (const Hours of [0, 25]) {
