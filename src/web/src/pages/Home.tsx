@@ -1,6 +1,6 @@
 import { Dropdown, Field, makeStyles, MessageBar, MessageBarBody, Option, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Toolbar, ToolbarButton, tokens } from '@fluentui/react-components';
 import { ArrowClockwiseRegular } from '@fluentui/react-icons';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { hasCmdlet, useAdmin, useCmdletQuery } from '../api/admin-context';
 import type { CmdletObject, WireError } from '../api/client';
 import { CmdletErrorBar, formatDate, Loading, PageHeader, str } from '../components/common';
@@ -70,11 +70,13 @@ export function HomePage(props: { alerts: CertificateAlert[] }) {
   const atRisk = props.alerts.filter((a) => a.connector);
   const now = Date.now();
 
-  const reload = statistics.reload;
+  // The query's reload changes with every render; the timer calls the latest one and is set once.
+  const reload = useRef(statistics.reload);
+  reload.current = statistics.reload;
   useEffect(() => {
-    const timer = setInterval(reload, REFRESH_MS);
+    const timer = setInterval(() => reload.current(), REFRESH_MS);
     return () => clearInterval(timer);
-  }, [reload, server, hours]);
+  }, []);
 
   const points = useMemo<ChartPoint[]>(
     () =>
@@ -164,6 +166,8 @@ export function HomePage(props: { alerts: CertificateAlert[] }) {
         <CmdletErrorBar error={certificates.error} />
         {!certificates.loaded ? (
           <Loading />
+        ) : certificates.certificates.length === 0 ? (
+          <p>No certificate is installed on the servers of the organization.</p>
         ) : (
           <Table aria-labelledby="home-certificates" size="small">
             <TableHeader>
