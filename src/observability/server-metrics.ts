@@ -15,6 +15,7 @@ import type {
   TransportMetrics,
   TransportObservation,
 } from '../transport/metrics/transport-metrics.js';
+import type { MailFlowCounters, QueueSnapshot } from './mail-flow-statistics.js';
 
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
@@ -187,6 +188,25 @@ export class ServerMetrics implements TransportMetrics {
     const now = performance.now();
     if (!this.queueRead || now - this.queueRead.at > QUEUE_READ_MS) this.queueRead = { at: now, queues: this.transport?.queues() ?? [] };
     return this.queueRead.queues;
+  }
+
+  /** The message counters summed over connectors: what the mail flow statistics sample (nothing is counted twice). */
+  async mailFlowCounters(): Promise<MailFlowCounters> {
+    const sum = async (c: Counter<'connector'>) => (await c.get()).values.reduce((total, v) => total + v.value, 0);
+    return { received: await sum(this.received), sent: await sum(this.sentTotal), deferred: await sum(this.deferredTotal), failed: await sum(this.failedTotal) };
+  }
+
+  /** The delivery queues as the queue gauges read them: their messages, and the age of the oldest. */
+  deliveryQueues(): QueueSnapshot {
+    const now = this.clock().getTime();
+    let queueLength = 0;
+    let oldest: number | undefined;
+    for (const q of this.queues()) {
+      if (!q.delivery) continue;
+      queueLength += q.messageCount;
+      if (q.oldestReceivedAt && (oldest === undefined || q.oldestReceivedAt.getTime() < oldest)) oldest = q.oldestReceivedAt.getTime();
+    }
+    return { queueLength, oldestMessageAgeSeconds: oldest === undefined ? 0 : Math.max(0, Math.floor((now - oldest) / 1000)) };
   }
 
   /** The exposition, as Prometheus scrapes it. */

@@ -29,6 +29,8 @@ import { CredentialCheck } from '../security/credential-check.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, ServerHeartbeat } from './heartbeat.js';
 import { productVersion } from '../product-version.js';
 import { ServerMetrics } from '../observability/server-metrics.js';
+import { MailFlowSampler } from '../observability/mail-flow-sampler.js';
+import { samplingSettings } from '../observability/mail-flow-statistics.js';
 import type { TransportMetrics, TransportObservation } from '../transport/metrics/transport-metrics.js';
 
 /** The transport as the process owns it: what cmdlets control, plus releasing the spool and logs at exit. */
@@ -57,6 +59,8 @@ export interface ServeOptions {
   heartbeatIntervalMs?: number;
   /** How long one directory query may take before it counts as an outage (PostgreSQL; 15 s by default). */
   directoryTimeoutMs?: number;
+  /** How often the mail flow statistics are sampled and how many samples are kept (INTERCHANGE_STATISTICS_INTERVAL_MS, INTERCHANGE_STATISTICS_SAMPLES; a minute, 24 hours). */
+  statistics?: { intervalMs?: number; capacity?: number };
   /** Starts the transport service for this server; omitted in management-only processes. */
   transportFactory?: (deps: TransportDeps) => Promise<ShutdownableTransport>;
 }
@@ -182,6 +186,20 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
     const transport = opts.transportFactory ? await opts.transportFactory({ directory, certificates, serverName, dataDir: opts.dataDir, logger, metrics }) : undefined;
     services.transport = transport;
     metrics.observe(transport?.observation?.());
+    let sampler: MailFlowSampler | undefined;
+    if (transport) {
+      const settings = { ...samplingSettings(), ...opts.statistics };
+      sampler = new MailFlowSampler({
+        source: { counters: () => metrics.mailFlowCounters(), queues: () => metrics.deliveryQueues() },
+        intervalMs: settings.intervalMs,
+        capacity: settings.capacity,
+        clock,
+        onError: (e) => logger.warn({ err: e }, 'Sampling the mail flow statistics failed'),
+      });
+      await sampler.start();
+      cleanup.push(async () => sampler?.stop());
+      services.mailFlow = sampler;
+    }
     const heartbeat = new ServerHeartbeat({
       directory,
       serverName,
@@ -207,6 +225,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
       async close() {
         // Stops the service and then writes out what the spool still holds in memory
         // (removals of delivered mail, the processing journal), so a restart redelivers nothing.
+        sampler?.stop();
         await transport?.close();
         await heartbeat.stop();
         watcher?.stop();

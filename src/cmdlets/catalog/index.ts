@@ -16,6 +16,7 @@ import { organizationJoinCmdlets, organizationJoinDataType } from './organizatio
 import { serverComponentStateType, serverMaintenanceCmdlets, serviceHealthType } from './server-maintenance.js';
 import { messageTrackingCmdlets, messageTrackingEventType } from './message-tracking.js';
 import { queueDigestCmdlets, queueDigestType } from './queue-digest.js';
+import { mailFlowStatisticsCmdlets, mailFlowStatisticsType } from './mail-flow-statistics.js';
 
 /** Every cmdlet of Interchange and the object types they return. */
 export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlets: CmdletDeclaration[]; types: ObjectTypeInfo[] } {
@@ -30,6 +31,7 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...queueDigestCmdlets(),
       ...protocolLogCmdlets(deps.certificates),
       ...messageTrackingCmdlets(),
+      ...mailFlowStatisticsCmdlets(),
       ...administratorCmdlets(),
       ...mailUserCmdlets(),
       ...acceptedDomainCmdlets(),
@@ -37,6 +39,6 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...organizationJoinCmdlets(),
       ...serverMaintenanceCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, messageTrackingEventType, queueDigestType],
+    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType],
   };
 }

@@ -5,6 +5,7 @@ import type { RoleGroup, ServerRecord } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { KeyVault } from '../../security/key-vault.js';
 import type { RedirectTarget } from '../../transport/routing/redirect.js';
+import type { MailFlowSample } from '../../observability/mail-flow-statistics.js';
 
 /** What a running transport service offers the cmdlet layer (queues, service control). */
 export interface TransportServiceControl {
@@ -20,6 +21,13 @@ export interface TransportServiceControl {
   runningServer?(): ServerRecord;
   /** Resolves once every message tracking event tracked so far is in its file (Get-MessageTrackingLog reads after it). */
   flushMessageTracking?(): Promise<void>;
+}
+
+/** The ring of mail flow samples of this server's transport. */
+export interface MailFlowStatisticsReader {
+  readonly intervalMs: number;
+  readonly capacity: number;
+  samples(sinceMs?: number): MailFlowSample[];
 }
 
 export interface QueueViewer {
@@ -48,6 +56,8 @@ export interface OrganizationServices {
   clock: () => Date;
   /** The transport service of this process's server, when it runs one. */
   transport?: TransportServiceControl;
+  /** This server's mail flow samples (Get-MailFlowStatistics), kept while its transport runs in this process. */
+  mailFlow?: MailFlowStatisticsReader;
   /** Data folder of this server (protocol log defaults live under it). */
   dataDir: string;
 }

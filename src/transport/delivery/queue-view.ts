@@ -197,10 +197,10 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
  * Unreachable are always there (zero or not) so that an alert on them has a series to read; Poison too.
  */
 export function queueLengths(engine: DeliveryEngine, store: MailQueueStore, serverName: string): QueueLength[] {
-  const submission: QueueLength = { identity: `${serverName}\\Submission`, messageCount: 0, oldestReceivedAt: undefined };
-  const poison: QueueLength = { identity: `${serverName}\\Poison`, messageCount: 0, oldestReceivedAt: undefined };
+  const submission: QueueLength = { identity: `${serverName}\\Submission`, messageCount: 0, delivery: false, oldestReceivedAt: undefined };
+  const poison: QueueLength = { identity: `${serverName}\\Poison`, messageCount: 0, delivery: false, oldestReceivedAt: undefined };
   const delivery = new Map<DeliveryQueue, QueueLength>();
-  for (const q of engine.queueList()) delivery.set(q, { identity: q.identity, messageCount: 0, oldestReceivedAt: undefined });
+  for (const q of engine.queueList()) delivery.set(q, { identity: q.identity, messageCount: 0, delivery: true, oldestReceivedAt: undefined });
   for (const m of store.peek()) {
     if (engine.isCompleting(m.id)) continue;
     const q = m.poison ? undefined : engine.queueOf(m.id);
@@ -209,5 +209,5 @@ export function queueLengths(engine: DeliveryEngine, store: MailQueueStore, serv
     into.messageCount++;
     if (!into.oldestReceivedAt || m.receivedAt < into.oldestReceivedAt) into.oldestReceivedAt = m.receivedAt;
   }
-  return [submission, ...delivery.values(), { identity: `${serverName}\\Unreachable`, messageCount: 0, oldestReceivedAt: undefined }, poison];
+  return [submission, ...delivery.values(), { identity: `${serverName}\\Unreachable`, messageCount: 0, delivery: true, oldestReceivedAt: undefined }, poison];
 }

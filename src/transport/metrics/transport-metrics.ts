@@ -44,6 +44,8 @@ export interface TransportMetrics {
 export interface QueueLength {
   identity: string;
   messageCount: number;
+  /** A delivery queue (to a next hop, or Unreachable), not Submission or Poison. */
+  delivery: boolean;
   /** When its oldest message was received; undefined when empty. */
   oldestReceivedAt: Date | undefined;
 }

@@ -29,6 +29,7 @@ import {
   ContactCardRegular,
   DismissRegular,
   GlobeRegular,
+  HomeRegular,
   MailInboxRegular,
   PersonRegular,
   ServerRegular,
@@ -40,6 +41,7 @@ import { NavLink } from './components/nav-link';
 import { useCertificateAlerts } from './lib/use-certificate-alerts';
 import { AcceptedDomainsPage } from './pages/AcceptedDomains';
 import { AuditLogPage } from './pages/AuditLog';
+import { HomePage } from './pages/Home';
 import { MailUsersPage } from './pages/MailUsers';
 import { CertificatesPage } from './pages/Certificates';
 import { QueuesPage } from './pages/Queues';
@@ -69,6 +71,7 @@ const useStyles = makeStyles({
 });
 
 const ICONS: Record<string, JSX.Element> = {
+  '/': <HomeRegular />,
   '/recipients/contacts': <ContactCardRegular />,
   '/mail-flow/send-connectors': <ArrowExportRegular />,
   '/mail-flow/receive-connectors': <ArrowImportRegular />,
@@ -106,8 +109,10 @@ export function Shell() {
         return <AuditLogPage />;
       case '/recipients/contacts':
         return <MailUsersPage />;
-      default:
+      case '/mail-flow/send-connectors':
         return <SendConnectorsPage />;
+      default:
+        return <HomePage alerts={alerts} />;
     }
   })();
 
@@ -151,7 +156,7 @@ export function Shell() {
         <NavDrawerBody>
           {sections.map((section) => (
             <div key={section}>
-              <NavSectionHeader>{section === 'Compliance' ? 'Compliance management' : section}</NavSectionHeader>
+              {section !== 'Home' && <NavSectionHeader>{section === 'Compliance' ? 'Compliance management' : section}</NavSectionHeader>}
               {ROUTES.filter((r) => r.section === section).map((r) => (
                 <NavItem
                   key={r.path}

@@ -3,10 +3,11 @@ import { useEffect, useState } from 'react';
 export interface RouteInfo {
   path: string;
   title: string;
-  section: 'Recipients' | 'Mail flow' | 'Servers' | 'Compliance';
+  section: 'Home' | 'Recipients' | 'Mail flow' | 'Servers' | 'Compliance';
 }
 
 export const ROUTES: RouteInfo[] = [
+  { path: '/', title: 'Home', section: 'Home' },
   { path: '/recipients/contacts', title: 'Contacts', section: 'Recipients' },
   { path: '/mail-flow/send-connectors', title: 'Send connectors', section: 'Mail flow' },
   { path: '/mail-flow/receive-connectors', title: 'Receive connectors', section: 'Mail flow' },
@@ -17,8 +18,8 @@ export const ROUTES: RouteInfo[] = [
   { path: '/compliance/admin-audit-log', title: 'Admin audit log', section: 'Compliance' },
 ];
 
-/** Where the admin center opens: mail flow is what administrators come for. */
-export const LANDING = ROUTES.find((r) => r.path === '/mail-flow/send-connectors')!;
+/** Where the admin center opens: the dashboard, how mail flows and what is at risk. */
+export const LANDING = ROUTES.find((r) => r.path === '/')!;
 
 export function navigate(path: string) {
   if (window.location.pathname + window.location.search !== path) window.history.pushState(null, '', path);
