@@ -29,6 +29,7 @@ import {
   ContactCardRegular,
   DismissRegular,
   GlobeRegular,
+  MailArrowForwardRegular,
   MailInboxRegular,
   PersonRegular,
   ServerRegular,
@@ -42,6 +43,7 @@ import { AcceptedDomainsPage } from './pages/AcceptedDomains';
 import { AuditLogPage } from './pages/AuditLog';
 import { MailUsersPage } from './pages/MailUsers';
 import { CertificatesPage } from './pages/Certificates';
+import { MessageTracePage } from './pages/MessageTrace';
 import { QueuesPage } from './pages/Queues';
 import { ReceiveConnectorsPage } from './pages/ReceiveConnectors';
 import { SendConnectorsPage } from './pages/SendConnectors';
@@ -74,6 +76,7 @@ const ICONS: Record<string, JSX.Element> = {
   '/mail-flow/receive-connectors': <ArrowImportRegular />,
   '/mail-flow/accepted-domains': <GlobeRegular />,
   '/mail-flow/queues': <MailInboxRegular />,
+  '/mail-flow/message-trace': <MailArrowForwardRegular />,
   '/servers/servers': <ServerRegular />,
   '/servers/certificates': <CertificateRegular />,
   '/compliance/admin-audit-log': <ClipboardTaskListLtrRegular />,
@@ -98,6 +101,8 @@ export function Shell() {
         return <AcceptedDomainsPage />;
       case '/mail-flow/queues':
         return <QueuesPage />;
+      case '/mail-flow/message-trace':
+        return <MessageTracePage />;
       case '/servers/servers':
         return <ServersPage />;
       case '/servers/certificates':
