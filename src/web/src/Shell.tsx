@@ -30,6 +30,7 @@ import {
   DismissRegular,
   GlobeRegular,
   HomeRegular,
+  MailArrowForwardRegular,
   MailInboxRegular,
   PersonRegular,
   ServerRegular,
@@ -44,6 +45,7 @@ import { AuditLogPage } from './pages/AuditLog';
 import { HomePage } from './pages/Home';
 import { MailUsersPage } from './pages/MailUsers';
 import { CertificatesPage } from './pages/Certificates';
+import { MessageTracePage } from './pages/MessageTrace';
 import { QueuesPage } from './pages/Queues';
 import { ReceiveConnectorsPage } from './pages/ReceiveConnectors';
 import { SendConnectorsPage } from './pages/SendConnectors';
@@ -77,6 +79,7 @@ const ICONS: Record<string, JSX.Element> = {
   '/mail-flow/receive-connectors': <ArrowImportRegular />,
   '/mail-flow/accepted-domains': <GlobeRegular />,
   '/mail-flow/queues': <MailInboxRegular />,
+  '/mail-flow/message-trace': <MailArrowForwardRegular />,
   '/servers/servers': <ServerRegular />,
   '/servers/certificates': <CertificateRegular />,
   '/compliance/admin-audit-log': <ClipboardTaskListLtrRegular />,
@@ -101,6 +104,8 @@ export function Shell() {
         return <AcceptedDomainsPage />;
       case '/mail-flow/queues':
         return <QueuesPage />;
+      case '/mail-flow/message-trace':
+        return <MessageTracePage />;
       case '/servers/servers':
         return <ServersPage />;
       case '/servers/certificates':

@@ -13,6 +13,7 @@ export const ROUTES: RouteInfo[] = [
   { path: '/mail-flow/receive-connectors', title: 'Receive connectors', section: 'Mail flow' },
   { path: '/mail-flow/accepted-domains', title: 'Accepted domains', section: 'Mail flow' },
   { path: '/mail-flow/queues', title: 'Queues', section: 'Mail flow' },
+  { path: '/mail-flow/message-trace', title: 'Message trace', section: 'Mail flow' },
   { path: '/servers/servers', title: 'Servers', section: 'Servers' },
   { path: '/servers/certificates', title: 'Certificates', section: 'Servers' },
   { path: '/compliance/admin-audit-log', title: 'Admin audit log', section: 'Compliance' },
