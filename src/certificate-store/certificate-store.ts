@@ -199,7 +199,8 @@ export class CertificateStore {
         throw serverSideError('ICX_CERT_EXISTS', server.name, `Cannot import certificate. A certificate with the thumbprint ${thumbprint} already exists.`);
       }
       let privateKey = bundle.privateKeyPkcs8 ? this.deps.vault.seal(bundle.privateKeyPkcs8) : null;
-      let friendlyName = opts.friendlyName;
+      // As Windows and Exchange do, the PFX's own friendly name (its friendlyName bag attribute) is kept unless one is given.
+      let friendlyName = opts.friendlyName ?? bundle.friendlyName;
       let exportable = opts.privateKeyExportable;
       let requestDer: Buffer | null = null;
       if (!privateKey) {

@@ -93,6 +93,16 @@ describe('certificate lifecycle through the cmdlets', () => {
     await fs.promises.rm(dir, { recursive: true, force: true });
   });
 
+  it("keeps a PFX's own friendly name on import unless -FriendlyName is given", async () => {
+    const file = await pfx(pki.oldCert, 'pw', { friendlyName: 'Contoso Mail 2026' });
+    const [kept] = await api.ok('Import-ExchangeCertificate', { Server: 'EX02', FileData: bytes(file), Password: secure('pw') });
+    assert.equal(kept.FriendlyName, 'Contoso Mail 2026');
+    await api.ok('Remove-ExchangeCertificate', { Server: 'EX02', Thumbprint: kept.Thumbprint });
+    const [named] = await api.ok('Import-ExchangeCertificate', { Server: 'EX02', FileData: bytes(file), Password: secure('pw'), FriendlyName: 'Given' });
+    assert.equal(named.FriendlyName, 'Given');
+    await api.ok('Remove-ExchangeCertificate', { Server: 'EX02', Thumbprint: named.Thumbprint });
+  });
+
   it('reports status: expired as DateInvalid, a chain to an unknown root as Untrusted', async () => {
     const [expired] = await api.ok('Import-ExchangeCertificate', { FileData: bytes(await pfx(pki.expired, 'pw', { withChain: true })), Password: secure('pw') });
     assert.equal(expired.Status, 'DateInvalid');
