@@ -298,7 +298,7 @@ test('Write-Error, throw and runtime errors render as PowerShell does', async ()
 });
 
 test('local cmdlet binding errors use PowerShell\'s messages', async () => {
-  const r = await run("Select-Object -Bogus 1\n1 | Sort-Object -D -C\nConvertTo-SecureString -String x -AsPlainText\nGet-Content /nonexistent/file.txt\n1,2 | Select-Object a b");
+  const r = await run("Select-Object -Bogus 1\n1 | Sort-Object -D -C\nConvertTo-SecureString -String x -AsPlainText\nGet-Content /nonexistent/file.txt\n1,2 | Select-Object a b\nConvertTo-SecureString -String '' -AsPlainText -Force");
   assert.match(r.err, /^Select-Object : A parameter cannot be found that matches parameter name 'Bogus'\./m);
   assert.match(r.err, /NamedParameterNotFound,Microsoft\.PowerShell\.Commands\.SelectObjectCommand/);
   assert.match(r.err, /^Sort-Object : Parameter cannot be processed because the parameter name 'D' is ambiguous\. Possible matches include: -Descending -Debug\./m);
@@ -306,6 +306,8 @@ test('local cmdlet binding errors use PowerShell\'s messages', async () => {
   assert.match(r.err, /^Get-Content : Cannot find path '\/nonexistent\/file\.txt' because it does not exist\./m);
   assert.match(r.err, /ObjectNotFound: \(\/nonexistent\/file\.txt:String\) \[Get-Content\], ItemNotFoundException/);
   assert.match(r.err, /A positional parameter cannot be found that accepts argument 'b'\./);
+  assert.match(r.err, /^ConvertTo-SecureString : Cannot bind argument to parameter 'String' because it is an empty string\./m);
+  assert.match(r.err, /ParameterArgumentValidationErrorEmptyStringNotAllowed,Microsoft\.PowerShell\.Commands\.ConvertToSecureStringCommand/);
 });
 
 test('Ctrl-C aborts the running request and stops the script without an error', async () => {

@@ -151,6 +151,13 @@ const convertToSecureString = builtin('ConvertTo-SecureString', 'Converts plain 
   P('Key', 'Byte[]'),
 ], async (call) => {
   const inputs = call.input ?? [call.params.get('String')];
+  // PowerShell's parameter validation: a SecureString of nothing is refused before anything else.
+  if (inputs.some((s) => s === null || s === undefined || toPSString(s) === '')) {
+    throw new StatementTerminatingError(call.error(
+      "Cannot bind argument to parameter 'String' because it is an empty string.",
+      'ParameterArgumentValidationErrorEmptyStringNotAllowed', 'InvalidData', 'ParameterBindingValidationException',
+    ));
+  }
   if (call.params.get('AsPlainText') !== true) {
     throw new StatementTerminatingError(call.error(
       'The shell cannot decrypt a Windows DPAPI-encrypted string. Use -AsPlainText -Force, or Read-Host -AsSecureString.',
