@@ -115,7 +115,8 @@ describe('certificate lifecycle through the cmdlets', () => {
     const [c] = await api.ok('Get-ExchangeCertificate', { DomainName: ['x.contoso.com'] });
     assert.equal(c.Subject, 'CN=*.contoso.com');
     await api.ok('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'IIS' });
-    const [withSmtp] = await api.ok('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } });
+    assert.deepEqual(await api.ok('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } }), [], 'it writes nothing, as in Exchange');
+    const [withSmtp] = await api.ok('Get-ExchangeCertificate', { Thumbprint: c.Thumbprint });
     assert.equal(withSmtp.Services, 'IIS, SMTP');
     assert.equal(withSmtp.ServicesStringForm, '...WS..');
     const fed = await api.invoke('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'Federation' });

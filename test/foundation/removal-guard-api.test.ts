@@ -51,7 +51,8 @@ describe('the certificate removal guard, end to end through the HTTP API with tw
         assert.equal(imported.Services, 'None');
         assert.equal(imported.HasPrivateKey, true);
         // "No" to replacing the internal transport certificate, the usual answer for CA certificates.
-        const [enabled] = await api1.ok('Enable-ExchangeCertificate', { Server: server, Thumbprint: imported.Thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } });
+        await api1.ok('Enable-ExchangeCertificate', { Server: server, Thumbprint: imported.Thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } });
+        const [enabled] = await api1.ok('Get-ExchangeCertificate', { Server: server, Thumbprint: imported.Thumbprint });
         assert.equal(enabled.Services, 'SMTP');
       }
     }

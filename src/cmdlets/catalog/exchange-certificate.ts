@@ -333,11 +333,10 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       { name: 'DoNotRequireSsl', type: 'SwitchParameter', description: 'Accepted for compatibility (Interchange has no web site to secure).' },
       { name: 'NetworkServiceAllowed', type: 'SwitchParameter', description: 'Accepted for compatibility (the transport always reads the keys it is given).' },
     ],
-    outputType: 'ExchangeCertificate',
     role: 'Exchange Server Certificates',
     changesState: true,
     confirmImpact: 'Medium',
-    examples: [{ code: 'Enable-ExchangeCertificate -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C -Services SMTP', remarks: 'Lets the transport use the certificate for STARTTLS.' }],
+    examples: [{ code: 'Enable-ExchangeCertificate -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C -Services SMTP', remarks: 'Lets the transport use the certificate for STARTTLS. Like Exchange, it writes nothing: Get-ExchangeCertificate shows the services.' }],
     async run(ctx, p) {
       const { server, thumbprint } = await target(ctx, p);
       checkThumbprintSyntax(thumbprint!);
@@ -346,7 +345,7 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       const cert = await store.get(server.name, thumbprint!);
       const replaceInternal = services.includes('SMTP') && cert.status !== 'PendingRequest' && cert.hasPrivateKey && (await decideInternalTransport(ctx, store, server, { thumbprint, notAfter: cert.facts.notAfter }, !!p.Force));
       await store.enable(server.name, thumbprint!, services, replaceInternal);
-      return view(await store.get(server.name, thumbprint!));
+      ctx.objectModified = `${server.name}\\${thumbprint}`;
     },
   });
 
