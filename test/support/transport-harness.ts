@@ -8,6 +8,7 @@ import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { startInterchangeServer, type RunningServer } from '../../src/server/interchange-server.js';
 import type { TransportService } from '../../src/transport/service/transport-service.js';
+import { readProtocolLogs, type ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import type { AuthThrottlePolicy } from '../../src/transport/inbound/auth-throttle.js';
 import { createTransportFactory } from '../../src/transport/service/transport-factory.js';
 import { AdminApi, freeTcpPort, tempDir } from './interchange.js';
@@ -246,4 +247,16 @@ export async function submitMessage(port: number, opts: { messageId: string; to:
   } finally {
     c.close();
   }
+}
+
+/** Every row of a server's receive protocol log so far (none before its first file). */
+export async function receiveLog(s: TestServer): Promise<ProtocolLogRow[]> {
+  const [svc] = await s.api.ok('Get-TransportService', { Identity: s.server.serverName });
+  const rows: ProtocolLogRow[] = [];
+  try {
+    for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
+  } catch {
+    /* no log file yet */
+  }
+  return rows;
 }

@@ -11,27 +11,15 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { admitConnection } from '../../src/transport/inbound/connection-limits.js';
 import { AuthThrottle, decideAuth, DEFAULT_AUTH_THROTTLE, sourceKey, withFailure, type AuthThrottlePolicy, type FailureRecord } from '../../src/transport/inbound/auth-throttle.js';
-import { readProtocolLogs, type ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import { createHttpCmdletHost } from '../../src/shell/host.js';
 import { runShell } from '../../src/shell/run.js';
 import { secure } from '../support/interchange.js';
 import { startPostfixNextHop } from '../support/postfix.js';
 import { freePort } from '../support/smtp-tools.js';
-import { RawSmtp, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
+import { RawSmtp, receiveLog, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const PASSWORD = 'Rcv-Limits-Secret9!';
-
-async function receiveLog(s: TestServer): Promise<ProtocolLogRow[]> {
-  const [svc] = await s.api.ok('Get-TransportService', { Identity: s.server.serverName });
-  const rows: ProtocolLogRow[] = [];
-  try {
-    for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
-  } catch {
-    /* no log file yet */
-  }
-  return rows;
-}
 
 /** A connector of its own on a free port, so each test sets its limits without touching the Default Frontend. */
 async function connector(s: TestServer, name: string, settings: Record<string, unknown>): Promise<number> {

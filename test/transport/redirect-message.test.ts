@@ -6,23 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readProtocolLogs, type ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import { freeTcpPort, tempDir } from '../support/interchange.js';
 import { bytes, secure } from '../support/interchange.js';
 import { createTestPki, pem, pfx } from '../support/pki.js';
 import { swaks } from '../support/smtp-tools.js';
-import { startRecordingSink, startTestServer, submitMessage, waitFor, type TestServer } from '../support/transport-harness.js';
-
-async function receiveLog(s: TestServer): Promise<ProtocolLogRow[]> {
-  const [svc] = await s.api.ok('Get-TransportService', { Identity: s.server.serverName });
-  const rows: ProtocolLogRow[] = [];
-  try {
-    for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
-  } catch {
-    /* no log file yet */
-  }
-  return rows;
-}
+import { receiveLog, startRecordingSink, startTestServer, submitMessage, waitFor } from '../support/transport-harness.js';
 
 test('a draining EX01 redirects its queued mail to EX02, which authenticates it by its internal transport certificate and delivers every message to the next hop exactly once; an ordinary client certificate gets no relay', { timeout: 120_000 }, async () => {
   const dataDir = await tempDir('redirect');

@@ -2,11 +2,10 @@
 // server's mail flow, one object per sample, from the ring its transport keeps
 // in memory. The samples live in their server's process, so a request for
 // another server is run by that server's admin API.
-import type { InvokeResponse } from '../contract.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType } from '../framework/declaration.js';
-import { invokeOnServer } from '../framework/server-fetch.js';
+import { runOnServer } from '../framework/server-fetch.js';
 import { type MailFlowSample, perMinute } from '../../observability/mail-flow-statistics.js';
 import { resolveServer, resolveServerOrRunning } from './common.js';
 
@@ -52,17 +51,7 @@ export function toMailFlowStatistics(server: string, s: MailFlowSample) {
 
 async function forward(ctx: CmdletContext, serverName: string, parameters: Record<string, unknown>): Promise<unknown[]> {
   const server = await resolveServer(ctx.services.directory, serverName);
-  if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't read the mail flow statistics of "${server.name}": it has not registered an admin endpoint.`);
-  let body: InvokeResponse;
-  try {
-    body = await invokeOnServer(ctx, server, 'Get-MailFlowStatistics', parameters);
-  } catch (e) {
-    if (e instanceof InterchangeError) throw e;
-    throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't read the mail flow statistics of "${server.name}" (${server.adminUrl}): ${(e as Error).message}`);
-  }
-  if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);
-  for (const w of body.warnings ?? []) ctx.writeWarning(w);
-  return body.output;
+  return runOnServer(ctx, server, 'Get-MailFlowStatistics', parameters, (detail) => new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't read the mail flow statistics of "${server.name}": ${detail}.`));
 }
 
 export function mailFlowStatisticsCmdlets(): CmdletDeclaration[] {

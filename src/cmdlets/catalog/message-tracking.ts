@@ -1,11 +1,10 @@
 // Get-MessageTrackingLog: searches a server's message tracking log (MSGTRK
 // files) as Exchange's cmdlet does. The files live on their server, so a search
 // of another server is run by that server's admin API.
-import type { InvokeResponse } from '../contract.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType } from '../framework/declaration.js';
-import { invokeOnServer } from '../framework/server-fetch.js';
+import { runOnServer } from '../framework/server-fetch.js';
 import { readTrackingLogs, type TrackingRow } from '../../transport/tracking/reader.js';
 import { messageTrackingSettings } from '../../transport/tracking/message-tracking.js';
 import { splitMultiValue } from '../../transport/tracking/format.js';
@@ -185,17 +184,7 @@ export async function searchMessageTracking(directory: string, p: Record<string,
 
 async function forward(ctx: CmdletContext, serverName: string, parameters: Record<string, unknown>): Promise<unknown[]> {
   const server = await resolveServer(ctx.services.directory, serverName);
-  if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't search the message tracking log of "${server.name}": it has not registered an admin endpoint.`);
-  let body: InvokeResponse;
-  try {
-    body = await invokeOnServer(ctx, server, 'Get-MessageTrackingLog', parameters);
-  } catch (e) {
-    if (e instanceof InterchangeError) throw e;
-    throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't search the message tracking log of "${server.name}" (${server.adminUrl}): ${(e as Error).message}`);
-  }
-  if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);
-  for (const w of body.warnings ?? []) ctx.writeWarning(w);
-  return body.output;
+  return runOnServer(ctx, server, 'Get-MessageTrackingLog', parameters, (detail) => new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't search the message tracking log of "${server.name}": ${detail}.`));
 }
 
 export function messageTrackingCmdlets(): CmdletDeclaration[] {

@@ -1,12 +1,11 @@
 // Queue viewer cmdlets (reference §8). A queue or message identity names its
 // server (`EX01\contoso.com`, `EX01\contoso.com\12`); a request for another
 // server is run by that server's admin API, since only its transport holds its queues.
-import type { InvokeResponse } from '../contract.js';
 import { parseOPathFilter } from '../framework/opath-filter.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext, QueueViewer } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
-import { invokeOnServer } from '../framework/server-fetch.js';
+import { runOnServer } from '../framework/server-fetch.js';
 import { redirectEndpoint } from '../../transport/routing/redirect.js';
 import { resolveServer, resolveServerOrRunning, sameText } from './common.js';
 
@@ -74,16 +73,11 @@ function serverPart(identity: string | undefined): string | undefined {
 
 async function forward(ctx: CmdletContext, serverName: string, cmdlet: string, parameters: Record<string, unknown>): Promise<unknown[]> {
   const server = await resolveServer(ctx.services.directory, serverName);
-  if (!server.adminUrl) throw new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}": it has not registered an admin endpoint.`);
-  let body: InvokeResponse;
-  try {
-    body = await invokeOnServer(ctx, server, cmdlet, parameters);
-  } catch (e) {
-    if (e instanceof InterchangeError) throw e;
-    throw new InterchangeError('ICX_TRANSPORT_STOPPED', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}". Verify that the service is started.`);
-  }
-  if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);
-  return body.output;
+  return runOnServer(ctx, server, cmdlet, parameters, (detail) =>
+    server.adminUrl
+      ? new InterchangeError('ICX_TRANSPORT_STOPPED', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}". Verify that the service is started.`)
+      : new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${server.name}": ${detail}.`),
+  );
 }
 
 /** The local queue viewer, or why there is none. */

@@ -84,3 +84,23 @@ const SERVER_CALL_TIMEOUT_MS = 30_000;
 export function sameServer(a: string, b: string): boolean {
   return a.localeCompare(b, undefined, { sensitivity: 'accent' }) === 0;
 }
+
+/**
+ * A read-only cmdlet run where its data lives, another server, with that
+ * server's output and warnings passed on as this call's. `unreachable` words
+ * the failure for the cmdlet at hand (`detail` says why); a typed error from
+ * the other server comes back as it was thrown there.
+ */
+export async function runOnServer(ctx: CmdletContext, server: ServerRecord, cmdlet: string, parameters: Record<string, unknown>, unreachable: (detail: string) => InterchangeError): Promise<unknown[]> {
+  if (!server.adminUrl) throw unreachable('it has not registered an admin endpoint');
+  let body: InvokeResponse;
+  try {
+    body = await invokeOnServer(ctx, server, cmdlet, parameters);
+  } catch (e) {
+    if (e instanceof InterchangeError) throw e;
+    throw unreachable(`${server.adminUrl}: ${(e as Error).message}`);
+  }
+  if (!body.ok && body.error) throw new InterchangeError(body.error.code as never, body.error.message);
+  for (const w of body.warnings ?? []) ctx.writeWarning(w);
+  return body.output;
+}
