@@ -37,4 +37,14 @@ describe('names through the cmdlets', () => {
     assert.equal((await api.ok('Get-SendConnector', { Identity: 'EX01\\Out' }))[0].Name, 'Out');
     assert.equal((await api.invoke('Get-SendConnector', { Identity: 'NOSUCHSERVER\\Out' })).error?.code, 'ICX_OBJECT_NOT_FOUND');
   });
+
+  it("a Send connector's properties come in Exchange's Format-List order, with Exchange's values for those Interchange has no use for, and no Usage", async () => {
+    const [out] = await api.ok('Get-SendConnector', { Identity: 'Out' });
+    const names = Object.keys(out).filter((k) => k !== '$type');
+    const own = names.slice(0, names.indexOf('Guid'));
+    assert.deepEqual(own, [...own].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())), 'alphabetical, as Exchange lists them');
+    assert.deepEqual(names.slice(names.indexOf('Guid')), ['Guid', 'WhenChanged', 'WhenCreated']);
+    assert.equal(names.includes('Usage'), false);
+    assert.deepEqual([out.ConnectorType, out.ErrorPolicies, out.HomeMTA, out.HomeMtaServerId, out.SourceIPAddress, out.FrontendProxyEnabled, out.ConnectedDomains], ['Default', 'Default', 'Microsoft MTA', 'EX01', '0.0.0.0', false, []]);
+  });
 });

@@ -90,7 +90,9 @@ test('the certificate renewal scenario, through the pages', async () => {
   let [connector] = await output(org.ex01, 'Get-SendConnector', { Identity: CONNECTOR });
   assert.deepEqual(connector.SourceTransportServers, ['EX01', 'EX02']);
   assert.deepEqual(connector.AddressSpaces, ['SMTP:fabrikam.com;1']);
-  assert.equal(connector.Usage, 'Internet');
+  // Usage is a creation-time parameter, as in Exchange: it set the Internet defaults, it is not a property.
+  assert.equal(connector.Usage, undefined);
+  assert.equal(connector.DNSRoutingEnabled, true);
 
   // TlsCertificateName chosen from the installed certificates.
   let dialog = await openConnector(page, CONNECTOR, 'delivery');
