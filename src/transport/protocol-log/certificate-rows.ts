@@ -1,6 +1,8 @@
 // Reading back which certificate a connector presented, from either
 // generation of Exchange's "Sending certificate" rows (reference §6.5).
+import path from 'node:path';
 import type { ProtocolLogRow } from './reader.js';
+import { type ProtocolLogReadReport, note, skip } from './read-report.js';
 
 export interface LoggedCertificate {
   subject: string;
@@ -35,45 +37,65 @@ export function splitSubjectAndIssuer(text: string): { subject: string; issuer: 
   return { subject: text, issuer: '' };
 }
 
+const DATE_LIKE = /^(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2}|AM$|PM$)/i;
+
+export type SendingCertificateRowReading =
+  | { certificate: LoggedCertificate; datesUnreadable: boolean }
+  | { problem: 'no-thumbprint' };
+
 /**
  * The 2016/2019 single row: context starts with `Sending certificate`, data is
  * ` <Subject> <Issuer> <SerialNumber> <Thumbprint> <NotBefore> <NotAfter> <Domains>`
- * (older 2016 builds: without the two dates). Parsed from the right, where the
- * tokens have fixed shapes (domains without spaces, ISO dates, a 40-hex
- * thumbprint, a hex serial), leaving the two names to split.
- * Returns undefined for any other row, including the 2013 header row (use
+ * (older 2016 builds: without the two dates). Read from the right, where the
+ * tokens have fixed shapes: the thumbprint is the last 40-hex token after a hex
+ * serial; after it come the dates (two ISO tokens, else they cannot be read
+ * and are left out) and the domains (no spaces). The two names before the
+ * serial are split by splitSubjectAndIssuer.
+ * Undefined for any other row, including the 2013 header row (use
  * collectSendingCertificates for those).
  */
-export function parseSendingCertificateRow(row: Pick<ProtocolLogRow, 'data' | 'context'>): LoggedCertificate | undefined {
+export function readSendingCertificateRow(row: Pick<ProtocolLogRow, 'data' | 'context'>): SendingCertificateRowReading | undefined {
   if (!row.context.startsWith('Sending certificate') || row.data.trim() === '') return undefined;
   const tokens = (row.data.startsWith(' ') ? row.data.slice(1) : row.data).split(' ');
-  let k = tokens.length - 1;
   const isThumbAt = (i: number): boolean => i >= 1 && THUMBPRINT.test(tokens[i]) && HEX.test(tokens[i - 1]);
+  let k = tokens.length - 1;
+  while (k >= 1 && !isThumbAt(k)) k--;
+  if (!isThumbAt(k)) return { problem: 'no-thumbprint' };
+  const rest = tokens.slice(k + 1);
   let domains = '';
-  if (!ISO.test(tokens[k]) && !isThumbAt(k)) {
-    domains = tokens[k];
-    k--;
-  }
+  if (rest.length > 0 && !DATE_LIKE.test(rest[rest.length - 1])) domains = rest.pop()!;
   let notBefore: Date | undefined;
   let notAfter: Date | undefined;
-  if (k >= 1 && ISO.test(tokens[k]) && ISO.test(tokens[k - 1])) {
-    notAfter = new Date(tokens[k]);
-    notBefore = new Date(tokens[k - 1]);
-    k -= 2;
+  let datesUnreadable = false;
+  if (rest.length > 0) {
+    const nb = rest.length === 2 && ISO.test(rest[0]) ? new Date(rest[0]) : undefined;
+    const na = rest.length === 2 && ISO.test(rest[1]) ? new Date(rest[1]) : undefined;
+    if (nb && na && !Number.isNaN(nb.getTime()) && !Number.isNaN(na.getTime())) {
+      notBefore = nb;
+      notAfter = na;
+    } else {
+      datesUnreadable = true;
+    }
   }
-  if (!isThumbAt(k)) return undefined;
-  const thumbprint = tokens[k].toUpperCase();
-  const serialNumber = tokens[k - 1].toUpperCase();
   const { subject, issuer } = splitSubjectAndIssuer(tokens.slice(0, k - 1).join(' '));
   return {
-    subject,
-    issuer,
-    serialNumber,
-    thumbprint,
-    notBefore,
-    notAfter,
-    certificateDomains: domains.split(';').filter((d) => d.length > 0),
+    certificate: {
+      subject,
+      issuer,
+      serialNumber: tokens[k - 1].toUpperCase(),
+      thumbprint: tokens[k].toUpperCase(),
+      notBefore,
+      notAfter,
+      certificateDomains: domains.split(';').filter((d) => d.length > 0),
+    },
+    datesUnreadable,
   };
+}
+
+/** The certificate of a 2016/2019 single row, or undefined (see readSendingCertificateRow). */
+export function parseSendingCertificateRow(row: Pick<ProtocolLogRow, 'data' | 'context'>): LoggedCertificate | undefined {
+  const r = readSendingCertificateRow(row);
+  return r && 'certificate' in r ? r.certificate : undefined;
 }
 
 const LABELS_2013: Record<string, keyof LoggedCertificate> = {
@@ -84,37 +106,91 @@ const LABELS_2013: Record<string, keyof LoggedCertificate> = {
   'Certificate alternate names': 'certificateDomains',
 };
 
+interface OpenRecord {
+  row: ProtocolLogRow;
+  cert: LoggedCertificate;
+  rows: number;
+  /** `Received certificate`: the remote party's certificate, whose rows are not ours. */
+  received: boolean;
+  /** Its `Sending certificate` row is missing (the log was cut by rotation before it). */
+  headless: boolean;
+  labels: Set<string>;
+}
+
 /**
  * Every certificate a log says was sent, with the row that says it (for the
- * 2013 six-row form, the `Sending certificate` row that starts the group).
- * Rows of different sessions may interleave; groups are kept per session.
+ * 2013 multi-row form, the `Sending certificate` row that starts the record).
+ * Rows of different sessions may interleave; records are kept per folder and
+ * session, so a record split over two files by rotation still joins up. A
+ * record whose first row is missing is still a certificate use when its rows
+ * say more than a thumbprint alone (a lone `Certificate thumbprint` row may
+ * as well follow `Received certificate`). What cannot be used is counted in
+ * `report`.
  */
 export async function* collectSendingCertificates(
   rows: Iterable<ProtocolLogRow> | AsyncIterable<ProtocolLogRow>,
+  report?: ProtocolLogReadReport,
 ): AsyncIterable<{ row: ProtocolLogRow; certificate: LoggedCertificate }> {
-  const open = new Map<string, { row: ProtocolLogRow; cert: LoggedCertificate }>();
+  const open = new Map<string, OpenRecord>();
+  const used = (rowCount: number): void => {
+    if (!report) return;
+    report.certificateRecords++;
+    report.certificateRowsUsed += rowCount;
+  };
   const finish = function* (key: string): Iterable<{ row: ProtocolLogRow; certificate: LoggedCertificate }> {
     const g = open.get(key);
     open.delete(key);
-    if (g && THUMBPRINT.test(g.cert.thumbprint)) yield { row: g.row, certificate: g.cert };
+    if (!g || g.received) return;
+    const hasThumbprint = THUMBPRINT.test(g.cert.thumbprint);
+    if (g.headless && (!hasThumbprint || g.labels.size < 2)) {
+      for (let i = 0; i < g.rows; i++) skip(report, 'certificateFragment');
+      return;
+    }
+    if (!hasThumbprint) {
+      skip(report, 'certificateWithoutThumbprint', `${path.basename(g.row.file)} line ${g.row.lineNumber}`);
+      return;
+    }
+    if (g.headless) note(report, 'withoutFirstRow');
+    used(g.rows);
+    yield { row: g.row, certificate: g.cert };
   };
+  const newRecord = (row: ProtocolLogRow, opts: { received?: boolean; headless?: boolean }): OpenRecord => ({
+    row,
+    cert: { subject: '', issuer: '', serialNumber: '', thumbprint: '', certificateDomains: [] },
+    rows: opts.headless ? 0 : 1,
+    received: opts.received ?? false,
+    headless: opts.headless ?? false,
+    labels: new Set(),
+  });
   for await (const row of rows as AsyncIterable<ProtocolLogRow>) {
-    const key = `${row.file}\u0000${row.sessionId}`;
-    const group = open.get(key);
+    const key = `${path.dirname(row.file)}\u0000${row.sessionId}`;
     const label = LABELS_2013[row.context];
-    if (group && label) {
+    if (label && row.event === '*') {
+      let group = open.get(key);
+      if (!group) {
+        group = newRecord(row, { headless: true });
+        open.set(key, group);
+      }
+      group.rows++;
+      group.labels.add(label);
       if (label === 'certificateDomains') group.cert.certificateDomains = row.data.split(';').filter((d) => d.length > 0);
       else if (label === 'thumbprint' || label === 'serialNumber') group.cert[label] = row.data.toUpperCase();
       else if (label === 'subject' || label === 'issuer') group.cert[label] = row.data;
       if (label === 'certificateDomains') yield* finish(key);
       continue;
     }
-    if (group) yield* finish(key);
-    const single = parseSendingCertificateRow(row);
-    if (single) {
-      yield { row, certificate: single };
+    if (open.has(key)) yield* finish(key);
+    const single = readSendingCertificateRow(row);
+    if (single && 'certificate' in single) {
+      if (single.datesUnreadable) note(report, 'unreadableDates');
+      used(1);
+      yield { row, certificate: single.certificate };
+    } else if (single) {
+      skip(report, 'certificateWithoutThumbprint', `${path.basename(row.file)} line ${row.lineNumber}`);
     } else if (row.context === 'Sending certificate' && row.data === '') {
-      open.set(key, { row, cert: { subject: '', issuer: '', serialNumber: '', thumbprint: '', certificateDomains: [] } });
+      open.set(key, newRecord(row, {}));
+    } else if (row.context === 'Received certificate') {
+      open.set(key, newRecord(row, { received: true }));
     }
   }
   for (const key of [...open.keys()]) yield* finish(key);

@@ -25,6 +25,7 @@ export {
 } from './session.js';
 export { describeTlsNegotiation, type EphemeralKeyInfo, type TlsCipherInfo } from './tls-description.js';
 export {
+  findProtocolLogFolders,
   listProtocolLogFiles,
   parseCsvLine,
   parseProtocolLogText,
@@ -35,7 +36,13 @@ export {
   collectSendingCertificates,
   latestSendingCertificates,
   parseSendingCertificateRow,
+  readSendingCertificateRow,
   splitSubjectAndIssuer,
+  type SendingCertificateRowReading,
   type LoggedCertificate,
   type PresentedCertificate,
 } from './certificate-rows.js';
+export { detectLogEncoding, readLogLines, type LogEncoding, type LogLine } from './log-encoding.js';
+export { DECISIVE_EVIDENCE, decideLogKind, kindEvidence, kindFromLogType, type KindSource } from './log-kind.js';
+export { describeReadReport, emptyReadReport, somethingSkipped, type ProtocolLogReadReport } from './read-report.js';
+export { CertificateHistory, type CertificateUse, type CertificateRun } from './certificate-history.js';
