@@ -66,6 +66,8 @@ test('a running server records its heartbeat: Get-ExchangeServer shows its own v
 
   const [first] = await api.ok('Get-ExchangeServer', { Identity: 'EX02' });
   assert.equal(first.AdminDisplayVersion, `Interchange ${PACKAGE_VERSION}`);
+  assert.equal(first.Site, `${String(first.Fqdn).split('.').slice(1).join('.')}/Configuration/Sites/Default-First-Site-Name`, "Exchange's form of a site's name");
+  assert.match(first.Site, /^[a-z0-9.-]+\.[a-z]+\/Configuration\/Sites\/Default-First-Site-Name$/);
   assert.equal(first.Reachability, 'Reachable');
   assert.deepEqual(first.ListenerStatus, [`Default Frontend EX02: 0.0.0.0:${ex02.smtpPort} Listening`]);
   const seen = Date.parse(first.LastSeen);

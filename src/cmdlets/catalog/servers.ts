@@ -83,6 +83,15 @@ export const serviceType = defineObjectType({
 });
 
 /**
+ * The domain Exchange's Site is named under (`contoso.com/Configuration/Sites/…`): Active Directory's, which
+ * Interchange does not have; the server's own domain stands for it.
+ */
+function directoryDomainOf(fqdn: string): string {
+  const dot = fqdn.indexOf('.');
+  return dot > 0 && dot < fqdn.length - 1 ? fqdn.slice(dot + 1).toLowerCase() : fqdn.toLowerCase();
+}
+
+/**
  * The server as configured, with what its own process last said of itself: the version it runs (nothing
  * until a process of it has run), when it was last seen, whether it still is, and its listeners.
  */
@@ -93,7 +102,7 @@ export function toExchangeServerObject(s: ServerRecord, heartbeat: ServerHeartbe
     Identity: s.name,
     Fqdn: s.fqdn,
     ServerRole: s.roles.join(', '),
-    Site: 'Default-First-Site-Name',
+    Site: `${directoryDomainOf(s.fqdn)}/Configuration/Sites/Default-First-Site-Name`,
     Edition: 'Interchange',
     AdminDisplayVersion: heartbeat ? `Interchange ${heartbeat.productVersion}` : null,
     Guid: s.guid,
