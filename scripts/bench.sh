@@ -14,6 +14,12 @@
 # scripts/bench/dot-attack.mjs sends 34 MiB messages of ".." lines over 10 sessions from 127.0.0.2.
 #   BENCH_HOSTILE_MESSAGES (BENCH_MESSAGES_SMALL)  ordinary messages of the cell
 #   BENCH_HOSTILE_ROUNDS (5)  attack messages per attacking session at most (the attack also ends with the ordinary load)
+# Fair peers in every cell: Postfix stock and, in the STARTTLS cells, Postfix with smtp_tls_connection_reuse=yes
+# (Interchange reuses its TLS connections); Haraka in the plain cells (installed from ../shared/bench by its
+# install-deps.sh when missing; BENCH_HARAKA=0 leaves it out); the harness ceiling (smtp-source straight to the
+# sink, no relay) in the plain cells. Then the cell with everything on: 100 sessions, 5 KB, STARTTLS to the next
+# hop, Verbose protocol logs on both connectors and message tracking (smtp-source cannot speak STARTTLS, so the
+# load comes in plain).
 #   BENCH_ONLY=hostile  only the hostile cell and its quiet reference (20 sessions, 5 KB, plain), for both relays
 #   BENCH_ONLY=connectors  only scripts/bench/connector-scale.mjs: 10,000 Send connectors on a running transport
 #                    (time to apply a change, slowest SMTP greeting during reloads, RSS); one summary line,
@@ -91,6 +97,22 @@ hostile() {
 }
 
 export BENCH_HARNESS=$HARNESS
+HARAKA=0
+if [ "${BENCH_HARAKA:-1}" = 1 ] && [ -z "$ONLY" ]; then
+  if [ ! -x "${HARAKA_HOME:-/var/tmp/interchange-bench-haraka}/node_modules/.bin/haraka" ]; then
+    "$HARNESS/install-deps.sh" >> "$OUT/stderr.log" 2>&1 || echo "bench: Haraka could not be installed (see $OUT/stderr.log); its column stays empty" >&2
+  fi
+  [ -x "${HARAKA_HOME:-/var/tmp/interchange-bench-haraka}/node_modules/.bin/haraka" ] && HARAKA=1
+fi
+# ceiling SESSIONS SIZE MESSAGES: the harness alone, smtp-source straight to the sink (plain only).
+ceiling() {
+  echo "=== ceiling sessions=$1 size=$2 tls=0" >&2
+  local line
+  line=$("$HARNESS/relay-bench.sh" --direct --name ceiling --next-hop "$NEXT_HOP" --messages "$3" --sessions "$1" --size "$2" --timeout 600 2>> "$OUT/stderr.log")
+  [ -n "$line" ] || line="relay=ceiling messages=$3 sessions=$1 size=$2 tls=0 status=harness_failed"
+  echo "$line" | tee -a "$RESULTS"
+  sleep 2
+}
 if [ "$ONLY" = tracking ]; then
   # What message tracking costs the relay (issue 12: at most 10 %), beside Postfix in the same run.
   for ((rep = 1; rep <= REPS; rep++)); do
@@ -115,9 +137,20 @@ for ((rep = 1; rep <= REPS; rep++)); do
         [ "$size" -gt 10000 ] && msgs=$LARGE
         run interchange "$RELAY" "$sessions" "$size" "$msgs" "$tls"
         run postfix "$HARNESS/postfix-relay.sh" "$sessions" "$size" "$msgs" "$tls"
+        if [ "$tls" = 1 ]; then
+          POSTFIX_TLS_REUSE=yes run postfix-reuse "$HARNESS/postfix-relay.sh" "$sessions" "$size" "$msgs" "$tls"
+        else
+          [ "$HARAKA" = 1 ] && run haraka "$HARNESS/haraka-relay.sh" "$sessions" "$size" "$msgs" "$tls"
+          ceiling "$sessions" "$size" "$msgs"
+        fi
       done
     done
   done
+  if [ -z "$ONLY" ]; then
+    # What an administrator runs in production: every log on, STARTTLS out, 100 sessions; and Postfix with reuse beside it.
+    BENCH_RECEIVE_LOGGING=Verbose BENCH_SEND_LOGGING=Verbose run interchange-everything "$RELAY" 100 5120 "$SMALL" 1
+    POSTFIX_TLS_REUSE=yes run postfix-reuse-everything "$HARNESS/postfix-relay.sh" 100 5120 "$SMALL" 1
+  fi
 done
 
 for ((rep = 1; rep <= REPS; rep++)); do

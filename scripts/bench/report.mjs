@@ -74,6 +74,43 @@ for (const c of configs) {
 lines.push('');
 lines.push('Values are medians over the repetitions of the run (`BENCH_REPS`); msgs/s is end to end (from the start of the load until the sink counted every message); "accept" is the inbound rate. PSS splits shared pages fairly (Postfix runs many processes, so its summed RSS overstates it).');
 lines.push('');
+const peerRows = rows.filter((r) => ['postfix-reuse', 'haraka', 'ceiling'].includes(r.relay));
+if (peerRows.length) {
+  lines.push('## Peers and the harness ceiling');
+  lines.push('');
+  lines.push(
+    'The same cells with the other relays of the same run: Postfix with `smtp_tls_connection_reuse = yes` in the STARTTLS cells (Interchange keeps its TLS connections to the next hop open, stock Postfix makes one per message), Haraka (`../shared/bench/haraka-relay.sh`) in the plain cells, and the ceiling: `smtp-source` straight to the sink with no relay, what this machine can move at all (plain only: `smtp-source` cannot speak STARTTLS). Each relay is also shown as a share of the ceiling.',
+  );
+  lines.push('');
+  lines.push('| sessions | size | TLS to next hop | Interchange | Postfix | Postfix, TLS reuse | Haraka | ceiling | Interchange ÷ best Postfix | share of ceiling: Interchange / Postfix / Haraka |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const c of configs) {
+    const m = (relay) => median(rows.filter((r) => r.relay === relay && r.sessions === c.sessions && r.size === c.size && r.tls === c.tls).map((r) => num(r, 'msgs_per_s')));
+    const [icx, pf, reuse, haraka, ceil] = ['interchange', 'postfix', 'postfix-reuse', 'haraka', 'ceiling'].map(m);
+    if (!Number.isFinite(icx)) continue;
+    const bestPostfix = Math.max(...[pf, reuse].filter(Number.isFinite));
+    const share = (x) => (Number.isFinite(x) && Number.isFinite(ceil) ? `${fmt((100 * x) / ceil)} %` : 'n/a');
+    lines.push(`| ${c.sessions} | ${Number(c.size) / 1024} KB | ${c.tls === '1' ? 'STARTTLS' : 'plain'} | **${fmt(icx)}** | ${fmt(pf)} | ${fmt(reuse)} | ${fmt(haraka)} | ${fmt(ceil)} | ${fmt(icx / bestPostfix, 2)}× | ${share(icx)} / ${share(pf)} / ${share(haraka)} |`);
+  }
+  lines.push('');
+}
+const everything = rows.filter((r) => r.relay.endsWith('-everything'));
+if (everything.length) {
+  lines.push('## Everything on');
+  lines.push('');
+  lines.push(
+    "The figure an administrator sees in production: 100 sessions, 5 KB, STARTTLS to the next hop, Interchange with Verbose protocol logs on both connectors and message tracking (on by default), beside Postfix with TLS connection reuse. The load itself comes in plain (`smtp-source` cannot speak STARTTLS).",
+  );
+  lines.push('');
+  lines.push('| relay | msgs/s | CPU ms/msg | peak PSS MiB (RSS) | status |');
+  lines.push('|---|---|---|---|---|');
+  for (const relay of [...new Set(everything.map((r) => r.relay))]) {
+    const rs = everything.filter((r) => r.relay === relay);
+    const m = (k) => median(rs.map((r) => num(r, k)));
+    lines.push(`| ${relay.replace('-everything', '')} | **${fmt(m('msgs_per_s'))}** | ${fmt(m('relay_cpu_ms_per_msg'), 2)} | ${fmt(m('peak_pss_kb') / 1024)} (${fmt(m('peak_rss_kb') / 1024)}) | ${[...new Set(rs.map((r) => r.status))].join(', ')} |`);
+  }
+  lines.push('');
+}
 const sustained = (relay) => rows.find((r) => r.relay === relay);
 const si = sustained('interchange-sustained');
 const sp = sustained('postfix-sustained');
