@@ -58,6 +58,10 @@ if [ "$ONLY" = connectors ]; then
   exit 0
 fi
 [ -x "$HARNESS/relay-bench.sh" ] || { echo "bench: no harness at $HARNESS" >&2; exit 1; }
+# A fresh machine: the harness's own installer brings smtp-source, smtp-sink and Postfix (no system MTA started).
+if ! command -v smtp-source >/dev/null 2>&1; then
+  "$HARNESS/install-deps.sh" >> "$OUT/stderr.log" 2>&1 || { echo "bench: the harness's packages could not be installed (see $OUT/stderr.log)" >&2; exit 1; }
+fi
 (cd "$REPO" && npm run build --silent) || exit 1
 RELAY="$REPO/scripts/bench/interchange-relay.sh"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
