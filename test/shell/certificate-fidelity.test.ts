@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { createBuiltins } from '../../src/shell/builtins/index.js';
 import { Runtime } from '../../src/shell/runtime/evaluator.js';
 import { createHttpCmdletHost } from '../../src/shell/host.js';
+import { createTestPki, pem } from '../support/pki.js';
 import { startOrganization, type TestOrganization } from '../support/interchange.js';
 
 describe("Exchange's certificate recipes in the shell, against a real server", () => {
@@ -79,10 +80,23 @@ describe("Exchange's certificate recipes in the shell, against a real server", (
     assert.match(r.out, /IsStar IncludeSubDomains Address +Domain/);
   });
 
+  it('imports a PEM file with its private key, which Get-Help says goes beyond Exchange', async () => {
+    const help = await shell('Get-Help Import-ExchangeCertificate -Full');
+    assert.match(help.out.replace(/\s+/g, ' '), /Beyond Exchange, a PEM file holding a certificate and its private key .* is installed with its key too; Exchange would need it converted to a PFX first\./);
+    const pki = await createTestPki();
+    const p = pem(pki.wildcard);
+    fs.writeFileSync(path.join(dir, 'wildcard.pem'), p.certificate + p.privateKey);
+    const r = await shell(`Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('${dir}/wildcard.pem')) | Format-List Subject,HasPrivateKey,CertificateDomains`);
+    assert.equal(r.err, '');
+    assert.match(r.out, /Subject +: CN=\*\.contoso\.com\nHasPrivateKey +: True\nCertificateDomains : \{\*\.contoso\.com\}/);
+    const wildcard = await shell("(Get-ExchangeCertificate | Where-Object Subject -eq 'CN=*.contoso.com').CertificateDomains | ForEach-Object { \"$($_.IncludeSubDomains) $($_.Domain)\" }");
+    assert.equal(wildcard.out, 'True contoso.com\n', 'a wildcard is contoso.com with its subdomains');
+  });
+
   it("Format-List shows AccessRules first; Format-List * lists Exchange's properties in Exchange's order", async () => {
     const fl = await shell("Get-ExchangeCertificate | Where-Object { $_.Subject -eq 'CN=EX01' -and $_.Status -eq 'Valid' } | Select-Object -First 1 | Format-List");
     assert.match(fl.out, /^\nAccessRules +: \{System\.Security\.AccessControl\.CryptoKeyAccessRule, System\.Security\.AccessControl\.CryptoKeyAccessRule, System\.Security\.AccessControl\.CryptoKeyAccessRule\}\nCertificateDomains +: \{EX01, ex01\.interchange\.local\}\nHasPrivateKey +: True\nIsSelfSigned +: True\nIssuer +: CN=EX01\n/);
-    const star = await shell("Get-ExchangeCertificate | Where-Object { $_.Subject -eq 'CN=EX01' -and $_.Status -eq 'Valid' } | Select-Object -First 1 | Format-List *");
+    const star = await shell("Get-ExchangeCertificate | Where-Object { $_.Services -like '*IIS*' } | Format-List *");
     const names = star.out.split('\n').map((l) => /^(\w+) +:/.exec(l)?.[1]).filter(Boolean);
     assert.deepEqual(names.slice(0, 14), ['AccessRules', 'CertificateDomains', 'HasPrivateKey', 'IsSelfSigned', 'Issuer', 'NotAfter', 'NotBefore', 'PublicKeySize', 'RootCAType', 'SerialNumber', 'Services', 'Status', 'Subject', 'Thumbprint']);
     for (const later of ['IISServices', 'Identity', 'KeyIdentifier', 'PrivateKeyExportable', 'ServicesStringForm', 'Archived', 'DnsNameList', 'FriendlyName']) assert.ok(names.includes(later), later);

@@ -314,6 +314,8 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
   const importCert = defineCmdlet({
     name: 'Import-ExchangeCertificate',
     synopsis: 'Installs a certificate from a PKCS#12 (PFX) file, a PEM file or a PKCS#7 chain, or completes a pending request.',
+    description:
+      "As in Exchange, FileData takes a PFX with its private key (and -Password), or a certificate or PKCS#7 chain, Base64 or DER, without one (the issued certificate that completes a pending request). Beyond Exchange, a PEM file holding a certificate and its private key (BEGIN PRIVATE KEY, BEGIN RSA PRIVATE KEY, BEGIN EC PRIVATE KEY, or BEGIN ENCRYPTED PRIVATE KEY with -Password, as OpenSSL and ACME clients write) is installed with its key too; Exchange would need it converted to a PFX first.",
     parameters: [
       { name: 'FileData', type: 'Byte[]', mandatory: true, description: "The file's bytes: -FileData ([System.IO.File]::ReadAllBytes('mail.pfx'))." },
       { name: 'Password', type: 'SecureString', description: 'The PFX password.' },
