@@ -64,6 +64,30 @@ function accessRules(record: CertificateRecord) {
   return rules;
 }
 
+/** .NET's class for each extension it decodes; the rest are plain X509Extension (their ToString() is the class name). */
+export const EXTENSION_CLASSES: Record<string, string> = {
+  '2.5.29.15': 'X509KeyUsageExtension',
+  '2.5.29.37': 'X509EnhancedKeyUsageExtension',
+  '2.5.29.19': 'X509BasicConstraintsExtension',
+  '2.5.29.14': 'X509SubjectKeyIdentifierExtension',
+};
+
+const EXTENSION_NAMES: Record<string, string> = {
+  '2.5.29.14': 'Subject Key Identifier',
+  '2.5.29.15': 'Key Usage',
+  '2.5.29.17': 'Subject Alternative Name',
+  '2.5.29.19': 'Basic Constraints',
+  '2.5.29.31': 'CRL Distribution Points',
+  '2.5.29.32': 'Certificate Policies',
+  '2.5.29.35': 'Authority Key Identifier',
+  '2.5.29.37': 'Enhanced Key Usage',
+  '1.3.6.1.5.5.7.1.1': 'Authority Information Access',
+};
+
+function extensionObject(e: { oid: string; critical: boolean }) {
+  return { $type: `System.Security.Cryptography.X509Certificates.${EXTENSION_CLASSES[e.oid] ?? 'X509Extension'}`, Critical: e.critical, Oid: e.oid, OidFriendlyName: EXTENSION_NAMES[e.oid] ?? null };
+}
+
 /** The ExchangeCertificate object as Get-ExchangeCertificate returns it (reference §1.2), its properties in the order of Exchange's Format-List *. */
 export function toExchangeCertificate(record: CertificateRecord, server: { name: string; fqdn: string }, ev: CertificateEvaluation, pendingSubject?: string, pendingDomains?: string[]) {
   const f = ev.facts;
@@ -92,6 +116,7 @@ export function toExchangeCertificate(record: CertificateRecord, server: { name:
     Archived: false,
     DnsNameList: f?.dnsNames ?? pendingDomains ?? [],
     EnhancedKeyUsageList: f?.enhancedKeyUsageList ?? [],
+    Extensions: (f?.extensions ?? []).map(extensionObject),
     FriendlyName: record.friendlyName,
     SendAsTrustedIssuer: false,
     SignatureAlgorithm: f?.signatureAlgorithm ?? null,

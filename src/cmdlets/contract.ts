@@ -97,6 +97,8 @@ export interface PropertyInfo {
   name: string;
   type: PropertyTypeName;
   multiValued?: boolean;
+  /** For an Object property: the ObjectTypeInfo its values have (what Get-Member shows). */
+  objectType?: string;
 }
 
 export interface ObjectTypeInfo {

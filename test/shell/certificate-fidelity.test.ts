@@ -99,7 +99,9 @@ describe("Exchange's certificate recipes in the shell, against a real server", (
     const star = await shell("Get-ExchangeCertificate | Where-Object { $_.Services -like '*IIS*' } | Format-List *");
     const names = star.out.split('\n').map((l) => /^(\w+) +:/.exec(l)?.[1]).filter(Boolean);
     assert.deepEqual(names.slice(0, 14), ['AccessRules', 'CertificateDomains', 'HasPrivateKey', 'IsSelfSigned', 'Issuer', 'NotAfter', 'NotBefore', 'PublicKeySize', 'RootCAType', 'SerialNumber', 'Services', 'Status', 'Subject', 'Thumbprint']);
-    for (const later of ['IISServices', 'Identity', 'KeyIdentifier', 'PrivateKeyExportable', 'ServicesStringForm', 'Archived', 'DnsNameList', 'FriendlyName']) assert.ok(names.includes(later), later);
+    for (const later of ['IISServices', 'Identity', 'KeyIdentifier', 'PrivateKeyExportable', 'ServicesStringForm', 'Archived', 'DnsNameList', 'Extensions', 'FriendlyName']) assert.ok(names.includes(later), later);
+    assert.match(star.out, /Extensions +: \{System\.Security\.Cryptography\.X509Certificates\.X509\w*Extension, /);
+    assert.match(star.out, /System\.Security\.Cryptography\.X509Certificates\.X509EnhancedKeyUsageExtension/);
     assert.ok(names.indexOf('Server') > names.indexOf('Version') && names.indexOf('IsCertificateAuthority') > names.indexOf('Version'), "Interchange's own properties come after Exchange's");
     assert.match(star.out, /IISServices +: \{IIS:\/\/EX01\/W3SVC\/1\}\n/);
     const rules = await shell("(Get-ExchangeCertificate | Where-Object { $_.Subject -eq 'CN=EX01' -and $_.Status -eq 'Valid' } | Select-Object -First 1).AccessRules | ForEach-Object { \"$($_.IdentityReference)=$($_.CryptoKeyRights)\" }");

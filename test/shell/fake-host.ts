@@ -125,7 +125,7 @@ export const TYPES: ObjectTypeInfo[] = [
     name: 'ExchangeCertificate',
     properties: [
       { name: 'Thumbprint', type: 'String' }, { name: 'Services', type: 'String' }, { name: 'Subject', type: 'String' }, { name: 'Issuer', type: 'String' },
-      { name: 'FriendlyName', type: 'String' }, { name: 'CertificateDomains', type: 'Object', multiValued: true }, { name: 'NotBefore', type: 'DateTime' },
+      { name: 'FriendlyName', type: 'String' }, { name: 'CertificateDomains', type: 'Object', multiValued: true, objectType: 'SmtpDomainWithSubdomains' }, { name: 'NotBefore', type: 'DateTime' },
       { name: 'NotAfter', type: 'DateTime' }, { name: 'SerialNumber', type: 'String' }, { name: 'Status', type: 'String' }, { name: 'Identity', type: 'String' },
       { name: 'ServicesStringForm', type: 'String' },
     ],

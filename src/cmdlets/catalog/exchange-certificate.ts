@@ -1,5 +1,5 @@
 import { CertificateStore, type EvaluatedCertificate, serverSideError } from '../../certificate-store/certificate-store.js';
-import { toExchangeCertificate } from '../../certificate-store/certificate-view.js';
+import { EXTENSION_CLASSES, toExchangeCertificate } from '../../certificate-store/certificate-view.js';
 import { certificateAlerts, EXPIRY_WARNING_DAYS } from '../../certificate-store/alerts.js';
 import { rotateCertificate } from '../../certificate-store/rotation.js';
 import { orderForDomain } from '../../certificate-store/selection.js';
@@ -41,12 +41,26 @@ export const cryptoKeyAccessRuleType = defineObjectType({
   defaultListView: ['CryptoKeyRights', 'AccessControlType', 'IdentityReference', 'IsInherited', 'InheritanceFlags', 'PropagationFlags'],
 });
 
+/** X509Certificate2.Extensions: .NET's classes, each shown by its name as in Exchange's Format-List *. */
+export const x509ExtensionTypes = ['X509Extension', ...Object.values(EXTENSION_CLASSES)].map((cls) =>
+  defineObjectType({
+    name: `System.Security.Cryptography.X509Certificates.${cls}`,
+    properties: [
+      { name: 'Critical', type: 'Boolean' },
+      { name: 'Oid', type: 'String' },
+      { name: 'OidFriendlyName', type: 'String' },
+    ],
+    defaultTableView: ['Oid', 'OidFriendlyName', 'Critical'],
+    defaultListView: ['Critical', 'Oid', 'OidFriendlyName'],
+  }),
+);
+
 /** Properties in the order of Exchange's `Format-List *`: the ExchangeCertificate's own, then those of X509Certificate2; Interchange's last. */
 export const exchangeCertificateType = defineObjectType({
   name: 'ExchangeCertificate',
   properties: [
-    { name: 'AccessRules', type: 'Object', multiValued: true },
-    { name: 'CertificateDomains', type: 'Object', multiValued: true },
+    { name: 'AccessRules', type: 'Object', multiValued: true, objectType: 'System.Security.AccessControl.CryptoKeyAccessRule' },
+    { name: 'CertificateDomains', type: 'Object', multiValued: true, objectType: 'SmtpDomainWithSubdomains' },
     { name: 'HasPrivateKey', type: 'Boolean' },
     { name: 'IsSelfSigned', type: 'Boolean' },
     { name: 'Issuer', type: 'String' },
@@ -68,6 +82,7 @@ export const exchangeCertificateType = defineObjectType({
     { name: 'Archived', type: 'Boolean' },
     { name: 'DnsNameList', type: 'String', multiValued: true },
     { name: 'EnhancedKeyUsageList', type: 'String', multiValued: true },
+    { name: 'Extensions', type: 'Object', multiValued: true, objectType: 'System.Security.Cryptography.X509Certificates.X509Extension' },
     { name: 'FriendlyName', type: 'String' },
     { name: 'SendAsTrustedIssuer', type: 'Boolean' },
     { name: 'SignatureAlgorithm', type: 'String' },
