@@ -147,6 +147,15 @@ describe('certificate lifecycle through the cmdlets', () => {
     const [c] = await api.ok('Get-ExchangeCertificate', { DomainName: ['x.contoso.com'] });
     assert.equal(c.Subject, 'CN=*.contoso.com');
     await api.ok('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'IIS' });
+    const ask = await api.invoke('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'SMTP' });
+    const [transport] = await api.ok('Get-TransportService', { Identity: 'EX01' });
+    const [current] = await api.ok('Get-ExchangeCertificate', { Thumbprint: transport.InternalTransportCertificateThumbprint });
+    // en-US as .NET writes it (M/d/yyyy h:mm:ss tt), in the server's time zone: Intl's en-US without its comma.
+    const enUS = (iso: string) => new Date(iso).toLocaleString('en-US').replace(',', '').replace(/\u202f/g, ' ');
+    assert.equal(
+      ask.error?.confirmation?.query,
+      `Overwrite the existing default SMTP certificate?\n\nCurrent certificate: '${current.Thumbprint}' (expires ${enUS(current.NotAfter)})\nReplace it with certificate: '${c.Thumbprint}' (expires ${enUS(c.NotAfter)})`,
+    );
     assert.deepEqual(await api.ok('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } }), [], 'it writes nothing, as in Exchange');
     const [withSmtp] = await api.ok('Get-ExchangeCertificate', { Thumbprint: c.Thumbprint });
     assert.equal(withSmtp.Services, 'IIS, SMTP');
