@@ -122,7 +122,7 @@ export async function bootstrapServer(opts: {
       privateKeyExportable: false,
     });
     await certificates.enable(name, cert.thumbprint, ['SMTP'], true);
-    await installSetupCertificates(directory, certificates, server, cert);
+    await installSetupCertificates(directory, certificates, server, cert, clock);
     server = (await directory.getServer(name))!;
   }
   if (previousPort !== null && previousPort !== opts.smtpPort) {
@@ -145,7 +145,7 @@ export const AUTH_CERTIFICATE_SUBJECT = 'CN=Microsoft Exchange Server Auth Certi
  * also puts the self-signed server and WMSvc certificates in the machine's root
  * store, which is why Exchange shows them with RootCAType Registry.
  */
-async function installSetupCertificates(directory: DirectoryStore, certificates: CertificateStore, server: ServerRecord, own: CertificateRecord): Promise<void> {
+async function installSetupCertificates(directory: DirectoryStore, certificates: CertificateStore, server: ServerRecord, own: CertificateRecord, clock: () => Date): Promise<void> {
   const name = server.name;
   let auth: CertificateRecord | undefined;
   for (const other of await directory.listServers()) {
@@ -154,7 +154,7 @@ async function installSetupCertificates(directory: DirectoryStore, certificates:
     if (auth) break;
   }
   if (auth) {
-    await directory.insertCertificate({ ...auth, serverName: name, services: ['SMTP'], createdAt: new Date() });
+    await directory.insertCertificate({ ...auth, serverName: name, services: ['SMTP'], createdAt: clock() });
   } else {
     await certificates.createSelfSigned(name, { subjectName: AUTH_CERTIFICATE_SUBJECT, domainNames: [], keySize: 2048, friendlyName: 'Microsoft Exchange Server Auth Certificate', services: ['SMTP'], privateKeyExportable: true });
   }

@@ -7,8 +7,10 @@ import type { ScriptBlockAst } from '../language/ast.js';
 /** An object with named, case-insensitive properties in a fixed order (server objects, Select-Object output). */
 export class PSObject {
   private readonly props = new Map<string, { name: string; value: unknown }>();
-  /** ToString() of an Exchange value type (an SmtpDomainWithSubdomains is its address). */
+  /** ToString() of an Exchange value type (an SmtpDomainWithSubdomains is its address) or of a .NET object (its type name). */
   toStringValue?: string;
+  /** A value type, equal to another value of the same text (SmtpDomainWithSubdomains), unlike a .NET object. */
+  equalsAsText = false;
 
   constructor(readonly typeName: string, entries: Iterable<[string, unknown]> = []) {
     for (const [k, v] of entries) this.set(k, v);
