@@ -39,6 +39,8 @@ export interface CertificateFacts {
   subjectKeyIdentifier?: string;
   /** Upper-case hex of the keyIdentifier field. */
   authorityKeyIdentifier?: string;
+  /** The extensions in certificate order: their OID and whether they are critical. */
+  extensions?: Array<{ oid: string; critical: boolean }>;
   /** DER of the subject and issuer Names, for exact chain matching. */
   subjectDer: Buffer;
   issuerDer: Buffer;
@@ -285,6 +287,7 @@ function computeFacts(der: Buffer): CertificateFacts {
     enhancedKeyUsageList: ekuOids(parts.extensions.get('2.5.29.37')).map((o) => (EKU_NAMES[o] ? `${EKU_NAMES[o]} (${o})` : o)),
     subjectKeyIdentifier: subjectKeyId(parts.extensions.get('2.5.29.14')),
     authorityKeyIdentifier: authorityKeyId(parts.extensions.get('2.5.29.35')),
+    extensions: [...parts.extensions].map(([oid, e]) => ({ oid, critical: e.critical })),
     subjectDer: parts.subjectDer,
     issuerDer: parts.issuerDer,
   };

@@ -97,6 +97,8 @@ export interface PropertyInfo {
   name: string;
   type: PropertyTypeName;
   multiValued?: boolean;
+  /** For an Object property: the ObjectTypeInfo its values have (what Get-Member shows). */
+  objectType?: string;
 }
 
 export interface ObjectTypeInfo {
@@ -108,6 +110,11 @@ export interface ObjectTypeInfo {
   tableColumnLabels?: Record<string, string>;
   /** Properties of the default list view (Format-List without -Property). */
   defaultListView: string[];
+  /**
+   * For Exchange's value types (SmtpDomainWithSubdomains): the property whose value is
+   * the object's ToString(), which tables, lists, strings and comparisons use.
+   */
+  toStringProperty?: string;
 }
 
 /**
@@ -169,7 +176,10 @@ export interface WireError {
 export interface InvokeResponse {
   ok: boolean;
   cmdlet: string;
-  /** Output objects, each with a `$type` naming its ObjectTypeInfo. */
+  /**
+   * Output objects, each with a `$type` naming its ObjectTypeInfo. A cmdlet whose
+   * Exchange counterpart writes text (New-ExchangeCertificate -GenerateRequest) writes strings here.
+   */
   output: Array<Record<string, unknown>>;
   warnings: string[];
   /** -WhatIf lines: `What if: <action> on target "<target>".` */

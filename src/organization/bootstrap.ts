@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { CertificateStore } from '../certificate-store/certificate-store.js';
 import { defaultReceiveConnector } from '../cmdlets/catalog/receive-connector.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
-import type { ServerRecord, TransportServiceSettings } from '../directory/records.js';
+import type { CertificateRecord, ServerRecord, TransportServiceSettings } from '../directory/records.js';
+import { readCertificateFacts } from '../certificates/certificate-facts.js';
 import { hashToken, newToken } from '../security/tokens.js';
 
 /** Where a server keeps its own files in the data folder: queue, protocol logs. */
@@ -121,6 +122,7 @@ export async function bootstrapServer(opts: {
       privateKeyExportable: false,
     });
     await certificates.enable(name, cert.thumbprint, ['SMTP'], true);
+    await installSetupCertificates(directory, certificates, server, cert, clock);
     server = (await directory.getServer(name))!;
   }
   if (previousPort !== null && previousPort !== opts.smtpPort) {
@@ -130,6 +132,34 @@ export async function bootstrapServer(opts: {
     }
   }
   return { server, administratorToken, tokenFile };
+}
+
+export const AUTH_CERTIFICATE_SUBJECT = 'CN=Microsoft Exchange Server Auth Certificate';
+
+/**
+ * The rest of what Exchange Setup installs beside the server's own certificate
+ * (reference §1.6): the organization's Auth certificate (SMTP, exportable, no
+ * domains, so STARTTLS never selects it; one certificate for the whole
+ * organization, copied to each new server as Exchange's Service Host does) and
+ * the web management service's WMSvc-<server> (no services, 10 years). Setup
+ * also puts the self-signed server and WMSvc certificates in the machine's root
+ * store, which is why Exchange shows them with RootCAType Registry.
+ */
+async function installSetupCertificates(directory: DirectoryStore, certificates: CertificateStore, server: ServerRecord, own: CertificateRecord, clock: () => Date): Promise<void> {
+  const name = server.name;
+  let auth: CertificateRecord | undefined;
+  for (const other of await directory.listServers()) {
+    if (other.name === name) continue;
+    auth = (await directory.listCertificates(other.name)).find((c) => c.der && c.privateKey && readCertificateFacts(c.der).subject === AUTH_CERTIFICATE_SUBJECT);
+    if (auth) break;
+  }
+  if (auth) {
+    await directory.insertCertificate({ ...auth, serverName: name, services: ['SMTP'], createdAt: clock() });
+  } else {
+    await certificates.createSelfSigned(name, { subjectName: AUTH_CERTIFICATE_SUBJECT, domainNames: [], keySize: 2048, friendlyName: 'Microsoft Exchange Server Auth Certificate', services: ['SMTP'], privateKeyExportable: true });
+  }
+  const wmsvc = await certificates.createSelfSigned(name, { subjectName: `CN=WMSvc-${name}`, domainNames: [`WMSvc-${name}`], keySize: 2048, friendlyName: 'WMSVC', services: [], privateKeyExportable: true, validDays: 10 * 365 });
+  for (const root of [own, wmsvc]) await directory.insertTrustedRoot({ serverName: name, thumbprint: root.thumbprint, der: root.der! });
 }
 
 /** The domain of a server FQDN (ex01.contoso.com -> contoso.com); undefined for a single-label name. */

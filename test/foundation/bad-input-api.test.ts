@@ -69,7 +69,7 @@ describe('bad input gets a clear error and leaves state as it was', () => {
   });
 
   it('a private key that is not exportable', async () => {
-    const [cert] = await api.ok('Get-ExchangeCertificate');
+    const cert = (await api.ok('Get-ExchangeCertificate')).find((c) => c.Subject === 'CN=EX01')!;
     await expectFailure('Export-ExchangeCertificate', { Thumbprint: cert.Thumbprint, Password: secure('x') }, 'ICX_CERT_NOT_EXPORTABLE', /isn't exportable/);
   });
 

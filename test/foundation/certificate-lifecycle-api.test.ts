@@ -30,19 +30,19 @@ describe('certificate lifecycle through the cmdlets', () => {
     const ask = await api.invoke('New-ExchangeCertificate', { SubjectName: 'C=US, O=Contoso, CN=smtp.contoso.com', DomainName: ['smtp.contoso.com'], FriendlyName: 'Contoso SMTP' });
     assert.equal(ask.error?.code, 'ICX_CONFIRMATION_REQUIRED');
     assert.equal(ask.error?.confirmation?.kind, 'ShouldContinue');
-    assert.match(ask.error!.confirmation!.query, /^Overwrite the existing default SMTP certificate\?\n\nCurrent certificate: '[0-9A-F]{40}' \(expires .*\)\nReplace it with certificate: 'the new certificate' \(expires .*\)$/);
+    assert.match(ask.error!.confirmation!.query, /^Overwrite the existing default SMTP certificate\?\n\nCurrent certificate: '[0-9A-F]{40}' \(expires \d{1,2}\/\d{1,2}\/\d{4} \d{1,2}:\d\d:\d\d [AP]M\)\nReplace it with certificate: 'the new certificate' \(expires \d{1,2}\/\d{1,2}\/\d{4} \d{1,2}:\d\d:\d\d [AP]M\)$/, "dates in the server's culture (en-US), as Exchange shows them");
     assert.deepEqual(await api.ok('Get-ExchangeCertificate', { DomainName: ['smtp.contoso.com'] }), [], 'asked before anything was created');
     const [created] = await api.ok('New-ExchangeCertificate', { SubjectName: 'C=US, O=Contoso, CN=smtp.contoso.com', DomainName: ['smtp.contoso.com'], FriendlyName: 'Contoso SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } });
     assert.equal((await api.ok('Get-ExchangeCertificate', { DomainName: ['smtp.contoso.com'] })).length, 1, 'answering No creates one certificate');
     assert.equal(created.Subject, 'CN=smtp.contoso.com, O=Contoso, C=US', 'CN-last input is rendered CN first');
-    assert.deepEqual(created.CertificateDomains, ['smtp.contoso.com']);
+    assert.deepEqual(created.CertificateDomains, [{ $type: 'SmtpDomainWithSubdomains', IsStar: false, IncludeSubDomains: false, Address: 'smtp.contoso.com', Domain: 'smtp.contoso.com', SmtpDomain: 'smtp.contoso.com' }], "Exchange's SmtpDomainWithSubdomains");
     assert.equal(created.Services, 'IMAP, POP, SMTP');
     assert.equal(created.FriendlyName, 'Contoso SMTP');
     assert.equal((await api.ok('Get-TransportService', { Identity: 'EX01' }))[0].InternalTransportCertificateThumbprint, transport.InternalTransportCertificateThumbprint);
 
     const [forced] = await api.ok('New-ExchangeCertificate', { SubjectName: 'CN=relay.contoso.com', Services: 'SMTP', Force: true, KeySize: 4096 });
     assert.equal(forced.PublicKeySize, 4096);
-    assert.deepEqual(forced.CertificateDomains, ['relay.contoso.com', 'EX01', 'ex01.interchange.local']);
+    assert.deepEqual(forced.CertificateDomains.map((d: { Address: string }) => d.Address), ['relay.contoso.com', 'EX01', 'ex01.interchange.local']);
     assert.equal((await api.ok('Get-TransportService', { Identity: 'EX01' }))[0].InternalTransportCertificateThumbprint, forced.Thumbprint);
   });
 
@@ -54,9 +54,11 @@ describe('certificate lifecycle through the cmdlets', () => {
   });
 
   it('a certificate request stays pending until the issued certificate is imported, which completes it with its key', async () => {
-    const [pending] = await api.ok('New-ExchangeCertificate', { GenerateRequest: true, SubjectName: 'CN=mail.fabrikam.com, O=Fabrikam, C=US', DomainName: ['mail.fabrikam.com', 'autodiscover.fabrikam.com'], PrivateKeyExportable: true });
+    const [text] = await api.ok('New-ExchangeCertificate', { GenerateRequest: true, SubjectName: 'CN=mail.fabrikam.com, O=Fabrikam, C=US', DomainName: ['mail.fabrikam.com', 'autodiscover.fabrikam.com'], PrivateKeyExportable: true });
+    assert.equal(typeof text, 'string', 'the output is the request text, as in Exchange, not a certificate');
+    assert.match(text as unknown as string, /^-----BEGIN NEW CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END NEW CERTIFICATE REQUEST-----\n$/);
+    const pending = (await api.ok('Get-ExchangeCertificate')).find((c) => c.CertificateRequest === (text as unknown as string))!;
     assert.equal(pending.Status, 'PendingRequest');
-    assert.match(pending.CertificateRequest, /^-----BEGIN NEW CERTIFICATE REQUEST-----\n/);
     const request = await api.ok('Export-ExchangeCertificate', { Thumbprint: pending.Thumbprint });
     const csrText = Buffer.from(request[0].FileData.$bytes, 'base64').toString();
     assert.match(csrText, /BEGIN NEW CERTIFICATE REQUEST/);
@@ -73,6 +75,36 @@ describe('certificate lifecycle through the cmdlets', () => {
     assert.equal(completed.Subject, 'CN=mail.fabrikam.com, O=Fabrikam, C=US');
     const all = await api.ok('Get-ExchangeCertificate');
     assert.ok(!all.some((c) => c.Thumbprint === pending.Thumbprint), 'the pending request is gone');
+  });
+
+  it('-GenerateRequest -BinaryEncoded gives the DER request in FileData', async () => {
+    const [binary] = await api.ok('New-ExchangeCertificate', { GenerateRequest: true, BinaryEncoded: true, SubjectName: 'CN=bin.fabrikam.com', Server: 'EX02' });
+    assert.equal(binary.$type, 'BinaryFileDataObject');
+    const der = Buffer.from(binary.FileData.$bytes, 'base64');
+    assert.equal(der[0], 0x30, 'a DER SEQUENCE');
+    const pending = (await api.ok('Get-ExchangeCertificate', { Server: 'EX02' })).find((c) => c.Status === 'PendingRequest' && c.Subject === 'CN=bin.fabrikam.com')!;
+    assert.equal(binary.Identity, `ex02.interchange.local\\${pending.Thumbprint}`);
+    assert.equal(pending.CertificateRequest.replace(/-----[A-Z ]+-----|\n/g, ''), der.toString('base64'));
+    await api.ok('Remove-ExchangeCertificate', { Server: 'EX02', Thumbprint: pending.Thumbprint });
+  });
+
+  it('renews through -Instance (a piped certificate): a request with its subject and names, a self-signed certificate with its services, IIS included', async () => {
+    const [ca] = await api.ok('Import-ExchangeCertificate', { Server: 'EX02', FileData: bytes(await pfx(pki.oldCert, 'pw', { withChain: true })), Password: secure('pw') });
+    const [text] = await api.ok('New-ExchangeCertificate', { GenerateRequest: true, Instance: ca.Identity });
+    const request = (await api.ok('Get-ExchangeCertificate', { Server: 'EX02' })).find((c) => c.CertificateRequest === (text as unknown as string))!;
+    assert.equal(request.Subject, pki.oldCert.facts.subject, "the request is for the piped certificate's subject");
+    assert.deepEqual(request.CertificateDomains.map((d: { Address: string }) => d.Address), pki.oldCert.facts.certificateDomains);
+    await api.ok('Remove-ExchangeCertificate', { Server: 'EX02', Thumbprint: request.Thumbprint });
+    await api.ok('Remove-ExchangeCertificate', { Server: 'EX02', Thumbprint: ca.Thumbprint });
+
+    const own = (await api.ok('Get-ExchangeCertificate', { Server: 'EX02' })).find((c) => c.Subject === 'CN=EX02')!;
+    assert.equal(own.Services, 'IMAP, POP, IIS, SMTP');
+    const [renewed] = await api.ok('New-ExchangeCertificate', { Instance: own.Identity, Force: true });
+    assert.notEqual(renewed.Thumbprint, own.Thumbprint);
+    assert.deepEqual([renewed.Subject, renewed.Services, renewed.FriendlyName, renewed.CertificateDomains.map((d: { Address: string }) => d.Address)], ['CN=EX02', 'IMAP, POP, IIS, SMTP', 'Microsoft Exchange', ['EX02', 'ex02.interchange.local']]);
+    const [after] = await api.ok('Get-ExchangeCertificate', { Thumbprint: own.Thumbprint, Server: 'EX02' });
+    assert.equal(after.Services, 'IMAP, POP, SMTP', 'IIS has one certificate per server: it moved to the renewal');
+    assert.equal((await api.ok('Get-TransportService', { Identity: 'EX02' }))[0].InternalTransportCertificateThumbprint, renewed.Thumbprint, '-Force made the renewal the internal transport certificate');
   });
 
   it('exports a certificate with its key as PFX and imports it on another server', async () => {
@@ -115,6 +147,15 @@ describe('certificate lifecycle through the cmdlets', () => {
     const [c] = await api.ok('Get-ExchangeCertificate', { DomainName: ['x.contoso.com'] });
     assert.equal(c.Subject, 'CN=*.contoso.com');
     await api.ok('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'IIS' });
+    const ask = await api.invoke('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'SMTP' });
+    const [transport] = await api.ok('Get-TransportService', { Identity: 'EX01' });
+    const [current] = await api.ok('Get-ExchangeCertificate', { Thumbprint: transport.InternalTransportCertificateThumbprint });
+    // en-US as .NET writes it (M/d/yyyy h:mm:ss tt), in the server's time zone: Intl's en-US without its comma.
+    const enUS = (iso: string) => new Date(iso).toLocaleString('en-US').replace(',', '').replace(/\u202f/g, ' ');
+    assert.equal(
+      ask.error?.confirmation?.query,
+      `Overwrite the existing default SMTP certificate?\n\nCurrent certificate: '${current.Thumbprint}' (expires ${enUS(current.NotAfter)})\nReplace it with certificate: '${c.Thumbprint}' (expires ${enUS(c.NotAfter)})`,
+    );
     assert.deepEqual(await api.ok('Enable-ExchangeCertificate', { Thumbprint: c.Thumbprint, Services: 'SMTP' }, { answers: { OverwriteDefaultSmtpCertificate: false } }), [], 'it writes nothing, as in Exchange');
     const [withSmtp] = await api.ok('Get-ExchangeCertificate', { Thumbprint: c.Thumbprint });
     assert.equal(withSmtp.Services, 'IIS, SMTP');

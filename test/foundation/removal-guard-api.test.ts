@@ -25,11 +25,23 @@ describe('the certificate removal guard, end to end through the HTTP API with tw
 
   const thumbprints = async (api: AdminApi, server: string) => (await api.ok('Get-ExchangeCertificate', { Server: server })).map((c) => c.Thumbprint as string);
 
-  it('joins both servers to one organization and gives each its default certificate', async () => {
+  it("joins both servers to one organization and gives each the certificates Exchange Setup installs", async () => {
     const servers = await api1.ok('Get-ExchangeServer');
     assert.deepEqual(servers.map((s) => s.Name).sort(), ['EX01', 'EX02']);
+    const authThumbprints: string[] = [];
     for (const [api, name] of [[api1, 'EX01'], [api2, 'EX02']] as const) {
-      const [cert] = await api.ok('Get-ExchangeCertificate');
+      const certs = await api.ok('Get-ExchangeCertificate');
+      assert.deepEqual(certs.map((c) => c.Subject).sort(), [`CN=${name}`, 'CN=Microsoft Exchange Server Auth Certificate', `CN=WMSvc-${name}`]);
+      const auth = certs.find((c) => c.Subject === 'CN=Microsoft Exchange Server Auth Certificate')!;
+      assert.deepEqual([auth.Services, auth.CertificateDomains, auth.PrivateKeyExportable, auth.RootCAType, auth.FriendlyName], ['SMTP', [], true, 'None', 'Microsoft Exchange Server Auth Certificate']);
+      authThumbprints.push(auth.Thumbprint);
+      const wmsvc = certs.find((c) => c.Subject === `CN=WMSvc-${name}`)!;
+      assert.deepEqual([wmsvc.Services, wmsvc.CertificateDomains.map((d: { Address: string }) => d.Address), wmsvc.PrivateKeyExportable, wmsvc.RootCAType, wmsvc.Status], ['None', [`WMSvc-${name}`], true, 'Registry', 'Valid']);
+      const years = (new Date(wmsvc.NotAfter).getTime() - new Date(wmsvc.NotBefore).getTime()) / (365 * 86_400_000);
+      assert.ok(years > 9.9 && years < 10.1, `WMSvc is valid for 10 years (${years})`);
+      const cert = certs.find((c) => c.Subject === `CN=${name}`)!;
+      assert.equal(cert.RootCAType, 'Registry', "Setup puts the server's self-signed certificate in the machine's root store");
+      assert.deepEqual(cert.CertificateDomains.map((d: { Address: string }) => d.Address), [name, `${name.toLowerCase()}.interchange.local`]);
       assert.equal(cert.Subject, `CN=${name}`);
       assert.equal(cert.Issuer, `CN=${name}`);
       assert.equal(cert.Services, 'IMAP, POP, IIS, SMTP');
@@ -38,8 +50,9 @@ describe('the certificate removal guard, end to end through the HTTP API with tw
       assert.equal(cert.Status, 'Valid');
       assert.match(cert.Thumbprint, /^[0-9A-F]{40}$/);
       const [transport] = await api.ok('Get-TransportService', { Identity: name });
-      assert.equal(transport.InternalTransportCertificateThumbprint, cert.Thumbprint);
+      assert.equal(transport.InternalTransportCertificateThumbprint, cert.Thumbprint, 'the internal transport certificate is the server certificate, not the Auth certificate');
     }
+    assert.equal(authThumbprints[0], authThumbprints[1], 'one Auth certificate for the organization, on every server');
   });
 
   it('installs the old and the renewed certificate on both servers, acting on EX02 from EX01 with -Server', async () => {

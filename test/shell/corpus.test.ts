@@ -411,6 +411,23 @@ const CASES: Array<[string, string]> = [
   ["(Get-ExchangeCertificate | Where-Object { $_.CertificateDomains -contains 'autodiscover.contoso.com' }).FriendlyName", 'Old'],
   ["(Get-TransportService).SendProtocolLogPath", '/var/log/interchange/ProtocolLog/SmtpSend'],
   ['Get-Service | Where-Object Status -eq Running | ForEach-Object Name', 'MSExchangeTransport'],
+  // CertificateDomains hold SmtpDomainWithSubdomains objects, shown and compared as their address.
+  ["(Get-ExchangeCertificate)[0].CertificateDomains | % {$_.Address}", 'mail.contoso.com\nautodiscover.contoso.com'],
+  ["(Get-ExchangeCertificate)[0].CertificateDomains.Domain", 'mail.contoso.com\nautodiscover.contoso.com'],
+  ["(Get-ExchangeCertificate)[0].CertificateDomains[0].IncludeSubDomains", 'False'],
+  ["\"$((Get-ExchangeCertificate)[0].CertificateDomains)\"", 'mail.contoso.com autodiscover.contoso.com'],
+  ["(Get-ExchangeCertificate)[0].CertificateDomains -join ';'", 'mail.contoso.com;autodiscover.contoso.com'],
+  ["(Get-ExchangeCertificate)[0].CertificateDomains[0] -eq 'MAIL.contoso.com'", 'True'],
+  // [System.Text.Encoding], as Microsoft's recipe saves a certificate request: [System.IO.File]::WriteAllBytes(path, [System.Text.Encoding]::Unicode.GetBytes($txtrequest))
+  ["[System.Text.Encoding]::Unicode.GetBytes('AB')", '65\n0\n66\n0'],
+  ["[Text.Encoding]::UTF8.GetBytes('é').Count", '2'],
+  ["[System.Text.Encoding]::ASCII.GetBytes('aé')", '97\n63'],
+  ["[System.Text.Encoding]::UTF8.GetString([System.Text.Encoding]::UTF8.GetBytes('héllo'))", 'héllo'],
+  ["[System.Text.Encoding]::Unicode.GetString([byte[]](72,0,105,0))", 'Hi'],
+  ["[System.Text.Encoding]::BigEndianUnicode.GetBytes('A')", '0\n65'],
+  ["[System.Text.Encoding]::Unicode.WebName", 'utf-16'],
+  ["([System.Text.Encoding]::Unicode).GetType().FullName", 'System.Text.UnicodeEncoding'],
+  ["$r = \"-----BEGIN NEW CERTIFICATE REQUEST-----`nMIIB`n-----END NEW CERTIFICATE REQUEST-----\"; [System.Text.Encoding]::Unicode.GetString([System.Text.Encoding]::Unicode.GetBytes($r)) -eq $r", 'True'],
   ['(Get-ExchangeCertificate | Group-Count)', ''],
 ];
 

@@ -125,13 +125,20 @@ export const TYPES: ObjectTypeInfo[] = [
     name: 'ExchangeCertificate',
     properties: [
       { name: 'Thumbprint', type: 'String' }, { name: 'Services', type: 'String' }, { name: 'Subject', type: 'String' }, { name: 'Issuer', type: 'String' },
-      { name: 'FriendlyName', type: 'String' }, { name: 'CertificateDomains', type: 'String', multiValued: true }, { name: 'NotBefore', type: 'DateTime' },
+      { name: 'FriendlyName', type: 'String' }, { name: 'CertificateDomains', type: 'Object', multiValued: true, objectType: 'SmtpDomainWithSubdomains' }, { name: 'NotBefore', type: 'DateTime' },
       { name: 'NotAfter', type: 'DateTime' }, { name: 'SerialNumber', type: 'String' }, { name: 'Status', type: 'String' }, { name: 'Identity', type: 'String' },
       { name: 'ServicesStringForm', type: 'String' },
     ],
     defaultTableView: ['Thumbprint', 'ServicesStringForm', 'Subject'],
     tableColumnLabels: { ServicesStringForm: 'Services' },
     defaultListView: ['CertificateDomains', 'Issuer', 'NotAfter', 'NotBefore', 'SerialNumber', 'Services', 'Status', 'Subject', 'Thumbprint'],
+  },
+  {
+    name: 'SmtpDomainWithSubdomains',
+    properties: [{ name: 'IsStar', type: 'Boolean' }, { name: 'IncludeSubDomains', type: 'Boolean' }, { name: 'Address', type: 'String' }, { name: 'Domain', type: 'String' }, { name: 'SmtpDomain', type: 'String' }],
+    defaultTableView: ['IsStar', 'IncludeSubDomains', 'Address', 'Domain'],
+    defaultListView: ['IsStar', 'IncludeSubDomains', 'Address', 'Domain', 'SmtpDomain'],
+    toStringProperty: 'Address',
   },
   {
     name: 'SendConnector',
@@ -255,7 +262,9 @@ export class FakeHost implements CmdletHost {
   private certObject(c: FakeCert): Record<string, unknown> {
     const has = (x: string): boolean => c.Services.split(', ').includes(x);
     const form = (has('IMAP') ? 'I' : '.') + (has('POP') ? 'P' : '.') + '.' + (has('IIS') ? 'W' : '.') + (has('SMTP') ? 'S' : '.') + '..';
-    return { $type: 'ExchangeCertificate', ...c, Identity: `${c.Server}\\${c.Thumbprint}`, ServicesStringForm: form };
+    // CertificateDomains as the real server sends them: SmtpDomainWithSubdomains objects.
+    const domains = c.CertificateDomains.map((d) => ({ $type: 'SmtpDomainWithSubdomains', IsStar: false, IncludeSubDomains: d.startsWith('*.'), Address: d, Domain: d.replace(/^\*\./, ''), SmtpDomain: d.replace(/^\*\./, '') }));
+    return { $type: 'ExchangeCertificate', ...c, CertificateDomains: domains, Identity: `${c.Server}\\${c.Thumbprint}`, ServicesStringForm: form };
   }
 
   private execute(info: CmdletInfo, b: Record<string, WireValue>, request: InvokeRequest): InvokeResponse {

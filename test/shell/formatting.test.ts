@@ -232,7 +232,7 @@ test('Get-Member lists the properties with their declared types', async () => {
   const r = await run('Get-ExchangeCertificate | Get-Member');
   assert.match(r.out, /   TypeName: ExchangeCertificate\n\nName +MemberType Definition\n/);
   assert.match(r.out, /NotAfter +Property +DateTime NotAfter \{get;\}/);
-  assert.match(r.out, /CertificateDomains +Property +String\[\] CertificateDomains \{get;\}/);
+  assert.match(r.out, /CertificateDomains +Property +SmtpDomainWithSubdomains\[\] CertificateDomains \{get;\}/);
 });
 
 test('host text and pipeline output keep their order; objects of one type from a loop form one table', async () => {

@@ -1,5 +1,5 @@
 import { CertificateStore, type EvaluatedCertificate, serverSideError } from '../../certificate-store/certificate-store.js';
-import { toExchangeCertificate } from '../../certificate-store/certificate-view.js';
+import { EXTENSION_CLASSES, toExchangeCertificate } from '../../certificate-store/certificate-view.js';
 import { certificateAlerts, EXPIRY_WARNING_DAYS } from '../../certificate-store/alerts.js';
 import { rotateCertificate } from '../../certificate-store/rotation.js';
 import { orderForDomain } from '../../certificate-store/selection.js';
@@ -8,37 +8,88 @@ import type { ExchangeService, ServerRecord } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
+import { formatCultureDateTime } from '../framework/units.js';
 import { resolveServer } from './common.js';
 
 const ALL_SERVICES = ['None', 'Federation', 'IIS', 'IMAP', 'POP', 'SMTP', 'UM', 'UMCallRouter'];
 
+export const smtpDomainWithSubdomainsType = defineObjectType({
+  name: 'SmtpDomainWithSubdomains',
+  properties: [
+    { name: 'IsStar', type: 'Boolean' },
+    { name: 'IncludeSubDomains', type: 'Boolean' },
+    { name: 'Address', type: 'String' },
+    { name: 'Domain', type: 'String' },
+    { name: 'SmtpDomain', type: 'String' },
+  ],
+  defaultTableView: ['IsStar', 'IncludeSubDomains', 'Address', 'Domain'],
+  defaultListView: ['IsStar', 'IncludeSubDomains', 'Address', 'Domain', 'SmtpDomain'],
+  toStringProperty: 'Address',
+});
+
+export const cryptoKeyAccessRuleType = defineObjectType({
+  name: 'System.Security.AccessControl.CryptoKeyAccessRule',
+  properties: [
+    { name: 'CryptoKeyRights', type: 'String' },
+    { name: 'AccessControlType', type: 'String' },
+    { name: 'IdentityReference', type: 'String' },
+    { name: 'IsInherited', type: 'Boolean' },
+    { name: 'InheritanceFlags', type: 'String' },
+    { name: 'PropagationFlags', type: 'String' },
+  ],
+  defaultTableView: ['IdentityReference', 'CryptoKeyRights', 'AccessControlType'],
+  defaultListView: ['CryptoKeyRights', 'AccessControlType', 'IdentityReference', 'IsInherited', 'InheritanceFlags', 'PropagationFlags'],
+});
+
+/** X509Certificate2.Extensions: .NET's classes, each shown by its name as in Exchange's Format-List *. */
+export const x509ExtensionTypes = ['X509Extension', ...Object.values(EXTENSION_CLASSES)].map((cls) =>
+  defineObjectType({
+    name: `System.Security.Cryptography.X509Certificates.${cls}`,
+    properties: [
+      { name: 'Critical', type: 'Boolean' },
+      { name: 'Oid', type: 'String' },
+      { name: 'OidFriendlyName', type: 'String' },
+    ],
+    defaultTableView: ['Oid', 'OidFriendlyName', 'Critical'],
+    defaultListView: ['Critical', 'Oid', 'OidFriendlyName'],
+  }),
+);
+
+/** Properties in the order of Exchange's `Format-List *`: the ExchangeCertificate's own, then those of X509Certificate2; Interchange's last. */
 export const exchangeCertificateType = defineObjectType({
   name: 'ExchangeCertificate',
   properties: [
-    { name: 'Identity', type: 'String' },
-    { name: 'Server', type: 'String' },
-    { name: 'Thumbprint', type: 'String' },
-    { name: 'Services', type: 'String' },
-    { name: 'ServicesStringForm', type: 'String' },
-    { name: 'Subject', type: 'String' },
-    { name: 'Issuer', type: 'String' },
-    { name: 'FriendlyName', type: 'String' },
-    { name: 'CertificateDomains', type: 'String', multiValued: true },
+    { name: 'AccessRules', type: 'Object', multiValued: true, objectType: 'System.Security.AccessControl.CryptoKeyAccessRule' },
+    { name: 'CertificateDomains', type: 'Object', multiValued: true, objectType: 'SmtpDomainWithSubdomains' },
     { name: 'HasPrivateKey', type: 'Boolean' },
     { name: 'IsSelfSigned', type: 'Boolean' },
+    { name: 'Issuer', type: 'String' },
     { name: 'NotAfter', type: 'DateTime' },
     { name: 'NotBefore', type: 'DateTime' },
     { name: 'PublicKeySize', type: 'Int32' },
     { name: 'RootCAType', type: 'String' },
     { name: 'SerialNumber', type: 'String' },
+    { name: 'Services', type: 'String' },
     { name: 'Status', type: 'String' },
-    { name: 'PrivateKeyExportable', type: 'Boolean' },
-    { name: 'EnhancedKeyUsageList', type: 'String', multiValued: true },
-    { name: 'SignatureAlgorithm', type: 'String' },
-    { name: 'Version', type: 'Int32' },
-    { name: 'SubjectKeyIdentifier', type: 'String' },
-    { name: 'IsCertificateAuthority', type: 'Boolean' },
+    { name: 'Subject', type: 'String' },
+    { name: 'Thumbprint', type: 'String' },
     { name: 'CertificateRequest', type: 'String' },
+    { name: 'IISServices', type: 'String', multiValued: true },
+    { name: 'Identity', type: 'String' },
+    { name: 'KeyIdentifier', type: 'String' },
+    { name: 'PrivateKeyExportable', type: 'Boolean' },
+    { name: 'ServicesStringForm', type: 'String' },
+    { name: 'Archived', type: 'Boolean' },
+    { name: 'DnsNameList', type: 'String', multiValued: true },
+    { name: 'EnhancedKeyUsageList', type: 'String', multiValued: true },
+    { name: 'Extensions', type: 'Object', multiValued: true, objectType: 'System.Security.Cryptography.X509Certificates.X509Extension' },
+    { name: 'FriendlyName', type: 'String' },
+    { name: 'SendAsTrustedIssuer', type: 'Boolean' },
+    { name: 'SignatureAlgorithm', type: 'String' },
+    { name: 'SubjectKeyIdentifier', type: 'String' },
+    { name: 'Version', type: 'Int32' },
+    { name: 'Server', type: 'String' },
+    { name: 'IsCertificateAuthority', type: 'Boolean' },
   ],
   defaultTableView: ['Thumbprint', 'ServicesStringForm', 'Subject'],
   tableColumnLabels: { ServicesStringForm: 'Services' },
@@ -213,6 +264,13 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       { name: 'SubjectKeyIdentifier', type: 'String', description: 'Accepted for compatibility; the identifier is derived from the key.' },
       { name: 'Force', type: 'SwitchParameter', description: 'Make the new SMTP certificate the internal transport certificate without asking.' },
       { name: 'Server', type: 'String', description: 'The server to create the certificate on. Default: the connected server.' },
+      {
+        name: 'Instance',
+        type: 'String',
+        valueFromPipeline: true,
+        description:
+          "The certificate to renew, piped from Get-ExchangeCertificate (or ServerNameOrFQDN\\Thumbprint): the new certificate or request takes its subject, domains, key size, friendly name and exportability, and a self-signed renewal its services too, unless the matching parameter is given.",
+      },
     ],
     outputType: 'ExchangeCertificate',
     role: 'Exchange Server Certificates',
@@ -220,32 +278,50 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
     confirmImpact: 'Medium',
     examples: [
       { code: 'New-ExchangeCertificate -SubjectName "CN=mail.contoso.com" -DomainName mail.contoso.com,autodiscover.contoso.com -Services SMTP -Force', remarks: 'A self-signed SMTP certificate.' },
-      { code: 'New-ExchangeCertificate -GenerateRequest -SubjectName "C=US,O=Contoso,CN=mail.contoso.com" -DomainName mail.contoso.com', remarks: 'A request to send to a certification authority.' },
+      {
+        code: "$txtrequest = New-ExchangeCertificate -GenerateRequest -SubjectName \"C=US,O=Contoso,CN=mail.contoso.com\" -DomainName mail.contoso.com,autodiscover.contoso.com; [System.IO.File]::WriteAllBytes('/root/contoso.req', [System.Text.Encoding]::Unicode.GetBytes($txtrequest))",
+        remarks: 'A request to send to a certification authority: the output is the Base64 request text, saved here as Exchange documents it (Set-Content -Path /root/contoso.req -Value $txtrequest saves it too).',
+      },
+      {
+        code: "$binrequest = New-ExchangeCertificate -GenerateRequest -BinaryEncoded -SubjectName \"CN=mail.contoso.com\"; [System.IO.File]::WriteAllBytes('/root/contoso.req', $binrequest.FileData)",
+        remarks: 'The same request DER-encoded: the output is an object whose FileData holds the bytes.',
+      },
+      { code: 'Get-ExchangeCertificate -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C | New-ExchangeCertificate -GenerateRequest', remarks: "A renewal request for a certificate issued by a certification authority, with the certificate's subject and domains." },
+      { code: 'Get-ExchangeCertificate -Thumbprint 5113AE0233A72FCCB75D1D5B1E3F4E7C8A7E8B0C | New-ExchangeCertificate', remarks: 'Renews a self-signed certificate: same subject, domains and services (IIS included).' },
     ],
     async run(ctx, p) {
-      const server = await resolveServer(ctx.services.directory, (p.Server as string) ?? ctx.services.localServer);
-      const keySize = (p.KeySize as number | undefined) ?? 2048;
+      const renewed = p.Instance ? await renewalSource(ctx, store, p) : undefined;
+      const server = renewed?.server ?? (await resolveServer(ctx.services.directory, (p.Server as string) ?? ctx.services.localServer));
+      const keySize = (p.KeySize as number | undefined) ?? (renewed?.facts.publicKeySize || 2048);
       if (![1024, 2048, 4096].includes(keySize)) {
         throw new InterchangeError('ICX_PARAM_INVALID', `${keySize} is not a valid key size. Valid key sizes are 4096, 2048, and 1024.`, { parameter: 'KeySize' });
       }
-      const friendlyName = (p.FriendlyName as string | undefined) ?? 'Microsoft Exchange';
+      const friendlyName = (p.FriendlyName as string | undefined) ?? renewed?.record.friendlyName ?? 'Microsoft Exchange';
       if (friendlyName.length > 63) throw new InterchangeError('ICX_PARAM_INVALID', 'The friendly name is too long. The maximum allowed length is 63 characters.', { parameter: 'FriendlyName' });
-      const subjectName = normalizeSubject((p.SubjectName as string | undefined) ?? `CN=${server.name}`);
-      const domains = certificateDomains(server, subjectName, p);
+      const renewedSubject = renewed ? (renewed.pending?.subject ?? renewed.facts.subject) : undefined;
+      const subjectName = normalizeSubject((p.SubjectName as string | undefined) ?? renewedSubject ?? `CN=${server.name}`);
+      const renewedDomains = renewed ? (renewed.pending?.domainNames ?? renewed.facts.certificateDomains) : undefined;
+      const domains = certificateDomains(server, subjectName, renewedDomains && p.DomainName === undefined ? { ...p, DomainName: renewedDomains } : p);
       const request = ctx.parameterSetName === 'Request';
-      const services = request ? [] : ((p.Services as string[] | undefined) ?? ['IMAP', 'POP', 'SMTP']).filter((s) => s !== 'None') as ExchangeService[];
+      const defaultServices: string[] = renewed && renewed.status !== 'PendingRequest' ? renewed.record.services : ['IMAP', 'POP', 'SMTP'];
+      const services = request ? [] : ((p.Services as string[] | undefined) ?? defaultServices).filter((s) => s !== 'None') as ExchangeService[];
+      const privateKeyExportable = p.PrivateKeyExportable !== undefined ? !!p.PrivateKeyExportable : !!renewed?.record.privateKeyExportable;
       const message = `${request ? 'Generate Certificate Request' : 'Generate Certificate'}:\tFriendlyName="${friendlyName}",\tSubjectName="${subjectName}",\tDomainName="${domains.join(', ')}",\tServices="${services.join(', ') || 'None'}",\tKeySize="${keySize}"`;
       if (!ctx.shouldProcess(message, server.name)) return;
       const validDays = 5 * 365;
       const replaceInternal = !request && services.includes('SMTP') && (await decideInternalTransport(ctx, store, server, { notAfter: new Date(ctx.services.clock().getTime() + validDays * 86_400_000) }, !!p.Force));
       if (request) {
-        const { record } = await store.createRequest(server.name, { subjectName, domainNames: domains, keySize, friendlyName, privateKeyExportable: !!p.PrivateKeyExportable });
+        const { record, csrPem, csrDer } = await store.createRequest(server.name, { subjectName, domainNames: domains, keySize, friendlyName, privateKeyExportable });
         ctx.objectModified = `${server.name}\\${record.thumbprint}`;
-        return view(await store.get(server.name, record.thumbprint));
+        // Exchange returns the request itself, not a certificate: Base64 text to save or paste, or with -BinaryEncoded an object whose FileData is the DER.
+        if (p.BinaryEncoded) return { $type: 'BinaryFileDataObject', Identity: `${server.fqdn}\\${record.thumbprint}`, FileData: { $bytes: csrDer.toString('base64') } };
+        return csrPem;
       }
-      const record = await store.createSelfSigned(server.name, { subjectName, domainNames: domains, keySize, friendlyName, services, privateKeyExportable: !!p.PrivateKeyExportable, validDays });
+      const record = await store.createSelfSigned(server.name, { subjectName, domainNames: domains, keySize, friendlyName, services, privateKeyExportable, validDays });
       ctx.objectModified = `${server.name}\\${record.thumbprint}`;
-      if (replaceInternal) await store.enable(server.name, record.thumbprint, ['SMTP'], true);
+      // IIS has one binding per server: enabling moves it from the certificate that had it (a renewal's old one).
+      const moved: ExchangeService[] = [...(replaceInternal ? (['SMTP'] as const) : []), ...(services.includes('IIS') ? (['IIS'] as const) : [])];
+      if (moved.length) await store.enable(server.name, record.thumbprint, moved, replaceInternal);
       return view(await store.get(server.name, record.thumbprint));
     },
   });
@@ -253,6 +329,8 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
   const importCert = defineCmdlet({
     name: 'Import-ExchangeCertificate',
     synopsis: 'Installs a certificate from a PKCS#12 (PFX) file, a PEM file or a PKCS#7 chain, or completes a pending request.',
+    description:
+      "As in Exchange, FileData takes a PFX with its private key (and -Password), or a certificate or PKCS#7 chain, Base64 or DER, without one (the issued certificate that completes a pending request). Beyond Exchange, a PEM file holding a certificate and its private key (BEGIN PRIVATE KEY, BEGIN RSA PRIVATE KEY, BEGIN EC PRIVATE KEY, or BEGIN ENCRYPTED PRIVATE KEY with -Password, as OpenSSL and ACME clients write) is installed with its key too; Exchange would need it converted to a PFX first.",
     parameters: [
       { name: 'FileData', type: 'Byte[]', mandatory: true, description: "The file's bytes: -FileData ([System.IO.File]::ReadAllBytes('mail.pfx'))." },
       { name: 'Password', type: 'SecureString', description: 'The PFX password.' },
@@ -479,8 +557,21 @@ async function decideInternalTransport(ctx: CmdletContext, store: CertificateSto
   if (force || !current) return true;
   const old = (await store.list(server.name)).find((c) => c.thumbprint === current);
   if (!old) return true;
-  const query = `Overwrite the existing default SMTP certificate?\n\nCurrent certificate: '${old.thumbprint}' (expires ${old.facts.notAfter.toISOString()})\nReplace it with certificate: '${incoming.thumbprint ?? 'the new certificate'}' (expires ${incoming.notAfter.toISOString()})`;
+  const query = `Overwrite the existing default SMTP certificate?\n\nCurrent certificate: '${old.thumbprint}' (expires ${formatCultureDateTime(old.facts.notAfter)})\nReplace it with certificate: '${incoming.thumbprint ?? 'the new certificate'}' (expires ${formatCultureDateTime(incoming.notAfter)})`;
   return ctx.shouldContinue('OverwriteDefaultSmtpCertificate', query);
+}
+
+/**
+ * The certificate -Instance names, for a renewal: a piped ExchangeCertificate
+ * arrives as its Identity (ServerFQDN\\Thumbprint); a bare thumbprint is looked
+ * up on -Server or the connected server.
+ */
+async function renewalSource(ctx: CmdletContext, store: CertificateStore, p: Record<string, unknown>): Promise<EvaluatedCertificate> {
+  const text = String(p.Instance).trim();
+  const slash = text.lastIndexOf('\\');
+  const server = await resolveServer(ctx.services.directory, slash >= 0 ? text.slice(0, slash) : ((p.Server as string) ?? ctx.services.localServer));
+  const thumbprint = (slash >= 0 ? text.slice(slash + 1) : text).toUpperCase();
+  return store.get(server.name, thumbprint);
 }
 
 function normalizeSubject(text: string): string {

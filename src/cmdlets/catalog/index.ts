@@ -3,7 +3,7 @@ import type { ObjectTypeInfo } from '../contract.js';
 import type { CmdletDeclaration } from '../framework/declaration.js';
 import { adminAuditLogCmdlets, adminAuditLogType } from './admin-audit-log.js';
 import { administratorCmdlets, administratorType } from './administrators.js';
-import { binaryFileDataType, certificateAlertType, certificateRotationStepType, exchangeCertificateCmdlets, exchangeCertificateType } from './exchange-certificate.js';
+import { binaryFileDataType, certificateAlertType, certificateRotationStepType, cryptoKeyAccessRuleType, exchangeCertificateCmdlets, exchangeCertificateType, smtpDomainWithSubdomainsType, x509ExtensionTypes } from './exchange-certificate.js';
 import { receiveConnectorCmdlets, receiveConnectorType } from './receive-connector.js';
 import { sendConnectorCmdlets, sendConnectorType } from './send-connector.js';
 import { exchangeServerType, serverCmdlets, serviceType, transportServiceType } from './servers.js';
@@ -39,6 +39,6 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...organizationJoinCmdlets(),
       ...serverMaintenanceCmdlets(),
     ],
-    types: [exchangeCertificateType, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType],
+    types: [exchangeCertificateType, smtpDomainWithSubdomainsType, cryptoKeyAccessRuleType, ...x509ExtensionTypes, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType],
   };
 }

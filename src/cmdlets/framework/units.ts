@@ -59,3 +59,14 @@ export function formatTimeSpan(ms: number): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${neg ? '-' : ''}${days ? days + '.' : ''}${pad(h)}:${pad(m)}:${pad(s)}${frac ? '.' + String(frac).padStart(3, '0') + '0000' : ''}`;
 }
+
+/**
+ * A DateTime as Exchange puts it into a message: the server's culture (en-US,
+ * `M/d/yyyy h:mm:ss tt`) in the server's time zone, as .NET's DateTime.ToString().
+ */
+export function formatCultureDateTime(d: Date): string {
+  const h = d.getHours();
+  const h12 = h % 12 === 0 ? 12 : h % 12;
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return `${d.getMonth() + 1}/${d.getDate()}/${d.getFullYear()} ${h12}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
+}

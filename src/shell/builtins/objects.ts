@@ -335,7 +335,7 @@ const getMemberCmd = builtin('Get-Member', 'Gets the properties and methods of o
     const rows = names.map((n) => {
       const declared = type?.properties.find((p) => p.name.toLowerCase() === n.toLowerCase());
       const v = item instanceof PSObject ? item.get(n) : getMember(item, n);
-      const t = declared ? (declared.multiValued ? declared.type + '[]' : declared.type) : typeNameOf(v).replace(/^System\./, '');
+      const t = declared ? (declared.objectType ?? declared.type) + (declared.multiValued ? '[]' : '') : typeNameOf(v).replace(/^System\./, '');
       return new PSObject('MemberDefinition', [['Name', n], ['MemberType', 'Property'], ['Definition', `${t} ${n} {get;}`]]);
     });
     text += `\n   TypeName: ${typeName}\n` + renderTable(rows, [

@@ -11,7 +11,7 @@ import { formatDateCustom } from './date-format.js';
 
 export { formatDateCustom };
 import {
-  Hashtable, PSObject, ScriptBlock, SecureString, TimeSpan, TypeLiteral,
+  Hashtable, PSObject, ScriptBlock, SecureString, TextEncoding, TimeSpan, TypeLiteral,
   collect, dayName, formatDateDisplay, getProperty, toBool, toPSString, typeNameOf,
 } from './values.js';
 
@@ -110,6 +110,11 @@ export function getMember(target: unknown, name: string): unknown {
   if (target instanceof TimeSpan) {
     const v = timeSpanProperty(target, lower);
     if (v !== undefined) return v;
+  }
+  if (target instanceof TextEncoding) {
+    if (lower === 'webname') return target.webName;
+    if (lower === 'encodingname') return target.encodingName;
+    if (lower === 'bodyname' || lower === 'headername') return target.webName;
   }
   if (target instanceof TypeLiteral) {
     if (lower === 'name') return shortName(canonicalTypeName(target.name));
@@ -252,6 +257,27 @@ export async function invokeMethod(target: unknown, name: string, args: unknown[
     const r = dateMethod(target, name, args);
     if (r.found) return r.value;
   }
+  if (target instanceof TextEncoding) {
+    switch (lower) {
+      case 'getbytes': {
+        if (args.length !== 1) break;
+        const v = args[0];
+        if (v === null || v === undefined) throw encodingNullArgument('GetBytes');
+        return target.getBytes(Array.isArray(v) ? v.map(str).join('') : str(v));
+      }
+      case 'getstring': {
+        const v = args[0];
+        if (v === null || v === undefined) throw encodingNullArgument('GetString');
+        const bytes = convertTo(v, 'byte[]') as Uint8Array;
+        if (args.length === 3) return target.getString(bytes.subarray(toNumber(args[1]), toNumber(args[1]) + toNumber(args[2])));
+        if (args.length === 1) return target.getString(bytes);
+        break;
+      }
+      case 'getbytecount': return target.getBytes(str(args[0])).length;
+      case 'getpreamble': return new Uint8Array(target.kind === 'Unicode' ? [0xff, 0xfe] : target.kind === 'BigEndianUnicode' ? [0xfe, 0xff] : target.kind === 'UTF8' ? [0xef, 0xbb, 0xbf] : []);
+      case 'tostring': return target.typeName;
+    }
+  }
   if (Array.isArray(target) || target instanceof Uint8Array) {
     const items = Array.isArray(target) ? target : [...target];
     switch (lower) {
@@ -309,6 +335,11 @@ export async function invokeMethod(target: unknown, name: string, args: unknown[
   throw methodNotFound(target, name);
 }
 
+/** $null fits several overloads (string, char[], byte[]), and PowerShell cannot pick one. */
+function encodingNullArgument(method: string): PSRuntimeError {
+  return new PSRuntimeError(`Multiple ambiguous overloads found for "${method}" and the argument count: "1".`, 'MethodCountCouldNotFindBest', 'NotSpecified', 'MethodException');
+}
+
 function readFileBytes(ctx: MemberContext, typed: string): Uint8Array {
   const file = resolvePath(ctx.cwd, typed);
   try {
@@ -351,6 +382,15 @@ export async function invokeStatic(typeName: string, member: string, args: unkno
         case 'writealltext':
           fs.writeFileSync(resolveWritePath(ctx.cwd, str(a[0])), str(a[1]));
           return undefined;
+      }
+      break;
+    case 'text.encoding':
+      if (isCall) break;
+      switch (m) {
+        case 'unicode': return new TextEncoding('Unicode');
+        case 'bigendianunicode': return new TextEncoding('BigEndianUnicode');
+        case 'utf8': case 'default': return new TextEncoding('UTF8');
+        case 'ascii': return new TextEncoding('ASCII');
       }
       break;
     case 'io.path':

@@ -56,6 +56,11 @@ export function scalarEquals(left: unknown, right: unknown, caseSensitive = fals
     }
   }
   if (typeof left === 'boolean') return left === toBool(right);
+  // An Exchange value type compares as its text, as SmtpDomain does (without regard to case).
+  if (left instanceof PSObject && left.equalsAsText && left.toStringValue !== undefined) {
+    const r = toPSString(right);
+    return caseSensitive ? left.toStringValue === r : left.toStringValue.toLowerCase() === r.toLowerCase();
+  }
   if (left instanceof TimeSpan) return right instanceof TimeSpan && left.ms === right.ms;
   if (left instanceof Date) {
     try {

@@ -276,7 +276,8 @@ async function invokeOnce(rt: Runtime, info: CmdletInfo, request: InvokeRequest,
     for (const w of res.warnings) rt.writeWarning(w, inv.warningAction);
     for (const line of res.whatIf) rt.ui.write(line + '\n');
     for (const err of res.errors) rt.writeNonTerminating(recordFromWire(rt, err, info.name, errorSpan(args, err, inv.command)), inv.errorAction);
-    const output = res.output.map((o) => fromWireObject(o, rt.types));
+    // Most cmdlets write objects; a few write text, as New-ExchangeCertificate -GenerateRequest writes the request.
+    const output = (res.output as unknown[]).map((o) => (o !== null && typeof o === 'object' ? fromWireObject(o as Record<string, unknown>, rt.types) : o));
     if (res.ok) return output;
     const err = res.error ?? { code: 'ICX_INTERNAL', category: 'NotSpecified', message: 'The server reported a failure without details.' };
     if (err.code === 'ICX_CONFIRMATION_REQUIRED' && err.confirmation?.kind === 'ShouldContinue' && err.confirmation.id) {

@@ -7,6 +7,10 @@ import type { ScriptBlockAst } from '../language/ast.js';
 /** An object with named, case-insensitive properties in a fixed order (server objects, Select-Object output). */
 export class PSObject {
   private readonly props = new Map<string, { name: string; value: unknown }>();
+  /** ToString() of an Exchange value type (an SmtpDomainWithSubdomains is its address) or of a .NET object (its type name). */
+  toStringValue?: string;
+  /** A value type, equal to another value of the same text (SmtpDomainWithSubdomains), unlike a .NET object. */
+  equalsAsText = false;
 
   constructor(readonly typeName: string, entries: Iterable<[string, unknown]> = []) {
     for (const [k, v] of entries) this.set(k, v);
@@ -110,6 +114,42 @@ export class TimeSpan {
   }
 }
 
+/**
+ * A System.Text.Encoding from [System.Text.Encoding]::Unicode, ::UTF8, ::ASCII
+ * or ::BigEndianUnicode, as Microsoft's recipes use them to write a request
+ * file: GetBytes() writes no byte order mark, as in .NET.
+ */
+export class TextEncoding {
+  constructor(readonly kind: 'Unicode' | 'BigEndianUnicode' | 'UTF8' | 'ASCII') {}
+  get typeName(): string {
+    return { Unicode: 'System.Text.UnicodeEncoding', BigEndianUnicode: 'System.Text.UnicodeEncoding', UTF8: 'System.Text.UTF8Encoding', ASCII: 'System.Text.ASCIIEncoding' }[this.kind];
+  }
+  get webName(): string {
+    return { Unicode: 'utf-16', BigEndianUnicode: 'utf-16BE', UTF8: 'utf-8', ASCII: 'us-ascii' }[this.kind];
+  }
+  get encodingName(): string {
+    return { Unicode: 'Unicode', BigEndianUnicode: 'Unicode (Big-Endian)', UTF8: 'Unicode (UTF-8)', ASCII: 'US-ASCII' }[this.kind];
+  }
+  getBytes(text: string): Uint8Array {
+    switch (this.kind) {
+      case 'Unicode': return new Uint8Array(Buffer.from(text, 'utf16le'));
+      case 'BigEndianUnicode': return new Uint8Array(Buffer.from(text, 'utf16le').swap16());
+      case 'UTF8': return new Uint8Array(Buffer.from(text, 'utf8'));
+      // .NET's ASCIIEncoding writes '?' for every character beyond 0x7F (a surrogate pair is one character).
+      case 'ASCII': return new Uint8Array([...text].map((c) => (c.codePointAt(0)! < 0x80 ? c.codePointAt(0)! : 0x3f)));
+    }
+  }
+  getString(bytes: Uint8Array): string {
+    const b = Buffer.from(bytes);
+    switch (this.kind) {
+      case 'Unicode': return b.subarray(0, b.length - (b.length % 2)).toString('utf16le');
+      case 'BigEndianUnicode': return Buffer.from(b.subarray(0, b.length - (b.length % 2))).swap16().toString('utf16le');
+      case 'UTF8': return b.toString('utf8');
+      case 'ASCII': return [...b].map((x) => (x < 0x80 ? String.fromCharCode(x) : '?')).join('');
+    }
+  }
+}
+
 /** A type literal such as `[System.IO.File]`. */
 export class TypeLiteral {
   constructor(readonly name: string) {}
@@ -186,6 +226,7 @@ export function toPSString(value: unknown): string {
   if (value instanceof Hashtable) return 'System.Collections.Hashtable';
   if (value instanceof ScriptBlock) return value.toString();
   if (value instanceof TypeLiteral) return value.name;
+  if (value instanceof TextEncoding) return value.typeName;
   if (value instanceof TimeSpan) return value.toString();
   if (value instanceof SwitchValue) return value.isPresent ? 'True' : 'False';
   if (value instanceof PSObject) return psObjectToString(value);
@@ -193,6 +234,7 @@ export function toPSString(value: unknown): string {
 }
 
 function psObjectToString(obj: PSObject): string {
+  if (obj.toStringValue !== undefined) return obj.toStringValue;
   for (const key of ['Identity', 'Name', 'DisplayName']) {
     const v = obj.get(key);
     if (v !== undefined && v !== null && typeof v !== 'object') return toPSString(v);
@@ -227,6 +269,7 @@ export function typeNameOf(value: unknown): string {
   if (value instanceof Hashtable) return 'System.Collections.Hashtable';
   if (value instanceof ScriptBlock) return 'System.Management.Automation.ScriptBlock';
   if (value instanceof TypeLiteral) return 'System.RuntimeType';
+  if (value instanceof TextEncoding) return value.typeName;
   if (value instanceof TimeSpan) return 'System.TimeSpan';
   if (value instanceof PSObject) return value.typeName;
   return 'System.Object';

@@ -81,5 +81,11 @@ export function fromWireObject(o: Record<string, unknown>, types: TypeRegistry):
     const p = declared.get(k.toLowerCase());
     obj.set(p?.name ?? k, fromWireValue(o[k], p?.type, types));
   }
+  if (type?.toStringProperty) {
+    obj.toStringValue = toPSString(obj.get(type.toStringProperty));
+    obj.equalsAsText = true;
+  }
+  // A .NET type without its own ToString() shows its name, as a CryptoKeyAccessRule in AccessRules does.
+  else if (type?.name.startsWith('System.')) obj.toStringValue = type.name;
   return obj;
 }

@@ -30,7 +30,7 @@ import {
 import { useEffect, useRef, useState } from 'react';
 import { useCmdlet, useCmdletQuery } from '../api/admin-context';
 import type { CmdletObject, WireError } from '../api/client';
-import { CmdletErrorBar, ConfirmDialog, Detail, formatDate, list, Loading, PageHeader, str } from '../components/common';
+import { CmdletErrorBar, ConfirmDialog, Detail, formatDate, Loading, PageHeader, str } from '../components/common';
 import { ObjectList } from '../components/object-list';
 import { ServerPicker } from '../components/server-picker';
 import { type CertificateAlert, tlsCertificateNameOf } from '../lib/certificate-alerts';
@@ -251,7 +251,7 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
                 {!pending && <Detail label="Valid from">{formatDate(cert.NotBefore)}</Detail>}
                 <Detail label="Issuer">{str(cert.Issuer)}</Detail>
                 <Detail label="Subject">{str(cert.Subject)}</Detail>
-                <Detail label="Domains">{list(cert.CertificateDomains).join(', ')}</Detail>
+                <Detail label="Domains">{domainNames(cert.CertificateDomains).join(', ')}</Detail>
                 {!pending && (
                   <Detail label="Serial number" mono>
                     {str(cert.SerialNumber)}
@@ -334,4 +334,9 @@ export function CertificatesPage(props: { alerts: CertificateAlert[] }) {
       )}
     </>
   );
+}
+
+/** CertificateDomains are SmtpDomainWithSubdomains objects, as in Exchange; each shows as its Address. */
+function domainNames(v: unknown): string[] {
+  return (Array.isArray(v) ? v : []).map((d) => (d && typeof d === 'object' ? str((d as { Address?: unknown }).Address) : str(d)));
 }

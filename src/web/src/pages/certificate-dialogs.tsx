@@ -36,7 +36,7 @@ export function NewCertificateDialog(props: DialogProps & { mode: 'self-signed' 
   const [exportable, setExportable] = useState(false);
   const [error, setError] = useState<WireError>();
   const [busy, setBusy] = useState(false);
-  const [request, setRequest] = useState<CmdletObject>();
+  const [request, setRequest] = useState<{ text: string; thumbprint?: string }>();
   const request_ = props.mode === 'request';
 
   const submit = async () => {
@@ -55,7 +55,11 @@ export function NewCertificateDialog(props: DialogProps & { mode: 'self-signed' 
     if (!res.ok) return setError(res.error);
     const cert = res.output[0];
     if (request_) {
-      setRequest(cert);
+      // As in Exchange, the output is the request's Base64 text; the pending request it left is found by that text.
+      const text = typeof cert === 'string' ? cert : str(cert?.CertificateRequest);
+      const listed = await run('Get-ExchangeCertificate', { Server: props.server });
+      const pending = listed.ok ? listed.output.find((c) => c.Status === 'PendingRequest' && str(c.CertificateRequest) === text) : undefined;
+      setRequest({ text, thumbprint: pending ? str(pending.Thumbprint) : undefined });
       return;
     }
     notify(`Certificate "${str(cert?.FriendlyName)}" created on ${props.server}.`);
@@ -64,14 +68,14 @@ export function NewCertificateDialog(props: DialogProps & { mode: 'self-signed' 
 
   if (request) {
     return (
-      <FormDialog open hideCancel title="Certificate request created" submitLabel="Close" onSubmit={() => props.onDone(str(request.Thumbprint))} onClose={() => props.onDone(str(request.Thumbprint))} wide>
+      <FormDialog open hideCancel title="Certificate request created" submitLabel="Close" onSubmit={() => props.onDone(request.thumbprint)} onClose={() => props.onDone(request.thumbprint)} wide>
         <Text>
           Send this request to your certification authority. When it issues the certificate, select the pending request and choose <b>Complete</b> to import the issued file.
         </Text>
         <Field label="Certificate request (PKCS #10)">
-          <Textarea readOnly value={str(request.CertificateRequest)} rows={10} style={{ fontFamily: 'monospace' }} />
+          <Textarea readOnly value={request.text} rows={10} style={{ fontFamily: 'monospace' }} />
         </Field>
-        <Link onClick={() => download(`${props.server}-${str(request.Thumbprint).slice(0, 8)}.req`, { text: str(request.CertificateRequest) })}>Download the request file</Link>
+        <Link onClick={() => download(`${props.server}-${(request.thumbprint ?? 'request').slice(0, 8)}.req`, { text: request.text })}>Download the request file</Link>
       </FormDialog>
     );
   }
