@@ -142,7 +142,7 @@ async function target(ctx: CmdletContext, p: Record<string, unknown>): Promise<{
   return { server, thumbprint: typeof p.Thumbprint === 'string' ? p.Thumbprint.trim().toUpperCase() : undefined };
 }
 
-function view(c: EvaluatedCertificate) {
+export function view(c: EvaluatedCertificate) {
   return toExchangeCertificate(c.record, c.server, { facts: c.status === 'PendingRequest' ? null : c.facts, status: c.status, rootCAType: c.rootCAType }, c.pending?.subject, c.pending?.domainNames);
 }
 
