@@ -157,6 +157,30 @@ describe('Request-AcmeCertificate with pebble', { timeout: 300_000 }, () => {
   });
 });
 
+describe('Request-AcmeCertificate for another server', { timeout: 180_000 }, () => {
+  it('runs on the server that holds the store: EX02 answers the challenge and gets the certificate, asked through EX01', async () => {
+    const pebble = await startPebble();
+    const ex01 = await startTestServer();
+    let ex02: TestServer | undefined;
+    try {
+      ex02 = await startTestServer({ name: 'EX02', dataDir: ex01.dataDir });
+      await ex01.api.ok('New-AcmeAccount', { DirectoryUrl: pebble.directoryUrl, ContactEmail: ['hostmaster@contoso.com'], AcceptTermsOfService: true, AcmeServerCertificate: bytes(Buffer.from(pebble.tlsCaPem)) });
+      const ex01Before = await thumbprints(ex01);
+      const [issued] = await ex01.api.ok('Request-AcmeCertificate', { Server: 'EX02', DomainName: ['relay.contoso.com'], HttpPort: pebble.httpPort });
+      assert.deepEqual(issued.CertificateDomains, ['relay.contoso.com']);
+      assert.equal(issued.Server, 'EX02');
+      assert.ok((await ex02.api.ok('Get-ExchangeCertificate')).some((c) => c.Thumbprint === issued.Thumbprint), "in EX02's store");
+      assert.deepEqual(await thumbprints(ex01), ex01Before, "EX01's store is unchanged");
+      const rows = await ex01.api.ok('Search-AdminAuditLog', { Cmdlets: ['Request-AcmeCertificate'] });
+      assert.deepEqual(rows.map((r) => r.OriginatingServer).sort(), ['EX01', 'EX02'], 'asked on EX01, run on EX02');
+    } finally {
+      await ex02?.close();
+      await ex01.close();
+      await pebble.stop();
+    }
+  });
+});
+
 describe('Request-AcmeCertificate when the directory cannot be reached', { timeout: 120_000 }, () => {
   it('fails with ICX_ACME_DIRECTORY_UNREACHABLE and leaves the store unchanged', async () => {
     const pebble = await startPebble();
