@@ -33,7 +33,8 @@ acme.axios.interceptors.request.use((config) => {
   const origin = config.url ? new URL(config.url).origin : '';
   const agent = agents.get(origin);
   if (agent) config.httpsAgent = agent;
-  config.timeout ??= REQUEST_TIMEOUT_MS;
+  // axios's default is 0, no limit: a CA that accepts the connection and never answers would hold the cmdlet forever.
+  if (!config.timeout) config.timeout = REQUEST_TIMEOUT_MS;
   return config;
 });
 

@@ -83,7 +83,7 @@ export async function issueCertificate(opts: { settings: AcmeAccountSettings; se
           const detail = (failure.details?.problemDetail as string | undefined) ?? failure.message;
           throw new InterchangeError(
             'ICX_ACME_CHALLENGE_FAILED',
-            `The certification authority could not validate ${name} by http-01: ${detail}. It connects to ${name} on port ${opts.httpPort} (its own setting, port 80 for a public CA), where ${opts.serverName} answered while the request ran: check that ${name} resolves to ${opts.serverName} and that the port is reachable from the CA.`,
+            `The certification authority could not validate ${name} by http-01: ${detail}. ${opts.serverName} answered on port ${opts.httpPort} while the request ran; the CA connects to the port of its own setting (80 for a public CA): check that ${name} resolves to ${opts.serverName} for the CA and that the CA's port reaches port ${opts.httpPort} there.`,
             { cause: e, details: { name, problemDetail: detail, httpPort: opts.httpPort } },
           );
         }

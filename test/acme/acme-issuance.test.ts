@@ -92,10 +92,15 @@ describe('Request-AcmeCertificate with pebble', { timeout: 300_000 }, () => {
 
   it('reports a failed http-01 validation with the CA\'s detail and leaves the store as it was', async () => {
     const before = await thumbprints(s);
+    const whatIf = await s.api.invoke('Request-AcmeCertificate', { Server: 'EX01', HttpPort: pebble.httpPort, Services: 'SMTP' }, { whatIf: true });
+    assert.ok(whatIf.ok, JSON.stringify(whatIf.error));
+    assert.match(whatIf.whatIf[0], /^What if: Request ACME certificate:\tServer="EX01",\tDomainName="ex01\.contoso\.com",\tServices="SMTP"/);
+    assert.deepEqual(await thumbprints(s), before);
     // EX01 answers on another port than the one pebble validates on: pebble finds nobody there.
     const elsewhere = await freePort();
     const r = await s.api.invoke('Request-AcmeCertificate', { Server: 'EX01', HttpPort: elsewhere });
     assert.equal(r.error?.code, 'ICX_ACME_CHALLENGE_FAILED', JSON.stringify(r.error));
+    assert.match(r.error!.message, /EX01 answered on port \d+ while the request ran/);
     assert.match(r.error!.message, /ex01\.contoso\.com/);
     assert.match(r.error!.message, /connection refused|Connection refused|Fetching/i);
     assert.deepEqual(await thumbprints(s), before);
