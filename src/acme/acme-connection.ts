@@ -5,6 +5,7 @@
 // Node 20 without native parts, and lets a caller drive each step (order, authorizations,
 // challenge, finalize) instead of only its all-in-one auto(): Interchange answers http-01 itself
 // and must tell "the CA refused" from "the CA could not validate the name" apart.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
@@ -37,6 +38,34 @@ acme.axios.interceptors.request.use((config) => {
   if (!config.timeout) config.timeout = REQUEST_TIMEOUT_MS;
   return config;
 });
+
+/** An RFC 8555 §6.7 problem document, or a challenge's `error`, as the CA sent it. */
+export interface AcmeProblem {
+  type?: string;
+  detail?: string;
+  subproblems?: Array<{ type?: string; detail?: string; identifier?: { value?: string } }>;
+}
+
+/**
+ * The last problem the CA sent during one operation. acme-client keeps only the detail text of
+ * a problem in the Error it throws; the type (urn:ietf:params:acme:error:…) is what tells a
+ * rate limit from a rejected name, so it is picked up from the response on its way past.
+ */
+const problems = new AsyncLocalStorage<{ last?: AcmeProblem }>();
+acme.axios.interceptors.response.use((response) => {
+  const slot = problems.getStore();
+  const data = response.data as (AcmeProblem & { status?: string; error?: AcmeProblem }) | undefined;
+  if (slot && data && typeof data === 'object') {
+    if (response.status >= 400 && /problem\+json/.test(String(response.headers?.['content-type'] ?? ''))) slot.last = data;
+    else if (data.status === 'invalid' && data.error) slot.last = data.error;
+  }
+  return response;
+});
+
+/** Runs one operation with the CA, remembering the problems it sends for acmeFailure. */
+export function capturingProblems<T>(work: () => Promise<T>): Promise<T> {
+  return problems.run({}, work);
+}
 
 function trustFor(directoryUrl: string, caCertificates: readonly Buffer[]): void {
   const origin = new URL(directoryUrl).origin;
@@ -144,6 +173,12 @@ export function acmeFailure(e: unknown, directoryUrl: string, during: string): I
   if (/^Attempting to read ACME directory|^Unable to locate API resource URL in ACME directory|^Failed to get nonce/.test(err.message ?? '')) {
     return new InterchangeError('ICX_ACME_DIRECTORY_UNREACHABLE', `${directoryUrl} does not answer as an ACME directory while ${during}: ${err.message}`, { cause: e, details: { directoryUrl } });
   }
-  const detail = err.message || String(e);
-  return new InterchangeError('ICX_ACME_CA_REFUSED', `The certification authority at ${directoryUrl} refused ${during}: ${detail}`, { cause: e, details: { directoryUrl, problemDetail: detail } });
+  const problem = problems.getStore()?.last;
+  const detail = problem?.detail || err.message || String(e);
+  const type = problem?.type ?? null;
+  const sub = (problem?.subproblems ?? []).map((x) => `${x.identifier?.value ?? '?'}: ${x.detail ?? x.type ?? ''}`);
+  return new InterchangeError('ICX_ACME_CA_REFUSED', `The certification authority at ${directoryUrl} refused ${during}: ${detail}${sub.length ? ` (${sub.join('; ')})` : ''}${type ? ` [${type}]` : ''}`, {
+    cause: e,
+    details: { directoryUrl, problemType: type, problemDetail: detail, subproblems: problem?.subproblems ?? [] },
+  });
 }

@@ -4,7 +4,7 @@ import acme from 'acme-client';
 import { readCertificateData } from '../certificates/containers.js';
 import { createCertificateRequest } from '../certificates/generate.js';
 import { InterchangeError } from '../errors/interchange-error.js';
-import { type AcmeAccountSettings, acmeClient, acmeFailure, probeDirectory } from './acme-connection.js';
+import { type AcmeAccountSettings, acmeClient, acmeFailure, capturingProblems, probeDirectory } from './acme-connection.js';
 import { startHttp01Responder } from './http01-responder.js';
 
 /** A new account key: ECDSA P-256, which every ACME CA accepts and is cheap to sign with. */
@@ -17,26 +17,30 @@ export async function createAccountKeyPem(): Promise<string> {
  * its URL. The CA checks the contact addresses and the external account binding here, so a
  * refusal reaches the administrator at New-AcmeAccount, not at the first request.
  */
-export async function registerAccount(settings: AcmeAccountSettings, contact: readonly string[], termsOfServiceAgreed: boolean): Promise<string> {
-  const client = acmeClient(settings);
-  await probeDirectory(settings.directoryUrl, 'the account registration');
-  try {
-    await client.createAccount({ contact: contact.map((c) => `mailto:${c}`), termsOfServiceAgreed });
-    return client.getAccountUrl();
-  } catch (e) {
-    throw acmeFailure(e, settings.directoryUrl, 'the account registration');
-  }
+export function registerAccount(settings: AcmeAccountSettings, contact: readonly string[], termsOfServiceAgreed: boolean): Promise<string> {
+  return capturingProblems(async () => {
+    const client = acmeClient(settings);
+    await probeDirectory(settings.directoryUrl, 'the account registration');
+    try {
+      await client.createAccount({ contact: contact.map((c) => `mailto:${c}`), termsOfServiceAgreed });
+      return client.getAccountUrl();
+    } catch (e) {
+      throw acmeFailure(e, settings.directoryUrl, 'the account registration');
+    }
+  });
 }
 
 /** Replaces the account's contact addresses at the CA (RFC 8555 §7.3.2). */
-export async function updateAccountContact(settings: AcmeAccountSettings, contact: readonly string[]): Promise<void> {
-  const client = acmeClient(settings);
-  await probeDirectory(settings.directoryUrl, 'the contact update');
-  try {
-    await client.updateAccount({ contact: contact.map((c) => `mailto:${c}`) });
-  } catch (e) {
-    throw acmeFailure(e, settings.directoryUrl, 'the contact update');
-  }
+export function updateAccountContact(settings: AcmeAccountSettings, contact: readonly string[]): Promise<void> {
+  return capturingProblems(async () => {
+    const client = acmeClient(settings);
+    await probeDirectory(settings.directoryUrl, 'the contact update');
+    try {
+      await client.updateAccount({ contact: contact.map((c) => `mailto:${c}`) });
+    } catch (e) {
+      throw acmeFailure(e, settings.directoryUrl, 'the contact update');
+    }
+  });
 }
 
 export interface IssuedByAcme {
@@ -51,7 +55,11 @@ export interface IssuedByAcme {
  * anything, so a port that cannot be used fails before an order exists, and it is closed
  * whatever happens.
  */
-export async function issueCertificate(opts: { settings: AcmeAccountSettings; serverName: string; names: string[]; httpPort: number; keySize: number }): Promise<IssuedByAcme> {
+export function issueCertificate(opts: { settings: AcmeAccountSettings; serverName: string; names: string[]; httpPort: number; keySize: number }): Promise<IssuedByAcme> {
+  return capturingProblems(() => issue(opts));
+}
+
+async function issue(opts: { settings: AcmeAccountSettings; serverName: string; names: string[]; httpPort: number; keySize: number }): Promise<IssuedByAcme> {
   const { settings, names } = opts;
   const responder = await startHttp01Responder(opts.httpPort, opts.serverName);
   try {
@@ -84,7 +92,7 @@ export async function issueCertificate(opts: { settings: AcmeAccountSettings; se
           throw new InterchangeError(
             'ICX_ACME_CHALLENGE_FAILED',
             `The certification authority could not validate ${name} by http-01: ${detail}. ${opts.serverName} answered on port ${opts.httpPort} while the request ran; the CA connects to the port of its own setting (80 for a public CA): check that ${name} resolves to ${opts.serverName} for the CA and that the CA's port reaches port ${opts.httpPort} there.`,
-            { cause: e, details: { name, problemDetail: detail, httpPort: opts.httpPort } },
+            { cause: e, details: { name, problemType: failure.details?.problemType ?? null, problemDetail: detail, httpPort: opts.httpPort } },
           );
         }
       }

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { bytes } from '../support/interchange.js';
+import { bytes, secure } from '../support/interchange.js';
 import { startPebble, type Pebble } from '../support/pebble.js';
 import { withOpenssl } from '../support/pki.js';
 import { startPostfixNextHop, type PostfixNextHop } from '../support/postfix.js';
@@ -62,6 +62,7 @@ describe('Request-AcmeCertificate with pebble', { timeout: 300_000 }, () => {
     const r = await s.api.invoke('New-AcmeAccount', { DirectoryUrl: pebble.directoryUrl, ContactEmail: ['hostmaster@contoso.com'], AcmeServerCertificate: bytes(Buffer.from(pebble.tlsCaPem)) });
     assert.equal(r.error?.code, 'ICX_ACME_CA_REFUSED', JSON.stringify(r.error));
     assert.match(r.error!.message, /terms of service/i);
+    assert.match(String(r.error!.details?.problemType), /^urn:ietf:params:acme:error:/, 'the problem type travels with the detail');
     assert.deepEqual(await s.api.ok('Get-AcmeAccount'), []);
   });
 
@@ -101,6 +102,7 @@ describe('Request-AcmeCertificate with pebble', { timeout: 300_000 }, () => {
     const r = await s.api.invoke('Request-AcmeCertificate', { Server: 'EX01', HttpPort: elsewhere });
     assert.equal(r.error?.code, 'ICX_ACME_CHALLENGE_FAILED', JSON.stringify(r.error));
     assert.match(r.error!.message, /EX01 answered on port \d+ while the request ran/);
+    assert.equal(r.error!.details?.problemType, 'urn:ietf:params:acme:error:connection');
     assert.match(r.error!.message, /ex01\.contoso\.com/);
     assert.match(r.error!.message, /connection refused|Connection refused|Fetching/i);
     assert.deepEqual(await thumbprints(s), before);
@@ -181,6 +183,36 @@ describe('Request-AcmeCertificate for another server', { timeout: 180_000 }, () 
     } finally {
       await ex02?.close();
       await ex01.close();
+      await pebble.stop();
+    }
+  });
+});
+
+describe('New-AcmeAccount with external account binding', { timeout: 120_000 }, () => {
+  it('binds the account with the key id and HMAC key the CA gave, which the audit log never shows', async () => {
+    const hmac = Buffer.from('interchange-eab-test-hmac-key-0123456789').toString('base64url');
+    const pebble = await startPebble({ externalAccountMacKeys: { 'kid-contoso': hmac } });
+    const s = await startTestServer();
+    try {
+      const base = { DirectoryUrl: pebble.directoryUrl, ContactEmail: ['pki@contoso.com'], AcceptTermsOfService: true, AcmeServerCertificate: bytes(Buffer.from(pebble.tlsCaPem)) };
+      const unbound = await s.api.invoke('New-AcmeAccount', base);
+      assert.equal(unbound.error?.code, 'ICX_ACME_CA_REFUSED', JSON.stringify(unbound.error));
+      assert.match(unbound.error!.message, /externalAccountBinding/);
+      const half = await s.api.invoke('New-AcmeAccount', { ...base, ExternalAccountKeyId: 'kid-contoso' });
+      assert.equal(half.error?.code, 'ICX_PARAM_INVALID');
+      const wrong = await s.api.invoke('New-AcmeAccount', { ...base, ExternalAccountKeyId: 'kid-contoso', ExternalAccountHmacKey: secure(Buffer.from('another key entirely, 32 bytes!!').toString('base64url')) });
+      assert.equal(wrong.error?.code, 'ICX_ACME_CA_REFUSED', JSON.stringify(wrong.error));
+      assert.deepEqual(await s.api.ok('Get-AcmeAccount'), []);
+
+      const [account] = await s.api.ok('New-AcmeAccount', { ...base, ExternalAccountKeyId: 'kid-contoso', ExternalAccountHmacKey: secure(hmac) });
+      assert.equal(account.ExternalAccountKeyId, 'kid-contoso');
+      const [issued] = await s.api.ok('Request-AcmeCertificate', { DomainName: ['eab.contoso.com'], HttpPort: pebble.httpPort });
+      assert.deepEqual(issued.CertificateDomains, ['eab.contoso.com']);
+      const audit = JSON.stringify(await s.api.ok('Search-AdminAuditLog', { Cmdlets: ['New-AcmeAccount'] }));
+      assert.ok(!audit.includes(hmac), 'the HMAC key is not in the audit log');
+      assert.match(audit, /\*\*\*\*\*\*/);
+    } finally {
+      await s.close();
       await pebble.stop();
     }
   });

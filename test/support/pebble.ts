@@ -51,8 +51,9 @@ async function waitForLine(child: ChildProcess, out: () => string, pattern: RegE
 /**
  * Starts pebble-challtestsrv (DNS only: every name resolves to 127.0.0.1, no AAAA) and pebble,
  * whose validation authority asks that DNS server and connects to `httpPort` for http-01.
+ * With `externalAccountMacKeys` (key id → base64url HMAC key), pebble requires external account binding.
  */
-export async function startPebble(opts: { httpPort?: number } = {}): Promise<Pebble> {
+export async function startPebble(opts: { httpPort?: number; externalAccountMacKeys?: Record<string, string> } = {}): Promise<Pebble> {
   const dir = await tempDir('pebble');
   const children: ChildProcess[] = [];
   let log = '';
@@ -92,7 +93,8 @@ export async function startPebble(opts: { httpPort?: number } = {}): Promise<Peb
           httpPort,
           tlsPort,
           ocspResponderURL: '',
-          externalAccountBindingRequired: false,
+          externalAccountBindingRequired: !!opts.externalAccountMacKeys,
+          ...(opts.externalAccountMacKeys ? { externalAccountMACKeys: opts.externalAccountMacKeys } : {}),
         },
       }),
     );
