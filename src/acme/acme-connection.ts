@@ -129,7 +129,7 @@ export async function probeDirectory(directoryUrl: string, during: string): Prom
     directory = undefined;
   }
   if (answer.status !== 200 || typeof directory?.newNonce !== 'string') {
-    throw new InterchangeError('ICX_ACME_DIRECTORY_UNREACHABLE', `${directoryUrl} does not answer as an ACME directory (HTTP ${answer.status}${answer.status === 200 ? ', no newNonce in the answer' : ''}) while ${during}.`, {
+    throw new InterchangeError('ICX_ACME_DIRECTORY_UNREACHABLE', `${directoryUrl} does not answer as an ACME directory (HTTP ${answer.status}${answer.status === 200 ? ', no newNonce in the answer' : ''}) during ${during}.`, {
       details: { directoryUrl, status: answer.status },
     });
   }
@@ -139,7 +139,7 @@ function unreachable(directoryUrl: string, during: string, code: string, message
   const hint = TLS_TRUST_CODES.has(code)
     ? ' Its HTTPS certificate is not trusted: give the certificate of the CA that signed it with Set-AcmeAccount -AcmeServerCertificate (or New-AcmeAccount -AcmeServerCertificate).'
     : '';
-  return new InterchangeError('ICX_ACME_DIRECTORY_UNREACHABLE', `The ACME directory ${directoryUrl} can't be reached while ${during}: ${code ? `${code}: ` : ''}${message}.${hint}`, {
+  return new InterchangeError('ICX_ACME_DIRECTORY_UNREACHABLE', `The ACME directory ${directoryUrl} can't be reached during ${during}: ${code ? `${code}: ` : ''}${message}.${hint}`, {
     cause,
     details: { directoryUrl, code: code || null },
   });
@@ -171,7 +171,7 @@ export function acmeFailure(e: unknown, directoryUrl: string, during: string): I
   // acme-client's retry handler, once out of retries for a request that got no answer, fails on the missing response.
   if (e instanceof TypeError && /reading 'config'/.test(err.message)) return unreachable(directoryUrl, during, '', 'the connection failed, also when tried again', e);
   if (/^Attempting to read ACME directory|^Unable to locate API resource URL in ACME directory|^Failed to get nonce/.test(err.message ?? '')) {
-    return new InterchangeError('ICX_ACME_DIRECTORY_UNREACHABLE', `${directoryUrl} does not answer as an ACME directory while ${during}: ${err.message}`, { cause: e, details: { directoryUrl } });
+    return new InterchangeError('ICX_ACME_DIRECTORY_UNREACHABLE', `${directoryUrl} does not answer as an ACME directory during ${during}: ${err.message}`, { cause: e, details: { directoryUrl } });
   }
   const problem = problems.getStore()?.last;
   const detail = problem?.detail || err.message || String(e);

@@ -57,6 +57,15 @@ describe('Request-AcmeCertificate with pebble', { timeout: 300_000 }, () => {
     assert.deepEqual(await s.api.ok('Get-AcmeAccount'), []);
   });
 
+  it('refuses a URL that answers but is no ACME directory', async () => {
+    const r = await s.api.invoke('New-AcmeAccount', { DirectoryUrl: pebble.directoryUrl.replace(/\/dir$/, '/no-such-directory'), AcceptTermsOfService: true, AcmeServerCertificate: bytes(Buffer.from(pebble.tlsCaPem)) });
+    assert.equal(r.error?.code, 'ICX_ACME_DIRECTORY_UNREACHABLE', JSON.stringify(r.error));
+    assert.match(r.error!.message, /does not answer as an ACME directory \(HTTP 404\) during the account registration/);
+    const http = await s.api.invoke('New-AcmeAccount', { DirectoryUrl: pebble.directoryUrl.replace(/^https:/, 'http:'), AcceptTermsOfService: true });
+    assert.equal(http.error?.code, 'ICX_PARAM_INVALID');
+    assert.deepEqual(await s.api.ok('Get-AcmeAccount'), []);
+  });
+
   it("passes on the CA's problem detail when it refuses the account", async () => {
     // pebble, like Let's Encrypt, refuses an account that did not agree to its terms of service.
     const r = await s.api.invoke('New-AcmeAccount', { DirectoryUrl: pebble.directoryUrl, ContactEmail: ['hostmaster@contoso.com'], AcmeServerCertificate: bytes(Buffer.from(pebble.tlsCaPem)) });
