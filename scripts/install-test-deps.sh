@@ -7,7 +7,8 @@ need=()
 # swaks needs the two Perl TLS modules for --tls (they are only "recommended", so name them).
 # systemd only for systemd-analyze (the unit test); these machines do not boot it.
 # prometheus (server and promtool) for the metrics test, which runs its own instance on a port of its own.
-for pkg in postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl tmux chromium postgresql systemd prometheus; do
+# pebble (pebble and pebble-challtestsrv) is the ACME server of the ACME tests (test/acme), started on ports of their own.
+for pkg in postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl tmux chromium postgresql systemd prometheus pebble; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # ip (netns, veth, bridge) for the namespace lab (test/lab); a slim image may lack it.

@@ -175,6 +175,47 @@ export class CertificateStore {
   }
 
   /**
+   * Installs a certificate a CA just issued for a key made on this server (Request-AcmeCertificate):
+   * the key is sealed like every other, the chain kept with it, and a root that came with the chain
+   * joins the server's trusted roots, as an import does.
+   */
+  async installIssued(
+    serverName: string,
+    issued: { certificates: Buffer[]; privateKeyPkcs8: Buffer },
+    opts: { friendlyName: string; services: ExchangeService[]; privateKeyExportable: boolean },
+  ): Promise<CertificateRecord> {
+    const server = await this.server(serverName);
+    const [leaf, ...chain] = issued.certificates;
+    if (!leaf || !privateKeyMatchesCertificate(issued.privateKeyPkcs8, leaf)) {
+      throw serverSideError('ICX_CERT_KEY_MISMATCH', server.name, 'The certificate the CA returned is not for the key this server made for the request.');
+    }
+    const thumbprint = thumbprintOf(leaf);
+    return this.deps.directory.exclusive(async (tx) => {
+      if (await tx.getCertificate(server.name, thumbprint)) {
+        throw serverSideError('ICX_CERT_EXISTS', server.name, `Cannot import certificate. A certificate with the thumbprint ${thumbprint} already exists.`);
+      }
+      const record: CertificateRecord = {
+        serverName: server.name,
+        thumbprint,
+        der: leaf,
+        requestDer: null,
+        privateKey: this.deps.vault.seal(issued.privateKeyPkcs8),
+        friendlyName: opts.friendlyName,
+        services: opts.services,
+        privateKeyExportable: opts.privateKeyExportable,
+        chain,
+        createdAt: this.deps.clock(),
+      };
+      await tx.insertCertificate(record);
+      for (const der of chain) {
+        const f = readCertificateFacts(der);
+        if (f.isSelfSigned && f.isCertificateAuthority) await tx.insertTrustedRoot({ serverName: server.name, thumbprint: f.thumbprint, der });
+      }
+      return record;
+    });
+  }
+
+  /**
    * Installs a certificate from a PFX, PEM or PKCS#7 file. A certificate
    * without a key that answers one of the server's pending requests completes
    * that request. Roots that came in the file join the server's trusted roots,

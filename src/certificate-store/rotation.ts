@@ -11,6 +11,8 @@ export interface RotationStep {
   oldThumbprint: string | null;
   newThumbprint: string;
   tlsCertificateName: string;
+  /** The connector's TlsCertificateName is rewritten: the new certificate has another issuer or subject than the old one. */
+  tlsCertificateNameChanged: boolean;
   /** What happens to the old certificate on that server. */
   oldCertificate: 'Removed' | 'Kept' | 'NotInstalled';
   /** The new certificate was copied to this server from another server's store. */
@@ -80,6 +82,11 @@ export async function rotateCertificate(
     const affected: SendConnectorRecord[] = (await tx.listSendConnectors()).filter(
       (c) => c.tlsCertificateName && identifierMatches(parseSmtpX509Identifier(c.tlsCertificateName), oldCert.facts),
     );
+    // A renewal with the same issuer and subject is already named by the connectors, which are then left
+    // as the administrator wrote them. A replacement from another CA, or for another subject (an ACME
+    // certificate replacing one from the company CA), is named by none of them: each one is re-pointed
+    // in this same transaction, or the transport would find nothing to present (454 4.7.5).
+    const renamed = new Set(affected.filter((c) => !identifierMatches(parseSmtpX509Identifier(c.tlsCertificateName!), source.facts)).map((c) => c.guid));
     const serversInScope = new Set<string>([...affected.flatMap((c) => c.sourceTransportServers), ...servers.filter((s) => certsByServer.get(s.name)!.some((c) => c.thumbprint === oldTp)).map((s) => s.name)]);
 
     const steps: RotationStep[] = [];
@@ -103,10 +110,11 @@ export async function rotateCertificate(
         );
       }
       for (const c of affected.filter((x) => x.sourceTransportServers.includes(server))) {
-        steps.push({ connector: c.name, server, oldThumbprint: hasOld ? oldTp : null, newThumbprint: newTp, tlsCertificateName: newName, oldCertificate: !hasOld ? 'NotInstalled' : opts.removeOld ? 'Removed' : 'Kept', deployed: toDeploy.includes(server) });
+        const changed = renamed.has(c.guid);
+        steps.push({ connector: c.name, server, oldThumbprint: hasOld ? oldTp : null, newThumbprint: newTp, tlsCertificateName: changed ? newName : c.tlsCertificateName!, tlsCertificateNameChanged: changed, oldCertificate: !hasOld ? 'NotInstalled' : opts.removeOld ? 'Removed' : 'Kept', deployed: toDeploy.includes(server) });
       }
       if (!affected.some((x) => x.sourceTransportServers.includes(server)) && hasOld) {
-        steps.push({ connector: '', server, oldThumbprint: oldTp, newThumbprint: newTp, tlsCertificateName: newName, oldCertificate: opts.removeOld ? 'Removed' : 'Kept', deployed: toDeploy.includes(server) });
+        steps.push({ connector: '', server, oldThumbprint: oldTp, newThumbprint: newTp, tlsCertificateName: newName, tlsCertificateNameChanged: false, oldCertificate: opts.removeOld ? 'Removed' : 'Kept', deployed: toDeploy.includes(server) });
       }
     }
     if (problems.length) {
@@ -128,7 +136,7 @@ export async function rotateCertificate(
       const replacement = (certsByServer.get(server) ?? []).find((c) => c.thumbprint === newTp);
       if (replacement && !toDeploy.includes(server) && !replacement.services.includes('SMTP')) await tx.updateCertificate({ ...replacement.record, services: [...replacement.services, 'SMTP'] });
     }
-    for (const c of affected) {
+    for (const c of affected.filter((x) => renamed.has(x.guid))) {
       await tx.updateSendConnector({ ...c, tlsCertificateName: newName, whenChanged: new Date(Math.max(Date.now(), c.whenChanged.getTime() + 1)) });
     }
     if (opts.removeOld) for (const server of serversInScope) if ((certsByServer.get(server) ?? []).some((c) => c.thumbprint === oldTp)) await tx.deleteCertificate(server, oldTp);

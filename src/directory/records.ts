@@ -18,6 +18,30 @@ export interface OrganizationRecord {
    * it stops at start instead of sealing its own secrets under another key. Absent in organizations made before it.
    */
   keyCheck?: EncryptedSecret;
+  /** The organization's ACME account (New-AcmeAccount), used by every server's Request-AcmeCertificate. */
+  acmeAccount?: AcmeAccountRecord;
+}
+
+/**
+ * An account with an ACME certification authority (RFC 8555 §7.3). One per organization, as Exchange keeps
+ * certificate policy organization-wide: each server requests its own certificates with it.
+ */
+export interface AcmeAccountRecord {
+  directoryUrl: string;
+  /** E-mail addresses, without mailto:. */
+  contact: string[];
+  /** The account's URL at the CA (its "kid"), given when the CA created it. */
+  accountUrl: string;
+  /** The account key as PKCS#8 PEM, sealed like certificate private keys. */
+  accountKey: EncryptedSecret;
+  /** External account binding (RFC 8555 §7.3.4), for CAs that tie ACME accounts to a customer account. */
+  externalAccountKeyId: string | null;
+  externalAccountHmacKey: EncryptedSecret | null;
+  /** CA certificates (DER) trusted for the HTTPS connection to this directory only, besides the platform's roots. */
+  acmeServerCertificates: Buffer[];
+  termsOfServiceAgreed: boolean;
+  whenCreated: Date;
+  whenChanged: Date;
 }
 
 export interface TransportServiceSettings {

@@ -61,6 +61,12 @@ export const ERROR_CATALOG = {
   ICX_CERT_NOT_SMTP: { category: 'InvalidOperation', httpStatus: 409, summary: 'The matching certificate is not enabled for SMTP.' },
   ICX_CERT_ROTATION_FAILED: { category: 'InvalidOperation', httpStatus: 409, summary: 'A certificate rotation could not be completed and was rolled back.' },
 
+  // ACME (RFC 8555) issuance
+  ICX_ACME_ACCOUNT_MISSING: { category: 'ObjectNotFound', httpStatus: 404, summary: 'The organization has no ACME account: create one with New-AcmeAccount.' },
+  ICX_ACME_CA_REFUSED: { category: 'InvalidOperation', httpStatus: 502, summary: "The ACME certification authority refused a request; the error carries the CA's problem type and detail (RFC 8555 §6.7)." },
+  ICX_ACME_DIRECTORY_UNREACHABLE: { category: 'ConnectionError', httpStatus: 502, summary: 'The ACME directory URL cannot be reached, its HTTPS certificate is not trusted, or it answers with something that is not an ACME directory.' },
+  ICX_ACME_CHALLENGE_FAILED: { category: 'InvalidOperation', httpStatus: 502, summary: 'The certification authority could not validate a name: its http-01 check of the server failed, with the CA\'s problem detail.' },
+
   // Connectors
   ICX_CONNECTOR_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The connector settings break one of Exchange\'s rules.' },
   ICX_TLS_CERT_NAME_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'TlsCertificateName is not a valid certificate identifier.' },

@@ -119,11 +119,12 @@ export const certificateRotationStepType = defineObjectType({
     { name: 'OldThumbprint', type: 'String' },
     { name: 'NewThumbprint', type: 'String' },
     { name: 'TlsCertificateName', type: 'String' },
+    { name: 'TlsCertificateNameChanged', type: 'Boolean' },
     { name: 'OldCertificate', type: 'String' },
     { name: 'Deployed', type: 'Boolean' },
   ],
   defaultTableView: ['Connector', 'Server', 'OldCertificate', 'NewThumbprint'],
-  defaultListView: ['Connector', 'Server', 'OldThumbprint', 'NewThumbprint', 'TlsCertificateName', 'OldCertificate', 'Deployed'],
+  defaultListView: ['Connector', 'Server', 'OldThumbprint', 'NewThumbprint', 'TlsCertificateName', 'TlsCertificateNameChanged', 'OldCertificate', 'Deployed'],
 });
 
 export const certificateAlertType = defineObjectType({
@@ -193,7 +194,7 @@ async function target(ctx: CmdletContext, p: Record<string, unknown>): Promise<{
   return { server, thumbprint: typeof p.Thumbprint === 'string' ? p.Thumbprint.trim().toUpperCase() : undefined };
 }
 
-function view(c: EvaluatedCertificate) {
+export function view(c: EvaluatedCertificate) {
   return toExchangeCertificate(c.record, c.server, { facts: c.status === 'PendingRequest' ? null : c.facts, status: c.status, rootCAType: c.rootCAType }, c.pending?.subject, c.pending?.domainNames);
 }
 
@@ -455,7 +456,7 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
     name: 'Switch-ExchangeCertificate',
     synopsis: 'Rotates a certificate in one step: every Send connector that names it, on every source server, without stopping mail flow.',
     description:
-      "Interchange's answer to the renewal problem of Exchange: checks that the new certificate is installed, valid, has a private key and SMTP on every source server of every Send connector whose TlsCertificateName names the old one (or copies it there with -DeployToSourceServers), then in one transaction sets TlsCertificateName from the new certificate's Issuer and Subject and removes the old certificate from every server. If any check fails, nothing changes, and the error names the command that gets past it; -WhatIf runs the same checks, so it shows that refusal before anything changes. Running transports use the new certificate from their next session. -DeployToSourceServers copies the certificate with its private key even when the key is not exportable: PrivateKeyExportable guards export to a file, out of the organization, while every server's keys already live in the organization's store sealed under the organization's key, where the copy stays (with the same PrivateKeyExportable); Exchange's Service Host places its Auth certificate on every server the same way. So a renewed certificate imported on one server without -PrivateKeyExportable $true needs no export and no second import.",
+      "Interchange's answer to the renewal problem of Exchange: checks that the new certificate is installed, valid, has a private key and SMTP on every source server of every Send connector whose TlsCertificateName names the old one (or copies it there with -DeployToSourceServers), then in one transaction removes the old certificate from every server and, when the new certificate has another Issuer or Subject (a certificate from another CA, such as one from Request-AcmeCertificate), sets those connectors' TlsCertificateName to name it; a renewal with the same Issuer and Subject leaves them as they are. If any check fails, nothing changes, and the error names the command that gets past it; -WhatIf runs the same checks, so it shows that refusal before anything changes. Running transports use the new certificate from their next session. -DeployToSourceServers copies the certificate with its private key even when the key is not exportable: PrivateKeyExportable guards export to a file, out of the organization, while every server's keys already live in the organization's store sealed under the organization's key, where the copy stays (with the same PrivateKeyExportable); Exchange's Service Host places its Auth certificate on every server the same way. So a renewed certificate imported on one server without -PrivateKeyExportable $true needs no export and no second import.",
     parameters: [
       { name: 'Thumbprint', type: 'String', position: 0, mandatory: true, description: 'The certificate being replaced.' },
       { name: 'NewThumbprint', type: 'String', position: 1, mandatory: true, description: 'The certificate replacing it.' },
@@ -484,7 +485,7 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       checkThumbprintSyntax(newTp);
       const opts = { oldThumbprint: oldTp, newThumbprint: newTp, removeOld: !p.KeepOldCertificate, deploy: !!p.DeployToSourceServers };
       const plan = await rotateCertificate(store, ctx.services.directory, { ...opts, apply: false });
-      const summary = plan.steps.map((s) => `${s.server}${s.connector ? ` (${s.connector})` : ''}: ${s.deployed ? 'deploy new, ' : ''}TlsCertificateName "${s.tlsCertificateName}", old certificate ${s.oldCertificate}`).join('; ');
+      const summary = plan.steps.map((s) => `${s.server}${s.connector ? ` (${s.connector})` : ''}: ${s.deployed ? 'deploy new, ' : ''}TlsCertificateName "${s.tlsCertificateName}"${s.tlsCertificateNameChanged ? ' (new issuer or subject)' : ''}, old certificate ${s.oldCertificate}`).join('; ');
       if (!ctx.shouldProcess(`Replace certificate ${oldTp} with ${newTp}: ${summary || 'no connector or server uses it'}.`, oldTp)) return;
       ctx.objectModified = oldTp;
       const done = await rotateCertificate(store, ctx.services.directory, { ...opts, apply: true });
@@ -495,6 +496,7 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
         OldThumbprint: s.oldThumbprint,
         NewThumbprint: s.newThumbprint,
         TlsCertificateName: s.tlsCertificateName,
+        TlsCertificateNameChanged: s.tlsCertificateNameChanged,
         OldCertificate: s.oldCertificate,
         Deployed: s.deployed,
       }));
