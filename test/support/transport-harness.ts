@@ -249,14 +249,21 @@ export async function submitMessage(port: number, opts: { messageId: string; to:
   }
 }
 
-/** Every row of a server's receive protocol log so far (none before its first file). */
-export async function receiveLog(s: TestServer): Promise<ProtocolLogRow[]> {
+/**
+ * Every row of a server's send or receive protocol log so far (none before its first file).
+ * The transport appends rows in batches: flush them first, as Get-ConnectorCertificateUsage does.
+ */
+export async function protocolLog(s: TestServer, kind: 'Receive' | 'Send' = 'Receive'): Promise<ProtocolLogRow[]> {
+  await s.transport.flushLogs();
   const [svc] = await s.api.ok('Get-TransportService', { Identity: s.server.serverName });
   const rows: ProtocolLogRow[] = [];
   try {
-    for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
+    for await (const r of readProtocolLogs(kind === 'Receive' ? svc.ReceiveProtocolLogPath : svc.SendProtocolLogPath)) rows.push(r);
   } catch {
     /* no log file yet */
   }
   return rows;
 }
+
+/** Every row of a server's receive protocol log so far. */
+export const receiveLog = (s: TestServer): Promise<ProtocolLogRow[]> => protocolLog(s, 'Receive');

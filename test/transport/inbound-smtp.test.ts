@@ -8,7 +8,7 @@ import { createTestPki, pfx } from '../support/pki.js';
 import { opensslSClientStartTls, swaks } from '../support/smtp-tools.js';
 import { parseSendingCertificateRow, readProtocolLogs, type ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import { bytes, secure } from '../support/interchange.js';
-import { RawSmtp, startRecordingSink, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
+import { RawSmtp, receiveLog, startRecordingSink, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
 
 /** Mail for fabrikam.com waits in Retry (nothing listens on port 1), so it stays visible in the queue. */
 async function holdingConnector(s: TestServer): Promise<void> {
@@ -75,6 +75,7 @@ test('openssl s_client sees the certificate Exchange would select: the default s
     assert.equal(usage.Server, 'EX01');
     assert.equal(usage.IsInstalled, true);
     assert.equal(usage.Subject, 'CN=*.contoso.com');
+    await s.transport.flushLogs();
     const [svc] = await s.api.ok('Get-TransportService', { Identity: 'EX01' });
     const rows: ProtocolLogRow[] = [];
     for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
@@ -214,12 +215,6 @@ test('RequireTLS, RemoteIPRanges (most specific wins) and permission groups on R
   }
 });
 
-async function receiveLog(s: TestServer): Promise<ProtocolLogRow[]> {
-  const [svc] = await s.api.ok('Get-TransportService', { Identity: s.server.serverName });
-  const rows: ProtocolLogRow[] = [];
-  for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
-  return rows;
-}
 
 test('anonymous senders reach the accepted domains only: 550 5.7.54 for any other until the connector grants relay with Add-ADPermission', { timeout: 60_000 }, async () => {
   const s = await startTestServer({ anonymousRelay: false });

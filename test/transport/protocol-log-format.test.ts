@@ -406,6 +406,22 @@ test('rows are buffered and appended in order; beyond maxBufferedBytes they are 
     assert.ok(rows.every((r, i) => r.sequenceNumber === i && r.data === `RCPT TO:<u${i}@contoso.com>`));
     await w.close();
 
+    // A lone row is not held until someone flushes: the batch goes out by itself.
+    const lone = new ProtocolLogWriter({ directory: path.join(dir, 'lone'), kind: 'Receive', maxFileSize: 0, maxDirectorySize: 0, maxAge: 0 });
+    new ProtocolLogSession(lone, { connectorId: 'c' }).received('EHLO lone.test');
+    const deadline = Date.now() + 5000;
+    let seen = false;
+    while (!seen && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      try {
+        for await (const r of readProtocolLogs(path.join(dir, 'lone'))) if (r.data === 'EHLO lone.test') seen = true;
+      } catch {
+        /* the folder is not there yet */
+      }
+    }
+    assert.ok(seen, 'the row reached its file without a flush');
+    await lone.close();
+
     const errors: unknown[] = [];
     const small = new ProtocolLogWriter({ directory: path.join(dir, 'small'), kind: 'Receive', maxFileSize: 0, maxDirectorySize: 0, maxAge: 0, maxBufferedBytes: 1000, onError: (e) => errors.push(e) });
     const s2 = new ProtocolLogSession(small, { connectorId: 'c' });

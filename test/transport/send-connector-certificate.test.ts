@@ -31,6 +31,7 @@ async function send(s: TestServer, subject: string): Promise<void> {
 }
 
 async function sendRows(s: TestServer): Promise<ProtocolLogRow[]> {
+  await s.transport.flushLogs();
   const [svc] = await s.api.ok('Get-TransportService', { Identity: 'EX01' });
   const rows: ProtocolLogRow[] = [];
   for await (const r of readProtocolLogs(svc.SendProtocolLogPath)) rows.push(r);

@@ -9,25 +9,16 @@ import { test } from 'node:test';
 import type { MailUserRecord } from '../../src/directory/records.js';
 import { hashPassword, passwordWeakness, verifyPassword } from '../../src/security/password-hash.js';
 import { MailUserAccounts, VerificationLimit } from '../../src/transport/inbound/accounts.js';
-import { readProtocolLogs, type ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
+import type { ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import { secure } from '../support/interchange.js';
 import { startPostfixNextHop } from '../support/postfix.js';
 import { freePort, swaks } from '../support/smtp-tools.js';
-import { RawSmtp, startRecordingSink, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
+import { protocolLog, RawSmtp, startRecordingSink, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
 
 const PASSWORD = 'Sm7p-Auth-Secret!';
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
-async function receiveLog(s: TestServer, kind: 'Receive' | 'Send' = 'Receive'): Promise<ProtocolLogRow[]> {
-  const [svc] = await s.api.ok('Get-TransportService', { Identity: s.server.serverName });
-  const rows: ProtocolLogRow[] = [];
-  try {
-    for await (const r of readProtocolLogs(kind === 'Receive' ? svc.ReceiveProtocolLogPath : svc.SendProtocolLogPath)) rows.push(r);
-  } catch {
-    /* no log file yet */
-  }
-  return rows;
-}
+const receiveLog = (s: TestServer, kind: 'Receive' | 'Send' = 'Receive'): Promise<ProtocolLogRow[]> => protocolLog(s, kind);
 
 /** Every file under dir whose bytes contain needle (logs, spool, directory, WAL). */
 async function filesContaining(dir: string, needle: string): Promise<string[]> {

@@ -230,7 +230,7 @@ export function messageTrackingCmdlets(): CmdletDeclaration[] {
           return forward(ctx, server.name, rest);
         }
         // Events tracked before this call are in the files when the search starts.
-        await ctx.services.transport?.flushMessageTracking?.();
+        await ctx.services.transport?.flushLogs?.();
         directory = messageTrackingSettings(server.transport).directory;
       }
       const { rows, more } = await searchMessageTracking(directory, p, limit);

@@ -145,6 +145,8 @@ export function protocolLogCmdlets(store: CertificateStore): CmdletDeclaration[]
         if (!st.isDirectory()) throw new InterchangeError('ICX_PROTOCOL_LOG_UNREADABLE', `"${logPath}" is a file, not a folder: give -LogPath the folder that holds the SEND*.LOG/RECV*.LOG files.`, { parameter: 'LogPath' });
         folders = (await findProtocolLogFolders(logPath, { recurse: p.Recurse === true })).map((f) => ({ path: f, server: onlyServer?.name }));
       } else {
+        // Rows logged before this call are in the files when the reading starts.
+        await ctx.services.transport?.flushLogs?.();
         const scope = onlyServer ? [onlyServer] : connector ? servers.filter((s) => connector.sourceTransportServers.some((n) => sameText(n, s.name))) : servers;
         folders = [];
         for (const s of scope) {

@@ -19,8 +19,8 @@ export interface TransportServiceControl {
   queues?: QueueViewer;
   /** This server's record as the configuration in effect holds it (what answers while the directory cannot). */
   runningServer?(): ServerRecord;
-  /** Resolves once every message tracking event tracked so far is in its file (Get-MessageTrackingLog reads after it). */
-  flushMessageTracking?(): Promise<void>;
+  /** Resolves once every protocol log row and tracking event so far is in its file (the log-reading cmdlets read after it). */
+  flushLogs?(): Promise<void>;
 }
 
 /** The ring of mail flow samples of this server's transport. */

@@ -53,6 +53,15 @@ interface OpenFile {
 const unlimited = (n: number): boolean => !n || !Number.isFinite(n);
 
 /**
+ * Rows wait up to this long, or until this many bytes are queued, before one
+ * append takes them all: a write per event-loop turn cost the relay over a
+ * quarter of its rate with message tracking on (docs/benchmarks.md). Readers
+ * that need every row so far call flush().
+ */
+const BATCH_DELAY_MS = 50;
+const BATCH_BYTES = 256 * 1024;
+
+/**
  * Appends lines to Exchange-format log files (protocol logs, message tracking
  * logs). writeLine() only buffers (the SMTP session and the delivery never wait
  * on the disk); a single drain loop appends buffered lines in order, starting
@@ -71,6 +80,8 @@ export class RotatingLogWriter {
   private dropped = 0;
   private readonly maxBufferedBytes: number;
   private draining: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private current: OpenFile | undefined;
   private closed = false;
 
@@ -122,7 +133,10 @@ export class RotatingLogWriter {
 
   /** Resolves when every row written before the call is in its file. */
   async flush(): Promise<void> {
-    while (this.draining) await this.draining;
+    while (this.draining || this.timer || this.immediate) {
+      if (!this.draining) this.startDrain();
+      await this.draining;
+    }
   }
 
   async close(): Promise<void> {
@@ -138,13 +152,26 @@ export class RotatingLogWriter {
   }
 
   private kick(): void {
+    if (this.draining || this.immediate) return;
+    if (this.queuedBytes >= BATCH_BYTES) {
+      // Never in the writer's own turn: writeLine() stays a buffer append.
+      this.immediate = setImmediate(() => this.startDrain());
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.startDrain(), BATCH_DELAY_MS);
+      this.timer.unref();
+    }
+  }
+
+  private startDrain(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
     if (this.draining) return;
-    this.draining = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.drain())
-      .finally(() => {
-        this.draining = undefined;
-        if (this.queue.length > 0) this.kick();
-      });
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.queue.length > 0) this.kick();
+    });
   }
 
   private async drain(): Promise<void> {

@@ -256,8 +256,9 @@ export class TransportService implements TransportServiceControl {
     };
   }
 
-  flushMessageTracking(): Promise<void> {
-    return this.trackingLog.flush();
+  /** Resolves once every protocol log row and tracking event written so far is in its file. */
+  async flushLogs(): Promise<void> {
+    await Promise.all([this.sendLog.flush(), this.receiveLog.flush(), this.trackingLog.flush()]);
   }
 
   runningServer(): ServerRecord {
@@ -315,7 +316,7 @@ export class TransportService implements TransportServiceControl {
       await this.engine.pause(grace);
       // Nothing is processed any more: make that durable, or a restart would count the last deliveries as crashes.
       this.journal.checkpoint();
-      await Promise.all([this.sendLog.flush(), this.receiveLog.flush(), this.trackingLog.flush()]);
+      await this.flushLogs();
       this.state = 'Stopped';
       this.opts.logger.info({ server: this.serverName }, 'Microsoft Exchange Transport service stopped');
     });
