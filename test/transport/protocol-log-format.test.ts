@@ -484,3 +484,13 @@ test('latestSendingCertificates: per connector, the newest Sending certificate r
     assert.equal(one[0].remoteEndpoint, '127.0.0.1:2525');
   });
 });
+
+test('formatDateTime, which reuses the text of the second it last formatted, always equals toISOString', async () => {
+  const { formatDateTime } = await import('../../src/transport/logging/exchange-log-text.js');
+  const times = [
+    Date.UTC(2025, 2, 4, 9, 59, 59, 999), Date.UTC(2025, 2, 4, 10, 0, 0, 0), Date.UTC(2025, 2, 4, 10, 0, 0, 7),
+    Date.UTC(2025, 2, 4, 10, 0, 1, 7), Date.UTC(2025, 2, 4, 10, 0, 0, 500), Date.UTC(2024, 11, 31, 23, 59, 59, 1),
+    Date.UTC(2025, 0, 1, 0, 0, 0, 1), 0, -1, -999, -1000, Date.UTC(1969, 11, 31, 23, 59, 58, 3),
+  ];
+  for (const t of [...times, ...times.reverse()]) assert.equal(formatDateTime(new Date(t)), new Date(t).toISOString(), String(t));
+});

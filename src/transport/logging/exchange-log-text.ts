@@ -7,12 +7,24 @@ export const CRLF = '\r\n';
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
+// Every log row starts with a timestamp and most rows of a busy second share
+// all but the milliseconds: the rest is formatted once per second.
+let memoSecond = NaN;
+let memoPrefix = '';
+const MILLIS = Array.from({ length: 1000 }, (_, i) => `.${pad(i, 3)}Z`);
+
 /** `yyyy-MM-ddTHH:mm:ss.fffZ`, always UTC. */
 export function formatDateTime(d: Date): string {
-  return (
-    `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
-    `T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}Z`
-  );
+  const ms = d.getTime();
+  const millis = ((ms % 1000) + 1000) % 1000;
+  const second = ms - millis;
+  if (second !== memoSecond) {
+    memoSecond = second;
+    memoPrefix =
+      `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
+      `T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  }
+  return memoPrefix + MILLIS[millis];
 }
 
 /** `yyyyMMddHH` in UTC: current Exchange starts one file set per hour. */
@@ -26,8 +38,11 @@ export function hourlyDatePart(d: Date): string {
  * doubled. Nothing else is escaped (connector ids such as `EX01\Default EX01`
  * keep their backslash).
  */
+const NEEDS_ESCAPING = /[\r\n,"]/;
+
 export function csvField(value: string | undefined): string {
   if (!value) return '';
+  if (!NEEDS_ESCAPING.test(value)) return value;
   let v = value;
   if (v.includes('\r') || v.includes('\n')) v = v.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
   if (v.includes(',') || v.includes('"')) v = `"${v.replace(/"/g, '""')}"`;

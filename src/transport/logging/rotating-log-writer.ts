@@ -14,7 +14,7 @@ export interface RotatingLogSettings {
 
 /** How one kind of log names its files and starts them. */
 export interface LogFileNaming {
-  /** The part of a file name that changes with time (`yyyyMMddHH`): a new file starts when it changes. */
+  /** The part of a file name that changes with time (`yyyyMMddHH`): a new file starts when it changes; at most hourly, the writer relies on it. */
   datePart(at: Date): string;
   fileName(at: Date, instance: number): string;
   /** A file of this log, or undefined; sortKey orders the files oldest first. */
@@ -162,6 +162,19 @@ export class RotatingLogWriter {
     }
   }
 
+  // File sets start at most hourly (LogFileNaming.datePart): rows of the same hour share the text.
+  private hourMemo = NaN;
+  private datePartMemo = '';
+
+  private datePartOf(at: Date): string {
+    const hour = Math.floor(at.getTime() / 3_600_000);
+    if (hour !== this.hourMemo) {
+      this.hourMemo = hour;
+      this.datePartMemo = this.naming.datePart(at);
+    }
+    return this.datePartMemo;
+  }
+
   private startDrain(): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
@@ -208,10 +221,10 @@ export class RotatingLogWriter {
         }
         const rowBytes = Buffer.byteLength(op.text);
         if (batchAt !== undefined) {
-          const datePart = this.naming.datePart(op.at);
+          const datePart = this.datePartOf(op.at);
           const base = this.current?.datePart === datePart ? this.current.size : this.headerBytes(op.at);
           const fits = unlimited(this.settings.maxFileSize) || base + batchBytes + rowBytes <= this.settings.maxFileSize;
-          if (this.naming.datePart(batchAt) !== datePart || !fits) await flushBatch();
+          if (this.datePartOf(batchAt) !== datePart || !fits) await flushBatch();
         }
         batch.push(op.text);
         batchBytes += rowBytes;

@@ -13,6 +13,11 @@ export class RecipientResolver {
     }
   }
 
+  /** False when no address resolves elsewhere (no mail users): callers skip the per-recipient lookups. */
+  get resolvesAny(): boolean {
+    return this.targets.size > 0;
+  }
+
   /** The ExternalEmailAddress a mail user's address resolves to; undefined for any other address. */
   targetOf(recipient: string): string | undefined {
     return this.targets.get(recipient.toLowerCase());

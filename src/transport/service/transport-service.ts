@@ -18,6 +18,8 @@ import { createQueueViewer, queueLengths, stoppedError } from '../delivery/queue
 import type { AuthThrottlePolicy } from '../inbound/auth-throttle.js';
 import { ReceiveListeners } from '../inbound/receive-listeners.js';
 import type { AcceptedMessage } from '../inbound/smtp-session.js';
+import type { QueuedMessage } from '../queue/types.js';
+import type { RecipientResolver } from '../routing/recipient-resolution.js';
 import { NO_TRANSPORT_METRICS, type TransportMetrics, type TransportObservation } from '../metrics/transport-metrics.js';
 import { ProtocolLogWriter, type ProtocolLogSettings } from '../protocol-log/index.js';
 import { MailQueueStore } from '../queue/index.js';
@@ -169,38 +171,55 @@ export class TransportService implements TransportServiceControl {
       originating: m.authenticatedUser !== undefined,
     });
     this.metrics.receiveConnector(m.sourceConnector).messageReceived();
-    if (this.trackingLog.enabled) {
-      const common = {
+    if (this.trackingLog.enabled) this.trackReceived(m, queued, resolver);
+    // Only a message received whole is worth keeping in memory for its delivery.
+    void this.engine.accepted(queued, Buffer.isBuffer(m.body) ? m.body : undefined).catch((e) => this.opts.logger.error({ err: e, id: queued.id }, 'Categorizing a message failed'));
+    return queued.id;
+  }
+
+  /** RECEIVE, and RESOLVE for each mail user's address (the original as the related address), as Exchange tracks them. */
+  private trackReceived(m: AcceptedMessage, queued: QueuedMessage, resolver: RecipientResolver): void {
+    const nmid = networkMessageId(this.serverName, queued.id, queued.receivedAt);
+    const directionality = m.authenticatedUser ? 'Originating' : 'Incoming';
+    this.trackingLog.track({
+      eventId: 'RECEIVE',
+      source: 'SMTP',
+      clientIp: m.sourceIp,
+      clientHostname: m.clientHostname,
+      serverIp: m.localIp,
+      serverHostname: this.serverName,
+      connectorId: `${this.serverName}\\${m.sourceConnector}`,
+      internalMessageId: queued.id,
+      messageId: m.internetMessageId,
+      networkMessageId: nmid,
+      recipients: m.recipients,
+      totalBytes: queued.size,
+      subject: m.subject,
+      sender: m.from,
+      returnPath: m.from,
+      messageInfo: formatDateTime(m.receivedAt),
+      directionality,
+    });
+    if (!resolver.resolvesAny) return;
+    for (const r of m.recipients) {
+      const target = resolver.targetOf(r);
+      if (!target || target.toLowerCase() === r.toLowerCase()) continue;
+      this.trackingLog.track({
+        eventId: 'RESOLVE',
+        source: 'ROUTING',
+        serverHostname: this.serverName,
         internalMessageId: queued.id,
         messageId: m.internetMessageId,
-        networkMessageId: networkMessageId(this.serverName, queued.id, queued.receivedAt),
+        networkMessageId: nmid,
+        recipients: [target],
+        relatedRecipientAddress: r,
         totalBytes: queued.size,
         subject: m.subject,
         sender: m.from,
         returnPath: m.from,
-        directionality: m.authenticatedUser ? ('Originating' as const) : ('Incoming' as const),
-      };
-      this.trackingLog.track({
-        ...common,
-        eventId: 'RECEIVE',
-        source: 'SMTP',
-        clientIp: m.sourceIp,
-        clientHostname: m.clientHostname,
-        serverIp: m.localIp,
-        serverHostname: this.serverName,
-        connectorId: `${this.serverName}\\${m.sourceConnector}`,
-        recipients: m.recipients,
-        messageInfo: formatDateTime(m.receivedAt),
+        directionality,
       });
-      // A mail user's address resolved to its ExternalEmailAddress: Exchange's RESOLVE, the original as the related address.
-      for (const r of m.recipients) {
-        const target = resolver.targetOf(r);
-        if (target && target.toLowerCase() !== r.toLowerCase()) this.trackingLog.track({ ...common, eventId: 'RESOLVE', source: 'ROUTING', serverHostname: this.serverName, recipients: [target], relatedRecipientAddress: r });
-      }
     }
-    // Only a message received whole is worth keeping in memory for its delivery.
-    void this.engine.accepted(queued, Buffer.isBuffer(m.body) ? m.body : undefined).catch((e) => this.opts.logger.error({ err: e, id: queued.id }, 'Categorizing a message failed'));
-    return queued.id;
   }
 
   /** Rebuilds the snapshot when the directory changed (or once a minute, for certificate validity) and swaps it in. */
