@@ -51,6 +51,7 @@ invoke() {
   case "$out" in *'"ok":true'*) ;; *) echo "bench relay: $1 failed: $out" >&2; cleanup; exit 1 ;; esac
 }
 if [ "${BENCH_TRACKING:-1}" = 0 ]; then invoke Set-TransportService '{"Identity":"BENCH","MessageTrackingLogEnabled":false}'; fi
+if [ -n "${BENCH_TRACKING_PATH:-}" ]; then invoke Set-TransportService "{\"Identity\":\"BENCH\",\"MessageTrackingLogPath\":\"$BENCH_TRACKING_PATH\"}"; fi
 REQUIRE_TLS=false
 [ "${BENCH_NEXT_HOP_TLS:-0}" = 1 ] && REQUIRE_TLS=true
 invoke New-SendConnector "{\"Name\":\"Bench next hop\",\"AddressSpaces\":[\"*\"],\"SmartHosts\":[\"127.0.0.1\"],\"Port\":$BENCH_NEXT_HOP_PORT,\"DNSRoutingEnabled\":false,\"RequireTLS\":$REQUIRE_TLS,\"ProtocolLoggingLevel\":\"${BENCH_SEND_LOGGING:-None}\"}"

@@ -346,3 +346,16 @@ test('the reader with a needle finds exactly the rows a full parse finds, across
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('detachTrackingRow keeps every value as it was, also one that holds the separator it joins them with', async () => {
+  const { detachTrackingRow } = await import('../../src/transport/tracking/reader.js');
+  const timestamp = new Date('2025-03-04T10:00:00.000Z');
+  for (const fields of [
+    { 'date-time': '2025-03-04T10:00:00.000Z', 'event-id': 'SEND', 'message-subject': 'Grüße, "quoted"', 'recipient-address': 'a@contoso.com;b@contoso.com' },
+    { 'date-time': '2025-03-04T10:00:00.000Z', 'event-id': 'RECEIVE', 'message-subject': 'a\u0000b', 'custom-data': '' },
+  ]) {
+    const d = detachTrackingRow({ timestamp, fields });
+    assert.deepEqual(d.fields, fields);
+    assert.equal(d.timestamp, timestamp);
+  }
+});

@@ -5,7 +5,7 @@ import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType } from '../framework/declaration.js';
 import { runOnServer } from '../framework/server-fetch.js';
-import { readTrackingLogs, type TrackingRow } from '../../transport/tracking/reader.js';
+import { detachTrackingRow, readTrackingLogs, type TrackingRow } from '../../transport/tracking/reader.js';
 import { messageTrackingSettings } from '../../transport/tracking/message-tracking.js';
 import { splitMultiValue } from '../../transport/tracking/format.js';
 import { resolveServer, resolveServerOrRunning } from './common.js';
@@ -177,7 +177,7 @@ export async function searchMessageTracking(directory: string, p: Record<string,
   for await (const row of readTrackingLogs(directory, { start: c.start, end: c.end, contains: rowMustContain(c) })) {
     if (!matches(row, c)) continue;
     if (limit !== null && rows.length >= limit) return { rows, more: true };
-    rows.push(row);
+    rows.push(detachTrackingRow(row));
   }
   return { rows, more: false };
 }
