@@ -84,8 +84,13 @@ test('Suspend-Queue holds delivery, Suspend-Message holds one message, Remove-Me
     const [q] = await s.api.ok('Get-Queue', { Identity: 'EX01\\[127.0.0.1]' });
     assert.equal(q.Status, 'Suspended');
     assert.equal(q.MessageCount, 2);
+    // Exchange names a delivery queue by its QueueInteger and shows the next hop in NextHopDomain; either finds it.
+    assert.match(q.Identity, /^EX01\\\d+$/);
+    assert.deepEqual([q.NextHopDomain, q.RiskLevel, q.OutboundIPPool], ['[127.0.0.1]', 'Normal', 0]);
+    assert.equal((await s.api.ok('Get-Queue', { Identity: q.Identity }))[0].NextHopDomain, '[127.0.0.1]');
     const msgs = await s.api.ok('Get-Message', { Queue: 'EX01\\[127.0.0.1]' });
     const held1 = msgs.find((m) => m.InternetMessageId === '<held-1@contoso.com>')!;
+    assert.equal(held1.Identity, `${q.Identity}\\${held1.Identity.split('\\').pop()}`, 'a message is <Server>\\<QueueInteger>\\<MessageInteger>');
     await s.api.ok('Suspend-Message', { Identity: held1.Identity });
     await s.api.ok('Resume-Queue', { Identity: 'EX01\\[127.0.0.1]' });
     await waitFor('held-2 delivered', async () => sink.messages.some((m) => m.messageId === '<held-2@contoso.com>'));

@@ -351,14 +351,16 @@ test('queues: a queue in Retry with its messages and last error; suspend, resume
   const closedPort = await freeTcpPort();
   await output(org.ex01, 'Set-TransportService', { Identity: 'EX01', TransientFailureRetryInterval: '00:00:01', OutboundConnectionFailureRetryInterval: '00:00:01' });
   assert.ok((await api(org.ex01, 'New-SendConnector', { Name: 'Northwind via smart host', AddressSpaces: ['northwind.example'], SmartHosts: ['127.0.0.1'], Port: closedPort, DNSRoutingEnabled: false, SourceTransportServers: ['EX01'] })).ok);
-  const queueId = 'EX01\\[127.0.0.1]';
-  const queue = async () => (await output(org.ex01, 'Get-Queue', { Server: 'EX01' })).find((q) => q.Identity === queueId);
+  const queue = async () => (await output(org.ex01, 'Get-Queue', { Server: 'EX01' })).find((q) => q.NextHopDomain === '[127.0.0.1]');
   // The transport picks up the new connector on its next configuration poll.
   await waitFor('the connector in effect', async () => {
     await submit(org.ex01.smtpPort, `q-${Date.now()}@contoso.com`, 'nancy@northwind.example');
     return (await queue()) !== undefined;
   });
   await waitFor('the queue in Retry', async () => (await queue())?.Status === 'Retry');
+  // Named by its QueueInteger, as in Exchange.
+  const queueId = (await queue())!.Identity as string;
+  assert.match(queueId, /^EX01\\\d+$/);
 
   const page = browser.page;
   await openPage(page, 'Queues');

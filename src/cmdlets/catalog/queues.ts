@@ -1,5 +1,5 @@
 // Queue viewer cmdlets (reference §8). A queue or message identity names its
-// server (`EX01\contoso.com`, `EX01\contoso.com\12`); a request for another
+// server (`EX01\3` or `EX01\contoso.com`, `EX01\3\12`); a request for another
 // server is run by that server's admin API, since only its transport holds its queues.
 import { parseOPathFilter } from '../framework/opath-filter.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
@@ -32,9 +32,11 @@ export const queueType = defineObjectType({
     { name: 'Velocity', type: 'Object' },
     { name: 'TlsDomain', type: 'String' },
     { name: 'MessageCountsPerPriority', type: 'Int32', multiValued: true },
+    { name: 'RiskLevel', type: 'String' },
+    { name: 'OutboundIPPool', type: 'Int32' },
     { name: 'Server', type: 'String' },
   ],
-  defaultTableView: ['Identity', 'DeliveryType', 'Status', 'MessageCount', 'Velocity', 'NextHopDomain'],
+  defaultTableView: ['Identity', 'DeliveryType', 'Status', 'MessageCount', 'Velocity', 'RiskLevel', 'OutboundIPPool', 'NextHopDomain'],
   defaultListView: [],
 });
 

@@ -93,6 +93,8 @@ export class DeliveryEngine {
   private paused = true;
   private connections = 0;
   private readonly workers = new Set<Promise<void>>();
+  /** Exchange's QueueInteger: each delivery queue created gets the next one, for the life of the process. */
+  private nextQueueInteger = 1;
   private readonly openConnections = new Set<SmtpClientConnection>();
   private timer: NodeJS.Timeout | undefined;
   private lastScan = 0;
@@ -307,7 +309,8 @@ export class DeliveryEngine {
       q = {
         key,
         route,
-        identity: `${this.deps.serverName}\\${route.nextHopDomain}`,
+        // Exchange names a delivery queue by its QueueInteger (`EX01\\3`); the next hop is its NextHopDomain.
+        identity: `${this.deps.serverName}\\${this.nextQueueInteger++}`,
         suspended: false,
         inRetry: false,
         ready: [],
@@ -740,7 +743,11 @@ export class DeliveryEngine {
 
   findQueue(identity: string): DeliveryQueue {
     const wanted = identity.toLowerCase();
-    const q = [...this.queues.values()].find((x) => x.identity.toLowerCase() === wanted || x.route.nextHopDomain.toLowerCase() === wanted);
+    const server = `${this.deps.serverName.toLowerCase()}\\`;
+    const q = [...this.queues.values()].find((x) => {
+      const hop = x.route.nextHopDomain.toLowerCase();
+      return x.identity.toLowerCase() === wanted || hop === wanted || server + hop === wanted;
+    });
     if (!q) throw new InterchangeError('ICX_QUEUE_NOT_FOUND', `The queue "${identity}" couldn't be found on server ${this.deps.serverName}.`);
     return q;
   }

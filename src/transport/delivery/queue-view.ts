@@ -51,6 +51,9 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
       Velocity: Math.round((outgoing - incoming) * 100) / 100,
       TlsDomain: q.route.connector.tlsDomain,
       MessageCountsPerPriority: [0, messages.length, 0, 0],
+      // Office 365's outbound risk pools; an on-premises server always shows these.
+      RiskLevel: 'Normal',
+      OutboundIPPool: 0,
       Server: serverName,
     };
   };
@@ -76,6 +79,8 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     Velocity: 0,
     TlsDomain: null,
     MessageCountsPerPriority: [0, messageCount, 0, 0],
+    RiskLevel: 'Normal',
+    OutboundIPPool: 0,
     Server: serverName,
   });
 
@@ -105,13 +110,13 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
     };
   };
 
-  /** `EX01\contoso.com`, `contoso.com`, `EX01\Submission`. */
+  /** `EX01\3`, `EX01\contoso.com`, `contoso.com`, `EX01\Submission`. */
   const queueName = (identity: string): string => {
     const i = identity.indexOf('\\');
     return i < 0 ? identity : identity.slice(i + 1);
   };
 
-  /** `EX01\contoso.com\12`, `EX01\12`, `12`. */
+  /** `EX01\3\12`, `EX01\contoso.com\12`, `EX01\12`, `12`. */
   const messageId = (identity: string): number => {
     const last = identity.split('\\').pop() ?? '';
     if (!/^\d+$/.test(last)) throw new InterchangeError('ICX_PARAM_INVALID', `"${identity}" isn't a valid message identity. Use <Server>\\<Queue>\\<MessageInteger>.`, { parameter: 'Identity' });
@@ -200,7 +205,8 @@ export function queueLengths(engine: DeliveryEngine, store: MailQueueStore, serv
   const submission: QueueLength = { identity: `${serverName}\\Submission`, messageCount: 0, delivery: false, oldestReceivedAt: undefined };
   const poison: QueueLength = { identity: `${serverName}\\Poison`, messageCount: 0, delivery: false, oldestReceivedAt: undefined };
   const delivery = new Map<DeliveryQueue, QueueLength>();
-  for (const q of engine.queueList()) delivery.set(q, { identity: q.identity, messageCount: 0, delivery: true, oldestReceivedAt: undefined });
+  // Named by next hop, not by the queue's integer: a queue that idles out and comes back gets a new integer, and a metric's series must not change with it.
+  for (const q of engine.queueList()) delivery.set(q, { identity: `${serverName}\\${q.route.nextHopDomain}`, messageCount: 0, delivery: true, oldestReceivedAt: undefined });
   for (const m of store.peek()) {
     if (engine.isCompleting(m.id)) continue;
     const q = m.poison ? undefined : engine.queueOf(m.id);
