@@ -49,7 +49,7 @@ function banner(port: number): Promise<string> {
   });
 }
 
-const versions = async (api: AdminApi) => Object.fromEntries((await api.ok('Get-ExchangeServer')).map((s) => [s.Name, `${s.AdminDisplayVersion} ${s.Reachability}`]));
+const versions = async (api: AdminApi) => Object.fromEntries((await api.ok('Get-ExchangeServer')).map((s) => [s.Name, `Interchange ${s.InterchangeVersion} ${s.Reachability}`]));
 
 test('servers on versions N and N+1 run side by side during an upgrade; N no longer starts on the schema N+1 migrated, and N+1 does', async () => {
   postgres = await startPostgres();

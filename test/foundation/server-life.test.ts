@@ -65,7 +65,9 @@ test('a running server records its heartbeat: Get-ExchangeServer shows its own v
   const revision = () => sqlite(file, (db) => (db.prepare("select value from meta where key = 'revision'").get() as { value: number }).value);
 
   const [first] = await api.ok('Get-ExchangeServer', { Identity: 'EX02' });
-  assert.equal(first.AdminDisplayVersion, `Interchange ${PACKAGE_VERSION}`);
+  assert.equal(first.InterchangeVersion, PACKAGE_VERSION);
+  // What scripts written for Exchange parse: `Version 15.x (Build …)`.
+  assert.equal(first.AdminDisplayVersion, 'Version 15.2 (Build 1748.10)');
   assert.equal(first.Site, `${String(first.Fqdn).split('.').slice(1).join('.')}/Configuration/Sites/Default-First-Site-Name`, "Exchange's form of a site's name");
   assert.match(first.Site, /^[a-z0-9.-]+\.[a-z]+\/Configuration\/Sites\/Default-First-Site-Name$/);
   assert.equal(first.Reachability, 'Reachable');
@@ -85,13 +87,13 @@ test('a running server records its heartbeat: Get-ExchangeServer shows its own v
     const [s] = await api.ok('Get-ExchangeServer', { Identity: 'EX02' });
     return s.Reachability === 'Unreachable' ? s : undefined;
   });
-  assert.equal(killed.AdminDisplayVersion, `Interchange ${PACKAGE_VERSION}`, 'the version it last ran stays shown');
+  assert.equal(killed.InterchangeVersion, PACKAGE_VERSION, 'the version it last ran stays shown');
 
   // The shell's Format-List shows the same, from the server it is connected to.
-  const shell = spawnSync(process.execPath, [CLI, 'shell', '--data', dataDir, '--server', 'EX01', '-Command', 'Get-ExchangeServer | Format-List Name,AdminDisplayVersion,Reachability'], { encoding: 'utf8', timeout: 30_000 });
+  const shell = spawnSync(process.execPath, [CLI, 'shell', '--data', dataDir, '--server', 'EX01', '-Command', 'Get-ExchangeServer | Format-List Name,InterchangeVersion,Reachability'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(shell.status, 0, shell.stderr);
-  assert.match(shell.stdout, new RegExp(`Name\\s+: EX01\\s+AdminDisplayVersion : Interchange ${PACKAGE_VERSION.replace(/\./g, '\\.')}\\s+Reachability\\s+: Reachable`));
-  assert.match(shell.stdout, /Name\s+: EX02\s+AdminDisplayVersion : Interchange \S+\s+Reachability\s+: Unreachable/);
+  assert.match(shell.stdout, new RegExp(`Name\\s+: EX01\\s+InterchangeVersion : ${PACKAGE_VERSION.replace(/\./g, '\\.')}\\s+Reachability\\s+: Reachable`));
+  assert.match(shell.stdout, /Name\s+: EX02\s+InterchangeVersion : \S+\s+Reachability\s+: Unreachable/);
 
   // Stopped cleanly: it says so on its way out.
   await ex01.stop();

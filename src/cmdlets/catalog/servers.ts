@@ -22,6 +22,7 @@ export const exchangeServerType = defineObjectType({
     { name: 'Site', type: 'String' },
     { name: 'Edition', type: 'String' },
     { name: 'AdminDisplayVersion', type: 'String' },
+    { name: 'InterchangeVersion', type: 'String' },
     { name: 'Guid', type: 'Guid' },
     { name: 'AdminUrl', type: 'String' },
     { name: 'WhenCreated', type: 'DateTime' },
@@ -95,6 +96,13 @@ function directoryDomainOf(fqdn: string): string {
  * The server as configured, with what its own process last said of itself: the version it runs (nothing
  * until a process of it has run), when it was last seen, whether it still is, and its listeners.
  */
+/**
+ * What AdminDisplayVersion shows: the Exchange release whose management shell Interchange follows
+ * (Exchange Server 2019 CU15, 15.2.1748.10). Scripts parse `Version 15.x (Build …)` to decide what
+ * cmdlets and parameters a server has; the product's own version is in InterchangeVersion.
+ */
+export const EMULATED_EXCHANGE_VERSION = 'Version 15.2 (Build 1748.10)';
+
 export function toExchangeServerObject(s: ServerRecord, heartbeat: ServerHeartbeatRecord | undefined, now: Date) {
   return {
     $type: 'ExchangeServer',
@@ -104,7 +112,8 @@ export function toExchangeServerObject(s: ServerRecord, heartbeat: ServerHeartbe
     ServerRole: s.roles.join(', '),
     Site: `${directoryDomainOf(s.fqdn)}/Configuration/Sites/Default-First-Site-Name`,
     Edition: 'Interchange',
-    AdminDisplayVersion: heartbeat ? `Interchange ${heartbeat.productVersion}` : null,
+    AdminDisplayVersion: heartbeat ? EMULATED_EXCHANGE_VERSION : null,
+    InterchangeVersion: heartbeat?.productVersion ?? null,
     Guid: s.guid,
     AdminUrl: s.adminUrl,
     WhenCreated: s.createdAt,
@@ -216,7 +225,7 @@ export function serverCmdlets(): CmdletDeclaration[] {
     changesState: false,
     examples: [
       { code: 'Get-ExchangeServer | Format-List Name,Fqdn,AdminUrl', remarks: 'Every server and where its admin API listens.' },
-      { code: 'Get-ExchangeServer | Format-Table Name,AdminDisplayVersion,Reachability,LastSeen', remarks: 'The version each server runs and whether its process was seen recently.' },
+      { code: 'Get-ExchangeServer | Format-Table Name,InterchangeVersion,Reachability,LastSeen', remarks: 'The Interchange version each server runs and whether its process was seen recently. AdminDisplayVersion shows the Exchange version whose shell Interchange follows (Version 15.2 (Build 1748.10)), for scripts that parse it.' },
     ],
     async run(ctx, p) {
       const directory = ctx.services.directory;

@@ -168,7 +168,7 @@ export function ServersPage() {
               { id: 'fqdn', title: 'FQDN', grow: 1.6, render: (x) => str(x.Fqdn) },
               { id: 'role', title: 'Role', grow: 0.8, render: (x) => str(x.ServerRole) },
               { id: 'transport', title: 'Transport service', render: (x) => stateBadge(str(x.Name)) },
-              { id: 'version', title: 'Version', grow: 1, render: (x) => str(x.AdminDisplayVersion) },
+              { id: 'version', title: 'Version', grow: 1, render: (x) => (x.InterchangeVersion ? `Interchange ${str(x.InterchangeVersion)}` : '') },
               { id: 'reachability', title: 'Reachability', grow: 0.8, render: (x) => str(x.Reachability) },
             ]}
           />
