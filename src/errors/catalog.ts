@@ -80,6 +80,7 @@ export const ERROR_CATALOG = {
   ICX_SERVICE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No service of that name.' },
   ICX_QUEUE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No queue of that identity.' },
   ICX_MESSAGE_NOT_FOUND: { category: 'ObjectNotFound', httpStatus: 404, summary: 'No message of that identity.' },
+  ICX_MESSAGE_NOT_SUSPENDED: { category: 'InvalidOperation', httpStatus: 409, summary: 'Export-Message copies only a suspended message (or one in the Poison queue): run Suspend-Message first, as in Exchange.' },
   ICX_QUEUE_OPERATION_INVALID: { category: 'InvalidOperation', httpStatus: 409, summary: 'The queue cannot be acted on as a whole: the Poison queue is never retried, suspended or resumed; release or remove its messages one by one.' },
   ICX_REDIRECT_TARGET_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'Redirect-Message cannot send a server\'s mail to that target: it is the server itself, or it has no internal transport certificate or default Receive connector.' },
   ICX_PROTOCOL_LOG_UNREADABLE: { category: 'InvalidData', httpStatus: 400, summary: 'A protocol log file cannot be read.' },

@@ -108,7 +108,7 @@ export function queueCmdlets(): CmdletDeclaration[] {
     name: 'Get-Queue',
     synopsis: 'Shows the delivery, Submission and Unreachable queues of a server, and its Poison queue when that holds messages.',
     parameters: [
-      { name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'A queue: <Server>\\<NextHopDomain>, <Server>\\Submission, <Server>\\Unreachable, <Server>\\Poison.' },
+      { name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'A queue: <Server>\\<QueueInteger> or <Server>\\<NextHopDomain>, <Server>\\Submission, <Server>\\Unreachable, <Server>\\Poison.' },
       serverParam,
       { name: 'Include', type: 'String', multiValued: true, description: 'Only queues of these kinds: Empty, Internal, External, or a DeliveryType.' },
       { name: 'Exclude', type: 'String', multiValued: true, description: 'Leave out queues of these kinds: Empty, Internal, External, or a DeliveryType.' },
@@ -237,9 +237,34 @@ export function queueCmdlets(): CmdletDeclaration[] {
     },
   });
 
+  const exportMessage = defineCmdlet({
+    name: 'Export-Message',
+    synopsis: 'Copies a suspended message (or one in the Poison queue) out of its queue, as the message file it is: pipe it to AssembleMessage -Path to save it as an .eml file.',
+    description:
+      'As in Exchange, the message must be suspended first (Suspend-Message); messages in the Poison queue already are. The output is an object whose FileData holds the bytes of the message as queued: the headers Interchange added on receipt (Received) and the content. The message stays in its queue: resume it (Resume-Message) or remove it (Remove-Message) afterwards.',
+    parameters: [{ name: 'Identity', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'The message: <Server>\\<Queue>\\<MessageInteger>, <Queue>\\<MessageInteger> or <MessageInteger>.' }],
+    outputType: 'BinaryFileDataObject',
+    role: 'Transport Queues',
+    changesState: false,
+    examples: [
+      { code: 'Suspend-Message EX01\\3\\1234 -Confirm:$false; Export-Message EX01\\3\\1234 | AssembleMessage -Path "/var/tmp/message.eml"', remarks: 'Saves a queued message to a file.' },
+      {
+        code: 'Get-Message -Queue "EX01\\contoso.com" | ForEach-Object { Suspend-Message $_.Identity -Confirm:$false; $Temp = "/var/tmp/export/" + $_.InternetMessageID + ".eml"; $Temp = $Temp.Replace("<","_").Replace(">","_"); Export-Message $_.Identity | AssembleMessage -Path $Temp }',
+        remarks: "Exchange's recipe: every message of a queue to a file named after its Message-ID.",
+      },
+    ],
+    async run(ctx, p) {
+      const identity = p.Identity as string;
+      return onServer(ctx, 'Export-Message', p, serverPart(identity), async (v) => [
+        { $type: 'BinaryFileDataObject', Identity: identity, FileData: { $bytes: (await v.exportMessage(identity)).toString('base64') } },
+      ]);
+    },
+  });
+
   return [
     getQueue,
     getMessage,
+    exportMessage,
     redirectMessage,
     queueAction('Retry-Queue', 'Retrying the queue "{0}".', (v, i) => v.retryQueue(i), 'Connects to the next hop of a queue in Retry now instead of at NextRetryTime.'),
     queueAction('Suspend-Queue', 'Suspending the queue "{0}".', (v, i) => v.suspendQueue(i), 'Stops delivery from a queue until Resume-Queue.'),

@@ -39,6 +39,8 @@ export interface QueueViewer {
   suspendMessage(identity: string): Promise<void>;
   resumeMessage(identity: string): Promise<void>;
   removeMessage(identity: string, withNdr: boolean): Promise<void>;
+  /** Export-Message: the message as queued (headers and body), when it is suspended or poisoned. */
+  exportMessage(identity: string): Promise<Buffer>;
   /** Redirect-Message: moves every message of the delivery queues to a queue to another server; returns how many. */
   redirectMessages(target: RedirectTarget): Promise<number>;
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { toDate, toNumber } from '../runtime/convert.js';
 import { StatementTerminatingError } from '../runtime/errors.js';
-import { formatDateCustom } from '../runtime/members.js';
+import { formatDateCustom, getMember } from '../runtime/members.js';
 import { resolvePath, resolveWritePath } from '../runtime/paths.js';
 import { PSObject, SecureString, TimeSpan, toPSString } from '../runtime/values.js';
 import { P } from './objects.js';
@@ -234,4 +234,28 @@ const newObject = builtin('New-Object', 'Creates an instance of a .NET object (P
   ));
 });
 
-export const dataBuiltins: Builtin[] = [newTimeSpan, getDate, getContent, setContent, addContent, testPath, getLocation, startSleep, convertToSecureString, getCredential, newObject];
+/**
+ * Exchange's shell defines AssembleMessage as a filter for Export-Message's output: the documented way
+ * to save a queued message (`Export-Message EX01\\3\\12 | AssembleMessage -Path c:\\m.eml`).
+ */
+const assembleMessage = builtin('AssembleMessage', 'Saves the message Export-Message returns to a file (the filter Exchange\'s shell defines for it).', [
+  P('Path', 'String', { position: 0, mandatory: true }),
+], async (call) => {
+  const chunks: Uint8Array[] = [];
+  for (const o of call.input ?? []) {
+    const data = o instanceof Uint8Array ? o : getMember(o, 'FileData');
+    if (!(data instanceof Uint8Array)) {
+      throw new StatementTerminatingError(call.error('AssembleMessage takes the output of Export-Message: objects whose FileData holds the message.', 'AssembleMessageInputInvalid', 'InvalidArgument', 'ArgumentException'));
+    }
+    chunks.push(data);
+  }
+  const typed = toPSString(call.params.get('Path'));
+  try {
+    fs.writeFileSync(resolveWritePath(call.rt.cwd, typed), Buffer.concat(chunks));
+  } catch {
+    call.writeError(call.error(`Could not find a part of the path '${typed}'.`, 'AssembleMessageDirectoryNotFoundError', 'ObjectNotFound', 'DirectoryNotFoundException', typed));
+  }
+  return [];
+}, { changesState: true, examples: [{ code: 'Export-Message EX01\\3\\12 | AssembleMessage -Path /var/tmp/message.eml', remarks: 'Saves a suspended queued message as an .eml file.' }] });
+
+export const dataBuiltins: Builtin[] = [assembleMessage, newTimeSpan, getDate, getContent, setContent, addContent, testPath, getLocation, startSleep, convertToSecureString, getCredential, newObject];

@@ -190,6 +190,17 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
       deps.assertRunning();
       await engine.removeMessage(messageId(identity), withNdr);
     },
+    async exportMessage(identity) {
+      deps.assertRunning();
+      const id = messageId(identity);
+      const m = store.get(id);
+      if (!m || engine.isCompleting(id)) throw new InterchangeError('ICX_MESSAGE_NOT_FOUND', `The message "${identity}" couldn't be found.`, { parameter: 'Identity' });
+      // Exchange exports only what cannot change under it: a suspended message, or one in the Poison queue.
+      if (!m.poison && engine.messageStatus(m) !== 'Suspended') {
+        throw new InterchangeError('ICX_MESSAGE_NOT_SUSPENDED', `The message "${identity}" isn't suspended. Run Suspend-Message -Identity "${identity}" first, then Export-Message.`, { parameter: 'Identity' });
+      }
+      return store.readBody(id);
+    },
     async redirectMessages(target) {
       deps.assertRunning();
       return engine.redirectTo(target);
