@@ -14,7 +14,7 @@ import { adPermissionCmdlets, adPermissionType } from './ad-permission.js';
 import { messageType, queueCmdlets, queueType } from './queues.js';
 import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-logs.js';
 import { organizationJoinCmdlets, organizationJoinDataType } from './organization-join.js';
-import { serverComponentStateType, serverMaintenanceCmdlets, serviceHealthType } from './server-maintenance.js';
+import { serverComponentStateType, serverMaintenanceCmdlets, serviceHealthType, testMailflowResultType } from './server-maintenance.js';
 import { messageTrackingCmdlets, messageTrackingEventType } from './message-tracking.js';
 import { queueDigestCmdlets, queueDigestType } from './queue-digest.js';
 import { mailFlowStatisticsCmdlets, mailFlowStatisticsType } from './mail-flow-statistics.js';
@@ -41,6 +41,6 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...organizationJoinCmdlets(),
       ...serverMaintenanceCmdlets(),
     ],
-    types: [exchangeCertificateType, smtpDomainWithSubdomainsType, cryptoKeyAccessRuleType, ...x509ExtensionTypes, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType, acmeAccountType],
+    types: [exchangeCertificateType, smtpDomainWithSubdomainsType, cryptoKeyAccessRuleType, ...x509ExtensionTypes, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, testMailflowResultType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType, acmeAccountType],
   };
 }

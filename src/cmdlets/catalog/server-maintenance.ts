@@ -14,6 +14,9 @@ import {
 } from '../../organization/server-component-state.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType } from '../framework/declaration.js';
+import { formatTimeSpan } from '../framework/units.js';
+import { DeliveryError } from '../../transport/outbound/smtp-client.js';
+import { redirectEndpoint } from '../../transport/routing/redirect.js';
 import { resolveServer, resolveServerOrRunning } from './common.js';
 import { forward } from './servers.js';
 
@@ -43,6 +46,22 @@ export const serviceHealthType = defineObjectType({
   ],
   defaultTableView: ['Role', 'RequiredServicesRunning', 'ServicesRunning', 'ServicesNotRunning'],
   defaultListView: ['Role', 'RequiredServicesRunning', 'ServicesRunning', 'ServicesNotRunning'],
+});
+
+export const testMailflowResultType = defineObjectType({
+  name: 'TestMailflowResult',
+  properties: [
+    { name: 'TestMailflowResult', type: 'String' },
+    { name: 'MessageLatencyTime', type: 'TimeSpan' },
+    { name: 'IsRemoteTest', type: 'Boolean' },
+    { name: 'Identity', type: 'String' },
+    { name: 'IsValid', type: 'Boolean' },
+    { name: 'SourceServer', type: 'String' },
+    { name: 'TargetServer', type: 'String' },
+    { name: 'Error', type: 'String' },
+  ],
+  defaultTableView: ['TestMailflowResult', 'MessageLatencyTime', 'IsRemoteTest'],
+  defaultListView: [],
 });
 
 function componentObject(server: ServerRecord, component: ServerComponent): Record<string, unknown> {
@@ -134,5 +153,61 @@ export function serverMaintenanceCmdlets(): CmdletDeclaration[] {
     },
   });
 
-  return [getState, setState, testHealth];
+  const testMailflow = defineCmdlet({
+    name: 'Test-Mailflow',
+    synopsis: 'Sends a test message from one server of the organization to another and reports whether it arrived and how long it took.',
+    description:
+      "The source server (-Identity, default the connected one) sends the message as its real mail to the target takes: SMTP to the target's Default Frontend Receive connector, STARTTLS, each server authenticated by its internal transport certificate. " +
+      "Exchange delivers the message to a system mailbox of the target; Interchange has no mailboxes, so the test ends when the target's transport accepts the message (its 250, given once the message is taken whole), and the target keeps nothing. " +
+      'On failure TestMailflowResult is *FAILURE*, as in Exchange, and Error (an Interchange addition) says why: no connection, TLS, a certificate that is not the target\'s internal transport certificate, a refusal, or the timeout.',
+    parameters: [
+      { name: 'Identity', type: 'String', position: 0, valueFromPipelineByPropertyName: true, description: 'The server the message is sent from (name or FQDN); default: the connected server.' },
+      { name: 'TargetMailboxServer', type: 'String', mandatory: true, description: 'The server of the organization the message is sent to (name or FQDN).' },
+      { name: 'ExecutionTimeout', type: 'Int32', range: [1, 3600], description: 'Seconds to wait for the target to accept the message (default 240, as in Exchange).' },
+    ],
+    outputType: 'TestMailflowResult',
+    role: 'Exchange Servers',
+    changesState: false,
+    examples: [
+      { code: 'Test-Mailflow EX01 -TargetMailboxServer EX02', remarks: 'Can EX01 send to EX02, and how fast?' },
+      { code: "Get-ExchangeServer | Where-Object { $_.Name -ne 'EX01' } | ForEach-Object { Test-Mailflow EX01 -TargetMailboxServer $_.Name }", remarks: 'From EX01 to every other server.' },
+    ],
+    async run(ctx: CmdletContext, p) {
+      const source = await resolveServerOrRunning(ctx, (p.Identity as string | undefined) ?? ctx.services.localServer);
+      const target = await resolveServer(ctx.services.directory, p.TargetMailboxServer as string);
+      if (source.name.toLowerCase() !== ctx.services.localServer.toLowerCase()) {
+        return forward(ctx, source.name, 'Test-Mailflow', { ...p, Identity: source.name, TargetMailboxServer: target.name });
+      }
+      const result = (latencyMs: number, error?: string) => ({
+        $type: 'TestMailflowResult',
+        TestMailflowResult: error === undefined ? 'Success' : '*FAILURE*',
+        MessageLatencyTime: formatTimeSpan(Math.round(latencyMs)),
+        IsRemoteTest: source.name.toLowerCase() !== target.name.toLowerCase(),
+        Identity: null,
+        IsValid: true,
+        SourceServer: source.name,
+        TargetServer: target.name,
+        Error: error ?? null,
+      });
+      const endpoint = redirectEndpoint(target, await ctx.services.directory.listReceiveConnectors(target.name));
+      if (!endpoint.ok) {
+        ctx.writeWarning(endpoint.reason);
+        return result(0, endpoint.reason);
+      }
+      const transport = ctx.services.transport;
+      if (!transport?.testMailflow || transport.status() !== 'Running') {
+        throw new InterchangeError('ICX_TRANSPORT_STOPPED', `Exchange can't connect to the Microsoft Exchange Transport service on computer "${source.name}". Verify that the service is started.`);
+      }
+      try {
+        const r = await transport.testMailflow(endpoint.target, ((p.ExecutionTimeout as number | undefined) ?? 240) * 1000);
+        return result(r.latencyMs);
+      } catch (e) {
+        const reason = e instanceof DeliveryError ? e.reply : (e as Error).message;
+        ctx.writeWarning(`The test message from ${source.name} to ${target.name} did not arrive: ${reason}`);
+        return result(0, reason);
+      }
+    },
+  });
+
+  return [getState, setState, testHealth, testMailflow];
 }

@@ -54,6 +54,8 @@ export interface AcceptedMessage {
   receivedAt: Date;
   /** The user principal name of the SMTP AUTH user the message came from; undefined for anonymous mail. */
   authenticatedUser?: string;
+  /** The server of the organization the message came from, authenticated by its internal transport certificate. */
+  authenticatedServer?: string;
   /** MAIL FROM carried SMTPUTF8 (RFC 6531): addresses and headers may be UTF-8. */
   smtpUtf8?: boolean;
   /** The name the client gave in EHLO/HELO, and the address it reached us at (message tracking's RECEIVE row). */
@@ -713,6 +715,7 @@ export class InboundSession {
         subject: headers.subject,
         receivedAt,
         ...(this.user ? { authenticatedUser: this.user.userPrincipalName } : {}),
+        ...(this.exchangeServer ? { authenticatedServer: this.exchangeServer } : {}),
         ...(smtpUtf8 ? { smtpUtf8 } : {}),
       })
       .then(

@@ -15,6 +15,8 @@ import { serverHome } from '../../organization/bootstrap.js';
 import { acceptsNewMessages } from '../../organization/server-component-state.js';
 import { DeliveryEngine } from '../delivery/delivery-queues.js';
 import { createQueueViewer, queueLengths, stoppedError } from '../delivery/queue-view.js';
+import { isMailflowProbe, sendMailflowProbe, type MailflowProbeResult } from '../outbound/mailflow-probe.js';
+import type { RedirectTarget } from '../routing/redirect.js';
 import type { AuthThrottlePolicy } from '../inbound/auth-throttle.js';
 import { ReceiveListeners } from '../inbound/receive-listeners.js';
 import type { AcceptedMessage } from '../inbound/smtp-session.js';
@@ -154,6 +156,11 @@ export class TransportService implements TransportServiceControl {
 
   /** The 250 waits for this: the message is on disk when it resolves. */
   private async accept(m: AcceptedMessage): Promise<number> {
+    // Test-Mailflow from another server of the organization ends here: its message was for this server itself.
+    if (m.authenticatedServer && isMailflowProbe(m.recipients, this.snapshot.server.fqdn)) {
+      this.opts.logger.info({ from: m.authenticatedServer, messageId: m.internetMessageId }, 'Test-Mailflow message received');
+      return 0;
+    }
     const settings = this.snapshot.server.transport;
     const resolver = this.snapshot.recipients;
     const queued = await this.store.enqueue({
@@ -273,6 +280,12 @@ export class TransportService implements TransportServiceControl {
       },
       spoolBytes: () => this.store.spoolBytes(),
     };
+  }
+
+  /** Test-Mailflow from this server: one test message to `target`, over the path this server's mail to it takes. */
+  testMailflow(target: RedirectTarget, timeoutMs: number): Promise<MailflowProbeResult> {
+    if (this.state !== 'Running') return Promise.reject(stoppedError(this.serverName));
+    return sendMailflowProbe({ snapshot: this.snapshot, sendLog: this.sendLog, clock: this.clock }, target, timeoutMs);
   }
 
   /** Resolves once every protocol log row and tracking event written so far is in its file. */
