@@ -84,6 +84,9 @@ export interface AcmeAccountSettings {
   accountUrl?: string;
   externalAccountBinding?: { kid: string; hmacKey: string };
   acmeServerCertificates: readonly Buffer[];
+  /** What the account was registered with: registering it again (a CA that lost it) repeats them. */
+  contact?: readonly string[];
+  termsOfServiceAgreed?: boolean;
 }
 
 /** A client for the account, trusting what the account was given for its directory's HTTPS. */
@@ -154,6 +157,8 @@ export function accountSettings(account: AcmeAccountRecord, vault: KeyVault): Ac
     externalAccountBinding:
       account.externalAccountKeyId && account.externalAccountHmacKey ? { kid: account.externalAccountKeyId, hmacKey: vault.open(account.externalAccountHmacKey).toString('utf8') } : undefined,
     acmeServerCertificates: account.acmeServerCertificates,
+    contact: account.contact,
+    termsOfServiceAgreed: account.termsOfServiceAgreed,
   };
 }
 

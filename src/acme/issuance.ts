@@ -55,19 +55,45 @@ export interface IssuedByAcme {
  * anything, so a port that cannot be used fails before an order exists, and it is closed
  * whatever happens.
  */
-export function issueCertificate(opts: { settings: AcmeAccountSettings; serverName: string; names: string[]; httpPort: number; keySize: number }): Promise<IssuedByAcme> {
+interface IssueOptions {
+  settings: AcmeAccountSettings;
+  serverName: string;
+  names: string[];
+  httpPort: number;
+  keySize: number;
+  /** Called with the account's new URL when the CA no longer knew the account and it was registered again with its key. */
+  onAccountRecreated?: (accountUrl: string) => Promise<void>;
+}
+
+export function issueCertificate(opts: IssueOptions): Promise<IssuedByAcme> {
   return capturingProblems(() => issue(opts));
 }
 
-async function issue(opts: { settings: AcmeAccountSettings; serverName: string; names: string[]; httpPort: number; keySize: number }): Promise<IssuedByAcme> {
+const ACCOUNT_DOES_NOT_EXIST = 'urn:ietf:params:acme:error:accountDoesNotExist';
+
+async function issue(opts: IssueOptions): Promise<IssuedByAcme> {
   const { settings, names } = opts;
   const responder = await startHttp01Responder(opts.httpPort, opts.serverName);
   try {
-    const client = acmeClient(settings);
+    let client = acmeClient(settings);
     await probeDirectory(settings.directoryUrl, 'the certificate request');
     let step = 'the new order';
     try {
-      const order = await client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) });
+      const identifiers = names.map((value) => ({ type: 'dns', value }));
+      let order: acme.Order;
+      try {
+        order = await client.createOrder({ identifiers });
+      } catch (e) {
+        // A CA that lost the account (a test CA restarted, an account deactivated by mistake) is asked to
+        // register the same key again, with what it was registered with, once.
+        if (acmeFailure(e, settings.directoryUrl, step).details?.problemType !== ACCOUNT_DOES_NOT_EXIST) throw e;
+        step = 'the account registration (the CA no longer knew the account)';
+        client = acmeClient({ ...settings, accountUrl: undefined });
+        await client.createAccount({ contact: (settings.contact ?? []).map((c) => `mailto:${c}`), termsOfServiceAgreed: settings.termsOfServiceAgreed ?? false });
+        await opts.onAccountRecreated?.(client.getAccountUrl());
+        step = 'the new order';
+        order = await client.createOrder({ identifiers });
+      }
       step = 'the authorizations';
       for (const authz of await client.getAuthorizations(order)) {
         if (authz.status === 'valid') continue;

@@ -1,8 +1,8 @@
 import { identifierMatches, parseSmtpX509Identifier } from '../connectors/smtp-x509-identifier.js';
-import type { SendConnectorRecord } from '../directory/records.js';
+import type { AcmeManagedCertificateRecord, SendConnectorRecord } from '../directory/records.js';
 import type { EvaluatedCertificate } from './certificate-store.js';
 
-export type CertificateAlertKind = 'Expired' | 'ExpiresSoon' | 'MissingOnSourceServer' | 'RotationIncomplete';
+export type CertificateAlertKind = 'Expired' | 'ExpiresSoon' | 'MissingOnSourceServer' | 'RotationIncomplete' | 'AcmeRenewalFailing';
 
 export interface CertificateAlert {
   kind: CertificateAlertKind;
@@ -108,4 +108,22 @@ function incompleteRotations(k: SendConnectorRecord, certs: readonly EvaluatedCe
     });
   }
   return alerts;
+}
+
+/** A renewal of an ACME certificate that keeps failing: the CA's error, and when it is tried again. */
+export function acmeRenewalAlerts(entries: readonly Pick<AcmeManagedCertificateRecord, 'thumbprint' | 'requestServer' | 'failures' | 'lastError' | 'nextRenewal' | 'notAfter'>[], now: Date): CertificateAlert[] {
+  return entries
+    .filter((e) => e.failures > 0)
+    .map((e) => ({
+      kind: 'AcmeRenewalFailing' as const,
+      // An error once the certificate has less than a week left: it will expire unrenewed.
+      severity: e.notAfter.getTime() - now.getTime() < 7 * DAY ? ('Error' as const) : ('Warning' as const),
+      server: e.requestServer,
+      thumbprint: e.thumbprint,
+      newThumbprint: null,
+      connector: null,
+      notAfter: e.notAfter,
+      message: `The ACME renewal of the certificate ${e.thumbprint} failed ${e.failures} time${e.failures === 1 ? '' : 's'}; it is tried again at ${e.nextRenewal.toISOString()} and expires on ${day(e.notAfter)}. Last error: ${e.lastError ?? 'unknown'}`,
+      command: `Update-AcmeCertificate -Thumbprint ${e.thumbprint}`,
+    }));
 }

@@ -20,6 +20,39 @@ export interface OrganizationRecord {
   keyCheck?: EncryptedSecret;
   /** The organization's ACME account (New-AcmeAccount), used by every server's Request-AcmeCertificate. */
   acmeAccount?: AcmeAccountRecord;
+  /** Certificates Request-AcmeCertificate issued that renew themselves, one entry per certificate lineage. */
+  acmeCertificates?: AcmeManagedCertificateRecord[];
+}
+
+/**
+ * A certificate the ACME renewal keeps current: what to ask the CA for again, when, and how the last
+ * attempts went. The entry follows the lineage: after a renewal it names the new certificate, and the
+ * one it replaced waits in `retiring` for its grace period before it is removed from every server.
+ */
+export interface AcmeManagedCertificateRecord {
+  /** The certificate in use now. */
+  thumbprint: string;
+  /** The server that requested it: it answers the http-01 challenges of the renewals. */
+  requestServer: string;
+  names: string[];
+  httpPort: number;
+  keySize: number;
+  friendlyName: string;
+  services: ExchangeService[];
+  privateKeyExportable: boolean;
+  notBefore: Date;
+  notAfter: Date;
+  /** When the next renewal is due (two thirds of the lifetime, or the next retry after a failure). */
+  nextRenewal: Date;
+  /** Milliseconds an old certificate stays installed after its renewal, so sessions in flight finish with it. */
+  gracePeriodMs: number;
+  /** Renewal attempts that failed since the last success. */
+  failures: number;
+  lastError: string | null;
+  lastAttempt: Date | null;
+  /** The server renewing it now, until when: one server renews a certificate at a time. */
+  lease: { holder: string; until: Date } | null;
+  retiring: Array<{ thumbprint: string; removeAfter: Date }>;
 }
 
 /**

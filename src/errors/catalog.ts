@@ -66,6 +66,7 @@ export const ERROR_CATALOG = {
   ICX_ACME_CA_REFUSED: { category: 'InvalidOperation', httpStatus: 502, summary: "The ACME certification authority refused a request; the error carries the CA's problem type and detail (RFC 8555 §6.7)." },
   ICX_ACME_DIRECTORY_UNREACHABLE: { category: 'ConnectionError', httpStatus: 502, summary: 'The ACME directory URL cannot be reached, its HTTPS certificate is not trusted, or it answers with something that is not an ACME directory.' },
   ICX_ACME_CHALLENGE_FAILED: { category: 'InvalidOperation', httpStatus: 502, summary: 'The certification authority could not validate a name: its http-01 check of the server failed, with the CA\'s problem detail.' },
+  ICX_ACME_RENEWAL_IN_PROGRESS: { category: 'ResourceUnavailable', httpStatus: 409, summary: 'Another server of the organization holds the lease of this ACME certificate and is renewing it; Get-AcmeCertificate shows the outcome.' },
 
   // Connectors
   ICX_CONNECTOR_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The connector settings break one of Exchange\'s rules.' },

@@ -27,6 +27,7 @@ import { recordAdminEndpoint } from './admin-endpoint.js';
 import { ServerLock } from './server-lock.js';
 import { CredentialCheck } from '../security/credential-check.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, ServerHeartbeat } from './heartbeat.js';
+import { AcmeRenewalService, renewalIntervalFromEnvironment } from '../acme/renewal-service.js';
 import { productVersion } from '../product-version.js';
 import { ServerMetrics } from '../observability/server-metrics.js';
 import { MailFlowSampler } from '../observability/mail-flow-sampler.js';
@@ -57,6 +58,8 @@ export interface ServeOptions {
   advertiseUrl?: string;
   /** How often the server records its heartbeat in the directory (milliseconds; 15 s by default). */
   heartbeatIntervalMs?: number;
+  /** How often the server looks for ACME certificates to renew (milliseconds; INTERCHANGE_ACME_RENEWAL_INTERVAL_MS, an hour by default). */
+  acmeRenewalIntervalMs?: number;
   /** How long one directory query may take before it counts as an outage (PostgreSQL; 15 s by default). */
   directoryTimeoutMs?: number;
   /** How often the mail flow statistics are sampled and how many samples are kept (INTERCHANGE_STATISTICS_INTERVAL_MS, INTERCHANGE_STATISTICS_SAMPLES; a minute, 24 hours). */
@@ -210,6 +213,8 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
       onError: (e) => isDirectoryUnavailable(e) || logger.warn({ err: e }, 'Recording the server heartbeat in the directory failed'),
     });
     await heartbeat.start();
+    const renewals = new AcmeRenewalService({ directory, store: certificates, vault, serverName, clock, logger, intervalMs: opts.acmeRenewalIntervalMs ?? renewalIntervalFromEnvironment() });
+    renewals.start();
     logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
 
     return {
@@ -226,6 +231,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
         // Stops the service and then writes out what the spool still holds in memory
         // (removals of delivered mail, the processing journal), so a restart redelivers nothing.
         sampler?.stop();
+        await renewals.stop();
         await transport?.close();
         await heartbeat.stop();
         watcher?.stop();

@@ -24,6 +24,8 @@ export interface Pebble {
   /** PEM of pebble's intermediate, the Issuer of what it signs. */
   issuingIntermediatePem(): Promise<string>;
   output(): string;
+  /** Stops pebble and starts it again on the same ports: it forgets its accounts and makes a new root and intermediate, with new names. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -98,15 +100,20 @@ export async function startPebble(opts: { httpPort?: number; externalAccountMacK
         },
       }),
     );
-    const pebble = spawn(PEBBLE, ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // No random sleeps before validation, no deliberately rejected nonces, no reused authorizations:
-      // a test waits for issuance, not for chaos, and every request really answers its challenge.
-      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
-    });
-    children.push(pebble);
-    capture(pebble, 'pebble');
-    await waitForLine(pebble, () => log, /Listening on: /, 'pebble');
+    const startPebbleProcess = async () => {
+      const from = log.length;
+      const pebble = spawn(PEBBLE, ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // No random sleeps before validation, no deliberately rejected nonces, no reused authorizations:
+        // a test waits for issuance, not for chaos, and every request really answers its challenge.
+        env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
+      });
+      children.push(pebble);
+      capture(pebble, 'pebble');
+      await waitForLine(pebble, () => log.slice(from), /Listening on: /, 'pebble');
+      return pebble;
+    };
+    let pebble = await startPebbleProcess();
     const management = (p: string) =>
       new Promise<string>((resolve, reject) => {
         https
@@ -124,6 +131,12 @@ export async function startPebble(opts: { httpPort?: number; externalAccountMacK
       issuingRootPem: () => management('/roots/0'),
       issuingIntermediatePem: () => management('/intermediates/0'),
       output: () => log,
+      restart: async () => {
+        const exited = new Promise((r) => pebble.once('exit', r));
+        pebble.kill('SIGTERM');
+        await exited;
+        pebble = await startPebbleProcess();
+      },
       stop,
     };
   } catch (e) {

@@ -30,7 +30,7 @@ export interface TestServer {
  * client for 5 seconds, and tests about other things send many of them (the tarpit has its own test).
  */
 export async function startTestServer(
-  opts: { name?: string; dataDir?: string; stopGraceMs?: number; anonymousRelay?: boolean; tarpit?: boolean; authThrottle?: Partial<AuthThrottlePolicy>; statistics?: { intervalMs?: number; capacity?: number } } = {},
+  opts: { name?: string; dataDir?: string; stopGraceMs?: number; anonymousRelay?: boolean; tarpit?: boolean; authThrottle?: Partial<AuthThrottlePolicy>; statistics?: { intervalMs?: number; capacity?: number }; acmeRenewalIntervalMs?: number } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('transport'));
   const smtpPort = await freeTcpPort();
@@ -41,6 +41,7 @@ export async function startTestServer(
     fqdn: `${(opts.name ?? 'EX01').toLowerCase()}.contoso.com`,
     smtpPort,
     adminPort,
+    acmeRenewalIntervalMs: opts.acmeRenewalIntervalMs,
     logger: pino({ level: 'silent' }),
     statistics: opts.statistics,
     transportFactory: createTransportFactory({ configPollMs: 100, stopGraceMs: opts.stopGraceMs ?? 1500, authThrottle: opts.authThrottle }),

@@ -6,10 +6,12 @@
 import crypto from 'node:crypto';
 import { accountSettings } from '../../acme/acme-connection.js';
 import { createAccountKeyPem, issueCertificate, registerAccount, updateAccountContact } from '../../acme/issuance.js';
+import { DEFAULT_GRACE_PERIOD_MS, managedEntry, manageCertificate, renewCertificate } from '../../acme/renewal.js';
+import { formatTimeSpan } from '../framework/units.js';
 import type { CertificateStore } from '../../certificate-store/certificate-store.js';
 import { readCertificateData } from '../../certificates/containers.js';
 import type { DirectoryStore } from '../../directory/directory-store.js';
-import type { AcmeAccountRecord, ExchangeService, OrganizationRecord, ServerRecord } from '../../directory/records.js';
+import type { AcmeAccountRecord, AcmeManagedCertificateRecord, ExchangeService, OrganizationRecord, ServerRecord } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType } from '../framework/declaration.js';
@@ -35,6 +37,61 @@ export const acmeAccountType = defineObjectType({
   defaultTableView: ['DirectoryUrl', 'ContactEmail', 'AccountUrl'],
   defaultListView: ['Identity', 'DirectoryUrl', 'ContactEmail', 'AccountUrl', 'ExternalAccountKeyId', 'AcmeServerCertificates', 'TermsOfServiceAgreed', 'WhenCreated', 'WhenChanged'],
 });
+
+export const acmeCertificateType = defineObjectType({
+  name: 'AcmeCertificate',
+  properties: [
+    { name: 'Thumbprint', type: 'String' },
+    { name: 'DomainNames', type: 'String', multiValued: true },
+    { name: 'RequestServer', type: 'String' },
+    { name: 'Servers', type: 'String', multiValued: true },
+    { name: 'NotBefore', type: 'DateTime' },
+    { name: 'NotAfter', type: 'DateTime' },
+    { name: 'RenewalState', type: 'String' },
+    { name: 'NextRenewal', type: 'DateTime' },
+    { name: 'RenewingServer', type: 'String' },
+    { name: 'FailedAttempts', type: 'Int32' },
+    { name: 'LastAttempt', type: 'DateTime' },
+    { name: 'LastError', type: 'String' },
+    { name: 'RetiringCertificates', type: 'String', multiValued: true },
+    { name: 'OldCertificateGracePeriod', type: 'TimeSpan' },
+    { name: 'HttpPort', type: 'Int32' },
+  ],
+  defaultTableView: ['Thumbprint', 'DomainNames', 'NotAfter', 'RenewalState', 'NextRenewal'],
+  defaultListView: [],
+});
+
+/**
+ * Scheduled: waiting for NextRenewal. Renewing: a server holds the lease now. Failing: the last attempts
+ * failed (LastError says why), retried at NextRenewal. NotInstalled: no server holds the certificate any more.
+ */
+function renewalState(e: AcmeManagedCertificateRecord, installedOn: string[], now: Date): string {
+  if (installedOn.length === 0) return 'NotInstalled';
+  if (e.lease && e.lease.until.getTime() > now.getTime()) return 'Renewing';
+  return e.failures > 0 ? 'Failing' : 'Scheduled';
+}
+
+function acmeCertificateObject(e: AcmeManagedCertificateRecord, installedOn: string[], now: Date) {
+  const leased = e.lease && e.lease.until.getTime() > now.getTime() ? e.lease.holder : null;
+  return {
+    $type: 'AcmeCertificate',
+    Thumbprint: e.thumbprint,
+    DomainNames: e.names,
+    RequestServer: e.requestServer,
+    Servers: installedOn,
+    NotBefore: e.notBefore,
+    NotAfter: e.notAfter,
+    RenewalState: renewalState(e, installedOn, now),
+    NextRenewal: e.nextRenewal,
+    RenewingServer: leased,
+    FailedAttempts: e.failures,
+    LastAttempt: e.lastAttempt,
+    LastError: e.lastError,
+    RetiringCertificates: e.retiring.map((r) => `${r.thumbprint} (removed after ${r.removeAfter.toISOString()})`),
+    OldCertificateGracePeriod: formatTimeSpan(e.gracePeriodMs),
+    HttpPort: e.httpPort,
+  };
+}
 
 function accountObject(a: AcmeAccountRecord) {
   return {
@@ -286,6 +343,8 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
       { name: 'FriendlyName', type: 'String', description: 'Default: the ACME directory host, e.g. acme-v02.api.letsencrypt.org. Fewer than 64 characters.' },
       { name: 'KeySize', type: 'Int32', description: 'RSA key size: 2048 (default) or 4096.' },
       { name: 'PrivateKeyExportable', type: 'Boolean', description: 'Whether Export-ExchangeCertificate may export the private key. Default $false.' },
+      { name: 'AutoRenew', type: 'Boolean', description: 'Renew the certificate automatically, two thirds into its lifetime, with the same names, port and services (default $true). Get-AcmeCertificate shows the renewals.' },
+      { name: 'OldCertificateGracePeriod', type: 'TimeSpan', description: 'How long a renewed certificate\'s predecessor stays installed before it is removed from every server (default 1.00:00:00).' },
     ],
     outputType: 'ExchangeCertificate',
     role: 'Exchange Server Certificates',
@@ -311,12 +370,73 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
       if (!sameServer(server.name, localServer)) return forward(ctx, server, { ...p, Server: server.name });
       const issued = await issueCertificate({ settings: accountSettings(account, ctx.services.vault), serverName: server.name, names, httpPort, keySize });
       const record = await store.installIssued(server.name, issued, { friendlyName, services, privateKeyExportable: !!p.PrivateKeyExportable });
+      if (p.AutoRenew !== false) {
+        const gracePeriodMs = (p.OldCertificateGracePeriod as number | undefined) ?? DEFAULT_GRACE_PERIOD_MS;
+        await manageCertificate(directory, managedEntry({ thumbprint: record.thumbprint, requestServer: server.name, names, httpPort, keySize, friendlyName, services, privateKeyExportable: !!p.PrivateKeyExportable, gracePeriodMs }, record.der!));
+      }
       ctx.objectModified = `${server.name}\\${record.thumbprint}`;
       return certificateView(await store.get(server.name, record.thumbprint));
     },
   });
 
-  return [get, create, set, remove, request];
+  const getManaged = defineCmdlet({
+    name: 'Get-AcmeCertificate',
+    synopsis: 'Lists the certificates Request-AcmeCertificate issued that renew themselves, with their renewal state, next renewal and last error.',
+    parameters: [{ name: 'Thumbprint', type: 'String', position: 0, description: 'Only this certificate (the current one of its renewals).' }],
+    outputType: 'AcmeCertificate',
+    role: 'Exchange Server Certificates',
+    changesState: false,
+    examples: [{ code: 'Get-AcmeCertificate | Format-List Thumbprint,DomainNames,Servers,NotAfter,RenewalState,NextRenewal,LastError', remarks: 'When each ACME certificate renews, and why the last attempt failed if it did.' }],
+    async run(ctx, p) {
+      const { directory } = ctx.services;
+      const wanted = (p.Thumbprint as string | undefined)?.toUpperCase();
+      const entries = ((await organization(directory)).acmeCertificates ?? []).filter((e) => !wanted || e.thumbprint.toUpperCase() === wanted);
+      if (wanted && entries.length === 0) throw new InterchangeError('ICX_CERT_NOT_FOUND', `No ACME certificate with thumbprint ${wanted} renews itself (Get-AcmeCertificate lists those that do).`, { parameter: 'Thumbprint' });
+      const servers = await directory.listServers();
+      const now = ctx.services.clock();
+      const out = [];
+      for (const e of entries) {
+        const installedOn: string[] = [];
+        for (const s of servers) if ((await directory.getCertificate(s.name, e.thumbprint.toUpperCase()))?.der) installedOn.push(s.name);
+        out.push(acmeCertificateObject(e, installedOn, now));
+      }
+      return out;
+    },
+  });
+
+  const update = defineCmdlet({
+    name: 'Update-AcmeCertificate',
+    synopsis: 'Renews an ACME certificate now, as its automatic renewal would: the new certificate goes to every server that held the old one, Send connectors follow it when the issuer or subject changed, and the old one is removed after its grace period.',
+    description:
+      "Runs on the server that answers the http-01 challenges (the one that requested the certificate, unless -Server names another that the names reach). If another server is renewing the certificate at that moment, the command is refused and that server's renewal goes on. A failure is also recorded for Get-AcmeCertificate and Get-ExchangeCertificateAlert, and the old certificate stays in use.",
+    parameters: [
+      { name: 'Thumbprint', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'The certificate to renew (the current one of its renewals).' },
+      { name: 'Server', type: 'String', description: 'The server that renews it and answers the challenges. Default: the server that requested it.' },
+    ],
+    outputType: 'ExchangeCertificate',
+    role: 'Exchange Server Certificates',
+    changesState: true,
+    confirmImpact: 'Medium',
+    examples: [{ code: 'Get-AcmeCertificate | Where-Object RenewalState -eq Failing | Update-AcmeCertificate', remarks: 'Tries the failing renewals again now, once the cause is fixed.' }],
+    async run(ctx, p) {
+      const { directory, localServer } = ctx.services;
+      const thumbprint = String(p.Thumbprint).toUpperCase();
+      const entry = ((await organization(directory)).acmeCertificates ?? []).find((e) => e.thumbprint.toUpperCase() === thumbprint);
+      if (!entry) throw new InterchangeError('ICX_CERT_NOT_FOUND', `The certificate ${thumbprint} is not renewed by ACME: only certificates that Request-AcmeCertificate issued are (Get-AcmeCertificate lists them).`, { parameter: 'Thumbprint' });
+      const server = await resolveServer(directory, (p.Server as string | undefined) ?? entry.requestServer);
+      if (!ctx.shouldProcess(`Renew ACME certificate:\tThumbprint="${thumbprint}",\tServer="${server.name}",\tDomainName="${entry.names.join(', ')}"`, thumbprint)) return;
+      if (!sameServer(server.name, localServer)) {
+        return runOnServer(ctx, server, 'Update-AcmeCertificate', { ...p, Server: server.name }, (detail) => new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't reach ${server.name} to renew the ACME certificate there: ${detail}.`));
+      }
+      const outcome = await renewCertificate({ directory, store, vault: ctx.services.vault, serverName: server.name, clock: ctx.services.clock }, thumbprint, { force: true });
+      if (!outcome) throw new InterchangeError('ICX_INTERNAL', `The renewal of ${thumbprint} did not run.`);
+      for (const c of outcome.connectorsRepointed) ctx.writeWarning(`The TlsCertificateName of the Send connector "${c}" now names the renewed certificate: its issuer or subject changed.`);
+      ctx.objectModified = `${server.name}\\${outcome.newThumbprint}`;
+      return certificateView(await store.get(server.name, outcome.newThumbprint));
+    },
+  });
+
+  return [get, create, set, remove, request, getManaged, update];
 }
 
 /** The challenge listener and the store's key belong to the server the certificate is for: the request runs there. */

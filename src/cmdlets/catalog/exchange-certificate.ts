@@ -1,6 +1,6 @@
 import { CertificateStore, type EvaluatedCertificate, serverSideError } from '../../certificate-store/certificate-store.js';
 import { EXTENSION_CLASSES, toExchangeCertificate } from '../../certificate-store/certificate-view.js';
-import { certificateAlerts, EXPIRY_WARNING_DAYS } from '../../certificate-store/alerts.js';
+import { acmeRenewalAlerts, certificateAlerts, EXPIRY_WARNING_DAYS } from '../../certificate-store/alerts.js';
 import { rotateCertificate } from '../../certificate-store/rotation.js';
 import { orderForDomain } from '../../certificate-store/selection.js';
 import { normalizeX500Name, parseX500Name } from '../../certificates/x500-name.js';
@@ -505,7 +505,7 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
 
   const alerts = defineCmdlet({
     name: 'Get-ExchangeCertificateAlert',
-    synopsis: 'Lists certificates that need attention: expired, expiring soon, named by a Send connector but missing or unusable on one of its source servers, or a rotation left half done.',
+    synopsis: 'Lists certificates that need attention: expired, expiring soon, named by a Send connector but missing or unusable on one of its source servers, a rotation left half done, or an ACME renewal that keeps failing.',
     description:
       "What Exchange spreads over event IDs 12014-12018 and the admin center's notification viewer, in one list. A MissingOnSourceServer alert means the transport on that server would answer 454 4.7.5 for the connector. A RotationIncomplete alert means a renewed certificate (same Issuer and Subject, later NotAfter) is on some source servers of a Send connector and not on others, which still use the older one; its Command finishes the rotation.",
     parameters: [
@@ -525,7 +525,9 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       const certs: EvaluatedCertificate[] = [];
       for (const s of everyServer) certs.push(...(await store.list(s.name)));
       const wanted = new Set(servers.map((s) => s.name.toLowerCase()));
-      return certificateAlerts(certs, await ctx.services.directory.listSendConnectors(), ctx.services.clock(), (p.ExpiryWarningDays as number | undefined) ?? EXPIRY_WARNING_DAYS)
+      const now = ctx.services.clock();
+      const acme = acmeRenewalAlerts((await ctx.services.directory.getOrganization())?.acmeCertificates ?? [], now);
+      return [...certificateAlerts(certs, await ctx.services.directory.listSendConnectors(), now, (p.ExpiryWarningDays as number | undefined) ?? EXPIRY_WARNING_DAYS), ...acme]
         .filter((a) => wanted.has(a.server.toLowerCase()))
         .map((a) => ({ $type: 'ExchangeCertificateAlert', Severity: a.severity, Kind: a.kind, Server: a.server, Thumbprint: a.thumbprint, NewThumbprint: a.newThumbprint, Connector: a.connector, NotAfter: a.notAfter, Message: a.message, Command: a.command }));
     },

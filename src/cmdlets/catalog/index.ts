@@ -1,7 +1,7 @@
 import type { CertificateStore } from '../../certificate-store/certificate-store.js';
 import type { ObjectTypeInfo } from '../contract.js';
 import type { CmdletDeclaration } from '../framework/declaration.js';
-import { acmeAccountType, acmeCmdlets } from './acme.js';
+import { acmeAccountType, acmeCertificateType, acmeCmdlets } from './acme.js';
 import { adminAuditLogCmdlets, adminAuditLogType } from './admin-audit-log.js';
 import { administratorCmdlets, administratorType } from './administrators.js';
 import { binaryFileDataType, certificateAlertType, certificateRotationStepType, cryptoKeyAccessRuleType, exchangeCertificateCmdlets, exchangeCertificateType, smtpDomainWithSubdomainsType, x509ExtensionTypes } from './exchange-certificate.js';
@@ -41,6 +41,6 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...organizationJoinCmdlets(),
       ...serverMaintenanceCmdlets(),
     ],
-    types: [exchangeCertificateType, smtpDomainWithSubdomainsType, cryptoKeyAccessRuleType, ...x509ExtensionTypes, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, testMailflowResultType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType, acmeAccountType],
+    types: [exchangeCertificateType, smtpDomainWithSubdomainsType, cryptoKeyAccessRuleType, ...x509ExtensionTypes, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, testMailflowResultType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType, acmeAccountType, acmeCertificateType],
   };
 }

@@ -1,0 +1,63 @@
+// The pure decisions of ACME renewal (src/acme/renewal-policy.ts), as tables.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { nextRetry, renewalAction, renewalDue, retiredBy } from '../../src/acme/renewal-policy.js';
+
+const d = (s: string) => new Date(s);
+const MIN = 60_000;
+
+test('renewalDue: two thirds into the lifetime', () => {
+  const rows: Array<[string, string, string]> = [
+    ['2026-01-01T00:00:00Z', '2026-04-01T00:00:00Z', '2026-03-02T00:00:00.000Z'], // 90 days: due after 60
+    ['2026-01-01T00:00:00Z', '2026-01-07T00:00:00Z', '2026-01-05T00:00:00.000Z'], // 6 days (short-lived): after 4
+    ['2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00.000Z'], // no lifetime: at once
+    ['2026-01-01T00:00:00Z', '2025-12-01T00:00:00Z', '2026-01-01T00:00:00.000Z'], // inverted: at once, not in the past
+  ];
+  for (const [nb, na, due] of rows) assert.equal(renewalDue(d(nb), d(na)).toISOString(), due, `${nb} → ${na}`);
+});
+
+test('nextRetry: backs off from 5 minutes to a day, but leaves room for three attempts before expiry', () => {
+  const now = d('2026-03-01T00:00:00Z');
+  const far = d('2026-06-01T00:00:00Z');
+  const rows: Array<[number, Date, number]> = [
+    [1, far, 5 * MIN],
+    [2, far, 15 * MIN],
+    [3, far, 60 * MIN],
+    [4, far, 240 * MIN],
+    [5, far, 720 * MIN],
+    [6, far, 1440 * MIN],
+    [60, far, 1440 * MIN],
+    [0, far, 5 * MIN],
+    [6, d('2026-03-01T06:00:00Z'), 120 * MIN], // 6 h left: a third of it
+    [6, d('2026-03-01T00:02:00Z'), 1 * MIN], // 2 minutes left: at least a minute
+    [6, d('2026-02-01T00:00:00Z'), 1 * MIN], // expired: keep trying every minute
+  ];
+  for (const [failures, notAfter, wait] of rows) assert.equal(nextRetry(failures, now, notAfter).getTime() - now.getTime(), wait, `${failures} failures, notAfter ${notAfter.toISOString()}`);
+});
+
+test("renewalAction: renew when due or forced, unless another server's lease runs; an expired lease or our own does not hold us back", () => {
+  const now = d('2026-03-01T12:00:00Z');
+  const due = d('2026-03-01T11:00:00Z');
+  const later = d('2026-03-02T00:00:00Z');
+  const lease = (holder: string, until: string) => ({ holder, until: d(until) });
+  const rows: Array<[string, { nextRenewal: Date; lease: { holder: string; until: Date } | null }, boolean, string]> = [
+    ['due, no lease', { nextRenewal: due, lease: null }, false, 'renew'],
+    ['not due', { nextRenewal: later, lease: null }, false, 'wait'],
+    ['not due, forced', { nextRenewal: later, lease: null }, true, 'renew'],
+    ['due, EX02 holds the lease', { nextRenewal: due, lease: lease('EX02', '2026-03-01T12:05:00Z') }, false, 'leased'],
+    ['forced, EX02 holds the lease', { nextRenewal: due, lease: lease('EX02', '2026-03-01T12:05:00Z') }, true, 'leased'],
+    ["due, EX02's lease expired (EX02 died)", { nextRenewal: due, lease: lease('EX02', '2026-03-01T11:59:59Z') }, false, 'renew'],
+    ['due, our own lease (ex01, any case)', { nextRenewal: due, lease: lease('ex01', '2026-03-01T12:05:00Z') }, false, 'renew'],
+  ];
+  for (const [what, entry, force, kind] of rows) assert.equal(renewalAction(entry, 'EX01', now, force).kind, kind, what);
+});
+
+test('retiredBy: the old certificates whose grace period is over', () => {
+  const now = d('2026-03-01T12:00:00Z');
+  const r = [
+    { thumbprint: 'A', removeAfter: d('2026-03-01T11:00:00Z') },
+    { thumbprint: 'B', removeAfter: d('2026-03-01T12:00:00Z') },
+    { thumbprint: 'C', removeAfter: d('2026-03-01T12:00:01Z') },
+  ];
+  assert.deepEqual(retiredBy(r, now).map((x) => x.thumbprint), ['A', 'B']);
+});
