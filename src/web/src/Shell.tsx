@@ -44,6 +44,7 @@ import { AcceptedDomainsPage } from './pages/AcceptedDomains';
 import { AuditLogPage } from './pages/AuditLog';
 import { HomePage } from './pages/Home';
 import { MailUsersPage } from './pages/MailUsers';
+import { AcmePage } from './pages/AcmeCertificates';
 import { CertificatesPage } from './pages/Certificates';
 import { MessageTracePage } from './pages/MessageTrace';
 import { QueuesPage } from './pages/Queues';
@@ -110,6 +111,8 @@ export function Shell() {
         return <ServersPage />;
       case '/servers/certificates':
         return <CertificatesPage alerts={alerts} />;
+      case '/servers/acme':
+        return <AcmePage />;
       case '/compliance/admin-audit-log':
         return <AuditLogPage />;
       case '/recipients/contacts':

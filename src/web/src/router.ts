@@ -16,6 +16,7 @@ export const ROUTES: RouteInfo[] = [
   { path: '/mail-flow/message-trace', title: 'Message trace', section: 'Mail flow' },
   { path: '/servers/servers', title: 'Servers', section: 'Servers' },
   { path: '/servers/certificates', title: 'Certificates', section: 'Servers' },
+  { path: '/servers/acme', title: 'ACME', section: 'Servers' },
   { path: '/compliance/admin-audit-log', title: 'Admin audit log', section: 'Compliance' },
 ];
 
