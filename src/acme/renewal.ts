@@ -24,6 +24,11 @@ import { nextRetry, renewalAction, renewalDue, retiredBy } from './renewal-polic
 
 /** How long a lease holds without its holder finishing: longer than an issuance takes, short enough for a takeover. */
 export const DEFAULT_LEASE_MS = 10 * 60_000;
+
+export function leaseFromEnvironment(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.INTERCHANGE_ACME_LEASE_MS);
+  return Number.isInteger(n) && n >= 1000 ? n : DEFAULT_LEASE_MS;
+}
 /** How long a replaced certificate stays installed, unless Request-AcmeCertificate -OldCertificateGracePeriod says otherwise. */
 export const DEFAULT_GRACE_PERIOD_MS = 24 * 3_600_000;
 
@@ -96,7 +101,9 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
       return undefined;
     }
     if (action.kind === 'wait') return undefined;
-    return { ...e, lease: { holder: deps.serverName, until: new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)) }, lastAttempt: now };
+    // Due from now on, even when forced early: if this server dies before it finishes, the others take over once the lease runs out.
+    const nextRenewal = e.nextRenewal.getTime() > now.getTime() ? now : e.nextRenewal;
+    return { ...e, nextRenewal, lease: { holder: deps.serverName, until: new Date(now.getTime() + (deps.leaseMs ?? leaseFromEnvironment())) }, lastAttempt: now };
   });
   if (refused) throw refused;
   if (!entry) {

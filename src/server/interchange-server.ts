@@ -28,6 +28,7 @@ import { ServerLock } from './server-lock.js';
 import { CredentialCheck } from '../security/credential-check.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, ServerHeartbeat } from './heartbeat.js';
 import { AcmeRenewalService, renewalIntervalFromEnvironment } from '../acme/renewal-service.js';
+import { leaseFromEnvironment } from '../acme/renewal.js';
 import { productVersion } from '../product-version.js';
 import { ServerMetrics } from '../observability/server-metrics.js';
 import { MailFlowSampler } from '../observability/mail-flow-sampler.js';
@@ -213,7 +214,7 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
       onError: (e) => isDirectoryUnavailable(e) || logger.warn({ err: e }, 'Recording the server heartbeat in the directory failed'),
     });
     await heartbeat.start();
-    const renewals = new AcmeRenewalService({ directory, store: certificates, vault, serverName, clock, logger, intervalMs: opts.acmeRenewalIntervalMs ?? renewalIntervalFromEnvironment() });
+    const renewals = new AcmeRenewalService({ directory, store: certificates, vault, serverName, clock, logger, intervalMs: opts.acmeRenewalIntervalMs ?? renewalIntervalFromEnvironment(), leaseMs: leaseFromEnvironment() });
     renewals.start();
     logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
 

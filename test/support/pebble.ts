@@ -55,7 +55,7 @@ async function waitForLine(child: ChildProcess, out: () => string, pattern: RegE
  * whose validation authority asks that DNS server and connects to `httpPort` for http-01.
  * With `externalAccountMacKeys` (key id → base64url HMAC key), pebble requires external account binding.
  */
-export async function startPebble(opts: { httpPort?: number; externalAccountMacKeys?: Record<string, string> } = {}): Promise<Pebble> {
+export async function startPebble(opts: { httpPort?: number; externalAccountMacKeys?: Record<string, string>; /** Validation waits a random 0 to n-1 seconds, as pebble does by default. */ vaSleepSeconds?: number } = {}): Promise<Pebble> {
   const dir = await tempDir('pebble');
   const children: ChildProcess[] = [];
   let log = '';
@@ -106,7 +106,7 @@ export async function startPebble(opts: { httpPort?: number; externalAccountMacK
         stdio: ['ignore', 'pipe', 'pipe'],
         // No random sleeps before validation, no deliberately rejected nonces, no reused authorizations:
         // a test waits for issuance, not for chaos, and every request really answers its challenge.
-        env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
+        env: { ...process.env, ...(opts.vaSleepSeconds ? { PEBBLE_VA_SLEEPTIME: String(opts.vaSleepSeconds) } : { PEBBLE_VA_NOSLEEP: '1' }), PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
       });
       children.push(pebble);
       capture(pebble, 'pebble');

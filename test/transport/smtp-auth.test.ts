@@ -341,9 +341,9 @@ test('outbound AUTH: a Send connector with SmartHostAuthMechanism BasicAuthRequi
     await s.api.ok('Set-SendConnector', { Identity: 'Via hop', AuthenticationCredential: credential('Wr0ng-Password') });
     await s.transport.reload();
     await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'carol@fabrikam.com', '--header', 'Subject: wrong credential']);
-    // Smart-host queues are named after the smart host: [127.0.0.1].
+    // A smart-host queue's next hop is the smart host: [127.0.0.1].
     const rejected = await waitFor('the queue in Retry after the refused AUTH', async () => (await s.api.ok('Get-Queue', {})).find((q) => q.Status === 'Retry' && /535/.test(q.LastError ?? '')));
-    assert.equal(rejected.Identity, 'EX01\\[127.0.0.1]');
+    assert.equal(rejected.NextHopDomain, '[127.0.0.1]');
     assert.match(rejected.LastError, /^451 4\.4\.0 Primary target IP address responded with: "535 5\.7\.3 Authentication unsuccessful\."/);
     assert.match(rejected.LastError, /Outbound Authentication failed with LogonDenied/);
     assert.equal(sink.messages.filter((m) => m.raw.includes('Subject: wrong credential')).length, 0);
