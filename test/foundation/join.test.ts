@@ -68,7 +68,7 @@ describe('prepare-directory and join: a second host from a running server, nothi
     assert.equal(first.status, 0, first.stdout + first.stderr);
     assert.match(first.stdout, /Created role interchange \(LOGIN, NOSUPERUSER/);
     assert.match(first.stdout, /Created database interchange, owned by interchange/);
-    assert.match(first.stdout, /applied 0001_initial, .*0004_server_heartbeats as interchange/);
+    assert.match(first.stdout, /applied 0001_initial, .*0005_remote_domains as interchange/);
     assert.doesNotMatch(first.stdout, /Password of role/, 'with --data the password is kept, not printed');
 
     const role = (await admin.query('select rolsuper, rolcanlogin, rolcreaterole, rolcreatedb, rolpassword is not null as has_password from pg_authid where rolname = $1', ['interchange'])).rows[0];
