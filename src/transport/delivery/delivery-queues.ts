@@ -192,7 +192,7 @@ export class DeliveryEngine {
   private route(recipient: string, size: number): ReturnType<typeof selectSendConnector> {
     return routeWithRedirect(this.redirect, () => {
       const s = this.deps.snapshot();
-      return selectSendConnector(s.sendConnectors, s.server.name, recipient, size);
+      return selectSendConnector(s.sendConnectors, s.server.name, recipient, size, s.sendDomainSecure);
     });
   }
 
@@ -403,7 +403,7 @@ export class DeliveryEngine {
       const log =
         runtime.record.protocolLoggingLevel === 'Verbose' ? new ProtocolLogSession(this.deps.sendLog, { connectorId: runtime.record.name }) : undefined;
       try {
-        return await SmtpClientConnection.open(runtime, t, log, q.route.deliveryType === 'DnsConnectorDelivery' ? q.route.nextHopDomain : t.name);
+        return await SmtpClientConnection.open(runtime, t, log, q.route.deliveryType === 'DnsConnectorDelivery' ? q.route.nextHopDomain : t.name, q.route.redirectTo || q.route.relayTo ? undefined : q.route.domainSecure);
       } catch (e) {
         last = e;
         log?.disconnect('Local');
