@@ -14,7 +14,7 @@ import { AcceptedDomainTable } from '../../src/organization/accepted-domains.js'
 import { remoteDomainFor } from '../../src/organization/remote-domains.js';
 import { dsnWanted } from '../../src/transport/delivery/dsn-policy.js';
 import { clientCertificateProblem } from '../../src/transport/inbound/client-certificate.js';
-import { domainSecureEntry, inboundDomainSecureRefusal, outboundTlsPolicy } from '../../src/transport/routing/domain-secure.js';
+import { domainSecureEntry, inboundDomainSecureRefusal, outboundTlsPolicy, type InboundTlsFacts } from '../../src/transport/routing/domain-secure.js';
 import { queueKey, selectSendConnector } from '../../src/transport/routing/route.js';
 import { createTestPki } from '../support/pki.js';
 
@@ -73,8 +73,7 @@ test('routing: a domain-secured recipient domain marks the route, and through sm
 });
 
 test('inboundDomainSecureRefusal: a listed sender domain on a TLS connector needs TLS, a client certificate and one that validates; others pass', () => {
-  const ok = () => undefined;
-  const facts = { connectorOffersTls: true, secure: true, clientCertificate: true, certificateProblem: ok };
+  const facts: InboundTlsFacts = { connectorOffersTls: true, secure: true, clientCertificate: true, certificateProblem: () => undefined };
   const table: Array<[string, typeof facts, RegExp | undefined]> = [
     ['fabrikam.com', facts, undefined],
     ['Fabrikam.COM', { ...facts, secure: false }, /^530 5\.7\.1 Not authorized: mail from fabrikam\.com must come domain-secured \(STARTTLS first/],
