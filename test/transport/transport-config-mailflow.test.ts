@@ -119,7 +119,7 @@ test('TLSSendDomainSecureList: mail to the partner waits, never in the clear nor
     }
     const [plain] = await pf.waitForMessages(1, 30_000);
     assert.deepEqual(plain.to, ['carol@tailspintoys.com']);
-    const q = await waitFor('the partner queue in Retry', async () => (await s.api.ok('Get-Queue', {})).find((x) => x.Identity === 'EX01\\fabrikam.com' && x.Status === 'Retry'), 30_000);
+    const q = await waitFor('the partner queue in Retry', async () => (await s.api.ok('Get-Queue', {})).find((x) => x.NextHopDomain === 'fabrikam.com' && x.Status === 'Retry'), 30_000);
     assert.match(q.LastError, /^451 4\.7\.4 127\.0\.0\.1 did not offer STARTTLS, and mail to fabrikam\.com \(TLSSendDomainSecureList\) is sent only over TLS/);
     assert.equal(q.MessageCount, 1);
     assert.equal(q.TlsDomain, 'fabrikam.com');
