@@ -5,7 +5,7 @@
 // next hop proves over STARTTLS that it is the partner's, while other mail
 // through the same smart host goes on; TLSReceiveDomainSecureList refuses a
 // partner's sender unless swaks came over TLS with a client certificate that
-// validates for the partner's domain.
+// validates for the partner's domain; and a remote domain with NDREnabled $false gets no NDRs.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -198,5 +198,34 @@ test("TLSReceiveDomainSecureList: a partner's sender is refused on a TLS connect
   } finally {
     await s.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("NDREnabled: a sender in a remote domain that turns NDRs off gets none; a sender under Default gets Interchange's NDR", { timeout: 180_000 }, async () => {
+  const [refusingPort, senderPort] = [await freePort(), await freePort()];
+  // The partner refuses every recipient (5xx at RCPT); the senders' domains take the NDRs.
+  const refusing = await startPostfixNextHop({ port: refusingPort, mainCf: { smtpd_client_restrictions: 'reject' } });
+  const senders = await startPostfixNextHop({ port: senderPort });
+  const s = await startTestServer();
+  try {
+    await s.api.ok('New-SendConnector', { Name: 'Partner', AddressSpaces: ['fabrikam.com'], SmartHosts: ['127.0.0.1'], Port: refusingPort, DNSRoutingEnabled: false, SourceTransportServers: ['EX01'] });
+    await s.api.ok('New-SendConnector', { Name: 'Senders', AddressSpaces: ['tailspintoys.com', 'woodgrovebank.com'], SmartHosts: ['127.0.0.1'], Port: senderPort, DNSRoutingEnabled: false, SourceTransportServers: ['EX01'] });
+    await s.api.ok('New-RemoteDomain', { Name: 'Tailspin', DomainName: 'tailspintoys.com' });
+    await s.api.ok('Set-RemoteDomain', { Identity: 'Tailspin', NDREnabled: false });
+    await s.transport.reload();
+    for (const from of ['carol@tailspintoys.com', 'dave@woodgrovebank.com']) {
+      const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', from, '--to', 'bob@fabrikam.com', '--header', `Subject: from ${from}`]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    }
+    const [ndr] = await senders.waitForMessages(1, 60_000);
+    assert.deepEqual(ndr.to, ['dave@woodgrovebank.com']);
+    assert.match(ndr.raw, /Subject: Undeliverable: from dave@woodgrovebank\.com/);
+    await waitFor('an empty queue', async () => (await s.api.ok('Get-Message', {})).length === 0, 60_000);
+    assert.deepEqual((await senders.receivedMessages()).map((m) => m.to[0]), ['dave@woodgrovebank.com'], 'no NDR went to tailspintoys.com');
+    assert.equal((await refusing.receivedMessages()).length, 0);
+  } finally {
+    await s.close();
+    await refusing.stop();
+    await senders.stop();
   }
 });
