@@ -77,6 +77,7 @@ describe('Get-/Set-TransportConfig and the remote domain cmdlets', () => {
       [{ TLSReceiveDomainSecureList: { Add: ['*'] } }, 'ICX_PARAM_INVALID', /"\*" contains a wildcard, which TLSReceiveDomainSecureList doesn't allow/],
       [{ TLSSendDomainSecureList: ['not a domain'] }, 'ICX_PARAM_INVALID', /"not a domain" isn't a valid SMTP domain/],
       [{ MaxReceiveSize: 'ten megabytes' }, 'ICX_PARAM_CONVERSION', /MaxReceiveSize/],
+      [{ MaxSendSize: '3GB' }, 'ICX_PARAM_INVALID', /MaxSendSize must be between 0 bytes and 2147483647 bytes/],
       [{ MaxRecipientEnvelopeLimit: -1 }, 'ICX_PARAM_INVALID', /MaxRecipientEnvelopeLimit/],
       [{ GenerateCopyOfDSNFor: ['2.0.0'] }, 'ICX_PARAM_INVALID', /"2\.0\.0" isn't an enhanced status code/],
       [{ Identity: 'Other Settings', MaxSendSize: '1MB' }, 'ICX_OBJECT_NOT_FOUND', /Transport Settings/],

@@ -73,14 +73,14 @@ function parseDsnCode(value: unknown): string {
   return text;
 }
 
-/** Exchange's limit for the organization's message sizes: 2,147,483,647 KB. */
-const MAX_SIZE = 2147483647 * 1024;
+/** The largest size Exchange takes for the organization's limits, as for a connector's MaxMessageSize: 2,147,483,647 bytes [Inferred]. */
+const MAX_SIZE = 2147483647;
 
 function checkSize(parameter: string, value: unknown): number | null {
   if (value === null) return null;
   const n = value as number;
   if (!Number.isSafeInteger(n) || n < 0 || n > MAX_SIZE) {
-    throw new InterchangeError('ICX_PARAM_INVALID', `The value of ${parameter} must be between 0 bytes and 2147483647 KB, or unlimited.`, { parameter });
+    throw new InterchangeError('ICX_PARAM_INVALID', `The value of ${parameter} must be between 0 bytes and 2147483647 bytes (about 2 GB), or unlimited.`, { parameter });
   }
   return n;
 }

@@ -672,10 +672,7 @@ export class InboundSession {
     if (!this.maySendAs(address)) return this.reply(REPLY.sendAsDenied);
     if (params.value.size !== undefined && params.value.size > this.maxMessageSize) return this.reply(REPLY.tooBig);
     const domainSecure = this.domainSecureRefusal(address);
-    if (domainSecure) {
-      this.log?.info(undefined, domainSecure);
-      return this.reply(domainSecure);
-    }
+    if (domainSecure) return this.reply(domainSecure);
     // BODY=8BITMIME needs nothing more: the body is stored and passed on as received.
     // RET and ENVID (RFC 3461) are checked but not yet honoured: our DSNs always carry the headers and no ENVID.
     this.from = address;
