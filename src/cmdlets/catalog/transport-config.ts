@@ -12,9 +12,8 @@ export const TRANSPORT_CONFIG_IDENTITY = 'Transport Settings';
 
 export const transportConfigType = defineObjectType({
   name: 'TransportConfig',
+  // In the order Format-List shows Exchange's TransportConfigContainer: its settings by name, then the object's own.
   properties: [
-    { name: 'Identity', type: 'String' },
-    { name: 'Name', type: 'String' },
     { name: 'ExternalDelayDsnEnabled', type: 'Boolean' },
     { name: 'GenerateCopyOfDSNFor', type: 'String', multiValued: true },
     { name: 'InternalDelayDsnEnabled', type: 'Boolean' },
@@ -23,17 +22,18 @@ export const transportConfigType = defineObjectType({
     { name: 'MaxSendSize', type: 'ByteQuantifiedSize' },
     { name: 'TLSReceiveDomainSecureList', type: 'String', multiValued: true },
     { name: 'TLSSendDomainSecureList', type: 'String', multiValued: true },
+    { name: 'Name', type: 'String' },
+    { name: 'Identity', type: 'String' },
     { name: 'WhenChanged', type: 'DateTime' },
   ],
-  defaultTableView: ['MaxSendSize', 'MaxReceiveSize', 'MaxRecipientEnvelopeLimit'],
+  // No table view: Get-TransportConfig alone lists every property, as Exchange's does.
+  defaultTableView: [],
   defaultListView: [],
 });
 
 export function toTransportConfigObject(t: TransportConfigRecord) {
   return {
     $type: 'TransportConfig',
-    Identity: TRANSPORT_CONFIG_IDENTITY,
-    Name: TRANSPORT_CONFIG_IDENTITY,
     ExternalDelayDsnEnabled: t.externalDelayDsnEnabled,
     GenerateCopyOfDSNFor: t.generateCopyOfDSNFor,
     InternalDelayDsnEnabled: t.internalDelayDsnEnabled,
@@ -42,6 +42,8 @@ export function toTransportConfigObject(t: TransportConfigRecord) {
     MaxSendSize: formatByteQuantifiedSize(t.maxSendSize),
     TLSReceiveDomainSecureList: t.tlsReceiveDomainSecureList,
     TLSSendDomainSecureList: t.tlsSendDomainSecureList,
+    Name: TRANSPORT_CONFIG_IDENTITY,
+    Identity: TRANSPORT_CONFIG_IDENTITY,
     WhenChanged: t.whenChanged,
   };
 }
