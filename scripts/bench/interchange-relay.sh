@@ -58,6 +58,9 @@ invoke New-SendConnector "{\"Name\":\"Bench next hop\",\"AddressSpaces\":[\"*\"]
 if [ -n "${BENCH_ATTACK_DOMAIN:-}" ]; then
   invoke New-SendConnector "{\"Name\":\"Bench attack hold\",\"AddressSpaces\":[\"$BENCH_ATTACK_DOMAIN\"],\"SmartHosts\":[\"127.0.0.3\"],\"Port\":$BENCH_NEXT_HOP_PORT,\"DNSRoutingEnabled\":false,\"ProtocolLoggingLevel\":\"None\"}"
 fi
+# The dot-line attack sends 34 MiB messages, over the organization's default MaxSendSize/MaxReceiveSize (10 MB):
+# only the connector's MaxMessageSize limits them, as before those settings existed.
+invoke Set-TransportConfig '{"MaxSendSize":"Unlimited","MaxReceiveSize":"Unlimited"}'
 # The Receive connector last, enabled only once it may relay: the listener opens only when routing exists and
 # anonymous senders may send to any domain (Exchange's anonymous relay grant), so no load meets a refusal.
 invoke New-ReceiveConnector "{\"Name\":\"Bench\",\"Usage\":\"Custom\",\"Bindings\":[\"$BENCH_LISTEN_HOST:$BENCH_LISTEN_PORT\"],\"RemoteIPRanges\":[\"127.0.0.0/8\"],\"PermissionGroups\":[\"AnonymousUsers\"],\"ProtocolLoggingLevel\":\"${BENCH_RECEIVE_LOGGING:-None}\",\"Enabled\":false}"

@@ -6,6 +6,7 @@ import type {
   MailUserRecord,
   OrganizationRecord,
   ReceiveConnectorRecord,
+  RemoteDomainRecord,
   SendConnectorRecord,
   ServerHeartbeatRecord,
   ServerRecord,
@@ -106,6 +107,13 @@ export interface DirectoryStore {
   updateAcceptedDomain(domain: AcceptedDomainRecord): Promise<void>;
   deleteAcceptedDomain(guid: string): Promise<boolean>;
 
+  /** In name order; `Default` (DomainName `*`) is there from the directory's creation. */
+  listRemoteDomains(): Promise<RemoteDomainRecord[]>;
+  /** Name and DomainName are each unique (any case); a clash fails with ICX_OBJECT_EXISTS. */
+  insertRemoteDomain(domain: RemoteDomainRecord): Promise<void>;
+  updateRemoteDomain(domain: RemoteDomainRecord): Promise<void>;
+  deleteRemoteDomain(guid: string): Promise<boolean>;
+
   listAdministrators(): Promise<AdministratorRecord[]>;
   findAdministratorByTokenHash(tokenHash: string): Promise<AdministratorRecord | undefined>;
   insertAdministrator(admin: AdministratorRecord): Promise<void>;
@@ -124,7 +132,7 @@ export interface DirectoryStore {
  */
 export type DirectoryReader = Pick<
   DirectoryStore,
-  'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'scanSendConnectors' | 'listReceiveConnectors' | 'listMailUsers' | 'listAcceptedDomains'
+  'kind' | 'revision' | 'getOrganization' | 'listServers' | 'getServer' | 'listCertificates' | 'getCertificate' | 'listTrustedRoots' | 'listSendConnectors' | 'scanSendConnectors' | 'listReceiveConnectors' | 'listMailUsers' | 'listAcceptedDomains' | 'listRemoteDomains'
 >;
 
 /** A server name held by this process until release() or the process ends. */

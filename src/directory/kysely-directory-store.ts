@@ -5,6 +5,7 @@ import type { AuditSearch, DirectoryStore, ServerLease } from './directory-store
 import { decodeDocument, encodeDocument } from './document-codec.js';
 import type {
   AcceptedDomainRecord,
+  RemoteDomainRecord,
   AdministratorRecord,
   AuditLogRecord,
   CertificateRecord,
@@ -360,6 +361,44 @@ export class KyselyDirectoryStore implements DirectoryStore {
   deleteAcceptedDomain(guid: string): Promise<boolean> {
     return this.write(async (db) => {
       const r = await db.deleteFrom('accepted_domains').where('guid', '=', guid).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  async listRemoteDomains(): Promise<RemoteDomainRecord[]> {
+    const rows = await this.q.selectFrom('remote_domains').select('data').orderBy('name_key').execute();
+    return rows.map((r) => decodeDocument<RemoteDomainRecord>(r.data));
+  }
+
+  private async remoteDomainClash(db: Kysely<DirectoryDatabase>, d: RemoteDomainRecord): Promise<void> {
+    const clash = await db
+      .selectFrom('remote_domains')
+      .select(['guid', 'name_key', 'domain_key'])
+      .where((eb) => eb.or([eb('name_key', '=', key(d.name)), eb('domain_key', '=', key(d.domainName))]))
+      .where('guid', '!=', d.guid)
+      .executeTakeFirst();
+    if (!clash) return;
+    const what = clash.name_key === key(d.name) ? `The name "${d.name}"` : `The domain "${d.domainName}"`;
+    throw new InterchangeError('ICX_OBJECT_EXISTS', `${what} is already used by another remote domain.`);
+  }
+
+  insertRemoteDomain(d: RemoteDomainRecord): Promise<void> {
+    return this.write(async (db) => {
+      await this.remoteDomainClash(db, d);
+      await db.insertInto('remote_domains').values({ guid: d.guid, name_key: key(d.name), domain_key: key(d.domainName), data: encodeDocument(d) }).execute();
+    });
+  }
+
+  updateRemoteDomain(d: RemoteDomainRecord): Promise<void> {
+    return this.write(async (db) => {
+      await this.remoteDomainClash(db, d);
+      await db.updateTable('remote_domains').set({ name_key: key(d.name), domain_key: key(d.domainName), data: encodeDocument(d) }).where('guid', '=', d.guid).execute();
+    });
+  }
+
+  deleteRemoteDomain(guid: string): Promise<boolean> {
+    return this.write(async (db) => {
+      const r = await db.deleteFrom('remote_domains').where('guid', '=', guid).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     });
   }

@@ -1,4 +1,7 @@
+import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { DEFAULT_REMOTE_DOMAIN_NAME, newRemoteDomain } from './records.js';
+import { encodeDocument } from './document-codec.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { productVersion } from '../product-version.js';
 
@@ -92,6 +95,20 @@ function migrations(flavor: DdlFlavor): Record<string, Migration> {
         // Run-time state written by each server's process, kept apart from its configuration:
         // a heartbeat never moves the revision that makes transports reload.
         await db.schema.createTable('server_heartbeats').addColumn('server_key', 'text', (c) => c.primaryKey()).addColumn('data', 'text', (c) => c.notNull()).execute();
+      },
+    },
+    '0005_remote_domains': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('remote_domains')
+          .addColumn('guid', 'text', (c) => c.primaryKey())
+          .addColumn('name_key', 'text', (c) => c.notNull().unique())
+          .addColumn('domain_key', 'text', (c) => c.notNull().unique())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+        // Every Exchange organization has the remote domain Default for `*`; a directory gets it with the table.
+        const d = newRemoteDomain(crypto.randomUUID(), DEFAULT_REMOTE_DOMAIN_NAME, '*', new Date());
+        await db.insertInto('remote_domains').values({ guid: d.guid, name_key: d.name.toLowerCase(), domain_key: d.domainName, data: encodeDocument(d) }).execute();
       },
     },
   };

@@ -22,6 +22,11 @@ export interface OrganizationRecord {
   acmeAccount?: AcmeAccountRecord;
   /** Certificates Request-AcmeCertificate issued that renew themselves, one entry per certificate lineage. */
   acmeCertificates?: AcmeManagedCertificateRecord[];
+  /**
+   * Set-TransportConfig's settings. Absent until first changed, and in organizations made before they existed:
+   * read them through transportConfigSettings(), which fills Exchange's defaults.
+   */
+  transportConfig?: Partial<TransportConfigRecord>;
 }
 
 /**
@@ -53,6 +58,50 @@ export interface AcmeManagedCertificateRecord {
   /** The server renewing it now, until when: one server renews a certificate at a time. */
   lease: { holder: string; until: Date } | null;
   retiring: Array<{ thumbprint: string; removeAfter: Date }>;
+}
+
+/**
+ * The organization-wide transport settings (Exchange's TransportConfigContainer, Identity `Transport Settings`):
+ * one object for the whole organization, changed only by Set-TransportConfig.
+ */
+export interface TransportConfigRecord {
+  /** Bytes; null = Unlimited. The largest message a sender of the organization may send. */
+  maxSendSize: number | null;
+  /** Bytes; null = Unlimited. The largest message the organization takes. */
+  maxReceiveSize: number | null;
+  /** Recipients of one message; null = Unlimited. */
+  maxRecipientEnvelopeLimit: number | null;
+  /** Lower-case SMTP domains (no wildcards) whose mail is sent only over domain-secured TLS. */
+  tlsSendDomainSecureList: string[];
+  /** Lower-case SMTP domains (no wildcards) whose mail is taken only over domain-secured TLS. */
+  tlsReceiveDomainSecureList: string[];
+  externalDelayDsnEnabled: boolean;
+  internalDelayDsnEnabled: boolean;
+  /** Enhanced status codes (`5.4.8`) whose NDRs are copied to the postmaster; stored, not yet acted on. */
+  generateCopyOfDSNFor: string[];
+  whenChanged: Date | null;
+}
+
+/** Exchange's defaults for the organization's transport settings (Set-TransportConfig). */
+export function transportConfigDefaults(): TransportConfigRecord {
+  return {
+    maxSendSize: 10 * 1024 * 1024,
+    maxReceiveSize: 10 * 1024 * 1024,
+    maxRecipientEnvelopeLimit: 500,
+    tlsSendDomainSecureList: [],
+    tlsReceiveDomainSecureList: [],
+    externalDelayDsnEnabled: true,
+    internalDelayDsnEnabled: true,
+    generateCopyOfDSNFor: [],
+    whenChanged: null,
+  };
+}
+
+/** The transport settings in effect, with Exchange's defaults for what the organization never set. */
+export function transportConfigSettings(org: OrganizationRecord | undefined): TransportConfigRecord {
+  const filled = transportConfigDefaults() as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(org?.transportConfig ?? {})) if (v !== undefined) filled[k] = v;
+  return filled as unknown as TransportConfigRecord;
 }
 
 /**
@@ -376,6 +425,83 @@ export interface AcceptedDomainRecord {
   matchSubDomains: boolean;
   whenCreated: Date;
   whenChanged: Date;
+}
+
+export type AllowedOOFType = 'External' | 'ExternalLegacy' | 'InternalLegacy' | 'None';
+export type RemoteDomainContentType = 'MimeHtmlText' | 'MimeText' | 'MimeHtml';
+export type ByteEncoderTypeFor7BitCharsets =
+  | 'Undefined'
+  | 'Use7Bit'
+  | 'UseQP'
+  | 'UseBase64'
+  | 'UseQPHtmlDetectTextPlain'
+  | 'UseBase64HtmlDetectTextPlain'
+  | 'UseQPHtml7BitTextPlain'
+  | 'UseBase64Html7BitTextPlain';
+
+/**
+ * A remote domain: message format and policy for mail to a domain outside the organization. `Default`
+ * (DomainName `*`) is in every organization and covers every domain no other remote domain names.
+ */
+export interface RemoteDomainRecord {
+  guid: string;
+  name: string;
+  /** Lower case: `*`, `contoso.com`, or `*.contoso.com` for it and its subdomains. */
+  domainName: string;
+  allowedOOFType: AllowedOOFType;
+  autoReplyEnabled: boolean;
+  autoForwardEnabled: boolean;
+  deliveryReportEnabled: boolean;
+  ndrEnabled: boolean;
+  /** null: the sender's setting decides (Exchange shows it empty). */
+  tnefEnabled: boolean | null;
+  characterSet: string | null;
+  nonMimeCharacterSet: string | null;
+  contentType: RemoteDomainContentType;
+  isInternal: boolean;
+  trustedMailOutboundEnabled: boolean;
+  trustedMailInboundEnabled: boolean;
+  byteEncoderTypeFor7BitCharsets: ByteEncoderTypeFor7BitCharsets;
+  /** Characters; null = Unlimited. */
+  lineWrapSize: number | null;
+  displaySenderName: boolean;
+  meetingForwardNotificationEnabled: boolean;
+  useSimpleDisplayName: boolean;
+  ndrDiagnosticInfoEnabled: boolean;
+  whenCreated: Date;
+  whenChanged: Date;
+}
+
+export const DEFAULT_REMOTE_DOMAIN_NAME = 'Default';
+
+/** A new remote domain as Exchange makes it (New-RemoteDomain), and the `Default` one. */
+export function newRemoteDomain(guid: string, name: string, domainName: string, now: Date): RemoteDomainRecord {
+  return {
+    guid,
+    name,
+    domainName,
+    allowedOOFType: 'External',
+    autoReplyEnabled: true,
+    autoForwardEnabled: true,
+    deliveryReportEnabled: true,
+    ndrEnabled: true,
+    tnefEnabled: null,
+    // Get-RemoteDomain Default shows iso-8859-1 for both in Exchange 2016/2019; a new one is taken to match [Inferred].
+    characterSet: 'iso-8859-1',
+    nonMimeCharacterSet: 'iso-8859-1',
+    contentType: 'MimeHtmlText',
+    isInternal: false,
+    trustedMailOutboundEnabled: false,
+    trustedMailInboundEnabled: false,
+    byteEncoderTypeFor7BitCharsets: 'Undefined',
+    lineWrapSize: null,
+    displaySenderName: true,
+    meetingForwardNotificationEnabled: false,
+    useSimpleDisplayName: false,
+    ndrDiagnosticInfoEnabled: true,
+    whenCreated: now,
+    whenChanged: now,
+  };
 }
 
 /** The extended rights a Receive connector grants (Add-ADPermission), the ones transport acts on. */

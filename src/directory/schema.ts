@@ -19,6 +19,7 @@ export interface DirectoryDatabase {
   receive_connectors: { guid: string; server_key: string; name_key: string } & DocumentRow;
   mail_users: { guid: string; name_key: string; upn_key: string } & DocumentRow;
   accepted_domains: { guid: string; name_key: string; domain_key: string } & DocumentRow;
+  remote_domains: { guid: string; name_key: string; domain_key: string } & DocumentRow;
   administrators: { id: string; token_hash: string } & DocumentRow;
   audit_log: {
     id: Generated<number>;

@@ -44,6 +44,7 @@ export const ERROR_CATALOG = {
 
   // Accepted domains and Receive connector permissions
   ICX_ACCEPTED_DOMAIN_DEFAULT: { category: 'InvalidOperation', httpStatus: 409, summary: 'The default accepted domain cannot be removed while others exist.' },
+  ICX_REMOTE_DOMAIN_DEFAULT: { category: 'InvalidOperation', httpStatus: 409, summary: 'The remote domain Default (DomainName *) cannot be removed or renamed.' },
   ICX_PERMISSION_FROM_GROUP: { category: 'InvalidOperation', httpStatus: 409, summary: 'A Receive connector permission comes from a permission group and is changed with PermissionGroups, not Remove-ADPermission.' },
   ICX_ADDRESS_IN_USE: { category: 'ResourceExists', httpStatus: 409, summary: 'Another mail user already has that e-mail address.' },
 

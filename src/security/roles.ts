@@ -13,6 +13,7 @@ export type ManagementRole =
   | 'Mail Recipients'
   | 'Mail Recipient Creation'
   | 'Remote and Accepted Domains'
+  | 'Organization Transport Settings'
   | 'Active Directory Permissions'
   | 'Organization Configuration'
   | 'View-Only Configuration';
@@ -35,6 +36,8 @@ const ROLE_GROUPS: Record<RoleGroup, ReadonlySet<ManagementRole>> = {
     'Mail Recipients',
     'Mail Recipient Creation',
     'Remote and Accepted Domains',
+    // Get-/Set-TransportConfig: the organization-wide transport settings.
+    'Organization Transport Settings',
     'Active Directory Permissions',
     // Changes that reach across servers, such as removing a server from the organization.
     'Organization Configuration',

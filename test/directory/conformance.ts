@@ -5,6 +5,7 @@ import type { DirectoryStore } from '../../src/directory/directory-store.js';
 import { KNOWN_SCHEMA_VERSION } from '../../src/directory/migrations.js';
 import type { InterchangeError } from '../../src/errors/interchange-error.js';
 import { productVersion } from '../../src/product-version.js';
+import { newRemoteDomain, transportConfigSettings } from '../../src/directory/records.js';
 import type { CertificateRecord, AcceptedDomainRecord, MailUserRecord, SendConnectorRecord, ServerHeartbeatRecord, ServerRecord } from '../../src/directory/records.js';
 import { defaultSendConnector } from '../../src/connectors/send-connector-defaults.js';
 import { defaultReceiveConnector } from '../../src/cmdlets/catalog/receive-connector.js';
@@ -299,6 +300,41 @@ export function directoryConformance(open: () => Promise<DirectoryStore>, sameDi
     assert.equal(await d.deleteAcceptedDomain(contoso.guid), true);
     assert.equal(await d.deleteAcceptedDomain(contoso.guid), false);
     assert.deepEqual((await d.listAcceptedDomains()).map((x) => x.domainName), ['*.fabrikam.com']);
+    await d.close();
+  });
+
+  it('has the remote domain Default for * from the start; keeps others with a unique name and domain (any case), changes and deletes them', async () => {
+    const d = await open();
+    const [def] = await d.listRemoteDomains();
+    assert.deepEqual([def.name, def.domainName, def.ndrEnabled, def.allowedOOFType, def.lineWrapSize, def.tnefEnabled], ['Default', '*', true, 'External', null, null]);
+    const now = new Date('2026-03-04T05:06:07.089Z');
+    const fabrikam = { ...newRemoteDomain(crypto.randomUUID(), 'Fabrikam', 'fabrikam.com', now), ndrEnabled: false, lineWrapSize: 78 };
+    await d.insertRemoteDomain(fabrikam);
+    await d.insertRemoteDomain(newRemoteDomain(crypto.randomUUID(), 'Tailspin', '*.tailspintoys.com', now));
+    assert.deepEqual((await d.listRemoteDomains()).map((x) => x.name), ['Default', 'Fabrikam', 'Tailspin']);
+    assert.deepEqual((await d.listRemoteDomains())[1], fabrikam);
+    await assert.rejects(d.insertRemoteDomain(newRemoteDomain(crypto.randomUUID(), 'FABRIKAM', 'other.com', now)), (e: { code?: string }) => e.code === 'ICX_OBJECT_EXISTS');
+    await assert.rejects(d.insertRemoteDomain(newRemoteDomain(crypto.randomUUID(), 'Other', 'Fabrikam.COM', now)), (e: { code?: string }) => e.code === 'ICX_OBJECT_EXISTS');
+    await assert.rejects(d.updateRemoteDomain({ ...fabrikam, domainName: '*' }), (e: { code?: string }) => e.code === 'ICX_OBJECT_EXISTS');
+    await d.updateRemoteDomain({ ...fabrikam, contentType: 'MimeText', autoForwardEnabled: false });
+    const changed = (await d.listRemoteDomains())[1];
+    assert.deepEqual([changed.contentType, changed.autoForwardEnabled], ['MimeText', false]);
+    assert.equal(await d.deleteRemoteDomain(fabrikam.guid), true);
+    assert.equal(await d.deleteRemoteDomain(fabrikam.guid), false);
+    assert.deepEqual((await d.listRemoteDomains()).map((x) => x.domainName), ['*', '*.tailspintoys.com']);
+    await d.close();
+  });
+
+  it("keeps the organization's transport settings; an organization that never set them reads Exchange's defaults", async () => {
+    const d = await open();
+    const org = { guid: crypto.randomUUID(), name: 'First Organization', createdAt: new Date('2026-03-04T05:06:07.089Z') };
+    await d.createOrganization(org);
+    const defaults = transportConfigSettings(await d.getOrganization());
+    assert.deepEqual([defaults.maxSendSize, defaults.maxReceiveSize, defaults.maxRecipientEnvelopeLimit, defaults.tlsSendDomainSecureList, defaults.externalDelayDsnEnabled], [10485760, 10485760, 500, [], true]);
+    const whenChanged = new Date('2026-05-06T07:08:09.010Z');
+    await d.updateOrganization({ ...org, transportConfig: { maxSendSize: null, tlsSendDomainSecureList: ['fabrikam.com'], whenChanged } });
+    const read = transportConfigSettings(await d.getOrganization());
+    assert.deepEqual([read.maxSendSize, read.maxReceiveSize, read.tlsSendDomainSecureList, read.whenChanged], [null, 10485760, ['fabrikam.com'], whenChanged]);
     await d.close();
   });
 

@@ -113,6 +113,9 @@ test('ten concurrent 34 MiB messages of dot lines: the server stays up under 300
   const proc = await startServerProcess({ dataDir, serverName: 'EX01', smtpPort, env: { INTERCHANGE_CONFIG_POLL_MS: '100' } });
   try {
     const api = new AdminApi(proc.url, proc.token);
+    // 34 MiB is over the organization's default MaxReceiveSize (10 MB): the connector's MaxMessageSize is what this test is about.
+    // Set first, so that the wait for the relay grant also waits for the reload that brings it.
+    await api.ok('Set-TransportConfig', { MaxSendSize: 'Unlimited', MaxReceiveSize: 'Unlimited' });
     await allowAnonymousRelay(api, 'EX01\\Default Frontend EX01', smtpPort);
     await api.ok('New-SendConnector', { Name: 'Hop', AddressSpaces: ['*'], SmartHosts: ['127.0.0.1'], Port: sink.port, DNSRoutingEnabled: false });
     const [connector] = await api.ok('Get-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01' });

@@ -10,6 +10,8 @@ import { sendConnectorCmdlets, sendConnectorType } from './send-connector.js';
 import { exchangeServerType, serverCmdlets, serviceType, transportServiceType } from './servers.js';
 import { mailUserCmdlets, mailUserType } from './mail-user.js';
 import { acceptedDomainCmdlets, acceptedDomainType } from './accepted-domain.js';
+import { remoteDomainCmdlets, remoteDomainType } from './remote-domain.js';
+import { transportConfigCmdlets, transportConfigType } from './transport-config.js';
 import { adPermissionCmdlets, adPermissionType } from './ad-permission.js';
 import { messageType, queueCmdlets, queueType } from './queues.js';
 import { connectorCertificateUsageType, protocolLogCmdlets } from './protocol-logs.js';
@@ -37,10 +39,12 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...administratorCmdlets(),
       ...mailUserCmdlets(),
       ...acceptedDomainCmdlets(),
+      ...remoteDomainCmdlets(),
+      ...transportConfigCmdlets(),
       ...adPermissionCmdlets(),
       ...organizationJoinCmdlets(),
       ...serverMaintenanceCmdlets(),
     ],
-    types: [exchangeCertificateType, smtpDomainWithSubdomainsType, cryptoKeyAccessRuleType, ...x509ExtensionTypes, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, testMailflowResultType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType, acmeAccountType, acmeCertificateType],
+    types: [exchangeCertificateType, smtpDomainWithSubdomainsType, cryptoKeyAccessRuleType, ...x509ExtensionTypes, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, remoteDomainType, transportConfigType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, testMailflowResultType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType, acmeAccountType, acmeCertificateType],
   };
 }

@@ -16,6 +16,7 @@ import { NO_MESSAGE_TRACKING, type MessageTracking } from '../tracking/message-t
 import type { MailQueueStore, QueuedMessage, QueuedMessagePatch } from '../queue/index.js';
 import type { ProcessingTracker } from '../queue/processing-journal.js';
 import { queueKey, selectSendConnector, type Route } from '../routing/route.js';
+import { dsnWanted } from './dsn-policy.js';
 import { redirectRoute, routeWithRedirect, sourceServerTargets, type RedirectTarget } from '../routing/redirect.js';
 import { intraOrganizationRuntime, intraOrganizationTarget } from '../outbound/intra-organization.js';
 import type { SendConnectorRuntime, TransportSnapshot } from '../service/config-snapshot.js';
@@ -192,7 +193,7 @@ export class DeliveryEngine {
   private route(recipient: string, size: number): ReturnType<typeof selectSendConnector> {
     return routeWithRedirect(this.redirect, () => {
       const s = this.deps.snapshot();
-      return selectSendConnector(s.sendConnectors, s.server.name, recipient, size);
+      return selectSendConnector(s.sendConnectors, s.server.name, recipient, size, s.sendDomainSecure);
     });
   }
 
@@ -403,7 +404,7 @@ export class DeliveryEngine {
       const log =
         runtime.record.protocolLoggingLevel === 'Verbose' ? new ProtocolLogSession(this.deps.sendLog, { connectorId: runtime.record.name }) : undefined;
       try {
-        return await SmtpClientConnection.open(runtime, t, log, q.route.deliveryType === 'DnsConnectorDelivery' ? q.route.nextHopDomain : t.name);
+        return await SmtpClientConnection.open(runtime, t, log, q.route.deliveryType === 'DnsConnectorDelivery' ? q.route.nextHopDomain : t.name, q.route.redirectTo || q.route.relayTo ? undefined : q.route.domainSecure);
       } catch (e) {
         last = e;
         log?.disconnect('Local');
@@ -610,6 +611,8 @@ export class DeliveryEngine {
   /** True when a report was sent. */
   private async bounce(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed' = 'failed'): Promise<boolean> {
     if (!msg.from || recipients.length === 0) return false;
+    const s = this.deps.snapshot();
+    if (!dsnWanted(kind, msg.from, { acceptedDomains: s.acceptedDomains, remoteDomains: s.remoteDomains, config: s.transportConfig })) return false;
     // Reading and quoting the original's headers is processing of the original, as delivering it is.
     await this.tracked(msg.id, () => this.sendDsn(msg, recipients, kind));
     return true;

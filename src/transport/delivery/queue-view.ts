@@ -49,7 +49,8 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
       IncomingRate: incoming,
       OutgoingRate: outgoing,
       Velocity: Math.round((outgoing - incoming) * 100) / 100,
-      TlsDomain: q.route.connector.tlsDomain,
+      // Exchange shows a domain-secured queue's partner domain here.
+      TlsDomain: q.route.domainSecure ?? q.route.connector.tlsDomain,
       MessageCountsPerPriority: [0, messages.length, 0, 0],
       // Office 365's outbound risk pools; an on-premises server always shows these.
       RiskLevel: 'Normal',

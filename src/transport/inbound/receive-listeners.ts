@@ -143,7 +143,7 @@ export class ReceiveListeners {
           })
         : undefined;
     // The mail users of this moment's snapshot, like the connector: a password change applies to the next AUTH of a new session.
-    const session = new InboundSession(socket, connector, { accounts: this.authLimit.limited(snapshot.accounts), acceptedDomains: snapshot.acceptedDomains, exchangeServers: snapshot.exchangeServers, authThrottle: this.authThrottle, ...this.deps.host, onClose: (s) => (this.sessions.delete(s), release()) }, log);
+    const session = new InboundSession(socket, connector, { accounts: this.authLimit.limited(snapshot.accounts), acceptedDomains: snapshot.acceptedDomains, exchangeServers: snapshot.exchangeServers, organization: { config: snapshot.transportConfig, receiveDomainSecure: snapshot.receiveDomainSecure, clientRoots: snapshot.clientRoots }, authThrottle: this.authThrottle, ...this.deps.host, onClose: (s) => (this.sessions.delete(s), release()) }, log);
     this.sessions.add(session);
   }
 

@@ -12,14 +12,16 @@
 // means owning what a hardened MTA gives: RFC 5321/6531 limits, no smuggling,
 // bounded buffers and timers, checked against Postfix in the tests.
 import { isUtf8 } from 'node:buffer';
-import crypto from 'node:crypto';
+import crypto, { type X509Certificate } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { sessionPermissionsText } from '../../connectors/receive-permissions.js';
-import type { SmtpExtendedRight } from '../../directory/records.js';
+import type { SmtpExtendedRight, TransportConfigRecord } from '../../directory/records.js';
 import type { AcceptedDomainTable } from '../../organization/accepted-domains.js';
 import type { ProtocolLogSession } from '../protocol-log/index.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
+import { inboundDomainSecureRefusal } from '../routing/domain-secure.js';
+import { clientCertificateProblem, peerChain } from './client-certificate.js';
 import { VerificationBusy, type AccountVerifier, type AuthenticatedUser } from './accounts.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
@@ -85,6 +87,17 @@ export interface SessionHost {
   metrics?: TransportMetrics;
   /** False while the server's HubTransport drains or is inactive (Set-ServerComponentState): MAIL gets 421 4.3.2. */
   acceptsNewMessages?(): boolean;
+  /** The organization's transport settings (Set-TransportConfig); without them only the connector's limits apply. */
+  organization?: OrganizationTransport;
+}
+
+/** What a session takes from the organization's transport settings. */
+export interface OrganizationTransport {
+  config: Pick<TransportConfigRecord, 'maxSendSize' | 'maxReceiveSize' | 'maxRecipientEnvelopeLimit'>;
+  /** TLSReceiveDomainSecureList. */
+  receiveDomainSecure: ReadonlySet<string>;
+  /** Roots a domain-secured sender's client certificate may chain to. */
+  clientRoots: readonly X509Certificate[];
 }
 
 const MAX_LINE = 4096;
@@ -128,6 +141,8 @@ export class InboundSession {
   private user: AuthenticatedUser | undefined;
   /** The server of the organization this session proved to be, by its TLS client certificate. */
   private exchangeServer: string | undefined;
+  /** The certificate chain the client presented in TLS, leaf first; read only while a domain is domain-secured. */
+  private clientChain: X509Certificate[] = [];
   private authFailures = 0;
   /** ConnectionTimeout: the whole session, however busy. */
   private sessionTimer: NodeJS.Timeout | undefined;
@@ -509,7 +524,7 @@ export class InboundSession {
     this.resetTransaction();
     const greeting = REPLY.ehloGreeting(this.connector.fqdn, this.remoteIp);
     if (!this.esmtp) return this.reply(`250 ${greeting}`);
-    const lines = [greeting, `SIZE ${this.connector.record.maxMessageSize}`, 'PIPELINING', 'DSN', 'ENHANCEDSTATUSCODES'];
+    const lines = [greeting, `SIZE ${this.maxMessageSize}`, 'PIPELINING', 'DSN', 'ENHANCEDSTATUSCODES'];
     if (this.offersStartTls()) lines.push('STARTTLS');
     if (this.authAvailable() === 'yes') lines.push('AUTH LOGIN PLAIN');
     lines.push('8BITMIME', 'SMTPUTF8');
@@ -545,6 +560,7 @@ export class InboundSession {
       const peer = secure.getPeerCertificate();
       const thumbprint = peer && peer.raw ? crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() : undefined;
       if (thumbprint) this.log?.receivedCertificate({ thumbprint });
+      if (thumbprint && this.host.organization?.receiveDomainSecure.size) this.clientChain = peerChain(secure);
       // A fresh start after TLS: the client must say EHLO again (RFC 3207 also forgets any AUTH, which cannot have happened here).
       this.helo = undefined;
       this.user = undefined;
@@ -609,6 +625,34 @@ export class InboundSession {
     return this.user.sendAs.has(address.toLowerCase());
   }
 
+  /**
+   * The connector's MaxMessageSize, or the organization's MaxReceiveSize or MaxSendSize where smaller: a message
+   * through Interchange is both sent and received by the organization, so both limits apply to it.
+   */
+  private get maxMessageSize(): number {
+    const c = this.host.organization?.config;
+    return Math.min(this.connector.record.maxMessageSize, c?.maxReceiveSize ?? Infinity, c?.maxSendSize ?? Infinity);
+  }
+
+  /** The connector's MaxRecipientsPerMessage, or the organization's MaxRecipientEnvelopeLimit where smaller. */
+  private get maxRecipients(): number {
+    return Math.min(this.connector.record.maxRecipientsPerMessage, this.host.organization?.config.maxRecipientEnvelopeLimit ?? Infinity);
+  }
+
+  /** TLSReceiveDomainSecureList: a sender of a listed domain must have proved, over TLS, that it is that domain's. */
+  private domainSecureRefusal(address: string): string | undefined {
+    const org = this.host.organization;
+    if (!org || org.receiveDomainSecure.size === 0) return undefined;
+    const at = address.lastIndexOf('@');
+    if (at < 0) return undefined;
+    return inboundDomainSecureRefusal(org.receiveDomainSecure, address.slice(at + 1), {
+      connectorOffersTls: this.connector.record.authMechanism.includes('Tls'),
+      secure: this.secure,
+      clientCertificate: this.clientChain.length > 0,
+      certificateProblem: (domain) => clientCertificateProblem(this.clientChain, org.clientRoots, domain, this.host.clock()),
+    });
+  }
+
   private onMail(arg: string): void {
     if (!this.checkReadyForMail()) return;
     if (this.host.acceptsNewMessages?.() === false) {
@@ -626,7 +670,9 @@ export class InboundSession {
     if (refusal) return this.error(refusal);
     const address = path.value.mailbox?.address ?? '';
     if (!this.maySendAs(address)) return this.reply(REPLY.sendAsDenied);
-    if (params.value.size !== undefined && params.value.size > this.connector.record.maxMessageSize) return this.reply(REPLY.tooBig);
+    if (params.value.size !== undefined && params.value.size > this.maxMessageSize) return this.reply(REPLY.tooBig);
+    const domainSecure = this.domainSecureRefusal(address);
+    if (domainSecure) return this.reply(domainSecure);
     // BODY=8BITMIME needs nothing more: the body is stored and passed on as received.
     // RET and ENVID (RFC 3461) are checked but not yet honoured: our DSNs always carry the headers and no ENVID.
     this.from = address;
@@ -653,7 +699,7 @@ export class InboundSession {
     const refusal = this.encodingRefusal('recipient', path.value.mailbox, this.smtpUtf8);
     if (refusal) return this.error(refusal);
     const address = path.value.mailbox.address;
-    if (this.recipients.length >= this.connector.record.maxRecipientsPerMessage) return this.reply(REPLY.tooManyRecipients);
+    if (this.recipients.length >= this.maxRecipients) return this.reply(REPLY.tooManyRecipients);
     if (!this.mayRelayTo(address)) return this.reply(REPLY.relayDenied);
     this.recipients.push(address);
     this.reply(REPLY.recipientOk);
@@ -664,7 +710,7 @@ export class InboundSession {
     if (!this.checkReadyForMail()) return;
     if (this.from === undefined) return this.error(REPLY.needMail);
     if (this.recipients.length === 0) return this.error(REPLY.needRcpt);
-    const reader = new DataReader({ maxMessageSize: this.connector.record.maxMessageSize, maxHeaderSize: this.connector.record.maxHeaderSize, budget: this.host.messageMemory });
+    const reader = new DataReader({ maxMessageSize: this.maxMessageSize, maxHeaderSize: this.connector.record.maxHeaderSize, budget: this.host.messageMemory });
     if (!reader.begin()) return this.reply(REPLY.insufficientResources);
     this.reply(REPLY.startData);
     this.data = reader;

@@ -15,6 +15,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { ProtocolLogSession } from '../protocol-log/index.js';
 import type { SendConnectorRuntime } from '../service/config-snapshot.js';
+import { outboundTlsPolicy, type OutboundTlsPolicy } from '../routing/domain-secure.js';
 import { checkRemoteCertificate } from './tls-policy.js';
 
 /** A failure with the reply that goes into the queue's LastError. */
@@ -91,13 +92,18 @@ export class SmtpClientConnection {
   secure = false;
   presentedThumbprint: string | undefined;
 
+  /** The connector's TLS settings, or domain security's for a domain-secured recipient domain. */
+  private readonly tlsPolicy: OutboundTlsPolicy;
+
   private constructor(
     socket: net.Socket,
     private readonly runtime: SendConnectorRuntime,
     private readonly log: ProtocolLogSession | undefined,
     readonly target: ConnectTarget,
+    domainSecure: string | undefined,
   ) {
     this.socket = socket;
+    this.tlsPolicy = outboundTlsPolicy(runtime.record, domainSecure);
     this.attach(socket);
   }
 
@@ -122,9 +128,10 @@ export class SmtpClientConnection {
   /**
    * Connects and gets the session ready for MAIL: greeting, EHLO, STARTTLS
    * (unless IgnoreSTARTTLS) with the client certificate the connector selects,
-   * the TLS checks of TlsAuthLevel, EHLO again.
+   * the TLS checks of TlsAuthLevel, EHLO again. With `domainSecure` (a domain of TLSSendDomainSecureList)
+   * TLS is required and the next hop's certificate must validate for that domain, or nothing is sent.
    */
-  static async open(runtime: SendConnectorRuntime, target: ConnectTarget, log: ProtocolLogSession | undefined, tlsDomainFallback: string): Promise<SmtpClientConnection> {
+  static async open(runtime: SendConnectorRuntime, target: ConnectTarget, log: ProtocolLogSession | undefined, tlsDomainFallback: string, domainSecure?: string): Promise<SmtpClientConnection> {
     log?.setEndpoints(undefined, endpoint(target.host, target.port));
     log?.attemptingToConnect();
     const socket = await new Promise<net.Socket>((resolve, reject) => {
@@ -144,7 +151,7 @@ export class SmtpClientConnection {
     });
     log?.setEndpoints(endpoint(socket.localAddress, socket.localPort), endpoint(socket.remoteAddress, socket.remotePort));
     log?.connect();
-    const conn = new SmtpClientConnection(socket, runtime, log, target);
+    const conn = new SmtpClientConnection(socket, runtime, log, target, domainSecure);
     try {
       await conn.handshake(tlsDomainFallback);
       return conn;
@@ -273,9 +280,13 @@ export class SmtpClientConnection {
 
   private async negotiateTls(tlsDomainFallback: string): Promise<void> {
     const record = this.runtime.record;
+    const policy = this.tlsPolicy;
     const offered = this.extensions.has('STARTTLS');
-    if (record.ignoreStartTls || !offered) {
-      if (record.requireTls) throw new DeliveryError(`451 4.7.4 ${this.target.name} did not offer STARTTLS, and the Send connector ${record.name} requires TLS`, false, true);
+    if (policy.ignoreStartTls || !offered) {
+      if (policy.domainSecure) {
+        throw new DeliveryError(`451 4.7.4 ${this.target.name} did not offer STARTTLS, and mail to ${policy.domainSecure} (TLSSendDomainSecureList) is sent only over TLS to a host whose certificate validates for it`, false, true);
+      }
+      if (policy.requireTls) throw new DeliveryError(`451 4.7.4 ${this.target.name} did not offer STARTTLS, and the Send connector ${record.name} requires TLS`, false, true);
       return;
     }
     const choice = this.runtime.clientCertificate;
@@ -286,7 +297,7 @@ export class SmtpClientConnection {
     }
     const r = await this.command('STARTTLS');
     if (r.code !== 220) {
-      if (record.requireTls) throw replyError(r, true);
+      if (policy.requireTls) throw replyError(r, true);
       return;
     }
     if (choice.material) {
@@ -321,7 +332,12 @@ export class SmtpClientConnection {
       this.log?.info(undefined, mismatch);
       throw new DeliveryError(mismatch, false, true);
     }
-    const problem = checkRemoteCertificate(record, secure, tlsDomainFallback);
+    const problem = checkRemoteCertificate({ name: record.name, tlsAuthLevel: policy.tlsAuthLevel, tlsDomain: policy.tlsDomain }, secure, tlsDomainFallback);
+    if (problem && policy.domainSecure) {
+      const reply = `${problem}; mail to ${policy.domainSecure} (TLSSendDomainSecureList) waits for a next hop whose certificate validates for it`;
+      this.log?.info(undefined, reply);
+      throw new DeliveryError(reply, false, true);
+    }
     if (problem) throw new DeliveryError(problem, false, true);
     await this.ehlo();
   }

@@ -2,6 +2,7 @@
 // connectors and a recipient in, one route (or the reason there is none) out.
 import { addressSpaceSpecificity } from '../../connectors/address-space.js';
 import type { SendConnectorRecord } from '../../directory/records.js';
+import { domainSecureEntry } from './domain-secure.js';
 import type { RedirectTarget } from './redirect.js';
 
 /**
@@ -22,6 +23,11 @@ export interface Route {
   redirectTo?: RedirectTarget;
   /** Set for SmtpRelayToConnectorSourceServers: the connector's source servers, in the order they are tried. */
   relayTo?: readonly string[];
+  /**
+   * Set when the recipient domain is in TLSSendDomainSecureList and this server delivers: the next hop must
+   * prove over TLS that it is this domain's (src/transport/routing/domain-secure.ts).
+   */
+  domainSecure?: string;
 }
 
 export type RouteResult = { ok: true; route: Route } | { ok: false; reply: string };
@@ -49,7 +55,13 @@ export function renderSmartHost(host: string): string {
  * before one sourced only on other servers), then the alphanumerically lowest
  * name. A connector sourced elsewhere routes the mail to its source servers.
  */
-export function selectSendConnector(connectors: readonly SendConnectorRecord[], serverName: string, recipient: string, messageSize: number): RouteResult {
+export function selectSendConnector(
+  connectors: readonly SendConnectorRecord[],
+  serverName: string,
+  recipient: string,
+  messageSize: number,
+  sendDomainSecure: ReadonlySet<string> = NO_DOMAINS,
+): RouteResult {
   const domain = recipientDomain(recipient);
   const server = serverName.toLowerCase();
   type Candidate = { c: SendConnectorRecord; specificity: number; cost: number; hops: number };
@@ -76,11 +88,17 @@ export function selectSendConnector(connectors: readonly SendConnectorRecord[], 
   if (winner.hops > 0) {
     return { ok: true, route: { connector, deliveryType: 'SmtpRelayToConnectorSourceServers', nextHopDomain: connector.name.toLowerCase(), relayTo: connector.sourceTransportServers } };
   }
+  const domainSecure = domainSecureEntry(sendDomainSecure, domain);
+  const secured = domainSecure ? { domainSecure } : {};
   if (connector.dnsRoutingEnabled || connector.smartHosts.length === 0) {
-    return { ok: true, route: { connector, deliveryType: 'DnsConnectorDelivery', nextHopDomain: domain } };
+    return { ok: true, route: { connector, deliveryType: 'DnsConnectorDelivery', nextHopDomain: domain, ...secured } };
   }
-  return { ok: true, route: { connector, deliveryType: 'SmartHostConnectorDelivery', nextHopDomain: connector.smartHosts.map(renderSmartHost).join(',') } };
+  // A domain-secured domain gets a queue of its own, named by the domain, even through smart hosts: its mail
+  // waits for a next hop that proves it is the domain's, while other mail through the same hosts goes on.
+  return { ok: true, route: { connector, deliveryType: 'SmartHostConnectorDelivery', nextHopDomain: domainSecure ?? connector.smartHosts.map(renderSmartHost).join(','), ...secured } };
 }
+
+const NO_DOMAINS: ReadonlySet<string> = new Set();
 
 function compareCandidates(a: { c: SendConnectorRecord; specificity: number; cost: number; hops: number }, b: typeof a): number {
   return b.specificity - a.specificity || a.cost - b.cost || a.hops - b.hops || compareNames(a.c.name, b.c.name);
@@ -94,5 +112,5 @@ function compareNames(a: string, b: string): number {
 
 /** Messages with the same key travel through the same delivery queue. */
 export function queueKey(route: Route): string {
-  return `${route.connector.guid}|${route.nextHopDomain}`;
+  return `${route.connector.guid}|${route.nextHopDomain}${route.domainSecure ? '|domain-secure' : ''}`;
 }

@@ -3,7 +3,8 @@
 // effect for the next session; sessions in progress keep the snapshot they
 // started with). A build starts from the snapshot in effect: connectors whose
 // record and inputs did not change keep their runtime objects.
-import type tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { CertificateReader, EvaluatedCertificate } from '../../certificate-store/certificate-store.js';
@@ -12,7 +13,8 @@ import { ipInRange, parseBinding, parseIpRange, type IpRange } from '../../conne
 import { parseSmtpX509Identifier } from '../../connectors/smtp-x509-identifier.js';
 import type { DirectoryReader } from '../../directory/directory-store.js';
 import { sessionRights } from '../../connectors/receive-permissions.js';
-import type { ReceiveConnectorRecord, SendConnectorRecord, ServerRecord, SmtpExtendedRight } from '../../directory/records.js';
+import type { ReceiveConnectorRecord, RemoteDomainRecord, SendConnectorRecord, ServerRecord, SmtpExtendedRight, TransportConfigRecord, TrustedRootRecord } from '../../directory/records.js';
+import { transportConfigSettings } from '../../directory/records.js';
 import { AcceptedDomainTable } from '../../organization/accepted-domains.js';
 import { MailUserAccounts } from '../inbound/accounts.js';
 import { RecipientResolver } from '../routing/recipient-resolution.js';
@@ -83,6 +85,18 @@ export interface TransportSnapshot {
   internalTransport: TlsMaterial | undefined;
   /** How this server reaches each server of the organization (lower-case name), or why it can't: for mail to a connector's source servers. */
   organizationServers: ReadonlyMap<string, RedirectEndpoint>;
+  /** The organization's transport settings (Set-TransportConfig), defaults filled. */
+  transportConfig: TransportConfigRecord;
+  /** TLSSendDomainSecureList and TLSReceiveDomainSecureList as sets. */
+  sendDomainSecure: ReadonlySet<string>;
+  receiveDomainSecure: ReadonlySet<string>;
+  /** The organization's remote domains, Default among them. */
+  remoteDomains: readonly RemoteDomainRecord[];
+  /**
+   * The roots a domain-secured client's certificate may chain to: this server's trusted roots and the
+   * platform's. Empty while TLSReceiveDomainSecureList is, since nothing then checks a client certificate.
+   */
+  clientRoots: readonly X509Certificate[];
 }
 
 export interface SnapshotDeps {
@@ -104,7 +118,7 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
   const { directory, tls: contexts, previous } = deps;
   const revision = await directory.revision();
   const server = await deps.certificates.server(deps.serverName);
-  const [allReceive, send, certificates, roots, mailUsers, acceptedDomains, servers] = await Promise.all([
+  const [allReceive, send, certificates, roots, mailUsers, acceptedDomains, servers, organization, remoteDomains] = await Promise.all([
     directory.listReceiveConnectors(),
     readSendConnectors(directory),
     deps.certificates.list(server.name),
@@ -112,7 +126,10 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
     directory.listMailUsers(),
     directory.listAcceptedDomains(),
     directory.listServers(),
+    directory.getOrganization(),
+    directory.listRemoteDomains(),
   ]);
+  const transportConfig = transportConfigSettings(organization);
   const receive = allReceive.filter((r) => r.server.toLowerCase() === server.name.toLowerCase());
   const installed = certificates.filter((c) => c.record.der !== null);
   const material = (c: EvaluatedCertificate | undefined) => contexts.material(c);
@@ -177,7 +194,25 @@ export async function buildSnapshot(deps: SnapshotDeps): Promise<TransportSnapsh
   const organizationServers = new Map<string, RedirectEndpoint>();
   for (const s of servers) organizationServers.set(s.name.toLowerCase(), redirectEndpoint(s, allReceive));
   contexts.commit();
-  return { exchangeServers, internalTransport, organizationServers, revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, sendInputs, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains), recipients: new RecipientResolver(mailUsers) };
+  const receiveDomainSecure = new Set(transportConfig.tlsReceiveDomainSecureList);
+  return {
+    transportConfig,
+    sendDomainSecure: new Set(transportConfig.tlsSendDomainSecureList),
+    receiveDomainSecure,
+    remoteDomains,
+    clientRoots: receiveDomainSecure.size > 0 ? clientRoots(roots) : [],
+    exchangeServers,
+    internalTransport,
+    organizationServers,
+    revision, builtAt: deps.clock(), server, receiveConnectors, sendConnectors: send, sendRuntime, sendInputs, certificates, accounts: new MailUserAccounts(mailUsers), acceptedDomains: new AcceptedDomainTable(acceptedDomains), recipients: new RecipientResolver(mailUsers) };
+}
+
+let platformRoots: X509Certificate[] | undefined;
+
+/** The server's installed roots and the platform's, parsed (the platform's once per process). */
+function clientRoots(roots: readonly TrustedRootRecord[]): X509Certificate[] {
+  platformRoots ??= tls.rootCertificates.map((pem) => new X509Certificate(pem));
+  return [...roots.map((r) => new X509Certificate(r.der)), ...platformRoots];
 }
 
 /** Every Send connector, letting sessions run between pages (10,000 decoded at once hold the event loop ~150 ms). */
