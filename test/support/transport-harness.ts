@@ -185,10 +185,10 @@ export class RawSmtp {
     socket.on('error', () => undefined);
   }
 
-  /** From `localAddress` (another loopback address such as 127.0.0.2 is another client) when given. */
-  static async connect(port: number, localAddress?: string): Promise<RawSmtp> {
+  /** From `localAddress` (another loopback address such as 127.0.0.2 is another client) when given; to `host` (`::1`) when given. */
+  static async connect(port: number, localAddress?: string, host = '127.0.0.1'): Promise<RawSmtp> {
     const s = await new Promise<net.Socket>((resolve, reject) => {
-      const sock = net.connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) }, () => resolve(sock));
+      const sock = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) }, () => resolve(sock));
       sock.once('error', reject);
     });
     return new RawSmtp(s);

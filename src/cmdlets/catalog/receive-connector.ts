@@ -194,16 +194,22 @@ function usageDefaults(usage: ReceiveConnectorUsage): Pick<ReceiveConnectorRecor
   }
 }
 
+/** The Default Frontend connector's bindings, as Exchange Setup makes them: IPv6 and IPv4, all addresses. */
+export function defaultFrontendBindings(port: number): string[] {
+  return [`[::]:${port}`, `0.0.0.0:${port}`];
+}
+
 export function defaultReceiveConnector(server: string, port: number, now: Date): ReceiveConnectorRecord {
   return {
     guid: crypto.randomUUID(),
     server,
     name: `Default Frontend ${server}`,
-    bindings: [`0.0.0.0:${port}`],
+    bindings: defaultFrontendBindings(port),
     remoteIpRanges: ['0.0.0.0-255.255.255.255', '::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
     fqdn: null,
     tlsCertificateName: null,
-    authMechanism: ['Tls', 'ExchangeServer'],
+    // Exchange's: AUTH is offered only after STARTTLS (BasicAuthRequireTLS); Integrated (NTLM, Kerberos) is shown but not offered here.
+    authMechanism: ['Tls', 'Integrated', 'BasicAuth', 'BasicAuthRequireTLS', 'ExchangeServer'],
     permissionGroups: ['AnonymousUsers', 'ExchangeServers', 'ExchangeLegacyServers'],
     protocolLoggingLevel: 'Verbose',
     maxMessageSize: 36 * 1024 * 1024,
