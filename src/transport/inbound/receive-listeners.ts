@@ -14,7 +14,8 @@ import { InboundSession, type SessionHost } from './smtp-session.js';
 export interface ReceiveListenersDeps {
   snapshot(): TransportSnapshot;
   host: Omit<SessionHost, 'onClose'>;
-  receiveLog: ProtocolLogWriter;
+  /** The receive protocol log of each transport role: a connector's TransportRole picks the one it writes to. */
+  receiveLogs: Record<'FrontendTransport' | 'HubTransport', ProtocolLogWriter>;
   logger: Logger;
   /** The cross-session AUTH throttle's thresholds; Interchange's defaults unless a test needs small ones. */
   authThrottle?: Partial<AuthThrottlePolicy>;
@@ -155,7 +156,7 @@ export class ReceiveListeners {
     });
     const log =
       connector.record.protocolLoggingLevel === 'Verbose'
-        ? new ProtocolLogSession(this.deps.receiveLog, {
+        ? new ProtocolLogSession(this.deps.receiveLogs[connector.record.transportRole], {
             connectorId: `${snapshot.server.name}\\${connector.record.name}`,
             localEndpoint: endpoint(socket.localAddress, socket.localPort),
             remoteEndpoint: endpoint(socket.remoteAddress, socket.remotePort),
