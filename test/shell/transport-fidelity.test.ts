@@ -10,6 +10,7 @@ import { createBuiltins } from '../../src/shell/builtins/index.js';
 import { createHttpCmdletHost } from '../../src/shell/host.js';
 import { Runtime } from '../../src/shell/runtime/evaluator.js';
 import { readProtocolLogs } from '../../src/transport/protocol-log/index.js';
+import { freePort } from '../support/smtp-tools.js';
 import { startTestServer, submitMessage, type TestServer } from '../support/transport-harness.js';
 
 /** The property names of a Format-List record, in order. */
@@ -98,6 +99,15 @@ describe("Exchange's day-one transport views in the shell, against a real server
     assert.ok(rows.some((r) => r.connectorId === 'EX01\\Default Frontend EX01' && r.data === 'MAIL FROM:<alice@contoso.com>'), 'the session is in the front end\'s folder');
     assert.ok(fs.readdirSync(frontendFolder).every((f) => /^RECV\d{10}-\d+\.LOG$/.test(f)), 'Exchange\'s file names');
     assert.equal((await rowsIn(hubFolder)).filter((r) => r.connectorId === 'EX01\\Default Frontend EX01').length, 0, 'and not in the Hub folder');
+
+    // A HubTransport connector logs where Get-TransportService says.
+    const hubPort = await freePort();
+    assert.equal((await shell(`New-ReceiveConnector -Name 'Hub Relay' -TransportRole HubTransport -Custom -Bindings 0.0.0.0:${hubPort} -RemoteIPRanges 127.0.0.1 -PermissionGroups AnonymousUsers -ProtocolLoggingLevel Verbose`)).err, '');
+    await s.transport.reload();
+    await submitMessage(hubPort, { messageId: '<hub-1@contoso.com>', to: 'someone@contoso.com', from: 'hub@contoso.com' });
+    await s.transport.flushLogs();
+    assert.ok((await rowsIn(hubFolder)).some((r) => r.connectorId === 'EX01\\Hub Relay' && r.data === 'MAIL FROM:<hub@contoso.com>'));
+    assert.equal((await rowsIn(frontendFolder)).filter((r) => r.connectorId === 'EX01\\Hub Relay').length, 0);
 
     // A bad path changes nothing.
     const bad = await shell('Set-FrontendTransportService EX01 -ReceiveProtocolLogPath relative/folder');
