@@ -168,6 +168,44 @@ export interface TransportServiceSettings {
   messageTrackingLogMaxDirectorySize?: number | null;
   messageTrackingLogMaxFileSize?: number | null;
   messageTrackingLogSubjectLoggingEnabled?: boolean;
+  /**
+   * The connectivity log's settings, shown and kept as Exchange has them (Interchange writes no connectivity log).
+   * Absent on servers stored before they existed: read them through connectivityLogSettings() (src/transport/service/service-log-settings.ts).
+   */
+  connectivityLogEnabled?: boolean;
+  connectivityLogPath?: string;
+  /**
+   * The server's TransportRoles\Logs folder, which the folders never set (front end, connectivity, agent…) are under.
+   * Absent: derived from SendProtocolLogPath, and written once SendProtocolLogPath moves, so that they stay.
+   */
+  logsFolder?: string;
+  /** Milliseconds; 0 disables age-based deletion. */
+  connectivityLogMaxAge?: number;
+  /** Bytes; null = unlimited. */
+  connectivityLogMaxDirectorySize?: number | null;
+  connectivityLogMaxFileSize?: number | null;
+}
+
+/**
+ * Set-FrontendTransportService's settings: the Front End Transport service's own log folders (the
+ * FrontendTransport Receive connectors' protocol log among them). Every field is absent on a server stored
+ * before the front end had settings of its own: read them through frontendTransportSettings().
+ */
+export interface FrontendTransportServiceSettings {
+  sendProtocolLogPath?: string;
+  receiveProtocolLogPath?: string;
+  sendProtocolLogMaxAge?: number;
+  receiveProtocolLogMaxAge?: number;
+  sendProtocolLogMaxDirectorySize?: number | null;
+  receiveProtocolLogMaxDirectorySize?: number | null;
+  sendProtocolLogMaxFileSize?: number | null;
+  receiveProtocolLogMaxFileSize?: number | null;
+  intraOrgConnectorProtocolLoggingLevel?: 'None' | 'Verbose';
+  connectivityLogEnabled?: boolean;
+  connectivityLogPath?: string;
+  connectivityLogMaxAge?: number;
+  connectivityLogMaxDirectorySize?: number | null;
+  connectivityLogMaxFileSize?: number | null;
 }
 
 /** Set-TransportService's defaults for PoisonThreshold and PoisonMessageDetectionEnabled. */
@@ -190,6 +228,8 @@ export interface ServerRecord {
   smtpPort: number | null;
   internalTransportCertificateThumbprint: string | null;
   transport: TransportServiceSettings;
+  /** Set-FrontendTransportService's settings; absent on a server stored before them. */
+  frontendTransport?: FrontendTransportServiceSettings;
   /** Set-ServerComponentState's entries, per component and requester; none: every component Active. */
   componentStates?: ServerComponentStateEntry[];
   createdAt: Date;

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CertificateStore } from '../certificate-store/certificate-store.js';
-import { defaultReceiveConnector } from '../cmdlets/catalog/receive-connector.js';
+import { defaultFrontendBindings, defaultReceiveConnector } from '../cmdlets/catalog/receive-connector.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
 import type { CertificateRecord, ServerRecord, TransportServiceSettings } from '../directory/records.js';
 import { readCertificateFacts } from '../certificates/certificate-facts.js';
@@ -128,7 +128,7 @@ export async function bootstrapServer(opts: {
   if (previousPort !== null && previousPort !== opts.smtpPort) {
     // The default frontend connector follows --smtp-port, so a restart on another port keeps one listener.
     for (const rc of await directory.listReceiveConnectors(name)) {
-      if (rc.name === `Default Frontend ${name}`) await directory.updateReceiveConnector({ ...rc, bindings: [`0.0.0.0:${opts.smtpPort}`] });
+      if (rc.name === `Default Frontend ${name}`) await directory.updateReceiveConnector({ ...rc, bindings: defaultFrontendBindings(opts.smtpPort) });
     }
   }
   return { server, administratorToken, tokenFile };

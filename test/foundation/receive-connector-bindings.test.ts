@@ -78,7 +78,7 @@ describe('through the cmdlets', () => {
     const deadline = Date.now() + 10_000;
     while ((await status('EX01\\Blocked'))[0].endsWith('Not listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(await status('EX01\\Blocked'), [`0.0.0.0:${busy} Failed: the port is in use by another process`]);
-    assert.deepEqual(await status('EX01\\Default Frontend EX01'), [`0.0.0.0:${ex01.smtpPort} Listening`]);
+    assert.deepEqual(await status('EX01\\Default Frontend EX01'), [`[::]:${ex01.smtpPort} Listening`, `0.0.0.0:${ex01.smtpPort} Listening`]);
 
     const ex02 = await startServerProcess({ dataDir, serverName: 'EX02' });
     try {
@@ -92,7 +92,7 @@ describe('through the cmdlets', () => {
     ex01 = await startServerProcess({ dataDir, serverName: 'EX01', smtpPort: ex01.smtpPort });
     api = new AdminApi(ex01.url, ex01.token);
     const printed = ex01.output();
-    assert.match(printed, new RegExp(`SMTP on 0\\.0\\.0\\.0:${ex01.smtpPort}\\.`), 'serve prints the binding it opened');
+    assert.match(printed, new RegExp(`SMTP on \\[::\\]:${ex01.smtpPort}, 0\\.0\\.0\\.0:${ex01.smtpPort}\\.`), 'serve prints the bindings it opened');
     assert.doesNotMatch(printed.split('\n').find((l) => l.includes('admin center and API at'))!, new RegExp(`:${busy}`), 'and does not claim the one it could not');
     assert.match(printed, new RegExp(`Receive connector Blocked: 0\\.0\\.0\\.0:${busy} is not listening \\(Failed: the port is in use by another process\\)`));
     await api.ok('Set-ReceiveConnector', { Identity: 'EX01\\Blocked', Enabled: false });

@@ -71,7 +71,7 @@ test('a running server records its heartbeat: Get-ExchangeServer shows its own v
   assert.equal(first.Site, `${String(first.Fqdn).split('.').slice(1).join('.')}/Configuration/Sites/Default-First-Site-Name`, "Exchange's form of a site's name");
   assert.match(first.Site, /^[a-z0-9.-]+\.[a-z]+\/Configuration\/Sites\/Default-First-Site-Name$/);
   assert.equal(first.Reachability, 'Reachable');
-  assert.deepEqual(first.ListenerStatus, [`Default Frontend EX02: 0.0.0.0:${ex02.smtpPort} Listening`]);
+  assert.deepEqual(first.ListenerStatus, [`Default Frontend EX02: [::]:${ex02.smtpPort} Listening`, `Default Frontend EX02: 0.0.0.0:${ex02.smtpPort} Listening`]);
   const seen = Date.parse(first.LastSeen);
   const revisionBefore = revision();
   // Later heartbeats move LastSeen, and never the revision that makes transports reload.

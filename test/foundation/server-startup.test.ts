@@ -29,7 +29,7 @@ test('a second serve of a running server exits with one line; the first keeps it
   const [server] = await api.ok('Get-ExchangeServer', { Identity: 'EX01' });
   assert.ok(server, 'the first process still answers');
   const [frontend] = await api.ok('Get-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01' });
-  assert.deepEqual(frontend.Bindings, [`0.0.0.0:${first.smtpPort}`]);
+  assert.deepEqual(frontend.Bindings, [`[::]:${first.smtpPort}`, `0.0.0.0:${first.smtpPort}`], "Exchange's Default Frontend bindings: IPv6 and IPv4");
   // Nothing listens on the second process's ports.
   await assert.rejects(connect(smtp2));
 });

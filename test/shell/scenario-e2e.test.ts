@@ -129,7 +129,8 @@ describe("the article's resolution, verbatim in the shell, against two running s
 
     // "More information": where the protocol logs are, and the certificate properties to match them with.
     const logs = await shell(dataDir, 'EX01', ['-Command', 'Get-TransportService | Format-List Identity,*ProtocolLogPath']);
-    assert.match(logs.stdout, /Identity\s+: EX01\nSendProtocolLogPath\s+: \/.*\/SmtpSend\nReceiveProtocolLogPath : \/.*\/SmtpReceive/);
+    // Exchange's order: alphabetical, so the receive path comes first.
+    assert.match(logs.stdout, /Identity\s+: EX01\nReceiveProtocolLogPath : \/.*\/SmtpReceive\nSendProtocolLogPath\s+: \/.*\/SmtpSend/);
     assert.match(logs.stdout, /Identity\s+: EX02/);
     const props = await shell(dataDir, 'EX02', ['-Command', 'Get-ExchangeCertificate | Format-List Subject,Issuer,SerialNumber,Thumbprint,NotBefore,NotAfter,CertificateDomains']);
     assert.match(props.stdout, new RegExp(`SerialNumber\\s+: ${pki.renewedCert.facts.serialNumber}`));

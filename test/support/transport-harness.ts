@@ -186,10 +186,10 @@ export class RawSmtp {
     socket.on('error', () => undefined);
   }
 
-  /** From `localAddress` (another loopback address such as 127.0.0.2 is another client) when given. */
-  static async connect(port: number, localAddress?: string): Promise<RawSmtp> {
+  /** From `localAddress` (another loopback address such as 127.0.0.2 is another client) when given; to `host` (`::1`) when given. */
+  static async connect(port: number, localAddress?: string, host = '127.0.0.1'): Promise<RawSmtp> {
     const s = await new Promise<net.Socket>((resolve, reject) => {
-      const sock = net.connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) }, () => resolve(sock));
+      const sock = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) }, () => resolve(sock));
       sock.once('error', reject);
     });
     return new RawSmtp(s);
@@ -253,17 +253,24 @@ export async function submitMessage(port: number, opts: { messageId: string; to:
 /**
  * Every row of a server's send or receive protocol log so far (none before its first file).
  * The transport appends rows in batches: flush them first, as Get-ConnectorCertificateUsage does.
+ * Receive rows are in two folders, as in Exchange: FrontendTransport connectors (the Default Frontend) log where
+ * Get-FrontendTransportService says, HubTransport connectors where Get-TransportService says; both are read, in time order.
  */
 export async function protocolLog(s: TestServer, kind: 'Receive' | 'Send' = 'Receive'): Promise<ProtocolLogRow[]> {
   await s.transport.flushLogs();
   const [svc] = await s.api.ok('Get-TransportService', { Identity: s.server.serverName });
+  const folders = [kind === 'Receive' ? svc.ReceiveProtocolLogPath : svc.SendProtocolLogPath];
+  if (kind === 'Receive') folders.unshift((await s.api.ok('Get-FrontendTransportService', { Identity: s.server.serverName }))[0].ReceiveProtocolLogPath);
   const rows: ProtocolLogRow[] = [];
-  try {
-    for await (const r of readProtocolLogs(kind === 'Receive' ? svc.ReceiveProtocolLogPath : svc.SendProtocolLogPath)) rows.push(r);
-  } catch {
-    /* no log file yet */
+  for (const folder of folders) {
+    try {
+      for await (const r of readProtocolLogs(folder)) rows.push(r);
+    } catch {
+      /* no log file yet */
+    }
   }
-  return rows;
+  // Stable: rows of one folder keep their file order (sequence numbers within a second).
+  return kind === 'Receive' ? rows.map((r, i) => ({ r, i })).sort((a, b) => a.r.dateTime.getTime() - b.r.dateTime.getTime() || a.i - b.i).map(({ r }) => r) : rows;
 }
 
 /** Every row of a server's receive protocol log so far. */

@@ -76,7 +76,8 @@ test('openssl s_client sees the certificate Exchange would select: the default s
     assert.equal(usage.IsInstalled, true);
     assert.equal(usage.Subject, 'CN=*.contoso.com');
     await s.transport.flushLogs();
-    const [svc] = await s.api.ok('Get-TransportService', { Identity: 'EX01' });
+    // The Default Frontend is a FrontendTransport connector: its rows are in the front end's folder, as in Exchange.
+    const [svc] = await s.api.ok('Get-FrontendTransportService', { Identity: 'EX01' });
     const rows: ProtocolLogRow[] = [];
     for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);
     const sending = rows.filter((r) => r.context.startsWith('Sending certificate'));

@@ -136,7 +136,8 @@ test('Stop-Service: idle sessions get 421 at once, a session in a transaction ma
     await s.api.ok('Start-Service', { Name: ['MSExchangeTransport'] });
     const msgs = await s.api.ok('Get-Message', {});
     assert.deepEqual(msgs.map((m) => m.Subject), ['finished during stop'], 'the message accepted during the stop is kept');
-    const [svc] = await s.api.ok('Get-TransportService', { Identity: 'EX01' });
+    // The Default Frontend is a FrontendTransport connector: its rows are in the front end's folder, as in Exchange.
+    const [svc] = await s.api.ok('Get-FrontendTransportService', { Identity: 'EX01' });
     const { readProtocolLogs } = await import('../../src/transport/protocol-log/index.js');
     const rows = [];
     for await (const r of readProtocolLogs(svc.ReceiveProtocolLogPath)) rows.push(r);

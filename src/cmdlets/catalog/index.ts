@@ -7,6 +7,7 @@ import { administratorCmdlets, administratorType } from './administrators.js';
 import { binaryFileDataType, certificateAlertType, certificateRotationStepType, cryptoKeyAccessRuleType, exchangeCertificateCmdlets, exchangeCertificateType, smtpDomainWithSubdomainsType, x509ExtensionTypes } from './exchange-certificate.js';
 import { receiveConnectorCmdlets, receiveConnectorType } from './receive-connector.js';
 import { sendConnectorCmdlets, sendConnectorType } from './send-connector.js';
+import { frontendTransportServiceCmdlets, frontendTransportServiceType, mailboxTransportServiceType } from './frontend-transport-service.js';
 import { exchangeServerType, serverCmdlets, serviceType, transportServiceType } from './servers.js';
 import { mailUserCmdlets, mailUserType } from './mail-user.js';
 import { acceptedDomainCmdlets, acceptedDomainType } from './accepted-domain.js';
@@ -30,6 +31,7 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...sendConnectorCmdlets(deps.certificates),
       ...receiveConnectorCmdlets(),
       ...serverCmdlets(),
+      ...frontendTransportServiceCmdlets(),
       ...adminAuditLogCmdlets(),
       ...queueCmdlets(),
       ...queueDigestCmdlets(),
@@ -45,6 +47,6 @@ export function buildCatalog(deps: { certificates: CertificateStore }): { cmdlet
       ...organizationJoinCmdlets(),
       ...serverMaintenanceCmdlets(),
     ],
-    types: [exchangeCertificateType, smtpDomainWithSubdomainsType, cryptoKeyAccessRuleType, ...x509ExtensionTypes, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, remoteDomainType, transportConfigType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, testMailflowResultType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType, acmeAccountType, acmeCertificateType],
+    types: [exchangeCertificateType, smtpDomainWithSubdomainsType, cryptoKeyAccessRuleType, ...x509ExtensionTypes, binaryFileDataType, certificateRotationStepType, certificateAlertType, sendConnectorType, receiveConnectorType, exchangeServerType, transportServiceType, frontendTransportServiceType, mailboxTransportServiceType, serviceType, adminAuditLogType, administratorType, queueType, messageType, connectorCertificateUsageType, mailUserType, acceptedDomainType, remoteDomainType, transportConfigType, adPermissionType, organizationJoinDataType, serverComponentStateType, serviceHealthType, testMailflowResultType, messageTrackingEventType, queueDigestType, mailFlowStatisticsType, acmeAccountType, acmeCertificateType],
   };
 }

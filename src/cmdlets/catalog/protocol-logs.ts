@@ -23,6 +23,7 @@ import {
   type ProtocolLogReadReport,
   type ProtocolLogRow,
 } from '../../transport/protocol-log/index.js';
+import { frontendTransportSettings } from '../../transport/service/service-log-settings.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType } from '../framework/declaration.js';
 import { resolveServer, sameText } from './common.js';
 
@@ -150,7 +151,9 @@ export function protocolLogCmdlets(store: CertificateStore): CmdletDeclaration[]
         const scope = onlyServer ? [onlyServer] : connector ? servers.filter((s) => connector.sourceTransportServers.some((n) => sameText(n, s.name))) : servers;
         folders = [];
         for (const s of scope) {
-          for (const dir of [s.transport.sendProtocolLogPath, s.transport.receiveProtocolLogPath]) {
+          // The Transport service's logs and the front end's (where the Default Frontend connector logs), as Exchange keeps them apart.
+          const frontend = frontendTransportSettings(s);
+          for (const dir of new Set([s.transport.sendProtocolLogPath, s.transport.receiveProtocolLogPath, frontend.sendProtocolLogPath, frontend.receiveProtocolLogPath])) {
             if (fs.existsSync(dir)) folders.push({ path: dir, server: s.name });
           }
         }

@@ -1,13 +1,18 @@
 import { isDirectoryUnavailable } from '../../directory/directory-health.js';
 import { poisonDetectionSettings, type ServerRecord, type TransportServiceSettings } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
-import type { InvokeResponse } from '../contract.js';
+import type { InvokeResponse, PropertyTypeName } from '../contract.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType, type ParameterDeclaration } from '../framework/declaration.js';
 import { formatByteQuantifiedSize, formatTimeSpan } from '../framework/units.js';
 import { invokeOnServer } from '../framework/server-fetch.js';
 import { resolveServer, resolveServerOrRunning } from './common.js';
 import { messageTrackingSettings } from '../../transport/tracking/message-tracking.js';
+import { connectivityLogSettings, logsRoot } from '../../transport/service/service-log-settings.js';
+import path from 'node:path';
+import { CONNECTIVITY_LOG_PARAMETERS, pinDerivedFolders } from './frontend-transport-service.js';
+
+const MB = 1024 * 1024;
 import type { ServerHeartbeatRecord } from '../../directory/records.js';
 import { serverReachability } from '../../organization/server-reachability.js';
 import { planServerRemoval, serverRunning } from '../../organization/server-removal.js';
@@ -34,38 +39,38 @@ export const exchangeServerType = defineObjectType({
   defaultListView: [],
 });
 
+// Exchange's Format-List order: the service's own properties alphabetically, then the directory object's. The ones
+// Interchange does not act on (agent, DNS, routing table logs, pickup folders, …) show Exchange's defaults.
 export const transportServiceType = defineObjectType({
   name: 'TransportService',
   properties: [
-    { name: 'Identity', type: 'String' },
-    { name: 'Name', type: 'String' },
-    { name: 'InternalTransportCertificateThumbprint', type: 'String' },
-    { name: 'SendProtocolLogPath', type: 'String' },
-    { name: 'ReceiveProtocolLogPath', type: 'String' },
-    { name: 'SendProtocolLogMaxAge', type: 'TimeSpan' },
-    { name: 'ReceiveProtocolLogMaxAge', type: 'TimeSpan' },
-    { name: 'SendProtocolLogMaxDirectorySize', type: 'ByteQuantifiedSize' },
-    { name: 'ReceiveProtocolLogMaxDirectorySize', type: 'ByteQuantifiedSize' },
-    { name: 'SendProtocolLogMaxFileSize', type: 'ByteQuantifiedSize' },
-    { name: 'ReceiveProtocolLogMaxFileSize', type: 'ByteQuantifiedSize' },
-    { name: 'IntraOrgConnectorProtocolLoggingLevel', type: 'String' },
-    { name: 'MessageExpirationTimeout', type: 'TimeSpan' },
-    { name: 'TransientFailureRetryInterval', type: 'TimeSpan' },
-    { name: 'TransientFailureRetryCount', type: 'Int32' },
-    { name: 'OutboundConnectionFailureRetryInterval', type: 'TimeSpan' },
-    { name: 'MessageRetryInterval', type: 'TimeSpan' },
-    { name: 'DelayNotificationTimeout', type: 'TimeSpan' },
-    { name: 'MaxOutboundConnections', type: 'Int32' },
-    { name: 'MaxPerDomainOutboundConnections', type: 'Int32' },
-    { name: 'ExternalDNSServers', type: 'String', multiValued: true },
-    { name: 'PoisonMessageDetectionEnabled', type: 'Boolean' },
-    { name: 'PoisonThreshold', type: 'Int32' },
-    { name: 'MessageTrackingLogEnabled', type: 'Boolean' },
-    { name: 'MessageTrackingLogPath', type: 'String' },
-    { name: 'MessageTrackingLogMaxAge', type: 'TimeSpan' },
-    { name: 'MessageTrackingLogMaxDirectorySize', type: 'ByteQuantifiedSize' },
-    { name: 'MessageTrackingLogMaxFileSize', type: 'ByteQuantifiedSize' },
-    { name: 'MessageTrackingLogSubjectLoggingEnabled', type: 'Boolean' },
+    ...[
+      ['ActiveUserStatisticsLogMaxAge', 'TimeSpan'], ['ActiveUserStatisticsLogMaxDirectorySize', 'ByteQuantifiedSize'], ['ActiveUserStatisticsLogMaxFileSize', 'ByteQuantifiedSize'], ['ActiveUserStatisticsLogPath', 'String'],
+      ['AgentLogEnabled', 'Boolean'], ['AgentLogMaxAge', 'TimeSpan'], ['AgentLogMaxDirectorySize', 'ByteQuantifiedSize'], ['AgentLogMaxFileSize', 'ByteQuantifiedSize'], ['AgentLogPath', 'String'],
+      ['AntispamAgentsEnabled', 'Boolean'],
+      ['ConnectivityLogEnabled', 'Boolean'], ['ConnectivityLogMaxAge', 'TimeSpan'], ['ConnectivityLogMaxDirectorySize', 'ByteQuantifiedSize'], ['ConnectivityLogMaxFileSize', 'ByteQuantifiedSize'], ['ConnectivityLogPath', 'String'],
+      ['ContentConversionTracingEnabled', 'Boolean'], ['DelayNotificationTimeout', 'TimeSpan'],
+      ['DnsLogEnabled', 'Boolean'], ['DnsLogMaxAge', 'TimeSpan'], ['DnsLogMaxDirectorySize', 'ByteQuantifiedSize'], ['DnsLogMaxFileSize', 'ByteQuantifiedSize'], ['DnsLogPath', 'String'],
+      ['ExternalDNSAdapterEnabled', 'Boolean'], ['ExternalDNSAdapterGuid', 'Guid'], ['ExternalDNSProtocolOption', 'String'], ['ExternalDNSServers', 'String', true], ['ExternalIPAddress', 'String'],
+      ['Identity', 'String'],
+      ['InternalDNSAdapterEnabled', 'Boolean'], ['InternalDNSAdapterGuid', 'Guid'], ['InternalDNSProtocolOption', 'String'], ['InternalDNSServers', 'String', true],
+      ['InternalTransportCertificateThumbprint', 'String'], ['IntraOrgConnectorProtocolLoggingLevel', 'String'], ['IntraOrgConnectorSmtpMaxMessagesPerConnection', 'Int32'],
+      ['MaxConcurrentMailboxDeliveries', 'Int32'], ['MaxConcurrentMailboxSubmissions', 'Int32'], ['MaxConnectionRatePerMinute', 'Int32'], ['MaxOutboundConnections', 'Int32'], ['MaxPerDomainOutboundConnections', 'Int32'],
+      ['MessageExpirationTimeout', 'TimeSpan'], ['MessageRetryInterval', 'TimeSpan'],
+      ['MessageTrackingLogEnabled', 'Boolean'], ['MessageTrackingLogMaxAge', 'TimeSpan'], ['MessageTrackingLogMaxDirectorySize', 'ByteQuantifiedSize'], ['MessageTrackingLogMaxFileSize', 'ByteQuantifiedSize'], ['MessageTrackingLogPath', 'String'], ['MessageTrackingLogSubjectLoggingEnabled', 'Boolean'],
+      ['Name', 'String'], ['OutboundConnectionFailureRetryInterval', 'TimeSpan'],
+      ['PickupDirectoryMaxHeaderSize', 'ByteQuantifiedSize'], ['PickupDirectoryMaxMessagesPerMinute', 'Int32'], ['PickupDirectoryMaxRecipientsPerMessage', 'Int32'], ['PickupDirectoryPath', 'String'],
+      ['PipelineTracingEnabled', 'Boolean'], ['PoisonMessageDetectionEnabled', 'Boolean'], ['PoisonThreshold', 'Int32'],
+      ['QueueLogMaxAge', 'TimeSpan'], ['QueueLogMaxDirectorySize', 'ByteQuantifiedSize'], ['QueueLogMaxFileSize', 'ByteQuantifiedSize'], ['QueueLogPath', 'String'],
+      ['QueueMaxIdleTime', 'TimeSpan'],
+      ['ReceiveProtocolLogMaxAge', 'TimeSpan'], ['ReceiveProtocolLogMaxDirectorySize', 'ByteQuantifiedSize'], ['ReceiveProtocolLogMaxFileSize', 'ByteQuantifiedSize'], ['ReceiveProtocolLogPath', 'String'],
+      ['RecipientValidationCacheEnabled', 'Boolean'], ['ReplayDirectoryPath', 'String'], ['RootDropDirectoryPath', 'String'],
+      ['RoutingTableLogMaxAge', 'TimeSpan'], ['RoutingTableLogMaxDirectorySize', 'ByteQuantifiedSize'], ['RoutingTableLogPath', 'String'],
+      ['SendProtocolLogMaxAge', 'TimeSpan'], ['SendProtocolLogMaxDirectorySize', 'ByteQuantifiedSize'], ['SendProtocolLogMaxFileSize', 'ByteQuantifiedSize'], ['SendProtocolLogPath', 'String'],
+      ['TransientFailureRetryCount', 'Int32'], ['TransientFailureRetryInterval', 'TimeSpan'], ['UseDowngradedExchangeServerAuth', 'Boolean'],
+    ].map(([name, type, multi]) => ({ name: name as string, type: type as PropertyTypeName, ...(multi ? { multiValued: true } : {}) })),
+    { name: 'Guid', type: 'Guid' },
+    { name: 'WhenCreated', type: 'DateTime' },
   ],
   defaultTableView: ['Name', 'SendProtocolLogPath', 'ReceiveProtocolLogPath'],
   defaultListView: [],
@@ -123,41 +128,98 @@ export function toExchangeServerObject(s: ServerRecord, heartbeat: ServerHeartbe
   };
 }
 
+const NO_GUID = '00000000-0000-0000-0000-000000000000';
+
 export function toTransportServiceObject(s: ServerRecord) {
   const t = s.transport;
   const poison = poisonDetectionSettings(t);
   const tracking = messageTrackingSettings(t);
+  const connectivity = connectivityLogSettings(t);
+  const logs = logsRoot(t);
+  const roles = path.dirname(logs);
   return {
     $type: 'TransportService',
-    Identity: s.name,
-    Name: s.name,
-    InternalTransportCertificateThumbprint: s.internalTransportCertificateThumbprint,
-    SendProtocolLogPath: t.sendProtocolLogPath,
-    ReceiveProtocolLogPath: t.receiveProtocolLogPath,
-    SendProtocolLogMaxAge: formatTimeSpan(t.sendProtocolLogMaxAge),
-    ReceiveProtocolLogMaxAge: formatTimeSpan(t.receiveProtocolLogMaxAge),
-    SendProtocolLogMaxDirectorySize: formatByteQuantifiedSize(t.sendProtocolLogMaxDirectorySize),
-    ReceiveProtocolLogMaxDirectorySize: formatByteQuantifiedSize(t.receiveProtocolLogMaxDirectorySize),
-    SendProtocolLogMaxFileSize: formatByteQuantifiedSize(t.sendProtocolLogMaxFileSize),
-    ReceiveProtocolLogMaxFileSize: formatByteQuantifiedSize(t.receiveProtocolLogMaxFileSize),
-    IntraOrgConnectorProtocolLoggingLevel: t.intraOrgConnectorProtocolLoggingLevel,
-    MessageExpirationTimeout: formatTimeSpan(t.messageExpirationTimeout),
-    TransientFailureRetryInterval: formatTimeSpan(t.transientFailureRetryInterval),
-    TransientFailureRetryCount: t.transientFailureRetryCount,
-    OutboundConnectionFailureRetryInterval: formatTimeSpan(t.outboundConnectionFailureRetryInterval),
-    MessageRetryInterval: formatTimeSpan(t.messageRetryInterval),
+    ActiveUserStatisticsLogMaxAge: formatTimeSpan(30 * 86_400_000),
+    ActiveUserStatisticsLogMaxDirectorySize: formatByteQuantifiedSize(250 * MB),
+    ActiveUserStatisticsLogMaxFileSize: formatByteQuantifiedSize(10 * MB),
+    ActiveUserStatisticsLogPath: path.join(logs, 'Hub', 'ActiveUsersStats'),
+    AgentLogEnabled: true,
+    AgentLogMaxAge: formatTimeSpan(7 * 86_400_000),
+    AgentLogMaxDirectorySize: formatByteQuantifiedSize(250 * MB),
+    AgentLogMaxFileSize: formatByteQuantifiedSize(10 * MB),
+    AgentLogPath: path.join(logs, 'Hub', 'AgentLog'),
+    AntispamAgentsEnabled: false,
+    ConnectivityLogEnabled: connectivity.enabled,
+    ConnectivityLogMaxAge: formatTimeSpan(connectivity.maxAge),
+    ConnectivityLogMaxDirectorySize: formatByteQuantifiedSize(connectivity.maxDirectorySize),
+    ConnectivityLogMaxFileSize: formatByteQuantifiedSize(connectivity.maxFileSize),
+    ConnectivityLogPath: connectivity.directory,
+    ContentConversionTracingEnabled: false,
     DelayNotificationTimeout: formatTimeSpan(t.delayNotificationTimeout),
+    DnsLogEnabled: false,
+    DnsLogMaxAge: formatTimeSpan(7 * 86_400_000),
+    DnsLogMaxDirectorySize: formatByteQuantifiedSize(100 * MB),
+    DnsLogMaxFileSize: formatByteQuantifiedSize(10 * MB),
+    DnsLogPath: null,
+    ExternalDNSAdapterEnabled: true,
+    ExternalDNSAdapterGuid: NO_GUID,
+    ExternalDNSProtocolOption: 'Any',
+    ExternalDNSServers: t.externalDnsServers,
+    ExternalIPAddress: null,
+    Identity: s.name,
+    InternalDNSAdapterEnabled: true,
+    InternalDNSAdapterGuid: NO_GUID,
+    InternalDNSProtocolOption: 'Any',
+    InternalDNSServers: [],
+    InternalTransportCertificateThumbprint: s.internalTransportCertificateThumbprint,
+    IntraOrgConnectorProtocolLoggingLevel: t.intraOrgConnectorProtocolLoggingLevel,
+    IntraOrgConnectorSmtpMaxMessagesPerConnection: 20,
+    MaxConcurrentMailboxDeliveries: 20,
+    MaxConcurrentMailboxSubmissions: 20,
+    MaxConnectionRatePerMinute: 1200,
     MaxOutboundConnections: t.maxOutboundConnections,
     MaxPerDomainOutboundConnections: t.maxPerDomainOutboundConnections,
-    ExternalDNSServers: t.externalDnsServers,
-    PoisonMessageDetectionEnabled: poison.enabled,
-    PoisonThreshold: poison.threshold,
+    MessageExpirationTimeout: formatTimeSpan(t.messageExpirationTimeout),
+    MessageRetryInterval: formatTimeSpan(t.messageRetryInterval),
     MessageTrackingLogEnabled: tracking.enabled,
-    MessageTrackingLogPath: tracking.directory,
     MessageTrackingLogMaxAge: formatTimeSpan(tracking.maxAge),
     MessageTrackingLogMaxDirectorySize: formatByteQuantifiedSize(tracking.maxDirectorySize || null),
     MessageTrackingLogMaxFileSize: formatByteQuantifiedSize(tracking.maxFileSize || null),
+    MessageTrackingLogPath: tracking.directory,
     MessageTrackingLogSubjectLoggingEnabled: tracking.subjectLoggingEnabled,
+    Name: s.name,
+    OutboundConnectionFailureRetryInterval: formatTimeSpan(t.outboundConnectionFailureRetryInterval),
+    PickupDirectoryMaxHeaderSize: formatByteQuantifiedSize(64 * 1024),
+    PickupDirectoryMaxMessagesPerMinute: 100,
+    PickupDirectoryMaxRecipientsPerMessage: 100,
+    PickupDirectoryPath: path.join(roles, 'Pickup'),
+    PipelineTracingEnabled: false,
+    PoisonMessageDetectionEnabled: poison.enabled,
+    PoisonThreshold: poison.threshold,
+    QueueLogMaxAge: formatTimeSpan(7 * 86_400_000),
+    QueueLogMaxDirectorySize: formatByteQuantifiedSize(200 * MB),
+    QueueLogMaxFileSize: formatByteQuantifiedSize(10 * MB),
+    QueueLogPath: path.join(logs, 'Hub', 'QueueViewer'),
+    QueueMaxIdleTime: formatTimeSpan(3 * 60_000),
+    ReceiveProtocolLogMaxAge: formatTimeSpan(t.receiveProtocolLogMaxAge),
+    ReceiveProtocolLogMaxDirectorySize: formatByteQuantifiedSize(t.receiveProtocolLogMaxDirectorySize),
+    ReceiveProtocolLogMaxFileSize: formatByteQuantifiedSize(t.receiveProtocolLogMaxFileSize),
+    ReceiveProtocolLogPath: t.receiveProtocolLogPath,
+    RecipientValidationCacheEnabled: false,
+    ReplayDirectoryPath: path.join(roles, 'Replay'),
+    RootDropDirectoryPath: null,
+    RoutingTableLogMaxAge: formatTimeSpan(7 * 86_400_000),
+    RoutingTableLogMaxDirectorySize: formatByteQuantifiedSize(50 * MB),
+    RoutingTableLogPath: path.join(logs, 'Hub', 'Routing'),
+    SendProtocolLogMaxAge: formatTimeSpan(t.sendProtocolLogMaxAge),
+    SendProtocolLogMaxDirectorySize: formatByteQuantifiedSize(t.sendProtocolLogMaxDirectorySize),
+    SendProtocolLogMaxFileSize: formatByteQuantifiedSize(t.sendProtocolLogMaxFileSize),
+    SendProtocolLogPath: t.sendProtocolLogPath,
+    TransientFailureRetryCount: t.transientFailureRetryCount,
+    TransientFailureRetryInterval: formatTimeSpan(t.transientFailureRetryInterval),
+    UseDowngradedExchangeServerAuth: false,
+    Guid: s.guid,
+    WhenCreated: s.createdAt,
   };
 }
 
@@ -189,6 +251,7 @@ const TRANSPORT_SETTINGS: Array<[ParameterDeclaration, keyof TransportServiceSet
   [{ name: 'MessageTrackingLogMaxDirectorySize', type: 'ByteQuantifiedSize', allowUnlimited: true, description: 'Largest size of the message tracking log folder (default 1000 MB).' }, 'messageTrackingLogMaxDirectorySize'],
   [{ name: 'MessageTrackingLogMaxFileSize', type: 'ByteQuantifiedSize', allowUnlimited: true, description: 'Size at which a new message tracking log file starts (default 10 MB).' }, 'messageTrackingLogMaxFileSize'],
   [{ name: 'MessageTrackingLogSubjectLoggingEnabled', type: 'Boolean', description: 'Whether message subjects are written to the message tracking log ($true by default).' }, 'messageTrackingLogSubjectLoggingEnabled'],
+  ...CONNECTIVITY_LOG_PARAMETERS.map(([p, field]) => [p, field] as [ParameterDeclaration, keyof TransportServiceSettings]),
 ];
 
 const SERVICES: Record<string, string> = {
@@ -276,7 +339,7 @@ export function serverCmdlets(): CmdletDeclaration[] {
       for (const [param, field] of TRANSPORT_SETTINGS) {
         if (!(param.name in p)) continue;
         const value = p[param.name];
-        if ((field === 'sendProtocolLogPath' || field === 'receiveProtocolLogPath' || field === 'messageTrackingLogPath') && (typeof value !== 'string' || !value.startsWith('/'))) {
+        if ((field === 'sendProtocolLogPath' || field === 'receiveProtocolLogPath' || field === 'messageTrackingLogPath' || field === 'connectivityLogPath') && (typeof value !== 'string' || !value.startsWith('/'))) {
           throw new InterchangeError('ICX_PARAM_INVALID', `${param.name} must be an absolute path.`, { parameter: param.name });
         }
         if (field === 'messageExpirationTimeout' && ((value as number) < 5000 || (value as number) > 90 * 86_400_000)) {
@@ -286,7 +349,10 @@ export function serverCmdlets(): CmdletDeclaration[] {
       }
       await ctx.services.directory.exclusive(async (tx) => {
         const fresh = await tx.getServer(server.name);
-        if (fresh) await tx.updateServer({ ...fresh, transport });
+        if (!fresh) return;
+        // Folders never set are derived from SendProtocolLogPath; moving it must not move them: they stay where they were.
+        const pinned = 'SendProtocolLogPath' in p ? pinDerivedFolders(fresh.transport) : undefined;
+        await tx.updateServer({ ...fresh, transport: { ...pinned, ...transport } });
       });
     },
   });

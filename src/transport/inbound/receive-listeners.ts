@@ -14,7 +14,8 @@ import { InboundSession, type SessionHost } from './smtp-session.js';
 export interface ReceiveListenersDeps {
   snapshot(): TransportSnapshot;
   host: Omit<SessionHost, 'onClose'>;
-  receiveLog: ProtocolLogWriter;
+  /** The receive protocol log of each transport role: a connector's TransportRole picks the one it writes to. */
+  receiveLogs: Record<'FrontendTransport' | 'HubTransport', ProtocolLogWriter>;
   logger: Logger;
   /** The cross-session AUTH throttle's thresholds; Interchange's defaults unless a test needs small ones. */
   authThrottle?: Partial<AuthThrottlePolicy>;
@@ -53,6 +54,11 @@ export class ReceiveListeners {
 
   /** Why each wanted binding is not listening (`EADDRINUSE …`); a binding listening has no entry. */
   private readonly failures = new Map<string, string>();
+  /**
+   * IPv6 bindings a host without IPv6 cannot open (`[::]:25` of every Default Frontend connector): not a failure,
+   * as Exchange on a host with IPv6 unbound keeps serving IPv4; their status says so.
+   */
+  private readonly unavailable = new Map<string, string>();
 
   /**
    * What Get-ReceiveConnector and `serve` report for a binding: `Listening`,
@@ -62,6 +68,8 @@ export class ReceiveListeners {
   bindingStatus(binding: { address: string; port: number }): string {
     for (const k of [key(binding), key({ address: '0.0.0.0', port: binding.port }), key({ address: '::', port: binding.port })]) {
       if (this.servers.has(k)) return 'Listening';
+      const absent = this.unavailable.get(k);
+      if (absent) return `Not available: ${absent}`;
       const failure = this.failures.get(k);
       if (failure) return `Failed: ${failure}`;
     }
@@ -72,6 +80,7 @@ export class ReceiveListeners {
   async reconcile(): Promise<void> {
     const wanted = new Map(listenerBindings(this.deps.snapshot().receiveConnectors).map((b) => [key(b), b]));
     for (const k of [...this.failures.keys()]) if (!wanted.has(k)) this.failures.delete(k);
+    for (const k of [...this.unavailable.keys()]) if (!wanted.has(k)) this.unavailable.delete(k);
     for (const [k, srv] of this.servers) {
       if (!wanted.has(k)) {
         this.servers.delete(k);
@@ -83,10 +92,14 @@ export class ReceiveListeners {
       if (this.servers.has(k)) continue;
       const srv = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket, b.port));
       srv.maxConnections = LISTENER_SOCKET_CEILING;
+      // `[::]:p` beside `0.0.0.0:p` (Exchange's Default Frontend) is two sockets, one per family, as on Windows;
+      // Linux's dual-stack `::` would hold the IPv4 port too and the second bind would fail. Alone, `[::]:p` keeps
+      // hearing IPv4 as well, as it always has here.
+      const ipv6Only = b.address === '::' && wanted.has(key({ address: '0.0.0.0', port: b.port }));
       try {
         await new Promise<void>((resolve, reject) => {
           srv.once('error', reject);
-          srv.listen({ host: b.address, port: b.port, backlog: 1024 }, () => {
+          srv.listen({ host: b.address, port: b.port, backlog: 1024, ipv6Only }, () => {
             srv.off('error', reject);
             resolve();
           });
@@ -94,7 +107,14 @@ export class ReceiveListeners {
         srv.on('error', (e) => this.deps.logger.error({ err: e, binding: k }, 'Receive connector listener failed'));
         this.servers.set(k, srv);
         this.failures.delete(k);
+        this.unavailable.delete(k);
       } catch (e) {
+        const absent = b.address === '::' ? ipv6Absent(e as NodeJS.ErrnoException) : undefined;
+        if (absent) {
+          this.deps.logger.info({ binding: k }, `The IPv6 binding of a Receive connector is not opened: ${absent}`);
+          this.unavailable.set(k, absent);
+          continue;
+        }
         // A binding that cannot be opened (port in use) must not take the other connectors down.
         this.deps.logger.error({ err: e, binding: k }, 'A Receive connector binding could not be opened');
         this.failures.set(k, listenFailure(e as NodeJS.ErrnoException));
@@ -136,7 +156,7 @@ export class ReceiveListeners {
     });
     const log =
       connector.record.protocolLoggingLevel === 'Verbose'
-        ? new ProtocolLogSession(this.deps.receiveLog, {
+        ? new ProtocolLogSession(this.deps.receiveLogs[connector.record.transportRole], {
             connectorId: `${snapshot.server.name}\\${connector.record.name}`,
             localEndpoint: endpoint(socket.localAddress, socket.localPort),
             remoteEndpoint: endpoint(socket.remoteAddress, socket.remotePort),
@@ -175,6 +195,7 @@ export class ReceiveListeners {
     const all = [...this.servers.values()];
     this.servers.clear();
     this.failures.clear();
+    this.unavailable.clear();
     // The listening socket closes now; close()'s callback would also wait for the sessions, which drain() handles.
     for (const srv of all) srv.close();
   }
@@ -193,6 +214,13 @@ export class ReceiveListeners {
 function endpoint(address: string | undefined, port: number | undefined): string {
   const a = (address ?? '').replace(/^::ffff:/, '');
   return a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`;
+}
+
+/** Why `::` cannot be bound because the host has no IPv6, as opposed to a binding that failed (port in use). */
+export function ipv6Absent(e: NodeJS.ErrnoException): string | undefined {
+  if (e.code === 'EAFNOSUPPORT') return 'this host has no IPv6';
+  if (e.code === 'EADDRNOTAVAIL') return 'IPv6 is turned off on this host';
+  return undefined;
 }
 
 function listenFailure(e: NodeJS.ErrnoException): string {

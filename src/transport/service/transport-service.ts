@@ -33,6 +33,7 @@ import { buildSnapshot, type TransportSnapshot } from './config-snapshot.js';
 import { certificateEvents } from '../events/certificate-events.js';
 import { TransportEventLog } from '../events/transport-event-log.js';
 import { TlsContextCache } from './tls-material.js';
+import { receiveProtocolLogSettings } from './service-log-settings.js';
 import { MessageMemoryBudget } from './message-memory-budget.js';
 
 export interface TransportServiceOptions {
@@ -58,10 +59,8 @@ export interface TransportServiceOptions {
 
 type State = 'Running' | 'Stopped' | 'StartPending' | 'StopPending';
 
-function logSettings(t: TransportServiceSettings, kind: 'send' | 'receive'): ProtocolLogSettings {
-  return kind === 'send'
-    ? { directory: t.sendProtocolLogPath, maxFileSize: t.sendProtocolLogMaxFileSize ?? 0, maxDirectorySize: t.sendProtocolLogMaxDirectorySize ?? 0, maxAge: t.sendProtocolLogMaxAge }
-    : { directory: t.receiveProtocolLogPath, maxFileSize: t.receiveProtocolLogMaxFileSize ?? 0, maxDirectorySize: t.receiveProtocolLogMaxDirectorySize ?? 0, maxAge: t.receiveProtocolLogMaxAge };
+function sendLogSettings(t: TransportServiceSettings): ProtocolLogSettings {
+  return { directory: t.sendProtocolLogPath, maxFileSize: t.sendProtocolLogMaxFileSize ?? 0, maxDirectorySize: t.sendProtocolLogMaxDirectorySize ?? 0, maxAge: t.sendProtocolLogMaxAge };
 }
 
 export class TransportService implements TransportServiceControl {
@@ -70,7 +69,8 @@ export class TransportService implements TransportServiceControl {
   private state: State = 'Stopped';
   private snapshot!: TransportSnapshot;
   private sendLog!: ProtocolLogWriter;
-  private receiveLog!: ProtocolLogWriter;
+  /** A FrontendTransport connector logs where Set-FrontendTransportService says, a HubTransport one where Set-TransportService says. */
+  private receiveLogs!: Record<'FrontendTransport' | 'HubTransport', ProtocolLogWriter>;
   private trackingLog!: MessageTrackingLog;
   private listeners!: ReceiveListeners;
   private engine!: DeliveryEngine;
@@ -119,13 +119,17 @@ export class TransportService implements TransportServiceControl {
     this.events.write(certificateEvents(this.snapshot, this.clock()));
     const t = this.snapshot.server.transport;
     const onError = (e: unknown) => this.opts.logger.warn({ err: e }, 'Protocol log write failed');
-    this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...logSettings(t, 'send'), clock: this.clock, onError });
-    this.receiveLog = new ProtocolLogWriter({ kind: 'Receive', ...logSettings(t, 'receive'), clock: this.clock, onError });
+    const server = this.snapshot.server;
+    this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...sendLogSettings(t), clock: this.clock, onError });
+    this.receiveLogs = {
+      FrontendTransport: new ProtocolLogWriter({ kind: 'Receive', ...receiveProtocolLogSettings(server, 'FrontendTransport'), clock: this.clock, onError }),
+      HubTransport: new ProtocolLogWriter({ kind: 'Receive', ...receiveProtocolLogSettings(server, 'HubTransport'), clock: this.clock, onError }),
+    };
     this.trackingLog = new MessageTrackingLog(messageTrackingSettings(t), { clock: this.clock, onError: (e) => this.opts.logger.warn({ err: e }, 'Message tracking log write failed') });
     this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal, messageMemory: this.messageMemory, metrics: this.metrics, tracking: this.trackingLog });
     this.listeners = new ReceiveListeners({
       snapshot: () => this.snapshot,
-      receiveLog: this.receiveLog,
+      receiveLogs: this.receiveLogs,
       logger: this.opts.logger,
       authThrottle: this.opts.authThrottle,
       host: {
@@ -234,12 +238,16 @@ export class TransportService implements TransportServiceControl {
     const revision = await this.opts.directory.revision();
     if (revision === this.snapshot.revision && Date.now() - this.lastBuild < 60_000) return;
     const next = await this.build();
-    const before = this.snapshot.server.transport;
+    const beforeServer = this.snapshot.server;
+    const before = beforeServer.transport;
     this.snapshot = next;
     this.events.write(certificateEvents(next, this.clock()));
     const t = next.server.transport;
-    if (JSON.stringify(logSettings(before, 'send')) !== JSON.stringify(logSettings(t, 'send'))) this.sendLog.updateSettings(logSettings(t, 'send'));
-    if (JSON.stringify(logSettings(before, 'receive')) !== JSON.stringify(logSettings(t, 'receive'))) this.receiveLog.updateSettings(logSettings(t, 'receive'));
+    if (JSON.stringify(sendLogSettings(before)) !== JSON.stringify(sendLogSettings(t))) this.sendLog.updateSettings(sendLogSettings(t));
+    for (const role of ['FrontendTransport', 'HubTransport'] as const) {
+      const wanted = receiveProtocolLogSettings(next.server, role);
+      if (JSON.stringify(receiveProtocolLogSettings(beforeServer, role)) !== JSON.stringify(wanted)) this.receiveLogs[role].updateSettings(wanted);
+    }
     if (JSON.stringify(messageTrackingSettings(before)) !== JSON.stringify(messageTrackingSettings(t))) this.trackingLog.updateSettings(messageTrackingSettings(t));
     if (this.state === 'Running') {
       await this.listeners.reconcile();
@@ -290,7 +298,7 @@ export class TransportService implements TransportServiceControl {
 
   /** Resolves once every protocol log row and tracking event written so far is in its file. */
   async flushLogs(): Promise<void> {
-    await Promise.all([this.sendLog.flush(), this.receiveLog.flush(), this.trackingLog.flush()]);
+    await Promise.all([this.sendLog.flush(), this.receiveLogs.FrontendTransport.flush(), this.receiveLogs.HubTransport.flush(), this.trackingLog.flush()]);
   }
 
   runningServer(): ServerRecord {
@@ -359,7 +367,7 @@ export class TransportService implements TransportServiceControl {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.stop();
-      await Promise.all([this.sendLog.close(), this.receiveLog.close(), this.trackingLog.close()]);
+      await Promise.all([this.sendLog.close(), this.receiveLogs.FrontendTransport.close(), this.receiveLogs.HubTransport.close(), this.trackingLog.close()]);
       await this.store.close();
       this.journal.close();
     })();
