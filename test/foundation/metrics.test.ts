@@ -134,9 +134,11 @@ test('Prometheus scrapes /metrics with a view-only credential: queue length, cer
     assert.equal(up.metric.instance, target);
 
     const queued = await waitFor('the queue length in Prometheus', async () => (await query(promUrl, 'interchange_queue_messages{server="EX01"} > 0'))[0], 30_000);
-    assert.equal(queued.metric.queue, queue.Identity);
+    // A delivery queue's series is named by server and next hop, which outlive the queue's QueueInteger.
+    const series = `EX01\\${queue.NextHopDomain}`;
+    assert.equal(queued.metric.queue, series);
     assert.equal(Number(queued.value[1]), 1);
-    const [age] = await query(promUrl, `interchange_queue_oldest_message_age_seconds{queue=${JSON.stringify(queue.Identity)}}`);
+    const [age] = await query(promUrl, `interchange_queue_oldest_message_age_seconds{queue=${JSON.stringify(series)}}`);
     assert.ok(Number(age.value[1]) > 0 && Number(age.value[1]) < 120, `oldest message age ${age.value[1]}`);
 
     const [remaining] = await query(promUrl, `interchange_certificate_expires_in_seconds{certificate="${cert.Thumbprint}"}`);
