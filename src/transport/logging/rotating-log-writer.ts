@@ -39,7 +39,7 @@ export interface RotatingLogWriterOptions extends RotatingLogSettings {
 }
 
 type Op =
-  | { t: 'row'; at: Date; text: string }
+  | { t: 'row'; at: Date; data: Buffer }
   | { t: 'settings'; settings: Partial<RotatingLogSettings> };
 
 interface OpenFile {
@@ -111,13 +111,15 @@ export class RotatingLogWriter {
   /** Appends one line (without its line ending) stamped `at`, soon. Never throws for I/O. */
   writeLine(at: Date, line: string): void {
     if (this.closed) return;
-    const text = line + CRLF;
-    if (this.queuedBytes + text.length > this.maxBufferedBytes) {
+    // Encoded now, not at the drain: a row built by concatenation is a tree of string pieces that would otherwise
+    // stay alive until the batch is written, long enough for the garbage collector to copy it into the old heap.
+    const data = Buffer.from(line + CRLF, 'utf8');
+    if (this.queuedBytes + data.length > this.maxBufferedBytes) {
       if (this.dropped++ === 0) this.onError(new Error(`${this.name} ${this.settings.directory}: disk too slow, dropping rows`));
       return;
     }
-    this.queuedBytes += text.length;
-    this.queue.push({ t: 'row', at, text });
+    this.queuedBytes += data.length;
+    this.queue.push({ t: 'row', at, data });
     this.kick();
   }
 
@@ -194,12 +196,12 @@ export class RotatingLogWriter {
       this.queuedBytes = 0;
       this.dropped = 0;
       // Rows bound for the same file go out in one write.
-      let batch: string[] = [];
+      let batch: Buffer[] = [];
       let batchBytes = 0;
       let batchAt: Date | undefined;
       const flushBatch = async (): Promise<void> => {
         if (batch.length === 0 || !batchAt) return;
-        const text = batch.join('');
+        const text = batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes);
         const at = batchAt;
         batch = [];
         batchBytes = 0;
@@ -219,14 +221,14 @@ export class RotatingLogWriter {
           if (dirChanged) await this.closeCurrent();
           continue;
         }
-        const rowBytes = Buffer.byteLength(op.text);
+        const rowBytes = op.data.length;
         if (batchAt !== undefined) {
           const datePart = this.datePartOf(op.at);
           const base = this.current?.datePart === datePart ? this.current.size : this.headerBytes(op.at);
           const fits = unlimited(this.settings.maxFileSize) || base + batchBytes + rowBytes <= this.settings.maxFileSize;
           if (this.datePartOf(batchAt) !== datePart || !fits) await flushBatch();
         }
-        batch.push(op.text);
+        batch.push(op.data);
         batchBytes += rowBytes;
         batchAt ??= op.at;
       }
@@ -235,8 +237,8 @@ export class RotatingLogWriter {
   }
 
   /** Appends rows of one hour, starting a new file when the hour changed or the size limit is reached. */
-  private async append(at: Date, text: string): Promise<void> {
-    const bytes = Buffer.byteLength(text);
+  private async append(at: Date, text: Buffer): Promise<void> {
+    const bytes = text.length;
     const datePart = this.naming.datePart(at);
     const cur = this.current;
     if (!cur || cur.datePart !== datePart) await this.startFile(at, undefined);

@@ -1,6 +1,10 @@
 // The text of Exchange's message tracking log (MSGTRK files): pure functions,
 // shared by the writer and the reader.
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
+
+// The one-shot crypto.hash (Node 20.12+) makes no Hash object per message; older 20.x releases use createHash.
+const sha1Hex: (text: string) => string =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha1', text, 'hex') : (text) => crypto.createHash('sha1').update(text).digest('hex');
 import { csvField, formatDateTime, formatLogHeader, hourlyDatePart, splitQuoted } from '../logging/exchange-log-text.js';
 import type { LogFileNaming } from '../logging/rotating-log-writer.js';
 
@@ -168,7 +172,7 @@ const NETWORK_MESSAGE_ID_MEMO = 16_384;
 const NETWORK_MESSAGE_IDS = new Map<number, { server: string; at: number; id: string }>();
 
 function deriveNetworkMessageId(serverName: string, internalMessageId: number, receivedAt: Date): string {
-  const h = createHash('sha1').update(`${serverName}|${internalMessageId}|${receivedAt.getTime()}`).digest('hex');
+  const h = sha1Hex(`${serverName}|${internalMessageId}|${receivedAt.getTime()}`);
   // Shaped as a version 5 (name-based, SHA-1) UUID.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
