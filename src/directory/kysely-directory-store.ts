@@ -20,6 +20,8 @@ import type {
 import { withReceiveConnectorDefaults } from './records.js';
 import type { DirectoryDatabase } from './schema.js';
 
+type DomainTable = 'accepted_domains' | 'remote_domains';
+
 /** How a dialect serializes writers across processes; the only behavior that differs at run time. */
 export interface TransactionStrategy {
   kind: 'sqlite' | 'postgres';
@@ -332,30 +334,34 @@ export class KyselyDirectoryStore implements DirectoryStore {
     return rows.map((r) => decodeDocument<AcceptedDomainRecord>(r.data));
   }
 
-  private async acceptedDomainClash(db: Kysely<DirectoryDatabase>, d: AcceptedDomainRecord): Promise<void> {
+  /** Accepted and remote domains: unique by name and by domain, one table shape for both. */
+  private async domainClash(db: Kysely<DirectoryDatabase>, table: DomainTable, d: { guid: string; name: string; domainName: string }): Promise<void> {
     const clash = await db
-      .selectFrom('accepted_domains')
+      .selectFrom(table)
       .select(['guid', 'name_key', 'domain_key'])
       .where((eb) => eb.or([eb('name_key', '=', key(d.name)), eb('domain_key', '=', key(d.domainName))]))
       .where('guid', '!=', d.guid)
       .executeTakeFirst();
     if (!clash) return;
     const what = clash.name_key === key(d.name) ? `The name "${d.name}"` : `The domain "${d.domainName}"`;
-    throw new InterchangeError('ICX_OBJECT_EXISTS', `${what} is already used by another accepted domain.`);
+    throw new InterchangeError('ICX_OBJECT_EXISTS', `${what} is already used by another ${table === 'accepted_domains' ? 'accepted' : 'remote'} domain.`);
+  }
+
+  private writeDomain(table: DomainTable, d: { guid: string; name: string; domainName: string }, insert: boolean): Promise<void> {
+    return this.write(async (db) => {
+      await this.domainClash(db, table, d);
+      const row = { name_key: key(d.name), domain_key: key(d.domainName), data: encodeDocument(d) };
+      if (insert) await db.insertInto(table).values({ guid: d.guid, ...row }).execute();
+      else await db.updateTable(table).set(row).where('guid', '=', d.guid).execute();
+    });
   }
 
   insertAcceptedDomain(d: AcceptedDomainRecord): Promise<void> {
-    return this.write(async (db) => {
-      await this.acceptedDomainClash(db, d);
-      await db.insertInto('accepted_domains').values({ guid: d.guid, name_key: key(d.name), domain_key: key(d.domainName), data: encodeDocument(d) }).execute();
-    });
+    return this.writeDomain('accepted_domains', d, true);
   }
 
   updateAcceptedDomain(d: AcceptedDomainRecord): Promise<void> {
-    return this.write(async (db) => {
-      await this.acceptedDomainClash(db, d);
-      await db.updateTable('accepted_domains').set({ name_key: key(d.name), domain_key: key(d.domainName), data: encodeDocument(d) }).where('guid', '=', d.guid).execute();
-    });
+    return this.writeDomain('accepted_domains', d, false);
   }
 
   deleteAcceptedDomain(guid: string): Promise<boolean> {
@@ -370,30 +376,12 @@ export class KyselyDirectoryStore implements DirectoryStore {
     return rows.map((r) => decodeDocument<RemoteDomainRecord>(r.data));
   }
 
-  private async remoteDomainClash(db: Kysely<DirectoryDatabase>, d: RemoteDomainRecord): Promise<void> {
-    const clash = await db
-      .selectFrom('remote_domains')
-      .select(['guid', 'name_key', 'domain_key'])
-      .where((eb) => eb.or([eb('name_key', '=', key(d.name)), eb('domain_key', '=', key(d.domainName))]))
-      .where('guid', '!=', d.guid)
-      .executeTakeFirst();
-    if (!clash) return;
-    const what = clash.name_key === key(d.name) ? `The name "${d.name}"` : `The domain "${d.domainName}"`;
-    throw new InterchangeError('ICX_OBJECT_EXISTS', `${what} is already used by another remote domain.`);
-  }
-
   insertRemoteDomain(d: RemoteDomainRecord): Promise<void> {
-    return this.write(async (db) => {
-      await this.remoteDomainClash(db, d);
-      await db.insertInto('remote_domains').values({ guid: d.guid, name_key: key(d.name), domain_key: key(d.domainName), data: encodeDocument(d) }).execute();
-    });
+    return this.writeDomain('remote_domains', d, true);
   }
 
   updateRemoteDomain(d: RemoteDomainRecord): Promise<void> {
-    return this.write(async (db) => {
-      await this.remoteDomainClash(db, d);
-      await db.updateTable('remote_domains').set({ name_key: key(d.name), domain_key: key(d.domainName), data: encodeDocument(d) }).where('guid', '=', d.guid).execute();
-    });
+    return this.writeDomain('remote_domains', d, false);
   }
 
   deleteRemoteDomain(guid: string): Promise<boolean> {
