@@ -46,3 +46,13 @@ export function renewalAction(entry: { nextRenewal: Date; lease: { holder: strin
 export function retiredBy<T extends { removeAfter: Date }>(retiring: readonly T[], now: Date): T[] {
   return retiring.filter((r) => r.removeAfter.getTime() <= now.getTime());
 }
+
+/** Failed attempts in a row before the alert mail goes out: one failure is often the CA's bad minute. */
+export const ALERT_AFTER_FAILURES = 3;
+const DAY = 86_400_000;
+
+/** Whether a renewal that has now failed `failures` times in a row is worth a mail: at the third, then once a day. */
+export function alertDue(failures: number, lastAlert: Date | null, now: Date): boolean {
+  if (failures < ALERT_AFTER_FAILURES) return false;
+  return !lastAlert || now.getTime() - lastAlert.getTime() >= DAY;
+}

@@ -20,7 +20,7 @@ import { InterchangeError } from '../errors/interchange-error.js';
 import type { KeyVault } from '../security/key-vault.js';
 import { accountSettings } from './acme-connection.js';
 import { issueCertificate } from './issuance.js';
-import { nextRetry, renewalAction, renewalDue, retiredBy } from './renewal-policy.js';
+import { alertDue, nextRetry, renewalAction, renewalDue, retiredBy } from './renewal-policy.js';
 
 /** How long a lease holds without its holder finishing: longer than an issuance takes, short enough for a takeover. */
 export const DEFAULT_LEASE_MS = 10 * 60_000;
@@ -40,6 +40,8 @@ export interface RenewalDeps {
   serverName: string;
   clock: () => Date;
   leaseMs?: number;
+  /** Sends a mail through this server's transport; absent where the process runs no transport. */
+  sendAlert?: (message: { to: readonly string[]; subject: string; text: string }) => Promise<void>;
 }
 
 async function organization(directory: DirectoryStore): Promise<OrganizationRecord> {
@@ -133,6 +135,7 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
       failures: 0,
       lastError: null,
       lease: null,
+      alertedAt: null,
       retiring: [...e.retiring, { thumbprint: e.thumbprint, removeAfter: new Date(done.getTime() + e.gracePeriodMs) }],
     }));
     return {
@@ -146,9 +149,32 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
     if (installed) await deps.directory.exclusive((tx) => tx.deleteCertificate(deps.serverName, installed!)).catch(() => undefined);
     const failed = deps.clock();
     const message = e instanceof Error ? e.message : String(e);
-    await updateEntry(deps.directory, entry.thumbprint, (x) => ({ ...x, failures: x.failures + 1, lastError: message, nextRenewal: nextRetry(x.failures + 1, failed, x.notAfter), lease: null }));
+    const recorded = await updateEntry(deps.directory, entry.thumbprint, (x) => ({ ...x, failures: x.failures + 1, lastError: message, nextRenewal: nextRetry(x.failures + 1, failed, x.notAfter), lease: null }));
+    if (recorded) await alertFailure(deps, recorded, failed).catch(() => undefined);
     throw e;
   }
+}
+
+/** The mail an administrator asked for (Set-AcmeAccount -AlertRecipient) once a renewal keeps failing, sent through this server's transport. */
+async function alertFailure(deps: RenewalDeps, entry: AcmeManagedCertificateRecord, now: Date): Promise<void> {
+  if (!deps.sendAlert || !alertDue(entry.failures, entry.alertedAt ?? null, now)) return;
+  const to = (await organization(deps.directory)).acmeAccount?.alertRecipients ?? [];
+  if (to.length === 0) return;
+  await deps.sendAlert({
+    to,
+    subject: `Renewal of the certificate for ${entry.names.join(', ')} keeps failing`,
+    text: [
+      `The ACME renewal of the certificate ${entry.thumbprint} (${entry.names.join(', ')}) has failed ${entry.failures} times in a row.`,
+      '',
+      `Last error: ${entry.lastError ?? 'unknown'}`,
+      '',
+      `The certificate stays in use until it expires on ${entry.notAfter.toISOString()}. The next attempt is at ${entry.nextRenewal.toISOString()}.`,
+      `Once the cause is fixed, renew it now with: Update-AcmeCertificate -Thumbprint ${entry.thumbprint}`,
+      '',
+      `Sent by ${deps.serverName}.`,
+    ].join('\n'),
+  });
+  await updateEntry(deps.directory, entry.thumbprint, (x) => ({ ...x, alertedAt: now }));
 }
 
 async function recordAccountUrl(directory: DirectoryStore, accountUrl: string): Promise<void> {

@@ -57,6 +57,8 @@ export interface AcmeManagedCertificateRecord {
   lastAttempt: Date | null;
   /** The server renewing it now, until when: one server renews a certificate at a time. */
   lease: { holder: string; until: Date } | null;
+  /** When the last alert mail about failed renewals went out (absent: never, since the last success). */
+  alertedAt?: Date | null;
   retiring: Array<{ thumbprint: string; removeAfter: Date }>;
 }
 
@@ -122,6 +124,8 @@ export interface AcmeAccountRecord {
   /** CA certificates (DER) trusted for the HTTPS connection to this directory only, besides the platform's roots. */
   acmeServerCertificates: Buffer[];
   termsOfServiceAgreed: boolean;
+  /** Who gets a mail when a renewal keeps failing (Set-AcmeAccount -AlertRecipient); absent or empty: nobody. */
+  alertRecipients?: string[];
   whenCreated: Date;
   whenChanged: Date;
 }

@@ -214,7 +214,17 @@ export async function startInterchangeServer(input: ServeOptions): Promise<Runni
       onError: (e) => isDirectoryUnavailable(e) || logger.warn({ err: e }, 'Recording the server heartbeat in the directory failed'),
     });
     await heartbeat.start();
-    const renewals = new AcmeRenewalService({ directory, store: certificates, vault, serverName, clock, logger, intervalMs: opts.acmeRenewalIntervalMs ?? renewalIntervalFromEnvironment(), leaseMs: leaseFromEnvironment() });
+    const renewals = new AcmeRenewalService({
+      directory,
+      store: certificates,
+      vault,
+      serverName,
+      clock,
+      logger,
+      intervalMs: opts.acmeRenewalIntervalMs ?? renewalIntervalFromEnvironment(),
+      leaseMs: leaseFromEnvironment(),
+      sendAlert: transport?.submitSystemMessage ? (m) => transport.submitSystemMessage!(m) : undefined,
+    });
     renewals.start();
     logger.info({ server: serverName, adminUrl, smtpPort: opts.smtpPort, directory: directory.kind }, 'Interchange server started');
 

@@ -117,6 +117,25 @@ test('an ACME certificate renewed after the CA changed its intermediate: the con
     assert.equal((await s.api.ok('Get-SendConnector', { Identity: 'Outbound to Fabrikam' }))[0].TlsCertificateName, `<I>${renewed.Issuer}<S>${renewed.Subject}`);
     assert.ok((await s.api.ok('Get-ExchangeCertificate')).some((c) => c.Thumbprint === renewed.Thumbprint), 'still installed and in use');
 
+    // Who is told by mail when it keeps failing: through the organization's own transport, at the third failure, then at most daily.
+    const badRecipient = await s.api.invoke('Set-AcmeAccount', { AlertRecipient: ['not an address'] }, { confirmed: true });
+    assert.equal(badRecipient.error?.code, 'ICX_PARAM_INVALID');
+    assert.equal(badRecipient.error?.parameter, 'AlertRecipient');
+    assert.deepEqual((await s.api.ok('Get-AcmeAccount'))[0].AlertRecipients, [], 'left as it was');
+    await s.api.ok('Set-AcmeAccount', { AlertRecipient: ['pki@fabrikam.com'] }, { confirmed: true });
+    for (let i = 0; i < 2; i++) assert.equal((await s.api.invoke('Update-AcmeCertificate', { Thumbprint: renewed.Thumbprint }, { confirmed: true })).ok, false);
+    const withAlert = await postfix.waitForMessages(sent + 1, 60_000);
+    const alertsMailed = () => withAlert.filter((m) => /Subject: Renewal of the certificate for mail\.contoso\.com keeps failing/.test(m.raw));
+    assert.equal(alertsMailed().length, 1);
+    const mail = alertsMailed()[0].raw;
+    assert.match(mail, /^From: Microsoft Exchange <postmaster@ex01\.contoso\.com>\r?$/m);
+    assert.match(mail, new RegExp(`has failed 3 times in a row`));
+    assert.match(mail, /Last error: .*can't be reached/);
+    assert.match(mail, new RegExp(`Update-AcmeCertificate -Thumbprint ${renewed.Thumbprint}`));
+    assert.equal((await s.api.invoke('Update-AcmeCertificate', { Thumbprint: renewed.Thumbprint }, { confirmed: true })).ok, false);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await postfix.waitForMessages(sent + 1, 1000)).filter((m) => /keeps failing/.test(m.raw)).length, 1, 'not again within a day');
+
     const unknown = await s.api.invoke('Update-AcmeCertificate', { Thumbprint: 'AB'.repeat(20) }, { confirmed: true });
     assert.equal(unknown.error?.code, 'ICX_CERT_NOT_FOUND');
   } finally {

@@ -1,7 +1,7 @@
 // The pure decisions of ACME renewal (src/acme/renewal-policy.ts), as tables.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nextRetry, renewalAction, renewalDue, retiredBy } from '../../src/acme/renewal-policy.js';
+import { alertDue, nextRetry, renewalAction, renewalDue, retiredBy } from '../../src/acme/renewal-policy.js';
 
 const d = (s: string) => new Date(s);
 const MIN = 60_000;
@@ -60,4 +60,18 @@ test('retiredBy: the old certificates whose grace period is over', () => {
     { thumbprint: 'C', removeAfter: d('2026-03-01T12:00:01Z') },
   ];
   assert.deepEqual(retiredBy(r, now).map((x) => x.thumbprint), ['A', 'B']);
+});
+
+test('alertDue: a mail at the third failure in a row, then at most once a day', () => {
+  const now = d('2026-03-01T12:00:00Z');
+  const rows: Array<[number, Date | null, boolean]> = [
+    [1, null, false],
+    [2, null, false],
+    [3, null, true],
+    [4, now, false],
+    [5, d('2026-03-01T00:00:00Z'), false],
+    [6, d('2026-02-28T12:00:00Z'), true],
+    [9, d('2026-02-20T00:00:00Z'), true],
+  ];
+  for (const [failures, last, due] of rows) assert.equal(alertDue(failures, last, now), due, `${failures} failures, last alert ${last?.toISOString()}`);
 });

@@ -31,11 +31,12 @@ export const acmeAccountType = defineObjectType({
     { name: 'ExternalAccountKeyId', type: 'String' },
     { name: 'AcmeServerCertificates', type: 'String', multiValued: true },
     { name: 'TermsOfServiceAgreed', type: 'Boolean' },
+    { name: 'AlertRecipients', type: 'String', multiValued: true },
     { name: 'WhenCreated', type: 'DateTime' },
     { name: 'WhenChanged', type: 'DateTime' },
   ],
   defaultTableView: ['DirectoryUrl', 'ContactEmail', 'AccountUrl'],
-  defaultListView: ['Identity', 'DirectoryUrl', 'ContactEmail', 'AccountUrl', 'ExternalAccountKeyId', 'AcmeServerCertificates', 'TermsOfServiceAgreed', 'WhenCreated', 'WhenChanged'],
+  defaultListView: ['Identity', 'DirectoryUrl', 'ContactEmail', 'AccountUrl', 'ExternalAccountKeyId', 'AcmeServerCertificates', 'TermsOfServiceAgreed', 'AlertRecipients', 'WhenCreated', 'WhenChanged'],
 });
 
 export const acmeCertificateType = defineObjectType({
@@ -107,6 +108,7 @@ function accountObject(a: AcmeAccountRecord) {
       return `${crypto.createHash('sha1').update(der).digest('hex').toUpperCase()} ${c.subject.replace(/\n/g, ', ')}`;
     }),
     TermsOfServiceAgreed: a.termsOfServiceAgreed,
+    AlertRecipients: a.alertRecipients ?? [],
     WhenCreated: a.whenCreated,
     WhenChanged: a.whenChanged,
   };
@@ -140,11 +142,12 @@ function checkDirectoryUrl(value: unknown): string {
   return url.href;
 }
 
-function checkEmails(value: unknown): string[] {
+function checkEmails(value: unknown, parameter: 'ContactEmail' | 'AlertRecipient' = 'ContactEmail'): string[] {
   const list = (value as string[] | null | undefined) ?? [];
   for (const e of list) {
     if (!/^[^@\s,;<>]+@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(e)) {
-      throw new InterchangeError('ICX_PARAM_INVALID', `"${e}" isn't an e-mail address the CA can write to.`, { parameter: 'ContactEmail' });
+      const who = parameter === 'ContactEmail' ? 'the CA can write to' : 'an alert can be sent to';
+      throw new InterchangeError('ICX_PARAM_INVALID', `"${e}" isn't an e-mail address ${who}.`, { parameter });
     }
   }
   return [...new Set(list)];
@@ -287,7 +290,11 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
     name: 'Set-AcmeAccount',
     synopsis: "Changes the organization's ACME account: its contact addresses (at the CA too) or the CA certificate trusted for the directory's HTTPS.",
     description: 'The directory URL and the account key are the account itself: to use another CA, remove the account and create a new one.',
-    parameters: [{ name: 'ContactEmail', type: 'String', multiValued: true, nullable: true, description: 'Replaces the contact addresses, at the CA and in the directory.' }, serverCertificateParam],
+    parameters: [
+      { name: 'ContactEmail', type: 'String', multiValued: true, nullable: true, description: 'Replaces the contact addresses, at the CA and in the directory.' },
+      serverCertificateParam,
+      { name: 'AlertRecipient', type: 'String', multiValued: true, nullable: true, description: "Who gets a mail, sent through the organization's own transport, when the renewal of a certificate fails three times in a row (then at most daily while it keeps failing). $null: nobody." },
+    ],
     role: 'Organization Configuration',
     changesState: true,
     confirmImpact: 'Medium',
@@ -300,6 +307,7 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
       const next: AcmeAccountRecord = { ...account, whenChanged: ctx.services.clock() };
       if ('AcmeServerCertificate' in p) next.acmeServerCertificates = await readServerCertificates(p.AcmeServerCertificate);
       if ('ContactEmail' in p) next.contact = checkEmails(p.ContactEmail);
+      if ('AlertRecipient' in p) next.alertRecipients = checkEmails(p.AlertRecipient, 'AlertRecipient');
       if (!ctx.shouldProcess(`Configuring ACME account at "${account.directoryUrl}".`, account.directoryUrl)) return;
       if ('ContactEmail' in p) await updateAccountContact(accountSettings(next, ctx.services.vault), next.contact);
       await ctx.services.directory.exclusive(async (tx) => {
@@ -428,7 +436,9 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
       if (!sameServer(server.name, localServer)) {
         return runOnServer(ctx, server, 'Update-AcmeCertificate', { ...p, Server: server.name }, (detail) => new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't reach ${server.name} to renew the ACME certificate there: ${detail}.`));
       }
-      const outcome = await renewCertificate({ directory, store, vault: ctx.services.vault, serverName: server.name, clock: ctx.services.clock }, thumbprint, { force: true });
+      const transport = ctx.services.transport;
+      const sendAlert = transport?.submitSystemMessage ? (m: { to: readonly string[]; subject: string; text: string }) => transport.submitSystemMessage!(m) : undefined;
+      const outcome = await renewCertificate({ directory, store, vault: ctx.services.vault, serverName: server.name, clock: ctx.services.clock, sendAlert }, thumbprint, { force: true });
       if (!outcome) throw new InterchangeError('ICX_INTERNAL', `The renewal of ${thumbprint} did not run.`);
       for (const c of outcome.connectorsRepointed) ctx.writeWarning(`The TlsCertificateName of the Send connector "${c}" now names the renewed certificate: its issuer or subject changed.`);
       ctx.objectModified = `${server.name}\\${outcome.newThumbprint}`;

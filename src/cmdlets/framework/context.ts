@@ -21,6 +21,8 @@ export interface TransportServiceControl {
   runningServer?(): ServerRecord;
   /** Resolves once every protocol log row and tracking event so far is in its file (the log-reading cmdlets read after it). */
   flushLogs?(): Promise<void>;
+  /** Mail the server itself sends (alerts), queued and delivered through this transport as any message; resolves once queued. */
+  submitSystemMessage?(message: { to: readonly string[]; subject: string; text: string }): Promise<void>;
   /** Test-Mailflow: one test message to another server of the organization; rejects with the reason it did not arrive. */
   testMailflow?(target: RedirectTarget, timeoutMs: number): Promise<{ latencyMs: number; reply: string }>;
 }

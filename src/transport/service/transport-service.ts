@@ -16,6 +16,10 @@ import { acceptsNewMessages } from '../../organization/server-component-state.js
 import { DeliveryEngine } from '../delivery/delivery-queues.js';
 import { createQueueViewer, queueLengths, stoppedError } from '../delivery/queue-view.js';
 import { isMailflowProbe, sendMailflowProbe, type MailflowProbeResult } from '../outbound/mailflow-probe.js';
+import { randomUUID } from 'node:crypto';
+
+/** How the queue, the tracking log and the metrics name the source of mail the server writes itself. */
+const SYSTEM_MESSAGE_SOURCE = 'Interchange alerts';
 import type { RedirectTarget } from '../routing/redirect.js';
 import type { AuthThrottlePolicy } from '../inbound/auth-throttle.js';
 import { ReceiveListeners } from '../inbound/receive-listeners.js';
@@ -288,6 +292,32 @@ export class TransportService implements TransportServiceControl {
       },
       spoolBytes: () => this.store.spoolBytes(),
     };
+  }
+
+  /** Mail from the server itself (alerts): through accept(), so it is spooled, tracked and delivered as any message. */
+  async submitSystemMessage(message: { to: readonly string[]; subject: string; text: string }): Promise<void> {
+    if (this.state !== 'Running') throw stoppedError(this.serverName);
+    const fqdn = this.snapshot.server.fqdn.toLowerCase();
+    const now = this.clock();
+    const internetMessageId = `<${randomUUID()}@${fqdn}>`;
+    const from = `postmaster@${fqdn}`;
+    const body = Buffer.from(
+      [
+        `From: Microsoft Exchange <${from}>`,
+        `To: ${message.to.join(', ')}`,
+        `Subject: ${message.subject.replace(/[\r\n]+/g, ' ')}`,
+        `Date: ${now.toUTCString().replace('GMT', '+0000')}`,
+        `Message-ID: ${internetMessageId}`,
+        'MIME-Version: 1.0',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        message.text.replace(/\r?\n/g, '\r\n'),
+        '',
+      ].join('\r\n'),
+      'utf8',
+    );
+    await this.accept({ from, recipients: [...message.to], body, sourceConnector: SYSTEM_MESSAGE_SOURCE, sourceIp: '127.0.0.1', internetMessageId, subject: message.subject, receivedAt: now, authenticatedUser: from });
   }
 
   /** Test-Mailflow from this server: one test message to `target`, over the path this server's mail to it takes. */
