@@ -183,7 +183,8 @@ export class RotatingLogWriter {
     this.timer = undefined;
     this.immediate = undefined;
     if (this.draining) return;
-    this.draining = this.drain().finally(() => {
+    // drain() reports its own I/O failures; anything else is reported too, never left as an unhandled rejection of a timer.
+    this.draining = this.drain().catch((e) => this.onError(e)).finally(() => {
       this.draining = undefined;
       if (this.queue.length > 0) this.kick();
     });
