@@ -71,12 +71,28 @@ export async function startTestServer(
 }
 
 /**
+ * Starts servers one after another. If one cannot start, those already started are closed before the error
+ * goes on: a test that never reaches its finally must not leave a server holding the test process open.
+ */
+export async function startTestServers(...specs: Array<Parameters<typeof startTestServer>[0]>): Promise<TestServer[]> {
+  const started: TestServer[] = [];
+  try {
+    for (const spec of specs) started.push(await startTestServer(spec));
+    return started;
+  } catch (e) {
+    for (const s of started.reverse()) await s.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
  * Exchange's anonymous relay grant on a Receive connector. With `smtpPort`, returns only once the
  * running transport applies it (it reads configuration changes at its next poll).
  */
 export async function allowAnonymousRelay(api: AdminApi, connector: string, smtpPort?: number): Promise<void> {
   await api.ok('Add-ADPermission', { Identity: connector, User: 'NT AUTHORITY\\ANONYMOUS LOGON', ExtendedRights: ['ms-Exch-SMTP-Accept-Any-Recipient'] });
-  if (smtpPort !== undefined) await waitFor('the anonymous relay grant in effect', () => mayRelay(smtpPort));
+  // Within a poll or two when the machine is idle; the CI machine runs two test files at once, and a start of two servers with their Setup certificates beside a busy neighbour has taken over 15 s.
+  if (smtpPort !== undefined) await waitFor('the anonymous relay grant in effect', () => mayRelay(smtpPort), 45_000);
 }
 
 /** Whether an anonymous sender may name a recipient outside the accepted domains; nothing is sent. */

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SMTPServer } from 'smtp-server';
 import { AdminApi, freeTcpPort, tempDir } from '../support/interchange.js';
-import { startRecordingSink, startTestServer, submitMessage, waitFor } from '../support/transport-harness.js';
+import { startRecordingSink, startTestServers, submitMessage, waitFor } from '../support/transport-harness.js';
 import { rm } from 'node:fs/promises';
 
 /** A next hop that answers 451 to every recipient: each delivery attempt is a deferral. */
@@ -33,8 +33,7 @@ test('Get-MailFlowStatistics: five messages in, five sent, a deferral and its qu
   const sink = await startRecordingSink();
   const hop = await startDeferringHop();
   const dataDir = await tempDir('mail-flow-statistics');
-  const ex01 = await startTestServer({ name: 'EX01', dataDir, statistics: { intervalMs: 200 } });
-  const ex02 = await startTestServer({ name: 'EX02', dataDir, statistics: { intervalMs: 100, capacity: 6 } });
+  const [ex01, ex02] = await startTestServers({ name: 'EX01', dataDir, statistics: { intervalMs: 200 } }, { name: 'EX02', dataDir, statistics: { intervalMs: 100, capacity: 6 } });
   try {
     await ex01.api.ok('New-SendConnector', { Name: 'Sink', AddressSpaces: ['sink.test'], SmartHosts: ['127.0.0.1'], Port: sink.port, DNSRoutingEnabled: false, SourceTransportServers: ['EX01'] });
     await ex01.api.ok('New-SendConnector', { Name: 'Deferring', AddressSpaces: ['defer.test'], SmartHosts: ['127.0.0.1'], Port: hop.port, DNSRoutingEnabled: false, SourceTransportServers: ['EX01'] });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CLI, freeTcpPort, tempDir } from '../support/interchange.js';
 import { startPostfixNextHop } from '../support/postfix.js';
 import { swaks } from '../support/smtp-tools.js';
-import { startTestServer, submitMessage, waitFor, type TestServer } from '../support/transport-harness.js';
+import { startTestServers, submitMessage, waitFor, type TestServer } from '../support/transport-harness.js';
 
 const run = promisify(execFile);
 
@@ -39,9 +39,8 @@ test('a connector sourced on EX02 only: EX01 relays through EX02 to Postfix, and
   const dataDir = await tempDir('org-routing');
   const pfPort = await freeTcpPort();
   const pf = await startPostfixNextHop({ port: pfPort });
-  const ex01 = await startTestServer({ name: 'EX01', dataDir });
   // EX02 relays for nobody anonymous: EX01 gets through only as an Exchange server.
-  const ex02 = await startTestServer({ name: 'EX02', dataDir, anonymousRelay: false });
+  const [ex01, ex02] = await startTestServers({ name: 'EX01', dataDir }, { name: 'EX02', dataDir, anonymousRelay: false });
   try {
     await ex01.api.ok('New-SendConnector', { Name: 'To Postfix', AddressSpaces: ['fabrikam.com'], SmartHosts: ['127.0.0.1'], Port: pfPort, DNSRoutingEnabled: false, SourceTransportServers: ['EX02'] });
     await ex01.transport.reload();
@@ -89,8 +88,7 @@ test('maintenance with a Postfix next hop: EX01 drains, Redirect-Message hands i
   const pfPort = await freeTcpPort();
   const deadPort = await freeTcpPort();
   const pf = await startPostfixNextHop({ port: pfPort });
-  const ex01 = await startTestServer({ name: 'EX01', dataDir });
-  const ex02 = await startTestServer({ name: 'EX02', dataDir, anonymousRelay: false });
+  const [ex01, ex02] = await startTestServers({ name: 'EX01', dataDir }, { name: 'EX02', dataDir, anonymousRelay: false });
   try {
     await ex01.api.ok('Set-TransportService', { Identity: 'EX01', TransientFailureRetryInterval: '00:00:01', OutboundConnectionFailureRetryInterval: '00:00:01' });
     // Each server has its own way out; EX01's is down, so its mail waits in Retry.
@@ -132,8 +130,7 @@ test('maintenance with a Postfix next hop: EX01 drains, Redirect-Message hands i
 
 test('two servers routing a domain to each other: the loop ends at the hop count with 554 5.4.14, and the message fails instead of circling', { timeout: 120_000 }, async () => {
   const dataDir = await tempDir('org-loop');
-  const ex01 = await startTestServer({ name: 'EX01', dataDir });
-  const ex02 = await startTestServer({ name: 'EX02', dataDir });
+  const [ex01, ex02] = await startTestServers({ name: 'EX01', dataDir }, { name: 'EX02', dataDir });
   try {
     // The connector is sourced on EX02, whose smart host is EX01 again: a misconfiguration that loops.
     await ex01.api.ok('New-SendConnector', { Name: 'Loop', AddressSpaces: ['loop.test'], SmartHosts: ['127.0.0.1'], Port: ex01.smtpPort, DNSRoutingEnabled: false, SourceTransportServers: ['EX02'] });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { digestQueues } from '../../src/cmdlets/catalog/queue-digest.js';
 import { freeTcpPort, tempDir } from '../support/interchange.js';
-import { startTestServer, submitMessage, waitFor } from '../support/transport-harness.js';
+import { startTestServers, submitMessage, waitFor } from '../support/transport-harness.js';
 
 const q = (identity: string, extra: Record<string, unknown>) => ({ Identity: identity, Server: identity.split('\\')[0], DeliveryType: 'SmartHostConnectorDelivery', NextHopCategory: 'External', Status: 'Retry', DeferredMessageCount: 0, LockedMessageCount: 0, IncomingRate: 0, OutgoingRate: 0, ...extra });
 
@@ -46,8 +46,7 @@ test('digestQueues: queues under 10 messages, Submission and Poison are left out
 test('Get-QueueDigest -Forest and -Server over two servers: one row per next hop across them; a server whose transport is stopped is named in a warning', { timeout: 120_000 }, async () => {
   const dataDir = await tempDir('queue-digest');
   const deadPort = await freeTcpPort();
-  const ex01 = await startTestServer({ name: 'EX01', dataDir });
-  const ex02 = await startTestServer({ name: 'EX02', dataDir });
+  const [ex01, ex02] = await startTestServers({ name: 'EX01', dataDir }, { name: 'EX02', dataDir });
   try {
     for (const server of ['EX01', 'EX02']) await ex01.api.ok('Set-TransportService', { Identity: server, TransientFailureRetryInterval: '00:00:01', OutboundConnectionFailureRetryInterval: '00:00:01' });
     await ex01.api.ok('New-SendConnector', { Name: 'Down', AddressSpaces: ['fabrikam.com'], SmartHosts: ['127.0.0.1'], Port: deadPort, DNSRoutingEnabled: false, SourceTransportServers: ['EX01', 'EX02'] });

@@ -10,15 +10,14 @@ import { freeTcpPort, tempDir } from '../support/interchange.js';
 import { bytes, secure } from '../support/interchange.js';
 import { createTestPki, pem, pfx } from '../support/pki.js';
 import { swaks } from '../support/smtp-tools.js';
-import { receiveLog, startRecordingSink, startTestServer, submitMessage, waitFor } from '../support/transport-harness.js';
+import { receiveLog, startRecordingSink, startTestServers, submitMessage, waitFor } from '../support/transport-harness.js';
 
 test('a draining EX01 redirects its queued mail to EX02, which authenticates it by its internal transport certificate and delivers every message to the next hop exactly once; an ordinary client certificate gets no relay', { timeout: 120_000 }, async () => {
   const dataDir = await tempDir('redirect');
   const deadPort = await freeTcpPort();
   const sink = await startRecordingSink();
-  const ex01 = await startTestServer({ name: 'EX01', dataDir });
   // EX02 lets nobody relay anonymously: only an authenticated Exchange server may send it mail for fabrikam.com.
-  const ex02 = await startTestServer({ name: 'EX02', dataDir, anonymousRelay: false });
+  const [ex01, ex02] = await startTestServers({ name: 'EX01', dataDir }, { name: 'EX02', dataDir, anonymousRelay: false });
   const certDir = await tempDir('redirect-client-cert');
   try {
     for (const server of ['EX01', 'EX02']) {
@@ -89,8 +88,7 @@ test('a target whose Receive connector presents another certificate than its int
   const dataDir = await tempDir('redirect-pin');
   const deadPort = await freeTcpPort();
   const sink = await startRecordingSink();
-  const ex01 = await startTestServer({ name: 'EX01', dataDir });
-  const ex02 = await startTestServer({ name: 'EX02', dataDir, anonymousRelay: false });
+  const [ex01, ex02] = await startTestServers({ name: 'EX01', dataDir }, { name: 'EX02', dataDir, anonymousRelay: false });
   try {
     await ex01.api.ok('Set-TransportService', { Identity: 'EX01', TransientFailureRetryInterval: '00:00:01', OutboundConnectionFailureRetryInterval: '00:00:01' });
     await ex01.api.ok('New-SendConnector', { Name: 'Hop EX01', AddressSpaces: ['fabrikam.com'], SmartHosts: ['127.0.0.1'], Port: deadPort, DNSRoutingEnabled: false, SourceTransportServers: ['EX01'] });

@@ -4,15 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { freeTcpPort, tempDir } from '../support/interchange.js';
-import { RawSmtp, startRecordingSink, startTestServer, submitMessage, waitFor, type TestServer } from '../support/transport-harness.js';
+import { RawSmtp, startRecordingSink, startTestServer, startTestServers, submitMessage, waitFor, type TestServer } from '../support/transport-harness.js';
 
 const submit = (s: TestServer, id: string, to = 'bob@fabrikam.com') => submitMessage(s.smtpPort, { messageId: id, to });
 
 test('stop the transport with messages queued and the next hop down; start it; every message arrives exactly once, and the other server is unaffected', { timeout: 120_000 }, async () => {
   const dataDir = await tempDir('stop-start');
   const hopPort = await freeTcpPort();
-  const ex01 = await startTestServer({ name: 'EX01', dataDir });
-  const ex02 = await startTestServer({ name: 'EX02', dataDir });
+  const [ex01, ex02] = await startTestServers({ name: 'EX01', dataDir }, { name: 'EX02', dataDir });
   let sink: Awaited<ReturnType<typeof startRecordingSink>> | undefined;
   try {
     for (const server of ['EX01', 'EX02']) {

@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { bytes, secure, tempDir } from '../support/interchange.js';
 import { createTestPki, pfx } from '../support/pki.js';
-import { protocolLog, startTestServer, waitFor } from '../support/transport-harness.js';
+import { protocolLog, startTestServers, waitFor } from '../support/transport-harness.js';
 
 test('Test-Mailflow EX01 -TargetMailboxServer EX02: Success over STARTTLS with both internal certificates; *FAILURE* naming the reason for an impostor certificate and a stopped target', { timeout: 120_000 }, async () => {
   const dataDir = await tempDir('test-mailflow');
-  const ex01 = await startTestServer({ name: 'EX01', dataDir });
   // Nobody may relay through EX02 anonymously: the probe gets in only as an authenticated server.
-  const ex02 = await startTestServer({ name: 'EX02', dataDir, anonymousRelay: false });
+  const [ex01, ex02] = await startTestServers({ name: 'EX01', dataDir }, { name: 'EX02', dataDir, anonymousRelay: false });
   try {
     await ex01.transport.reload();
     await ex02.transport.reload();
