@@ -83,7 +83,7 @@ export function managedEntry(opts: Omit<AcmeManagedCertificateRecord, 'notBefore
 export interface RenewalOutcome {
   oldThumbprint: string;
   newThumbprint: string;
-  /** Send connectors whose TlsCertificateName now names the new certificate (its issuer or subject changed). */
+  /** Connectors whose TlsCertificateName now names the new certificate (its issuer or subject changed): `Send connector "Outbound"`. */
   connectorsRepointed: string[];
   servers: string[];
 }
@@ -141,7 +141,7 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
     return {
       oldThumbprint: entry.thumbprint,
       newThumbprint: record.thumbprint,
-      connectorsRepointed: [...new Set(plan.steps.filter((s) => s.tlsCertificateNameChanged).map((s) => s.connector))],
+      connectorsRepointed: [...new Set(plan.steps.filter((s) => s.tlsCertificateNameChanged).map((s) => `${s.connectorType} connector "${s.connector}"`))],
       servers: [...new Set(plan.steps.map((s) => s.server))].sort(),
     };
   } catch (e) {

@@ -7,6 +7,8 @@ import type { CertificateStore, EvaluatedCertificate } from './certificate-store
 
 export interface RotationStep {
   connector: string;
+  /** Send connectors choose the certificate they present as a client; Receive connectors the one they present for STARTTLS. */
+  connectorType: 'Send' | 'Receive';
   server: string;
   oldThumbprint: string | null;
   newThumbprint: string;
@@ -87,7 +89,14 @@ export async function rotateCertificate(
     // certificate replacing one from the company CA), is named by none of them: each one is re-pointed
     // in this same transaction, or the transport would find nothing to present (454 4.7.5).
     const renamed = new Set(affected.filter((c) => !identifierMatches(parseSmtpX509Identifier(c.tlsCertificateName!), source.facts)).map((c) => c.guid));
-    const serversInScope = new Set<string>([...affected.flatMap((c) => c.sourceTransportServers), ...servers.filter((s) => certsByServer.get(s.name)!.some((c) => c.thumbprint === oldTp)).map((s) => s.name)]);
+    // A Receive connector's TlsCertificateName picks what its server presents for STARTTLS: the same trap, on the way in.
+    const receiveAffected = (await tx.listReceiveConnectors()).filter((c) => c.tlsCertificateName && identifierMatches(parseSmtpX509Identifier(c.tlsCertificateName), oldCert.facts));
+    const receiveRenamed = new Set(receiveAffected.filter((c) => !identifierMatches(parseSmtpX509Identifier(c.tlsCertificateName!), source.facts)).map((c) => c.guid));
+    const serversInScope = new Set<string>([
+      ...affected.flatMap((c) => c.sourceTransportServers),
+      ...receiveAffected.map((c) => c.server),
+      ...servers.filter((s) => certsByServer.get(s.name)!.some((c) => c.thumbprint === oldTp)).map((s) => s.name),
+    ]);
 
     const steps: RotationStep[] = [];
     const problems: string[] = [];
@@ -109,12 +118,17 @@ export async function rotateCertificate(
           `${oldTp} is the internal transport certificate of ${server}: make the new certificate the internal transport certificate there with Enable-ExchangeCertificate -Server ${server} -Thumbprint ${newTp} -Services SMTP -Force (after ${deployAgain} -KeepOldCertificate if it isn't installed there yet), then run ${again} again`,
         );
       }
+      const oldCertificate = !hasOld ? 'NotInstalled' : opts.removeOld ? 'Removed' : 'Kept';
       for (const c of affected.filter((x) => x.sourceTransportServers.includes(server))) {
         const changed = renamed.has(c.guid);
-        steps.push({ connector: c.name, server, oldThumbprint: hasOld ? oldTp : null, newThumbprint: newTp, tlsCertificateName: changed ? newName : c.tlsCertificateName!, tlsCertificateNameChanged: changed, oldCertificate: !hasOld ? 'NotInstalled' : opts.removeOld ? 'Removed' : 'Kept', deployed: toDeploy.includes(server) });
+        steps.push({ connector: c.name, connectorType: 'Send', server, oldThumbprint: hasOld ? oldTp : null, newThumbprint: newTp, tlsCertificateName: changed ? newName : c.tlsCertificateName!, tlsCertificateNameChanged: changed, oldCertificate, deployed: toDeploy.includes(server) });
       }
-      if (!affected.some((x) => x.sourceTransportServers.includes(server)) && hasOld) {
-        steps.push({ connector: '', server, oldThumbprint: oldTp, newThumbprint: newTp, tlsCertificateName: newName, tlsCertificateNameChanged: false, oldCertificate: opts.removeOld ? 'Removed' : 'Kept', deployed: toDeploy.includes(server) });
+      for (const c of receiveAffected.filter((x) => x.server === server)) {
+        const changed = receiveRenamed.has(c.guid);
+        steps.push({ connector: `${server}\\${c.name}`, connectorType: 'Receive', server, oldThumbprint: hasOld ? oldTp : null, newThumbprint: newTp, tlsCertificateName: changed ? newName : c.tlsCertificateName!, tlsCertificateNameChanged: changed, oldCertificate, deployed: toDeploy.includes(server) });
+      }
+      if (!affected.some((x) => x.sourceTransportServers.includes(server)) && !receiveAffected.some((x) => x.server === server) && hasOld) {
+        steps.push({ connector: '', connectorType: 'Send', server, oldThumbprint: oldTp, newThumbprint: newTp, tlsCertificateName: newName, tlsCertificateNameChanged: false, oldCertificate, deployed: toDeploy.includes(server) });
       }
     }
     if (problems.length) {
@@ -138,6 +152,9 @@ export async function rotateCertificate(
     }
     for (const c of affected.filter((x) => renamed.has(x.guid))) {
       await tx.updateSendConnector({ ...c, tlsCertificateName: newName, whenChanged: new Date(Math.max(Date.now(), c.whenChanged.getTime() + 1)) });
+    }
+    for (const c of receiveAffected.filter((x) => receiveRenamed.has(x.guid))) {
+      await tx.updateReceiveConnector({ ...c, tlsCertificateName: newName, whenChanged: new Date(Math.max(Date.now(), c.whenChanged.getTime() + 1)) });
     }
     if (opts.removeOld) for (const server of serversInScope) if ((certsByServer.get(server) ?? []).some((c) => c.thumbprint === oldTp)) await tx.deleteCertificate(server, oldTp);
     return { steps, newName };

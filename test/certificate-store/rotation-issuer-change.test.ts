@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bytes, secure } from '../support/interchange.js';
 import { createTestPki, pfx, type TestCert, type TestPki } from '../support/pki.js';
+import { opensslSClientStartTls } from '../support/smtp-tools.js';
 import { startTestServer, type TestServer } from '../support/transport-harness.js';
 
 describe('Switch-ExchangeCertificate: issuer or subject change', () => {
@@ -57,17 +58,27 @@ describe('Switch-ExchangeCertificate: issuer or subject change', () => {
     assert.equal((await connector('Contoso A')).TlsCertificateName, before_);
   });
 
-  it('re-points every connector that named the old certificate, and only those, in the same step', async () => {
+  it('re-points every connector that named the old certificate, Send and Receive, and only those, in the same step', async () => {
     const wildcardBefore = await connector('Wildcard');
+    // The Default Frontend presents the old certificate for STARTTLS, chosen by its TlsCertificateName.
+    const r = pki.renewedCert.facts;
+    await s.api.ok('Set-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01', TlsCertificateName: `<I>${r.issuer}<S>${r.subject}` });
+    await s.transport.reload();
+    assert.equal((await opensslSClientStartTls(s.smtpPort)).fingerprintSha1, r.thumbprint);
+
     const steps = await s.api.ok('Switch-ExchangeCertificate', { Thumbprint: pki.renewedCert.facts.thumbprint, NewThumbprint: pki.viaIntermediate.facts.thumbprint });
     const v = pki.viaIntermediate.facts;
     const name = `<I>${v.issuer}<S>${v.subject}`;
-    assert.deepEqual(steps.map((x) => [x.Connector, x.TlsCertificateName, x.TlsCertificateNameChanged]).sort(), [
-      ['Contoso A', name, true],
-      ['Contoso B', name, true],
+    assert.deepEqual(steps.map((x) => [x.Connector, x.ConnectorType, x.TlsCertificateName, x.TlsCertificateNameChanged]).sort(), [
+      ['Contoso A', 'Send', name, true],
+      ['Contoso B', 'Send', name, true],
+      ['EX01\\Default Frontend EX01', 'Receive', name, true],
     ]);
     assert.equal((await connector('Contoso A')).TlsCertificateName, name);
     assert.equal((await connector('Contoso B')).TlsCertificateName, name);
+    assert.equal((await s.api.ok('Get-ReceiveConnector', { Identity: 'EX01\\Default Frontend EX01' }))[0].TlsCertificateName, name);
+    await s.transport.reload();
+    assert.equal((await opensslSClientStartTls(s.smtpPort)).fingerprintSha1, v.thumbprint, 'STARTTLS presents the new certificate');
     const wildcardAfter = await connector('Wildcard');
     assert.equal(wildcardAfter.TlsCertificateName, wildcardBefore.TlsCertificateName);
     assert.equal(new Date(wildcardAfter.WhenChanged).getTime(), new Date(wildcardBefore.WhenChanged).getTime());

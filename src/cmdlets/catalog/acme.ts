@@ -440,7 +440,7 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
       const sendAlert = transport?.submitSystemMessage ? (m: { to: readonly string[]; subject: string; text: string }) => transport.submitSystemMessage!(m) : undefined;
       const outcome = await renewCertificate({ directory, store, vault: ctx.services.vault, serverName: server.name, clock: ctx.services.clock, sendAlert }, thumbprint, { force: true });
       if (!outcome) throw new InterchangeError('ICX_INTERNAL', `The renewal of ${thumbprint} did not run.`);
-      for (const c of outcome.connectorsRepointed) ctx.writeWarning(`The TlsCertificateName of the Send connector "${c}" now names the renewed certificate: its issuer or subject changed.`);
+      for (const c of outcome.connectorsRepointed) ctx.writeWarning(`The TlsCertificateName of the ${c} now names the renewed certificate: its issuer or subject changed.`);
       ctx.objectModified = `${server.name}\\${outcome.newThumbprint}`;
       return certificateView(await store.get(server.name, outcome.newThumbprint));
     },

@@ -115,6 +115,7 @@ export const certificateRotationStepType = defineObjectType({
   name: 'CertificateRotationStep',
   properties: [
     { name: 'Connector', type: 'String' },
+    { name: 'ConnectorType', type: 'String' },
     { name: 'Server', type: 'String' },
     { name: 'OldThumbprint', type: 'String' },
     { name: 'NewThumbprint', type: 'String' },
@@ -124,7 +125,7 @@ export const certificateRotationStepType = defineObjectType({
     { name: 'Deployed', type: 'Boolean' },
   ],
   defaultTableView: ['Connector', 'Server', 'OldCertificate', 'NewThumbprint'],
-  defaultListView: ['Connector', 'Server', 'OldThumbprint', 'NewThumbprint', 'TlsCertificateName', 'TlsCertificateNameChanged', 'OldCertificate', 'Deployed'],
+  defaultListView: ['Connector', 'ConnectorType', 'Server', 'OldThumbprint', 'NewThumbprint', 'TlsCertificateName', 'TlsCertificateNameChanged', 'OldCertificate', 'Deployed'],
 });
 
 export const certificateAlertType = defineObjectType({
@@ -456,7 +457,7 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
     name: 'Switch-ExchangeCertificate',
     synopsis: 'Rotates a certificate in one step: every Send connector that names it, on every source server, without stopping mail flow.',
     description:
-      "Interchange's answer to the renewal problem of Exchange: checks that the new certificate is installed, valid, has a private key and SMTP on every source server of every Send connector whose TlsCertificateName names the old one (or copies it there with -DeployToSourceServers), then in one transaction removes the old certificate from every server and, when the new certificate has another Issuer or Subject (a certificate from another CA, such as one from Request-AcmeCertificate), sets those connectors' TlsCertificateName to name it; a renewal with the same Issuer and Subject leaves them as they are. If any check fails, nothing changes, and the error names the command that gets past it; -WhatIf runs the same checks, so it shows that refusal before anything changes. Running transports use the new certificate from their next session. -DeployToSourceServers copies the certificate with its private key even when the key is not exportable: PrivateKeyExportable guards export to a file, out of the organization, while every server's keys already live in the organization's store sealed under the organization's key, where the copy stays (with the same PrivateKeyExportable); Exchange's Service Host places its Auth certificate on every server the same way. So a renewed certificate imported on one server without -PrivateKeyExportable $true needs no export and no second import.",
+      "Interchange's answer to the renewal problem of Exchange: checks that the new certificate is installed, valid, has a private key and SMTP on every source server of every Send connector whose TlsCertificateName names the old one (or copies it there with -DeployToSourceServers), then in one transaction removes the old certificate from every server and, when the new certificate has another Issuer or Subject (a certificate from another CA, such as one from Request-AcmeCertificate), sets those connectors' TlsCertificateName to name it (and that of every Receive connector that named the old one, for the certificate it presents for STARTTLS); a renewal with the same Issuer and Subject leaves them as they are. If any check fails, nothing changes, and the error names the command that gets past it; -WhatIf runs the same checks, so it shows that refusal before anything changes. Running transports use the new certificate from their next session. -DeployToSourceServers copies the certificate with its private key even when the key is not exportable: PrivateKeyExportable guards export to a file, out of the organization, while every server's keys already live in the organization's store sealed under the organization's key, where the copy stays (with the same PrivateKeyExportable); Exchange's Service Host places its Auth certificate on every server the same way. So a renewed certificate imported on one server without -PrivateKeyExportable $true needs no export and no second import.",
     parameters: [
       { name: 'Thumbprint', type: 'String', position: 0, mandatory: true, description: 'The certificate being replaced.' },
       { name: 'NewThumbprint', type: 'String', position: 1, mandatory: true, description: 'The certificate replacing it.' },
@@ -492,6 +493,7 @@ export function exchangeCertificateCmdlets(store: CertificateStore): CmdletDecla
       return done.steps.map((s) => ({
         $type: 'CertificateRotationStep',
         Connector: s.connector || null,
+        ConnectorType: s.connector ? s.connectorType : null,
         Server: s.server,
         OldThumbprint: s.oldThumbprint,
         NewThumbprint: s.newThumbprint,
