@@ -34,6 +34,17 @@ export function pinDerivedFolders(t: TransportServiceSettings): Partial<Transpor
   return { logsFolder: logsRoot(t), messageTrackingLogPath: messageTrackingSettings(t).directory };
 }
 
+/** Exchange's DNS log, off by default: Interchange writes none, and both transport services show the defaults. */
+export function dnsLogDefaults() {
+  return {
+    DnsLogEnabled: false,
+    DnsLogMaxAge: formatTimeSpan(7 * DAY),
+    DnsLogMaxDirectorySize: formatByteQuantifiedSize(100 * MB),
+    DnsLogMaxFileSize: formatByteQuantifiedSize(10 * MB),
+    DnsLogPath: null,
+  };
+}
+
 const prop = (name: string, type: PropertyTypeName, multiValued = false): PropertyInfo => ({ name, type, ...(multiValued ? { multiValued: true } : {}) });
 
 // Exchange's Format-List order: the service's own properties alphabetically, then the directory object's.
@@ -74,11 +85,7 @@ export function toFrontendTransportServiceObject(s: ServerRecord) {
     ConnectivityLogMaxDirectorySize: formatByteQuantifiedSize(f.connectivity.maxDirectorySize),
     ConnectivityLogMaxFileSize: formatByteQuantifiedSize(f.connectivity.maxFileSize),
     ConnectivityLogPath: f.connectivity.directory,
-    DnsLogEnabled: false,
-    DnsLogMaxAge: formatTimeSpan(7 * DAY),
-    DnsLogMaxDirectorySize: formatByteQuantifiedSize(100 * MB),
-    DnsLogMaxFileSize: formatByteQuantifiedSize(10 * MB),
-    DnsLogPath: null,
+    ...dnsLogDefaults(),
     ExternalDNSAdapterEnabled: true,
     ExternalDNSAdapterGuid: NO_GUID,
     ExternalDNSProtocolOption: 'Any',

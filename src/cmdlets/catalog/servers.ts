@@ -10,7 +10,7 @@ import { resolveServer, resolveServerOrRunning } from './common.js';
 import { messageTrackingSettings } from '../../transport/tracking/message-tracking.js';
 import { connectivityLogSettings, logsRoot } from '../../transport/service/service-log-settings.js';
 import path from 'node:path';
-import { CONNECTIVITY_LOG_PARAMETERS, pinDerivedFolders } from './frontend-transport-service.js';
+import { CONNECTIVITY_LOG_PARAMETERS, dnsLogDefaults, pinDerivedFolders } from './frontend-transport-service.js';
 
 const MB = 1024 * 1024;
 import type { ServerHeartbeatRecord } from '../../directory/records.js';
@@ -156,11 +156,7 @@ export function toTransportServiceObject(s: ServerRecord) {
     ConnectivityLogPath: connectivity.directory,
     ContentConversionTracingEnabled: false,
     DelayNotificationTimeout: formatTimeSpan(t.delayNotificationTimeout),
-    DnsLogEnabled: false,
-    DnsLogMaxAge: formatTimeSpan(7 * 86_400_000),
-    DnsLogMaxDirectorySize: formatByteQuantifiedSize(100 * MB),
-    DnsLogMaxFileSize: formatByteQuantifiedSize(10 * MB),
-    DnsLogPath: null,
+    ...dnsLogDefaults(),
     ExternalDNSAdapterEnabled: true,
     ExternalDNSAdapterGuid: NO_GUID,
     ExternalDNSProtocolOption: 'Any',

@@ -42,18 +42,19 @@ export function connectivityLogSettings(t: TransportServiceSettings): Connectivi
   return connectivity(t, path.join(logsRoot(t), 'Hub', 'Connectivity'));
 }
 
-export interface FrontendTransportSettings {
-  sendProtocolLogPath: string;
-  receiveProtocolLogPath: string;
-  sendProtocolLogMaxAge: number;
-  receiveProtocolLogMaxAge: number;
-  sendProtocolLogMaxDirectorySize: number | null;
-  receiveProtocolLogMaxDirectorySize: number | null;
-  sendProtocolLogMaxFileSize: number | null;
-  receiveProtocolLogMaxFileSize: number | null;
-  intraOrgConnectorProtocolLoggingLevel: 'None' | 'Verbose';
-  connectivity: ConnectivityLogSettings;
-}
+/** The Front End Transport service's protocol log settings have the Transport service's shape. */
+export type FrontendTransportSettings = Pick<
+  TransportServiceSettings,
+  | 'sendProtocolLogPath'
+  | 'receiveProtocolLogPath'
+  | 'sendProtocolLogMaxAge'
+  | 'receiveProtocolLogMaxAge'
+  | 'sendProtocolLogMaxDirectorySize'
+  | 'receiveProtocolLogMaxDirectorySize'
+  | 'sendProtocolLogMaxFileSize'
+  | 'receiveProtocolLogMaxFileSize'
+  | 'intraOrgConnectorProtocolLoggingLevel'
+> & { connectivity: ConnectivityLogSettings };
 
 /** The Front End Transport service's settings in effect: Exchange's defaults (§5) for what was never set. */
 export function frontendTransportSettings(server: { transport: TransportServiceSettings; frontendTransport?: FrontendTransportServiceSettings }): FrontendTransportSettings {
