@@ -330,9 +330,15 @@ export class InboundSession {
     this.data?.release();
     this.flush();
     this.log?.disconnect(reason);
-    this.socket.end();
-    // A client that never reads must not keep the socket open forever.
-    setTimeout(() => this.socket.destroy(), 5000).unref();
+    const socket = this.socket;
+    socket.end();
+    // A client that never reads must not keep the socket open forever. The timer holds the socket only, and
+    // goes when the socket closes: one holding the session kept every session of the last 5 s alive (10,000
+    // at 2,000 sessions a second, half the live heap, and most of the collector's marking work).
+    if (!socket.destroyed) {
+      const kill = setTimeout(() => socket.destroy(), 5000).unref();
+      socket.once('close', () => clearTimeout(kill));
+    }
     this.host.onClose(this);
   }
 
