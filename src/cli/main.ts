@@ -5,6 +5,7 @@ import { productVersion } from '../product-version.js';
 import { heartbeatIntervalFromEnvironment } from '../server/heartbeat.js';
 import { directoryTimeoutFromEnvironment } from '../directory/postgres/open-postgres-directory.js';
 import { startInterchangeServer } from '../server/interchange-server.js';
+import { installHeapGrowthPolicy } from '../server/heap-growth.js';
 import { envDirectory } from './connect.js';
 import { registerHostSetupCommands } from './host-setup-commands.js';
 import { registerInstallServiceCommand } from './service-unit.js';
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (o) => {
       // Queued mail, sealed keys and the directory are for this account alone, whatever the umask of the shell or unit.
       process.umask(0o077);
+      installHeapGrowthPolicy();
       const { createTransportFactory } = await import('../transport/service/transport-factory.js');
       const server = await startInterchangeServer({
         dataDir: o.data,
