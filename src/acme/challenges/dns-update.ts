@@ -179,7 +179,7 @@ function readTsig(buf: Buffer, offset: number): Tsig {
  * Decodes the answer and checks its TSIG against the request's MAC (RFC 8945 §5.3). A server that
  * refuses the key answers unsigned with NOTAUTH and a TSIG error: that is reported, not trusted.
  */
-function readResponse(buf: Buffer, id: number, requestMac: Buffer, target: DnsUpdateTarget, where: string): Response {
+function readResponse(buf: Buffer, id: number, requestMac: Buffer | null, target: DnsUpdateTarget, where: string): Response {
   if (buf.length < 12 || buf.readUInt16BE(0) !== id) throw new InterchangeError('ICX_ACME_DNS_UPDATE_UNVERIFIED', `${where} sent an answer that is not to the request (another message ID).`, { details: { server: target.server } });
   const counts = [4, 6, 8, 10].map((o) => buf.readUInt16BE(o));
   const rcode = buf.readUInt16BE(2) & 0xf;
@@ -206,6 +206,7 @@ function readResponse(buf: Buffer, id: number, requestMac: Buffer, target: DnsUp
       sections[s].push({ name: a.name, type, klass: buf.readUInt16BE(nameEnd + 2), data: a.data });
     }
   }
+  if (!requestMac) return { rcode, answers: sections[0], authorities: sections[1] };
   if (!tsig) {
     if (rcode === 9) return { rcode, answers: [], authorities: [] };
     throw new InterchangeError('ICX_ACME_DNS_UPDATE_UNVERIFIED', `${where} answered without a TSIG signature: the answer can't be trusted to come from the server that holds the key.`, { details: { server: target.server } });
@@ -280,6 +281,12 @@ async function signedExchange(target: DnsUpdateTarget, m: Omit<Message, 'id'>, w
   return readResponse(await exchange(target, signed, where), id, mac, target, where);
 }
 
+/** A query anyone may ask: where the answer only decides where signed updates go, a forged one gets them refused, nothing more. */
+async function unsignedExchange(target: DnsUpdateTarget, m: Omit<Message, 'id'>, where: string): Promise<Response> {
+  const id = crypto.randomInt(0, 0x10000);
+  return readResponse(await exchange(target, encodeMessage({ ...m, id }), where), id, null, target, where);
+}
+
 const fqdn = (n: string) => n.toLowerCase().replace(/\.$/, '');
 
 /** Where a message goes, for the administrator: the server and key, never the secret. */
@@ -303,7 +310,8 @@ export async function findZone(target: DnsUpdateTarget, name: string): Promise<s
     return zone;
   }
   const where = describe(target);
-  const r = await signedExchange(target, { opcode: OPCODE.QUERY, questions: [{ name, type: TYPE.SOA, klass: CLASS.IN }] }, `${where}, asked for the zone of ${name},`);
+  // Unsigned: the key is checked right after, by the update that changes nothing, which then names the zone.
+  const r = await unsignedExchange(target, { opcode: OPCODE.QUERY, questions: [{ name, type: TYPE.SOA, klass: CLASS.IN }] }, `${where}, asked for the zone of ${name},`);
   if (r.rcode !== 0 && r.rcode !== 3) throw refused(r.rcode, target, `${where}, asked for the zone of ${name},`);
   const soa = [...r.answers, ...r.authorities].find((a) => a.type === TYPE.SOA);
   if (!soa) throw new InterchangeError('ICX_ACME_DNS_UPDATE_REFUSED', `${where} holds no zone for ${name} (no SOA record in its answer): give the zone with Set-AcmeAccount -DnsUpdateZone, or use the server that is primary for it.`, { details: { server: target.server, zone: null, keyName: target.keyName, rcode: 'NOTZONE', tsigError: null } });
@@ -312,7 +320,8 @@ export async function findZone(target: DnsUpdateTarget, name: string): Promise<s
 
 async function update(target: DnsUpdateTarget, zone: string, records: Buffer[], what: string): Promise<void> {
   const where = `${describe(target, zone)}, asked to ${what},`;
-  const r = await signedExchange(target, { opcode: OPCODE.UPDATE, questions: [{ name: zone, type: TYPE.SOA, klass: CLASS.IN }], authorities: records }, where);
+  // The zone goes with the target so that a refusal read from the TSIG error names it too.
+  const r = await signedExchange({ ...target, zone }, { opcode: OPCODE.UPDATE, questions: [{ name: zone, type: TYPE.SOA, klass: CLASS.IN }], authorities: records }, where);
   if (r.rcode !== 0) throw refused(r.rcode, { ...target, zone }, where);
 }
 
