@@ -17,6 +17,8 @@ export interface Named {
   algorithm: 'hmac-sha256' | 'hmac-sha512';
   /** base64, as a BIND key file holds it. */
   secret: string;
+  /** A key named in the configuration that no update-policy grants anything: its updates are REFUSED. */
+  keyWithoutGrant: { name: string; secret: string };
   output(): string;
   stop(): Promise<void>;
 }
@@ -28,6 +30,7 @@ export async function startNamed(opts: { zone?: string; keyName?: string; algori
   const keyName = opts.keyName ?? 'acme-update';
   const algorithm = opts.algorithm ?? 'hmac-sha256';
   const secret = crypto.randomBytes(32).toString('base64');
+  const keyWithoutGrant = { name: 'no-grant', secret: crypto.randomBytes(32).toString('base64') };
   const dir = await tempDir('named');
   const port = await freeTcpPort();
   fs.writeFileSync(
@@ -47,6 +50,7 @@ export async function startNamed(opts: { zone?: string; keyName?: string; algori
 };
 controls { };
 key "${keyName}" { algorithm ${algorithm}; secret "${secret}"; };
+key "${keyWithoutGrant.name}" { algorithm ${algorithm}; secret "${keyWithoutGrant.secret}"; };
 zone "${zone}" {
   type primary;
   file "${dir}/zone.db";
@@ -75,5 +79,5 @@ zone "${zone}" {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { server: `127.0.0.1:${port}`, port, zone, keyName, algorithm, secret, output: () => log, stop };
+  return { server: `127.0.0.1:${port}`, port, zone, keyName, algorithm, secret, keyWithoutGrant, output: () => log, stop };
 }

@@ -275,16 +275,26 @@ function exchange(target: DnsUpdateTarget, message: Buffer, where: string): Prom
   });
 }
 
+/** readResponse, with a message that can't be decoded reported as such rather than as dns-packet's exception. */
+function readAnswer(buf: Buffer, id: number, requestMac: Buffer | null, target: DnsUpdateTarget, where: string): Response {
+  try {
+    return readResponse(buf, id, requestMac, target, where);
+  } catch (e) {
+    if (e instanceof InterchangeError) throw e;
+    throw new InterchangeError('ICX_ACME_DNS_UPDATE_UNVERIFIED', `${where} sent an answer that can't be read as a DNS message (${(e as Error).message}).`, { cause: e, details: { server: target.server } });
+  }
+}
+
 async function signedExchange(target: DnsUpdateTarget, m: Omit<Message, 'id'>, where: string): Promise<Response> {
   const id = crypto.randomInt(0, 0x10000);
   const { signed, mac } = sign(encodeMessage({ ...m, id }), target, new Date());
-  return readResponse(await exchange(target, signed, where), id, mac, target, where);
+  return readAnswer(await exchange(target, signed, where), id, mac, target, where);
 }
 
 /** A query anyone may ask: where the answer only decides where signed updates go, a forged one gets them refused, nothing more. */
 async function unsignedExchange(target: DnsUpdateTarget, m: Omit<Message, 'id'>, where: string): Promise<Response> {
   const id = crypto.randomInt(0, 0x10000);
-  return readResponse(await exchange(target, encodeMessage({ ...m, id }), where), id, null, target, where);
+  return readAnswer(await exchange(target, encodeMessage({ ...m, id }), where), id, null, target, where);
 }
 
 const fqdn = (n: string) => n.toLowerCase().replace(/\.$/, '');
