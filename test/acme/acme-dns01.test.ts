@@ -127,3 +127,36 @@ describe('Request-AcmeCertificate -ChallengeType Dns01 with BIND and pebble', { 
     assert.deepEqual([managed.Thumbprint, managed.ChallengeType, managed.RenewalState], [renewed.Thumbprint, 'Dns01', 'Scheduled']);
   });
 });
+
+// pebble asks its own pebble-challtestsrv here, not the named that takes the updates: the CA finds no
+// TXT record and refuses, and the record Interchange added must still be removed.
+describe('Request-AcmeCertificate -ChallengeType Dns01 when the CA cannot see the record', { timeout: 300_000 }, () => {
+  let named: Named;
+  let pebble: Pebble;
+  let s: TestServer;
+  before(async () => {
+    named = await startNamed({ zone: 'contoso.test' });
+    pebble = await startPebble();
+    s = await startTestServer();
+    await s.api.ok('New-AcmeAccount', { DirectoryUrl: pebble.directoryUrl, ContactEmail: ['hostmaster@contoso.com'], AcceptTermsOfService: true, AcmeServerCertificate: bytes(Buffer.from(pebble.tlsCaPem)) });
+    await s.api.ok('Set-AcmeAccount', { DnsUpdateServer: named.server, DnsUpdateKeyName: named.keyName, DnsUpdateKeySecret: secure(named.secret), DnsUpdateZone: 'contoso.test' });
+  });
+  after(async () => {
+    await s?.close();
+    await pebble?.stop();
+    await named?.stop();
+  });
+
+  it("fails with the CA's detail and a hint about the zone's servers, and removes the TXT record all the same", async () => {
+    const mark = named.output().length;
+    const r = await s.api.invoke('Request-AcmeCertificate', { DomainName: ['hidden.contoso.test'], ChallengeType: 'Dns01' });
+    assert.equal(r.error?.code, 'ICX_ACME_CHALLENGE_FAILED', JSON.stringify(r.error));
+    assert.match(r.error!.message, /could not validate hidden\.contoso\.test by dns-01: .*_acme-challenge\.hidden\.contoso\.test/);
+    assert.equal(r.error!.details?.challengeType, 'Dns01');
+    const log = updates(named, mark);
+    assert.ok(log.some((l) => l.includes("adding an RR at '_acme-challenge.hidden.contoso.test' TXT")), log.join('\n'));
+    assert.ok(log.some((l) => l.includes('deleting an RR at _acme-challenge.hidden.contoso.test TXT')), log.join('\n'));
+    assert.deepEqual(await txtAt(named, '_acme-challenge.hidden.contoso.test'), []);
+    assert.deepEqual(await s.api.ok('Get-AcmeCertificate'), []);
+  });
+});
