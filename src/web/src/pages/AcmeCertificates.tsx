@@ -60,6 +60,13 @@ function NewAccountDialog(props: { onClose(): void; onDone(): void }) {
   );
 }
 
+/** How the certificate's renewals prove control of its names, as Get-AcmeCertificate's ChallengeType says. */
+function challengeText(cert: Record<string, unknown>): string {
+  if (cert.ChallengeType === 'Dns01') return 'dns-01 through the ACME account\'s DNS update server';
+  if (cert.ChallengeType === 'TlsAlpn01') return `tls-alpn-01 on port ${str(cert.TlsAlpnPort)}`;
+  return `http-01 on port ${str(cert.HttpPort)}`;
+}
+
 function RequestDialog(props: { server: string; onClose(): void; onDone(thumbprint: string): void }) {
   const run = useCmdlet();
   const [names, setNames] = useState('');
@@ -210,7 +217,7 @@ export function AcmePage() {
                 <Detail label="Valid from">{formatDate(cert.NotBefore)}</Detail>
                 <Detail label="Expires on">{formatDate(cert.NotAfter)}</Detail>
                 <Detail label="Installed on">{list(cert.Servers).join(', ') || 'No server'}</Detail>
-                <Detail label="Requested by">{`${str(cert.RequestServer)} (http-01 on port ${str(cert.HttpPort)})`}</Detail>
+                <Detail label="Requested by">{`${str(cert.RequestServer)} (${challengeText(cert)})`}</Detail>
                 {cert.RenewingServer ? <Detail label="Being renewed by">{str(cert.RenewingServer)}</Detail> : null}
                 {cert.LastAttempt ? <Detail label="Last attempt">{formatDateTime(cert.LastAttempt)}</Detail> : null}
                 {cert.LastError ? <Detail label="Last error">{str(cert.LastError)}</Detail> : null}
