@@ -208,7 +208,8 @@ function readResponse(buf: Buffer, id: number, requestMac: Buffer | null, target
   }
   if (!requestMac) return { rcode, answers: sections[0], authorities: sections[1] };
   if (!tsig) {
-    if (rcode === 9) return { rcode, answers: [], authorities: [] };
+    // An unsigned refusal is taken as one (a forged one can only make the request fail); an unsigned success is not.
+    if (rcode !== 0) return { rcode, answers: [], authorities: [] };
     throw new InterchangeError('ICX_ACME_DNS_UPDATE_UNVERIFIED', `${where} answered without a TSIG signature: the answer can't be trusted to come from the server that holds the key.`, { details: { server: target.server } });
   }
   const t = tsig.value;
@@ -222,6 +223,10 @@ function readResponse(buf: Buffer, id: number, requestMac: Buffer | null, target
   const expected = hmac(target.algorithm, target.secret, [u16(requestMac.length), requestMac, unsigned, tsigVariables(t)]);
   if (t.mac.length !== expected.length || !crypto.timingSafeEqual(t.mac, expected)) {
     throw new InterchangeError('ICX_ACME_DNS_UPDATE_UNVERIFIED', `${where} sent an answer whose TSIG signature does not verify with key ${target.keyName}.`, { details: { server: target.server, keyName: target.keyName } });
+  }
+  // RFC 8945 §5.4.3: a signed answer from outside the fudge window may be a replay.
+  if (Math.abs(Date.now() / 1000 - t.timeSigned) > t.fudge) {
+    throw new InterchangeError('ICX_ACME_DNS_UPDATE_UNVERIFIED', `${where} sent an answer signed at ${new Date(t.timeSigned * 1000).toISOString()}, more than ${t.fudge} s from this host's clock.`, { details: { server: target.server, keyName: target.keyName } });
   }
   return { rcode, answers: sections[0], authorities: sections[1] };
 }
