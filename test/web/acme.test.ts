@@ -40,6 +40,7 @@ test('the ACME page shows the account, requests a certificate that renews itself
   const account = page.getByRole('region', { name: 'ACME account' });
   await account.getByText(pebble.directoryUrl, { exact: true }).waitFor();
   await account.getByText('hostmaster@contoso.com', { exact: true }).waitFor();
+  await account.getByText('None: Set-AcmeAccount -DnsUpdateServer gives it one', { exact: true }).waitFor();
 
   // pebble's root, trusted on EX01 as an administrator of a private CA would: imported with its chain, the intermediate taken out again.
   const chain = await api(org.ex01, 'Import-ExchangeCertificate', { FileData: { $bytes: Buffer.from((await pebble.issuingIntermediatePem()) + (await pebble.issuingRootPem())).toString('base64') } }, { confirmed: true });

@@ -181,6 +181,11 @@ export function AcmePage() {
             <Detail label="Account" mono>
               {str(acct.AccountUrl)}
             </Detail>
+            <Detail label="DNS update server (dns-01)">
+              {acct.DnsUpdateServer
+                ? `${str(acct.DnsUpdateServer)} (key ${str(acct.DnsUpdateKeyName)}, ${str(acct.DnsUpdateKeyAlgorithm)}${acct.DnsUpdateZone ? `, zone ${str(acct.DnsUpdateZone)}` : ''})`
+                : 'None: Set-AcmeAccount -DnsUpdateServer gives it one'}
+            </Detail>
           </dl>
         ) : (
           <Text>The organization has no ACME account yet. Create one to request certificates from an ACME certification authority.</Text>
