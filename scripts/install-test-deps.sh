@@ -8,14 +8,15 @@ need=()
 # systemd only for systemd-analyze (the unit test); these machines do not boot it.
 # prometheus (server and promtool) for the metrics test, which runs its own instance on a port of its own.
 # pebble (pebble and pebble-challtestsrv) is the ACME server of the ACME tests (test/acme), started on ports of their own.
-for pkg in postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl tmux chromium postgresql systemd prometheus pebble; do
+# bind9 (named) is the RFC 2136 update server of the dns-01 tests, started as the test's own instance on a port of its own.
+for pkg in postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl tmux chromium postgresql systemd prometheus pebble bind9; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # ip (netns, veth, bridge) for the namespace lab (test/lab); a slim image may lack it.
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  # Postfix must not start a system MTA on port 25, nor Prometheus one on 9090: the tests run their own instances.
+  # Postfix must not start a system MTA on port 25, Prometheus one on 9090, nor BIND one on 53: the tests run their own instances.
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
   apt-get update -qq

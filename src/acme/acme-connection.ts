@@ -13,6 +13,7 @@ import { toPem } from '../certificates/containers.js';
 import type { AcmeAccountRecord } from '../directory/records.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import type { KeyVault } from '../security/key-vault.js';
+import type { DnsUpdateTarget } from './challenges/dns-update.js';
 
 // acme-client retries a failed request 5 times, waiting 5, 10, 15, 20 and 25 s: over a minute
 // before an administrator learns that the directory URL is wrong. Its settings live on its one
@@ -146,6 +147,13 @@ function unreachable(directoryUrl: string, during: string, code: string, message
     cause,
     details: { directoryUrl, code: code || null },
   });
+}
+
+/** Where a stored account publishes dns-01 answers, its TSIG secret opened; undefined when it has no DNS update server. */
+export function dnsUpdateTarget(account: AcmeAccountRecord, vault: KeyVault): DnsUpdateTarget | undefined {
+  const d = account.dnsUpdate;
+  if (!d) return undefined;
+  return { server: d.server, keyName: d.keyName, algorithm: d.algorithm, secret: vault.open(d.secret), zone: d.zone };
 }
 
 /** The settings of a stored account, its secrets opened. */

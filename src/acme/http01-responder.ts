@@ -9,6 +9,7 @@ const PREFIX = '/.well-known/acme-challenge/';
 export interface Http01Responder {
   readonly port: number;
   publish(token: string, keyAuthorization: string): void;
+  unpublish(token: string): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +38,7 @@ export async function startHttp01Responder(port: number, serverName: string): Pr
   return {
     port,
     publish: (token, keyAuthorization) => answers.set(token, keyAuthorization),
+    unpublish: (token) => answers.delete(token),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

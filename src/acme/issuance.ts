@@ -1,11 +1,14 @@
 // Account registration and certificate issuance over ACME (RFC 8555 §7.3, §7.4), with the
-// http-01 challenge answered by the requesting server itself.
+// challenge of the administrator's choice (src/acme/challenges/).
 import acme from 'acme-client';
 import { readCertificateData } from '../certificates/containers.js';
 import { createCertificateRequest } from '../certificates/generate.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import { type AcmeAccountSettings, acmeClient, acmeFailure, capturingProblems, probeDirectory } from './acme-connection.js';
-import { startHttp01Responder } from './http01-responder.js';
+import { ACME_NAME, type ChallengeChoice, type ChallengeSolver, displayName } from './challenges/challenge.js';
+import { startDns01 } from './challenges/dns-01.js';
+import { startHttp01 } from './challenges/http-01.js';
+import { startTlsAlpn01 } from './challenges/tls-alpn-01.js';
 
 /** A new account key: ECDSA P-256, which every ACME CA accepts and is cheap to sign with. */
 export async function createAccountKeyPem(): Promise<string> {
@@ -47,19 +50,21 @@ export interface IssuedByAcme {
   /** DER, the certificate first, then the chain the CA sent. */
   certificates: Buffer[];
   privateKeyPkcs8: Buffer;
+  /** What went wrong after the certificate was issued (a challenge record that could not be removed): worth a warning, not a failure. */
+  warnings: string[];
 }
 
 /**
- * Orders a certificate for `names`, proves control of each by http-01 on `httpPort` of this
- * host, and downloads it with its chain. The listener is opened before the CA is asked for
- * anything, so a port that cannot be used fails before an order exists, and it is closed
- * whatever happens.
+ * Orders a certificate for `names`, proves control of each by the chosen challenge, and downloads
+ * it with its chain. The challenge is set up before the CA is asked for anything (a port that
+ * cannot be used, a DNS key the server refuses, fail before an order exists), every answer is
+ * taken away again and listeners closed whatever happens.
  */
 interface IssueOptions {
   settings: AcmeAccountSettings;
   serverName: string;
   names: string[];
-  httpPort: number;
+  challenge: ChallengeChoice;
   keySize: number;
   /** Called with the account's new URL when the CA no longer knew the account and it was registered again with its key. */
   onAccountRecreated?: (accountUrl: string) => Promise<void>;
@@ -71,9 +76,20 @@ export function issueCertificate(opts: IssueOptions): Promise<IssuedByAcme> {
 
 const ACCOUNT_DOES_NOT_EXIST = 'urn:ietf:params:acme:error:accountDoesNotExist';
 
+function startSolver(opts: IssueOptions): Promise<ChallengeSolver> {
+  const c = opts.challenge;
+  if (c.type === 'Dns01') return startDns01(c.dnsUpdate, opts.names);
+  if (c.type === 'TlsAlpn01') return startTlsAlpn01(c.tlsAlpnPort, opts.serverName);
+  return startHttp01(c.httpPort, opts.serverName);
+}
+
 async function issue(opts: IssueOptions): Promise<IssuedByAcme> {
   const { settings, names } = opts;
-  const responder = await startHttp01Responder(opts.httpPort, opts.serverName);
+  const solver = await startSolver(opts);
+  const acmeType = ACME_NAME[solver.type];
+  const cleanups: Array<{ name: string; run: () => Promise<void> }> = [];
+  let succeeded = false;
+  const warnings: string[] = [];
   try {
     let client = acmeClient(settings);
     await probeDirectory(settings.directoryUrl, 'the certificate request');
@@ -97,17 +113,19 @@ async function issue(opts: IssueOptions): Promise<IssuedByAcme> {
       step = 'the authorizations';
       for (const authz of await client.getAuthorizations(order)) {
         if (authz.status === 'valid') continue;
-        const name = authz.identifier.value;
-        const challenge = authz.challenges.find((c) => c.type === 'http-01');
+        const target = { name: authz.identifier.value, wildcard: !!authz.wildcard };
+        const name = displayName(target);
+        const challenge = authz.challenges.find((c) => c.type === acmeType);
         if (!challenge) {
           throw new InterchangeError(
             'ICX_ACME_CHALLENGE_FAILED',
-            `The certification authority offers no http-01 challenge for ${name} (it offers ${authz.challenges.map((c) => c.type).join(', ') || 'none'}); Request-AcmeCertificate answers http-01 only.`,
+            `The certification authority offers no ${acmeType} challenge for ${name} (it offers ${authz.challenges.map((c) => c.type).join(', ') || 'none'}): request it with -ChallengeType ${challengeTypeOf(authz.challenges.map((c) => c.type))}.`,
             { details: { name } },
           );
         }
-        responder.publish(challenge.token, await client.getChallengeKeyAuthorization(challenge));
-        step = `the http-01 challenge for ${name}`;
+        step = `the ${acmeType} challenge for ${name}`;
+        const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+        cleanups.push({ name, run: await solver.prepare(target, challenge.token, keyAuthorization) });
         await client.completeChallenge(challenge);
         try {
           await client.waitForValidStatus(challenge);
@@ -115,11 +133,10 @@ async function issue(opts: IssueOptions): Promise<IssuedByAcme> {
           const failure = acmeFailure(e, settings.directoryUrl, step);
           if (failure.code !== 'ICX_ACME_CA_REFUSED') throw failure;
           const detail = (failure.details?.problemDetail as string | undefined) ?? failure.message;
-          throw new InterchangeError(
-            'ICX_ACME_CHALLENGE_FAILED',
-            `The certification authority could not validate ${name} by http-01: ${detail}. ${opts.serverName} answered on port ${opts.httpPort} while the request ran; the CA connects to the port of its own setting (80 for a public CA): check that ${name} resolves to ${opts.serverName} for the CA and that the CA's port reaches port ${opts.httpPort} there.`,
-            { cause: e, details: { name, problemType: failure.details?.problemType ?? null, problemDetail: detail, httpPort: opts.httpPort } },
-          );
+          throw new InterchangeError('ICX_ACME_CHALLENGE_FAILED', `The certification authority could not validate ${name} by ${acmeType}: ${detail}. ${solver.failureHint(target.name)}`, {
+            cause: e,
+            details: { name, challengeType: solver.type, problemType: failure.details?.problemType ?? null, problemDetail: detail, ...(opts.challenge.type === 'Http01' ? { httpPort: opts.challenge.httpPort } : {}) },
+          });
         }
       }
       step = 'the certificate request (finalize)';
@@ -128,11 +145,27 @@ async function issue(opts: IssueOptions): Promise<IssuedByAcme> {
       step = 'the certificate download';
       const pem = await client.getCertificate(finalized);
       const { certificates } = await readCertificateData(Buffer.from(pem, 'utf8'));
-      return { certificates, privateKeyPkcs8 };
+      succeeded = true;
+      return { certificates, privateKeyPkcs8, warnings };
     } catch (e) {
       throw acmeFailure(e, settings.directoryUrl, step);
     }
   } finally {
-    await responder.close();
+    // Every answer goes, also after a failure: a dns-01 record left behind would outlive the request.
+    for (const c of cleanups) {
+      try {
+        await c.run();
+      } catch (e) {
+        // Reported with the certificate when it was issued; after a failure the failure is what the administrator needs.
+        if (succeeded) warnings.push(`The ${acmeType} answer for ${c.name} could not be removed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    await solver.close();
   }
+}
+
+function challengeTypeOf(offered: string[]): string {
+  if (offered.includes('dns-01')) return 'Dns01';
+  if (offered.includes('tls-alpn-01')) return 'TlsAlpn01';
+  return 'Http01';
 }

@@ -15,10 +15,11 @@ import type { CertificateStore } from '../certificate-store/certificate-store.js
 import { rotateCertificate } from '../certificate-store/rotation.js';
 import { readCertificateFacts } from '../certificates/certificate-facts.js';
 import type { DirectoryStore } from '../directory/directory-store.js';
-import type { AcmeManagedCertificateRecord, OrganizationRecord } from '../directory/records.js';
+import type { AcmeAccountRecord, AcmeManagedCertificateRecord, OrganizationRecord } from '../directory/records.js';
 import { InterchangeError } from '../errors/interchange-error.js';
 import type { KeyVault } from '../security/key-vault.js';
-import { accountSettings } from './acme-connection.js';
+import { accountSettings, dnsUpdateTarget } from './acme-connection.js';
+import type { ChallengeChoice } from './challenges/challenge.js';
 import { issueCertificate } from './issuance.js';
 import { alertDue, nextRetry, renewalAction, renewalDue, retiredBy } from './renewal-policy.js';
 
@@ -86,6 +87,8 @@ export interface RenewalOutcome {
   /** Connectors whose TlsCertificateName now names the new certificate (its issuer or subject changed): `Send connector "Outbound"`. */
   connectorsRepointed: string[];
   servers: string[];
+  /** Things to tell the administrator that did not stop the renewal (a challenge record left behind). */
+  warnings: string[];
 }
 
 /**
@@ -120,7 +123,7 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
     const org = await organization(deps.directory);
     const account = org.acmeAccount;
     if (!account) throw new InterchangeError('ICX_ACME_ACCOUNT_MISSING', 'The organization has no ACME account any more: create one with New-AcmeAccount, or the certificate expires unrenewed.');
-    const issued = await issueCertificate({ settings: accountSettings(account, deps.vault), serverName: deps.serverName, names: entry.names, httpPort: entry.httpPort, keySize: entry.keySize, onAccountRecreated: (url) => recordAccountUrl(deps.directory, url) });
+    const issued = await issueCertificate({ settings: accountSettings(account, deps.vault), serverName: deps.serverName, names: entry.names, challenge: challengeOf(entry, account, deps.vault), keySize: entry.keySize, onAccountRecreated: (url) => recordAccountUrl(deps.directory, url) });
     const record = await deps.store.installIssued(deps.serverName, issued, { friendlyName: entry.friendlyName, services: entry.services, privateKeyExportable: entry.privateKeyExportable });
     installed = record.thumbprint;
     const plan = await rotateCertificate(deps.store, deps.directory, { oldThumbprint: entry.thumbprint, newThumbprint: record.thumbprint, removeOld: false, deploy: true, apply: true });
@@ -143,6 +146,7 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
       newThumbprint: record.thumbprint,
       connectorsRepointed: [...new Set(plan.steps.filter((s) => s.tlsCertificateNameChanged).map((s) => `${s.connectorType} connector "${s.connector}"`))],
       servers: [...new Set(plan.steps.map((s) => s.server))].sort(),
+      warnings: issued.warnings,
     };
   } catch (e) {
     // A certificate that was installed but could not be rotated in is taken out again: nothing names it.
@@ -153,6 +157,15 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
     if (recorded) await alertFailure(deps, recorded, failed).catch(() => undefined);
     throw e;
   }
+}
+
+/** The challenge a renewal answers: the one it was requested with, dns-01 with the account's DNS update server as it is now. */
+function challengeOf(entry: AcmeManagedCertificateRecord, account: AcmeAccountRecord, vault: KeyVault): ChallengeChoice {
+  if (entry.challengeType === 'TlsAlpn01') return { type: 'TlsAlpn01', tlsAlpnPort: entry.tlsAlpnPort ?? 443 };
+  if (entry.challengeType !== 'Dns01') return { type: 'Http01', httpPort: entry.httpPort };
+  const dnsUpdate = dnsUpdateTarget(account, vault);
+  if (!dnsUpdate) throw new InterchangeError('ICX_ACME_DNS_UPDATE_MISSING', `The certificate for ${entry.names.join(', ')} renews by dns-01, and the ACME account has no DNS update server any more: give it one with Set-AcmeAccount -DnsUpdateServer -DnsUpdateKeyName -DnsUpdateKeySecret.`);
+  return { type: 'Dns01', dnsUpdate };
 }
 
 /** The mail an administrator asked for (Set-AcmeAccount -AlertRecipient) once a renewal keeps failing, sent through this server's transport. */

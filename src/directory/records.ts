@@ -37,10 +37,14 @@ export interface OrganizationRecord {
 export interface AcmeManagedCertificateRecord {
   /** The certificate in use now. */
   thumbprint: string;
-  /** The server that requested it: it answers the http-01 challenges of the renewals. */
+  /** The server that requested it: it answers the challenges of the renewals (for dns-01, it sends the updates). */
   requestServer: string;
   names: string[];
+  /** The challenge the renewals answer, as requested; absent (entries from before dns-01): Http01. */
+  challengeType?: 'Http01' | 'Dns01' | 'TlsAlpn01';
   httpPort: number;
+  /** The port tls-alpn-01 is answered on, for TlsAlpn01. */
+  tlsAlpnPort?: number;
   keySize: number;
   friendlyName: string;
   services: ExchangeService[];
@@ -126,8 +130,22 @@ export interface AcmeAccountRecord {
   termsOfServiceAgreed: boolean;
   /** Who gets a mail when a renewal keeps failing (Set-AcmeAccount -AlertRecipient); absent or empty: nobody. */
   alertRecipients?: string[];
+  /** Where dns-01 answers are published (Set-AcmeAccount -DnsUpdateServer); absent: no dns-01. */
+  dnsUpdate?: AcmeDnsUpdateRecord;
   whenCreated: Date;
   whenChanged: Date;
+}
+
+/** An RFC 2136 update server and the TSIG key (RFC 8945) it takes, for the dns-01 challenge. */
+export interface AcmeDnsUpdateRecord {
+  /** host or host:port. */
+  server: string;
+  keyName: string;
+  algorithm: 'hmac-sha256' | 'hmac-sha512';
+  /** The TSIG secret's bytes, sealed like the account key. */
+  secret: EncryptedSecret;
+  /** The zone the records go in; null: the server's SOA answer for each name tells. */
+  zone: string | null;
 }
 
 export interface TransportServiceSettings {

@@ -67,6 +67,10 @@ export const ERROR_CATALOG = {
   ICX_ACME_CA_REFUSED: { category: 'InvalidOperation', httpStatus: 502, summary: "The ACME certification authority refused a request; the error carries the CA's problem type and detail (RFC 8555 §6.7)." },
   ICX_ACME_DIRECTORY_UNREACHABLE: { category: 'ConnectionError', httpStatus: 502, summary: 'The ACME directory URL cannot be reached, its HTTPS certificate is not trusted, or it answers with something that is not an ACME directory.' },
   ICX_ACME_CHALLENGE_FAILED: { category: 'InvalidOperation', httpStatus: 502, summary: 'The certification authority could not validate a name: its http-01 check of the server failed, with the CA\'s problem detail.' },
+  ICX_ACME_DNS_UPDATE_MISSING: { category: 'InvalidOperation', httpStatus: 409, summary: 'A dns-01 request needs the DNS update server of the ACME account: Set-AcmeAccount -DnsUpdateServer with its TSIG key.' },
+  ICX_ACME_DNS_UPDATE_REFUSED: { category: 'InvalidOperation', httpStatus: 502, summary: 'The DNS update server refused a dynamic update (RFC 2136) or a query for the dns-01 challenge; the error names its RCODE (NOTAUTH for a key it does not accept, REFUSED, NOTZONE) and TSIG error.' },
+  ICX_ACME_DNS_UPDATE_UNREACHABLE: { category: 'ConnectionError', httpStatus: 502, summary: 'The DNS update server of the dns-01 challenge cannot be reached or did not answer in time.' },
+  ICX_ACME_DNS_UPDATE_UNVERIFIED: { category: 'InvalidData', httpStatus: 502, summary: "The DNS update server's answer is not signed with the TSIG key, or its signature does not verify." },
   ICX_ACME_RENEWAL_IN_PROGRESS: { category: 'ResourceUnavailable', httpStatus: 409, summary: 'Another server of the organization holds the lease of this ACME certificate and is renewing it; Get-AcmeCertificate shows the outcome.' },
 
   // Connectors

@@ -19,6 +19,8 @@ export interface Pebble {
   tlsCaPem: string;
   /** Port pebble's validation authority connects to for http-01 (its httpPort setting). */
   httpPort: number;
+  /** Port it connects to for tls-alpn-01 (its tlsPort setting). */
+  tlsPort: number;
   /** PEM of pebble's issuing root, from its management API (pebble makes a new one every start). */
   issuingRootPem(): Promise<string>;
   /** PEM of pebble's intermediate, the Issuer of what it signs. */
@@ -55,7 +57,15 @@ async function waitForLine(child: ChildProcess, out: () => string, pattern: RegE
  * whose validation authority asks that DNS server and connects to `httpPort` for http-01.
  * With `externalAccountMacKeys` (key id → base64url HMAC key), pebble requires external account binding.
  */
-export async function startPebble(opts: { httpPort?: number; externalAccountMacKeys?: Record<string, string>; /** Validation waits a random 0 to n-1 seconds, as pebble does by default. */ vaSleepSeconds?: number } = {}): Promise<Pebble> {
+export async function startPebble(
+  opts: {
+    httpPort?: number;
+    externalAccountMacKeys?: Record<string, string>;
+    /** Validation waits a random 0 to n-1 seconds, as pebble does by default. */ vaSleepSeconds?: number;
+    /** host:port of the DNS server pebble asks (a test's own named for dns-01); default a pebble-challtestsrv started here. */
+    dnsServer?: string;
+  } = {},
+): Promise<Pebble> {
   const dir = await tempDir('pebble');
   const children: ChildProcess[] = [];
   let log = '';
@@ -79,10 +89,12 @@ export async function startPebble(opts: { httpPort?: number; externalAccountMacK
     const [dnsPort, challManagementPort, acmePort, managementPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
     const httpPort = opts.httpPort ?? (await freeTcpPort());
     const tlsPort = await freeTcpPort();
-    const dns = spawn(CHALLTESTSRV, ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${challManagementPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(dns);
-    capture(dns, 'challtestsrv');
-    await waitForLine(dns, () => log, /Answering DNS|Starting management server/i, 'pebble-challtestsrv');
+    if (!opts.dnsServer) {
+      const dns = spawn(CHALLTESTSRV, ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${challManagementPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(dns);
+      capture(dns, 'challtestsrv');
+      await waitForLine(dns, () => log, /Answering DNS|Starting management server/i, 'pebble-challtestsrv');
+    }
     const config = path.join(dir, 'pebble-config.json');
     fs.writeFileSync(
       config,
@@ -102,7 +114,7 @@ export async function startPebble(opts: { httpPort?: number; externalAccountMacK
     );
     const startPebbleProcess = async () => {
       const from = log.length;
-      const pebble = spawn(PEBBLE, ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], {
+      const pebble = spawn(PEBBLE, ['-config', config, '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dnsPort}`], {
         stdio: ['ignore', 'pipe', 'pipe'],
         // No random sleeps before validation, no deliberately rejected nonces, no reused authorizations:
         // a test waits for issuance, not for chaos, and every request really answers its challenge.
@@ -128,6 +140,7 @@ export async function startPebble(opts: { httpPort?: number; externalAccountMacK
       directoryUrl: `https://localhost:${acmePort}/dir`,
       tlsCaPem: tls.caPem,
       httpPort,
+      tlsPort,
       issuingRootPem: () => management('/roots/0'),
       issuingIntermediatePem: () => management('/intermediates/0'),
       output: () => log,

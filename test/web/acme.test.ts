@@ -40,6 +40,7 @@ test('the ACME page shows the account, requests a certificate that renews itself
   const account = page.getByRole('region', { name: 'ACME account' });
   await account.getByText(pebble.directoryUrl, { exact: true }).waitFor();
   await account.getByText('hostmaster@contoso.com', { exact: true }).waitFor();
+  await account.getByText('None: Set-AcmeAccount -DnsUpdateServer gives it one', { exact: true }).waitFor();
 
   // pebble's root, trusted on EX01 as an administrator of a private CA would: imported with its chain, the intermediate taken out again.
   const chain = await api(org.ex01, 'Import-ExchangeCertificate', { FileData: { $bytes: Buffer.from((await pebble.issuingIntermediatePem()) + (await pebble.issuingRootPem())).toString('base64') } }, { confirmed: true });
@@ -79,4 +80,20 @@ test('the ACME page shows the account, requests a certificate that renews itself
   await details.getByText(new RegExp(`^${managed.Thumbprint} \\(removed after `)).waitFor();
   assert.ok((await output(org.ex01, 'Get-ExchangeCertificate')).some((c) => c.Thumbprint === managed.Thumbprint), 'the old certificate waits out its grace period');
   assert.deepEqual(await axe(page), [], 'after the renewal');
+
+  // dns-01 asks for no port, and without a DNS update server on the account the request is refused with what to do.
+  await toolbar(page, 'Request certificate');
+  const dns = page.getByRole('dialog', { name: 'Request a certificate for EX01' });
+  await dns.getByLabel('Domain names').fill('*.contoso.com');
+  await dns.getByRole('radio', { name: /^dns-01/ }).check();
+  assert.equal(await dns.getByLabel(/^Port the server answers/).count(), 0, 'no port for dns-01');
+  await dns.getByRole('radio', { name: /^tls-alpn-01/ }).check();
+  assert.equal(await dns.getByLabel('Port the server answers the tls-alpn-01 challenge on').inputValue(), '443');
+  await dns.getByRole('radio', { name: /^dns-01/ }).check();
+  assert.deepEqual(await axe(page), [], 'the request dialog with its challenge choice');
+  await dns.getByRole('button', { name: 'Request' }).click();
+  await dns.getByText(/Set-AcmeAccount -DnsUpdateServer/).waitFor();
+  await dns.getByRole('button', { name: 'Cancel' }).click();
+  await dns.waitFor({ state: 'detached' });
+  assert.equal((await output(org.ex01, 'Get-AcmeCertificate')).length, 1, 'nothing requested');
 });

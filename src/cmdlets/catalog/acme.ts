@@ -1,18 +1,23 @@
 // ACME (RFC 8555): the organization's account with a certification authority, and certificates
-// requested with it for a server's store, the http-01 challenge answered by that server itself.
+// requested with it for a server's store, validated by http-01 or tls-alpn-01 answered by that server
+// itself, or by dns-01 through the account's DNS update server (RFC 2136).
 // Exchange has no ACME cmdlets; these follow its naming (New-/Get-/Set-/Remove- for the account,
 // a verb for the action as New-ExchangeCertificate -GenerateRequest and Import-ExchangeCertificate
 // split it) and put the result where an administrator already looks: Get-ExchangeCertificate.
 import crypto from 'node:crypto';
-import { accountSettings } from '../../acme/acme-connection.js';
+import net from 'node:net';
+import { accountSettings, dnsUpdateTarget } from '../../acme/acme-connection.js';
+import { CHALLENGE_TYPES, type ChallengeChoice, type ChallengeType } from '../../acme/challenges/challenge.js';
+import { parseServer, TSIG_ALGORITHMS, type TsigAlgorithm } from '../../acme/challenges/dns-update.js';
 import { createAccountKeyPem, issueCertificate, registerAccount, updateAccountContact } from '../../acme/issuance.js';
 import { DEFAULT_GRACE_PERIOD_MS, managedEntry, manageCertificate, renewCertificate } from '../../acme/renewal.js';
 import { formatTimeSpan } from '../framework/units.js';
 import type { CertificateStore } from '../../certificate-store/certificate-store.js';
 import { readCertificateData } from '../../certificates/containers.js';
 import type { DirectoryStore } from '../../directory/directory-store.js';
-import type { AcmeAccountRecord, AcmeManagedCertificateRecord, ExchangeService, OrganizationRecord, ServerRecord } from '../../directory/records.js';
+import type { AcmeAccountRecord, AcmeDnsUpdateRecord, AcmeManagedCertificateRecord, ExchangeService, OrganizationRecord, ServerRecord } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
+import type { KeyVault } from '../../security/key-vault.js';
 import type { CmdletContext } from '../framework/context.js';
 import { type CmdletDeclaration, defineCmdlet, defineObjectType } from '../framework/declaration.js';
 import { runOnServer, sameServer } from '../framework/server-fetch.js';
@@ -32,11 +37,15 @@ export const acmeAccountType = defineObjectType({
     { name: 'AcmeServerCertificates', type: 'String', multiValued: true },
     { name: 'TermsOfServiceAgreed', type: 'Boolean' },
     { name: 'AlertRecipients', type: 'String', multiValued: true },
+    { name: 'DnsUpdateServer', type: 'String' },
+    { name: 'DnsUpdateKeyName', type: 'String' },
+    { name: 'DnsUpdateKeyAlgorithm', type: 'String' },
+    { name: 'DnsUpdateZone', type: 'String' },
     { name: 'WhenCreated', type: 'DateTime' },
     { name: 'WhenChanged', type: 'DateTime' },
   ],
   defaultTableView: ['DirectoryUrl', 'ContactEmail', 'AccountUrl'],
-  defaultListView: ['Identity', 'DirectoryUrl', 'ContactEmail', 'AccountUrl', 'ExternalAccountKeyId', 'AcmeServerCertificates', 'TermsOfServiceAgreed', 'AlertRecipients', 'WhenCreated', 'WhenChanged'],
+  defaultListView: ['Identity', 'DirectoryUrl', 'ContactEmail', 'AccountUrl', 'ExternalAccountKeyId', 'AcmeServerCertificates', 'TermsOfServiceAgreed', 'AlertRecipients', 'DnsUpdateServer', 'DnsUpdateKeyName', 'DnsUpdateKeyAlgorithm', 'DnsUpdateZone', 'WhenCreated', 'WhenChanged'],
 });
 
 export const acmeCertificateType = defineObjectType({
@@ -56,7 +65,9 @@ export const acmeCertificateType = defineObjectType({
     { name: 'LastError', type: 'String' },
     { name: 'RetiringCertificates', type: 'String', multiValued: true },
     { name: 'OldCertificateGracePeriod', type: 'TimeSpan' },
+    { name: 'ChallengeType', type: 'String' },
     { name: 'HttpPort', type: 'Int32' },
+    { name: 'TlsAlpnPort', type: 'Int32' },
   ],
   defaultTableView: ['Thumbprint', 'DomainNames', 'NotAfter', 'RenewalState', 'NextRenewal'],
   defaultListView: [],
@@ -90,7 +101,9 @@ function acmeCertificateObject(e: AcmeManagedCertificateRecord, installedOn: str
     LastError: e.lastError,
     RetiringCertificates: e.retiring.map((r) => `${r.thumbprint} (removed after ${r.removeAfter.toISOString()})`),
     OldCertificateGracePeriod: formatTimeSpan(e.gracePeriodMs),
-    HttpPort: e.httpPort,
+    ChallengeType: e.challengeType ?? 'Http01',
+    HttpPort: e.challengeType === undefined || e.challengeType === 'Http01' ? e.httpPort : null,
+    TlsAlpnPort: e.challengeType === 'TlsAlpn01' ? (e.tlsAlpnPort ?? 443) : null,
   };
 }
 
@@ -109,6 +122,11 @@ function accountObject(a: AcmeAccountRecord) {
     }),
     TermsOfServiceAgreed: a.termsOfServiceAgreed,
     AlertRecipients: a.alertRecipients ?? [],
+    // The TSIG secret is never shown, as the account key is not.
+    DnsUpdateServer: a.dnsUpdate?.server ?? null,
+    DnsUpdateKeyName: a.dnsUpdate?.keyName ?? null,
+    DnsUpdateKeyAlgorithm: a.dnsUpdate?.algorithm ?? null,
+    DnsUpdateZone: a.dnsUpdate?.zone ?? null,
     WhenCreated: a.whenCreated,
     WhenChanged: a.whenChanged,
   };
@@ -186,11 +204,51 @@ export async function defaultCertificateNames(directory: DirectoryStore, server:
   });
 }
 
-function checkAcmeNames(names: string[], given: boolean): string[] {
+const DNS_UPDATE_PARAMS = ['DnsUpdateServer', 'DnsUpdateKeyName', 'DnsUpdateKeyAlgorithm', 'DnsUpdateKeySecret', 'DnsUpdateZone'];
+const DNS_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9])?)*\.?$/i;
+
+/** The DNS update setting after Set-AcmeAccount's parameters; undefined: none. */
+function dnsUpdateSetting(current: AcmeDnsUpdateRecord | undefined, p: Record<string, unknown>, vault: KeyVault): AcmeDnsUpdateRecord | undefined {
+  if ('DnsUpdateServer' in p && (p.DnsUpdateServer === null || p.DnsUpdateServer === '')) {
+    const other = DNS_UPDATE_PARAMS.find((k) => k !== 'DnsUpdateServer' && k in p);
+    if (other) throw new InterchangeError('ICX_PARAM_INVALID', `-${other} can't be given with -DnsUpdateServer $null, which removes the DNS update setting.`, { parameter: other });
+    return undefined;
+  }
+  const server = 'DnsUpdateServer' in p ? String(p.DnsUpdateServer).trim() : current?.server;
+  if (!server) throw new InterchangeError('ICX_PARAM_INVALID', 'The ACME account has no DNS update server: give -DnsUpdateServer with -DnsUpdateKeyName and -DnsUpdateKeySecret.', { parameter: 'DnsUpdateServer' });
+  const { host, port } = parseServer(server);
+  if (!host || !(Number.isInteger(port) && port >= 1 && port <= 65535) || !(DNS_NAME.test(host) || net.isIP(host))) {
+    throw new InterchangeError('ICX_PARAM_INVALID', `"${server}" isn't a DNS server: give host or host:port (e.g. ns1.contoso.com, 192.0.2.53:5353, [2001:db8::53]:53).`, { parameter: 'DnsUpdateServer' });
+  }
+  const keyName = 'DnsUpdateKeyName' in p ? String(p.DnsUpdateKeyName ?? '').trim().replace(/\.$/, '') : current?.keyName;
+  if (!keyName) throw new InterchangeError('ICX_PARAM_INVALID', 'A DNS update server needs the TSIG key it takes: give -DnsUpdateKeyName and -DnsUpdateKeySecret.', { parameter: 'DnsUpdateKeyName' });
+  if (!DNS_NAME.test(keyName)) throw new InterchangeError('ICX_PARAM_INVALID', `"${keyName}" isn't a TSIG key name (a domain name, e.g. acme-update or acme-update.contoso.com).`, { parameter: 'DnsUpdateKeyName' });
+  let secret = current?.secret;
+  if ('DnsUpdateKeySecret' in p) {
+    const text = String(p.DnsUpdateKeySecret ?? '').trim();
+    const bytes = Buffer.from(text, 'base64');
+    if (!text || !/^[A-Za-z0-9+/]+={0,2}$/.test(text) || bytes.length < 16) {
+      throw new InterchangeError('ICX_PARAM_INVALID', "-DnsUpdateKeySecret isn't a TSIG secret: give the base64 secret of the key's file (tsig-keygen writes it), at least 16 bytes.", { parameter: 'DnsUpdateKeySecret' });
+    }
+    secret = vault.seal(bytes);
+  }
+  if (!secret) throw new InterchangeError('ICX_PARAM_INVALID', 'A DNS update server needs the TSIG key it takes: give -DnsUpdateKeySecret with -DnsUpdateKeyName.', { parameter: 'DnsUpdateKeySecret' });
+  const algorithm = 'DnsUpdateKeyAlgorithm' in p ? (String(p.DnsUpdateKeyAlgorithm).toLowerCase() as TsigAlgorithm) : (current?.algorithm ?? 'hmac-sha256');
+  let zone = 'DnsUpdateZone' in p ? ((p.DnsUpdateZone as string | null) || null) : (current?.zone ?? null);
+  if (zone) {
+    zone = zone.trim().toLowerCase().replace(/\.$/, '');
+    if (!DNS_NAME.test(zone)) throw new InterchangeError('ICX_PARAM_INVALID', `"${zone}" isn't a DNS zone name.`, { parameter: 'DnsUpdateZone' });
+  }
+  return { server, keyName, algorithm, secret, zone };
+}
+
+function checkAcmeNames(names: string[], given: boolean, challengeType: ChallengeType): string[] {
   const valid = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i;
   for (const n of names) {
-    if (n.startsWith('*.')) throw new InterchangeError('ICX_PARAM_INVALID', `${n} is a wildcard name: a CA validates wildcards by dns-01 only, and Request-AcmeCertificate answers http-01.`, { parameter: 'DomainName' });
-    if (!valid.test(n)) {
+    if (n.startsWith('*.') && challengeType !== 'Dns01') {
+      throw new InterchangeError('ICX_PARAM_INVALID', `${n} is a wildcard name: a CA validates wildcards by dns-01 only. Request it with -ChallengeType Dns01 (the ACME account needs a DNS update server: Set-AcmeAccount -DnsUpdateServer).`, { parameter: 'DomainName' });
+    }
+    if (!valid.test(n.startsWith('*.') ? n.slice(2) : n)) {
       throw new InterchangeError(
         'ICX_PARAM_INVALID',
         given ? `${n} isn't a fully qualified domain name a public CA can validate.` : `${n} (the server's FQDN or a connector's) isn't a fully qualified domain name a CA can validate; give the names with -DomainName.`,
@@ -288,12 +346,18 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
 
   const set = defineCmdlet({
     name: 'Set-AcmeAccount',
-    synopsis: "Changes the organization's ACME account: its contact addresses (at the CA too) or the CA certificate trusted for the directory's HTTPS.",
-    description: 'The directory URL and the account key are the account itself: to use another CA, remove the account and create a new one.',
+    synopsis: "Changes the organization's ACME account: its contact addresses (at the CA too), the CA certificate trusted for the directory's HTTPS, alert recipients, or the DNS update server dns-01 answers go to.",
+    description:
+      "The directory URL and the account key are the account itself: to use another CA, remove the account and create a new one. The DNS update server (RFC 2136) is where Request-AcmeCertificate -ChallengeType Dns01 adds the TXT record _acme-challenge.<name> for each name, signed with a TSIG key (RFC 8945) that the server allows to update TXT records of the zone (BIND: update-policy { grant <key> zonesub TXT; }); the record is removed when the request ends. The secret is kept sealed like the account key and never shown.",
     parameters: [
       { name: 'ContactEmail', type: 'String', multiValued: true, nullable: true, description: 'Replaces the contact addresses, at the CA and in the directory.' },
       serverCertificateParam,
       { name: 'AlertRecipient', type: 'String', multiValued: true, nullable: true, description: "Who gets a mail, sent through the organization's own transport, when the renewal of a certificate fails three times in a row (then at most daily while it keeps failing). $null: nobody." },
+      { name: 'DnsUpdateServer', type: 'String', nullable: true, description: 'The DNS server that takes dynamic updates (RFC 2136) for the zones of dns-01 names: host or host:port (port 53 by default), the zone\'s primary. $null: no dns-01 (the key goes with it).' },
+      { name: 'DnsUpdateKeyName', type: 'String', description: 'The name of the TSIG key the server knows, e.g. acme-update (as in BIND\'s key "acme-update" { ... }).' },
+      { name: 'DnsUpdateKeyAlgorithm', type: 'Enum', values: [...TSIG_ALGORITHMS], description: 'The TSIG key\'s algorithm: hmac-sha256 (default) or hmac-sha512.' },
+      { name: 'DnsUpdateKeySecret', type: 'SecureString', description: 'The TSIG key\'s secret, base64 as BIND\'s key file (tsig-keygen) gives it.' },
+      { name: 'DnsUpdateZone', type: 'String', nullable: true, description: 'The zone the records go in. Default ($null): the zone the server answers for each name.' },
     ],
     role: 'Organization Configuration',
     changesState: true,
@@ -301,6 +365,11 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
     examples: [
       { code: 'Set-AcmeAccount -ContactEmail hostmaster@contoso.com,pki@contoso.com', remarks: 'The CA writes to both addresses from now on.' },
       { code: "Set-AcmeAccount -AcmeServerCertificate ([System.IO.File]::ReadAllBytes('/etc/ssl/new-root.pem'))", remarks: "Trusts another CA for the directory's HTTPS, e.g. after the internal CA renewed its certificate." },
+      {
+        code: "Set-AcmeAccount -DnsUpdateServer ns1.contoso.com -DnsUpdateKeyName acme-update -DnsUpdateKeySecret (ConvertTo-SecureString -String 'q3Bf...base64...=' -AsPlainText -Force)",
+        remarks: 'dns-01 answers go to ns1.contoso.com, signed with the hmac-sha256 key acme-update; Request-AcmeCertificate -ChallengeType Dns01 can then certify names no host answers for, and wildcards.',
+      },
+      { code: 'Set-AcmeAccount -DnsUpdateServer $null', remarks: 'Forgets the DNS update server and its key.' },
     ],
     async run(ctx, p) {
       const account = await currentAccount(ctx.services.directory);
@@ -308,6 +377,11 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
       if ('AcmeServerCertificate' in p) next.acmeServerCertificates = await readServerCertificates(p.AcmeServerCertificate);
       if ('ContactEmail' in p) next.contact = checkEmails(p.ContactEmail);
       if ('AlertRecipient' in p) next.alertRecipients = checkEmails(p.AlertRecipient, 'AlertRecipient');
+      if (DNS_UPDATE_PARAMS.some((k) => k in p)) {
+        const dnsUpdate = dnsUpdateSetting(account.dnsUpdate, p, ctx.services.vault);
+        if (dnsUpdate) next.dnsUpdate = dnsUpdate;
+        else delete next.dnsUpdate;
+      }
       if (!ctx.shouldProcess(`Configuring ACME account at "${account.directoryUrl}".`, account.directoryUrl)) return;
       if ('ContactEmail' in p) await updateAccountContact(accountSettings(next, ctx.services.vault), next.contact);
       await ctx.services.directory.exclusive(async (tx) => {
@@ -342,12 +416,14 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
     name: 'Request-AcmeCertificate',
     synopsis: "Requests a certificate from the organization's ACME CA for a server and installs it in that server's certificate store.",
     description:
-      "Runs on the server that will hold the certificate (a call to another server goes there): it makes the key, orders the certificate for the names, answers each name's http-01 challenge itself on -HttpPort while the request runs, and installs the certificate with its chain and the services asked for, as Import-ExchangeCertificate would. The names default to the server's FQDN and the FQDNs of its Receive connectors and of the Send connectors it is a source server of. Each name must resolve, for the CA, to this server, and the CA must reach it on -HttpPort (port 80 for a public CA; a port forwarded to it, or an ACME server configured for another port). The internal transport certificate is not changed: Enable-ExchangeCertificate -Services SMTP makes the new certificate the default SMTP certificate, and asks.",
+      "Runs on the server that will hold the certificate (a call to another server goes there): it makes the key, orders the certificate for the names, answers each name's challenge while the request runs (http-01 itself on -HttpPort by default; tls-alpn-01 itself on -TlsAlpnPort; dns-01 by adding the TXT record _acme-challenge.<name> on the ACME account's DNS update server and removing it afterwards), and installs the certificate with its chain and the services asked for, as Import-ExchangeCertificate would. The names default to the server's FQDN and the FQDNs of its Receive connectors and of the Send connectors it is a source server of. For http-01 and tls-alpn-01 each name must resolve, for the CA, to this server, and the CA must reach it on the port (80, resp. 443, for a public CA; a port forwarded to it, or an ACME server configured for another port). dns-01 needs no reachable host, and is the only challenge a CA accepts for a wildcard name (*.contoso.com). The internal transport certificate is not changed: Enable-ExchangeCertificate -Services SMTP makes the new certificate the default SMTP certificate, and asks.",
     parameters: [
       { name: 'Server', type: 'String', description: 'The server the certificate is for and installed on: name or FQDN. Default: the connected server.' },
       { name: 'DomainName', type: 'String', multiValued: true, description: "The names to certify, the first one the Subject's CN. Default: the server's FQDN and its connectors' FQDNs." },
       { name: 'Services', type: 'Flags', values: SERVICES, description: 'Services assigned to the new certificate: IIS, IMAP, POP, SMTP. Default: none.' },
+      { name: 'ChallengeType', type: 'Enum', values: [...CHALLENGE_TYPES], description: "How the CA validates each name: Http01 (default: this server answers on -HttpPort), Dns01 (a TXT record on the ACME account's DNS update server, see Set-AcmeAccount -DnsUpdateServer; for names no host answers for, and the only way for wildcards such as *.contoso.com) or TlsAlpn01 (this server answers TLS on -TlsAlpnPort). Renewals answer the same challenge." },
       { name: 'HttpPort', type: 'Int32', range: [1, 65535], description: 'The port this server answers http-01 on while the request runs. Default 80.' },
+      { name: 'TlsAlpnPort', type: 'Int32', range: [1, 65535], description: 'With -ChallengeType TlsAlpn01: the port this server answers tls-alpn-01 on while the request runs. Default 443.' },
       { name: 'FriendlyName', type: 'String', description: 'Default: the ACME directory host, e.g. acme-v02.api.letsencrypt.org. Fewer than 64 characters.' },
       { name: 'KeySize', type: 'Int32', description: 'RSA key size: 2048 (default) or 4096.' },
       { name: 'PrivateKeyExportable', type: 'Boolean', description: 'Whether Export-ExchangeCertificate may export the private key. Default $false.' },
@@ -361,26 +437,39 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
     examples: [
       { code: 'Request-AcmeCertificate -Server EX01 -Services SMTP', remarks: "A certificate for EX01's FQDN and its connectors' FQDNs, validated on port 80, assigned to SMTP." },
       { code: 'Request-AcmeCertificate -Server EX02 -DomainName mail.contoso.com,smtp.contoso.com -HttpPort 8080 -FriendlyName "Contoso SMTP"', remarks: "EX02 answers the challenge on port 8080 (the firewall forwards port 80 to it)." },
+      { code: "Request-AcmeCertificate -Server EX01 -DomainName 'contoso.com','*.contoso.com' -ChallengeType Dns01 -Services SMTP", remarks: 'A wildcard certificate, validated by TXT records that EX01 adds on the ACME account\'s DNS update server and removes afterwards.' },
+      { code: 'Request-AcmeCertificate -Server EX01 -ChallengeType TlsAlpn01 -TlsAlpnPort 8443', remarks: 'EX01 answers tls-alpn-01 on port 8443 (the firewall forwards port 443 to it) while the request runs.' },
     ],
     async run(ctx, p) {
       const { directory, localServer } = ctx.services;
       const server = await resolveServer(directory, (p.Server as string | undefined) ?? localServer);
       const account = await currentAccount(directory);
       const given = (p.DomainName as string[] | undefined) ?? [];
-      const names = checkAcmeNames(given.length ? [...new Set(given.map((n) => n.toLowerCase()))] : await defaultCertificateNames(directory, server), given.length > 0);
+      const challengeType = (p.ChallengeType as ChallengeType | undefined) ?? 'Http01';
+      const names = checkAcmeNames(given.length ? [...new Set(given.map((n) => n.toLowerCase()))] : await defaultCertificateNames(directory, server), given.length > 0, challengeType);
+      if (p.HttpPort !== undefined && challengeType !== 'Http01') throw new InterchangeError('ICX_PARAM_INVALID', `-HttpPort applies to -ChallengeType Http01 only, not ${challengeType}.`, { parameter: 'HttpPort' });
+      if (p.TlsAlpnPort !== undefined && challengeType !== 'TlsAlpn01') throw new InterchangeError('ICX_PARAM_INVALID', `-TlsAlpnPort applies to -ChallengeType TlsAlpn01 only, not ${challengeType}.`, { parameter: 'TlsAlpnPort' });
+      if (challengeType === 'Dns01' && !account.dnsUpdate) {
+        throw new InterchangeError('ICX_ACME_DNS_UPDATE_MISSING', 'dns-01 needs a DNS update server: give the ACME account one with Set-AcmeAccount -DnsUpdateServer <host[:port]> -DnsUpdateKeyName <TSIG key> -DnsUpdateKeySecret <secret>.', { parameter: 'ChallengeType' });
+      }
       const httpPort = (p.HttpPort as number | undefined) ?? 80;
+      const tlsAlpnPort = (p.TlsAlpnPort as number | undefined) ?? 443;
       const keySize = (p.KeySize as number | undefined) ?? 2048;
       if (keySize !== 2048 && keySize !== 4096) throw new InterchangeError('ICX_PARAM_INVALID', `${keySize} is not a valid key size for an ACME certificate. Valid key sizes are 4096 and 2048.`, { parameter: 'KeySize' });
       const friendlyName = (p.FriendlyName as string | undefined) ?? new URL(account.directoryUrl).hostname;
       if (friendlyName.length > 63) throw new InterchangeError('ICX_PARAM_INVALID', 'The friendly name is too long. The maximum allowed length is 63 characters.', { parameter: 'FriendlyName' });
       const services = ((p.Services as string[] | undefined) ?? []).filter((s) => s !== 'None') as ExchangeService[];
-      if (!ctx.shouldProcess(`Request ACME certificate:\tServer="${server.name}",\tDomainName="${names.join(', ')}",\tServices="${services.join(', ') || 'None'}",\tHttpPort="${httpPort}",\tCA="${account.directoryUrl}"`, server.name)) return;
+      const where = challengeType === 'Http01' ? `HttpPort="${httpPort}"` : challengeType === 'TlsAlpn01' ? `TlsAlpnPort="${tlsAlpnPort}"` : `DnsUpdateServer="${account.dnsUpdate!.server}"`;
+      if (!ctx.shouldProcess(`Request ACME certificate:\tServer="${server.name}",\tDomainName="${names.join(', ')}",\tServices="${services.join(', ') || 'None'}",\tChallengeType="${challengeType}",\t${where},\tCA="${account.directoryUrl}"`, server.name)) return;
       if (!sameServer(server.name, localServer)) return forward(ctx, server, { ...p, Server: server.name });
-      const issued = await issueCertificate({ settings: accountSettings(account, ctx.services.vault), serverName: server.name, names, httpPort, keySize });
+      const challenge: ChallengeChoice =
+        challengeType === 'Dns01' ? { type: 'Dns01', dnsUpdate: dnsUpdateTarget(account, ctx.services.vault)! } : challengeType === 'TlsAlpn01' ? { type: 'TlsAlpn01', tlsAlpnPort } : { type: 'Http01', httpPort };
+      const issued = await issueCertificate({ settings: accountSettings(account, ctx.services.vault), serverName: server.name, names, challenge, keySize });
+      for (const w of issued.warnings) ctx.writeWarning(w);
       const record = await store.installIssued(server.name, issued, { friendlyName, services, privateKeyExportable: !!p.PrivateKeyExportable });
       if (p.AutoRenew !== false) {
         const gracePeriodMs = (p.OldCertificateGracePeriod as number | undefined) ?? DEFAULT_GRACE_PERIOD_MS;
-        await manageCertificate(directory, managedEntry({ thumbprint: record.thumbprint, requestServer: server.name, names, httpPort, keySize, friendlyName, services, privateKeyExportable: !!p.PrivateKeyExportable, gracePeriodMs }, record.der!));
+        await manageCertificate(directory, managedEntry({ thumbprint: record.thumbprint, requestServer: server.name, names, challengeType, httpPort, ...(challengeType === 'TlsAlpn01' ? { tlsAlpnPort } : {}), keySize, friendlyName, services, privateKeyExportable: !!p.PrivateKeyExportable, gracePeriodMs }, record.der!));
       }
       ctx.objectModified = `${server.name}\\${record.thumbprint}`;
       return certificateView(await store.get(server.name, record.thumbprint));
@@ -416,7 +505,7 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
     name: 'Update-AcmeCertificate',
     synopsis: 'Renews an ACME certificate now, as its automatic renewal would: the new certificate goes to every server that held the old one, Send connectors follow it when the issuer or subject changed, and the old one is removed after its grace period.',
     description:
-      "Runs on the server that answers the http-01 challenges (the one that requested the certificate, unless -Server names another that the names reach). If another server is renewing the certificate at that moment, the command is refused and that server's renewal goes on. A failure is also recorded for Get-AcmeCertificate and Get-ExchangeCertificateAlert, and the old certificate stays in use.",
+      "Runs on the server that answers the challenges (the one that requested the certificate, unless -Server names another), with the challenge type it was requested with. If another server is renewing the certificate at that moment, the command is refused and that server's renewal goes on. A failure is also recorded for Get-AcmeCertificate and Get-ExchangeCertificateAlert, and the old certificate stays in use.",
     parameters: [
       { name: 'Thumbprint', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'The certificate to renew (the current one of its renewals).' },
       { name: 'Server', type: 'String', description: 'The server that renews it and answers the challenges. Default: the server that requested it.' },
@@ -440,6 +529,7 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
       const sendAlert = transport?.submitSystemMessage ? (m: { to: readonly string[]; subject: string; text: string }) => transport.submitSystemMessage!(m) : undefined;
       const outcome = await renewCertificate({ directory, store, vault: ctx.services.vault, serverName: server.name, clock: ctx.services.clock, sendAlert }, thumbprint, { force: true });
       if (!outcome) throw new InterchangeError('ICX_INTERNAL', `The renewal of ${thumbprint} did not run.`);
+      for (const w of outcome.warnings) ctx.writeWarning(w);
       for (const c of outcome.connectorsRepointed) ctx.writeWarning(`The TlsCertificateName of the ${c} now names the renewed certificate: its issuer or subject changed.`);
       ctx.objectModified = `${server.name}\\${outcome.newThumbprint}`;
       return certificateView(await store.get(server.name, outcome.newThumbprint));
@@ -451,5 +541,5 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
 
 /** The challenge listener and the store's key belong to the server the certificate is for: the request runs there. */
 function forward(ctx: CmdletContext, server: ServerRecord, parameters: Record<string, unknown>): Promise<unknown[]> {
-  return runOnServer(ctx, server, 'Request-AcmeCertificate', parameters, (detail) => new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't reach ${server.name} to request the ACME certificate there (its http-01 listener and its store run on it): ${detail}.`));
+  return runOnServer(ctx, server, 'Request-AcmeCertificate', parameters, (detail) => new InterchangeError('ICX_TRANSPORT_UNREACHABLE', `Can't reach ${server.name} to request the ACME certificate there (its challenge answers and its store run on it): ${detail}.`));
 }

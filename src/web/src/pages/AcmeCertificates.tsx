@@ -1,4 +1,4 @@
-import { Badge, Checkbox, Field, Input, makeStyles, MessageBar, MessageBarBody, Text, Toolbar, ToolbarButton, ToolbarDivider, tokens } from '@fluentui/react-components';
+import { Badge, Checkbox, Field, Input, makeStyles, MessageBar, MessageBarBody, Radio, RadioGroup, Text, Toolbar, ToolbarButton, ToolbarDivider, tokens } from '@fluentui/react-components';
 import { AddRegular, ArrowClockwiseRegular, ArrowSyncRegular } from '@fluentui/react-icons';
 import { useState } from 'react';
 import { fieldError, formError, useCmdlet, useCmdletQuery } from '../api/admin-context';
@@ -19,7 +19,15 @@ const useStyles = makeStyles({
   pane: { border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusMedium, padding: '14px 16px', backgroundColor: tokens.colorNeutralBackground1 },
   paneTitle: { fontSize: tokens.fontSizeBase400, fontWeight: tokens.fontWeightSemibold, margin: '0 0 8px 0', wordBreak: 'break-word' },
   account: { border: `1px solid ${tokens.colorNeutralStroke2}`, borderRadius: tokens.borderRadiusMedium, padding: '10px 16px', margin: '8px 0 12px 0' },
+  explanation: { display: 'block', color: tokens.colorNeutralForeground2 },
 });
+
+/** Request-AcmeCertificate -ChallengeType, as the dialog offers it. */
+const CHALLENGES = [
+  { value: 'Http01', label: 'http-01', explanation: 'This server answers HTTP on a port while the request runs; each name must resolve to it for the CA.' },
+  { value: 'TlsAlpn01', label: 'tls-alpn-01', explanation: 'This server answers TLS on a port while the request runs; each name must resolve to it for the CA.' },
+  { value: 'Dns01', label: 'dns-01', explanation: "A TXT record on the ACME account's DNS update server: for names no host answers for, and wildcards (*.contoso.com)." },
+];
 
 const STATE: Record<string, { label: string; color: 'success' | 'informative' | 'danger' | 'subtle' }> = {
   Scheduled: { label: 'Scheduled', color: 'success' },
@@ -60,38 +68,71 @@ function NewAccountDialog(props: { onClose(): void; onDone(): void }) {
   );
 }
 
+/** How the certificate's renewals prove control of its names, as Get-AcmeCertificate's ChallengeType says. */
+function challengeText(cert: Record<string, unknown>): string {
+  if (cert.ChallengeType === 'Dns01') return 'dns-01 through the ACME account\'s DNS update server';
+  if (cert.ChallengeType === 'TlsAlpn01') return `tls-alpn-01 on port ${str(cert.TlsAlpnPort)}`;
+  return `http-01 on port ${str(cert.HttpPort)}`;
+}
+
 function RequestDialog(props: { server: string; onClose(): void; onDone(thumbprint: string): void }) {
+  const s = useStyles();
   const run = useCmdlet();
   const [names, setNames] = useState('');
-  const [port, setPort] = useState('80');
+  const [challenge, setChallenge] = useState('Http01');
+  const [ports, setPorts] = useState<Record<string, string>>({ Http01: '80', TlsAlpn01: '443' });
   const [smtp, setSmtp] = useState(true);
   const [error, setError] = useState<WireError>();
   const [busy, setBusy] = useState(false);
+  const port = ports[challenge];
+  const portParameter = challenge === 'Http01' ? 'HttpPort' : 'TlsAlpnPort';
   const submit = async () => {
     setBusy(true);
     const domainNames = names.split(/[,;\s]+/).filter(Boolean);
     const res = await run('Request-AcmeCertificate', {
       Server: props.server,
       ...(domainNames.length ? { DomainName: domainNames } : {}),
-      HttpPort: Number(port),
+      ...(challenge === 'Http01' ? {} : { ChallengeType: challenge }),
+      ...(port === undefined ? {} : { [portParameter]: Number(port) }),
       ...(smtp ? { Services: 'SMTP' } : {}),
     });
     setBusy(false);
     if (!res.ok) return setError(res.error);
     props.onDone(str(res.output[0]?.Thumbprint));
   };
+  const label = CHALLENGES.find((c) => c.value === challenge)?.label;
   return (
-    <FormDialog open title={`Request a certificate for ${props.server}`} submitLabel="Request" busy={busy} canSubmit={/^\d+$/.test(port)} onSubmit={submit} onClose={props.onClose}>
-      <CmdletErrorBar error={formError(error, ['DomainName', 'HttpPort'])} />
-      <Field label="Domain names" hint="Leave empty for the server's FQDN and its connectors' FQDNs. Each must resolve, for the CA, to this server." validationMessage={fieldError(error, 'DomainName')}>
+    <FormDialog open title={`Request a certificate for ${props.server}`} submitLabel="Request" busy={busy} canSubmit={port === undefined || /^\d+$/.test(port)} onSubmit={submit} onClose={props.onClose}>
+      <CmdletErrorBar error={formError(error, ['DomainName', 'ChallengeType', 'HttpPort', 'TlsAlpnPort'])} />
+      <Field label="Domain names" hint="Leave empty for the server's FQDN and its connectors' FQDNs." validationMessage={fieldError(error, 'DomainName')}>
         <Input value={names} onChange={(_, d) => setNames(d.value)} />
       </Field>
-      <Field label="Port the server answers the http-01 challenge on" hint="80 for a public CA, or a port forwarded to it." validationMessage={fieldError(error, 'HttpPort')}>
-        <Input value={port} onChange={(_, d) => setPort(d.value)} inputMode="numeric" />
+      <Field label="How the certification authority validates the names" validationMessage={fieldError(error, 'ChallengeType')}>
+        <RadioGroup value={challenge} onChange={(_, d) => setChallenge(d.value)}>
+          {CHALLENGES.map((c) => (
+            <Radio
+              key={c.value}
+              value={c.value}
+              label={
+                <>
+                  {c.label}
+                  <Text size={200} className={s.explanation}>
+                    {c.explanation}
+                  </Text>
+                </>
+              }
+            />
+          ))}
+        </RadioGroup>
       </Field>
+      {port !== undefined && (
+        <Field label={`Port the server answers the ${label} challenge on`} hint={`${challenge === 'Http01' ? 80 : 443} for a public CA, or a port forwarded to it.`} validationMessage={fieldError(error, portParameter)}>
+          <Input value={port} onChange={(_, d) => setPorts({ ...ports, [challenge]: d.value })} inputMode="numeric" />
+        </Field>
+      )}
       <Checkbox label="Assign it to SMTP" checked={smtp} onChange={(_, d) => setSmtp(!!d.checked)} />
       <Text size={200} block>
-        It renews itself two thirds into its lifetime; the certificate it replaces is removed a day later.
+        It renews itself two thirds into its lifetime, by the same challenge; the certificate it replaces is removed a day later.
       </Text>
     </FormDialog>
   );
@@ -139,6 +180,11 @@ export function AcmePage() {
             <Detail label="Contact">{list(acct.ContactEmail).join(', ') || 'None'}</Detail>
             <Detail label="Account" mono>
               {str(acct.AccountUrl)}
+            </Detail>
+            <Detail label="DNS update server (dns-01)">
+              {acct.DnsUpdateServer
+                ? `${str(acct.DnsUpdateServer)} (key ${str(acct.DnsUpdateKeyName)}, ${str(acct.DnsUpdateKeyAlgorithm)}${acct.DnsUpdateZone ? `, zone ${str(acct.DnsUpdateZone)}` : ''})`
+                : 'None: Set-AcmeAccount -DnsUpdateServer gives it one'}
             </Detail>
           </dl>
         ) : (
@@ -210,7 +256,7 @@ export function AcmePage() {
                 <Detail label="Valid from">{formatDate(cert.NotBefore)}</Detail>
                 <Detail label="Expires on">{formatDate(cert.NotAfter)}</Detail>
                 <Detail label="Installed on">{list(cert.Servers).join(', ') || 'No server'}</Detail>
-                <Detail label="Requested by">{`${str(cert.RequestServer)} (http-01 on port ${str(cert.HttpPort)})`}</Detail>
+                <Detail label="Requested by">{`${str(cert.RequestServer)} (${challengeText(cert)})`}</Detail>
                 {cert.RenewingServer ? <Detail label="Being renewed by">{str(cert.RenewingServer)}</Detail> : null}
                 {cert.LastAttempt ? <Detail label="Last attempt">{formatDateTime(cert.LastAttempt)}</Detail> : null}
                 {cert.LastError ? <Detail label="Last error">{str(cert.LastError)}</Detail> : null}
