@@ -212,6 +212,32 @@ test('rotation at MaxFileSize to -2, -3; a new hour starts at -1; a restart cont
   });
 });
 
+test('rows encoded into chunks: thousands of rows (several 64 KiB chunks, non-ASCII, quoting) land whole, in order, cut between rows at MaxFileSize', async () => {
+  await withDir(async (dir) => {
+    const c = manualClock('2026-12-06T05:10:00.000Z');
+    const w = new ProtocolLogWriter({ directory: dir, kind: 'Receive', maxFileSize: 100_000, maxDirectorySize: 0, maxAge: 0, clock: c.clock });
+    const s = new ProtocolLogSession(w, { connectorId: 'EX01\\Relay, "internal"', localEndpoint: '10.0.0.5:25', remoteEndpoint: '[2001:db8::7]:40522' });
+    const data = (i: number): string => `RCPT TO:<usér${i}@fabrikam.com> NOTIFY=SUCCESS,FAILURE ${'x'.repeat(i % 97)}`;
+    for (let i = 0; i < 3000; i++) s.received(i % 500 === 0 ? `${data(i)}\r\nsecond line` : data(i));
+    await w.close();
+    const names = (await readdir(dir)).sort();
+    assert.ok(names.length >= 3, names.join(' '));
+    const expected: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      expected.push(formatRow(new Date('2026-12-06T05:10:00.000Z'), { connectorId: 'EX01\\Relay, "internal"', sessionId: s.sessionId, sequenceNumber: i, localEndpoint: '10.0.0.5:25', remoteEndpoint: '[2001:db8::7]:40522', event: '<', data: i % 500 === 0 ? `${data(i)}\r\nsecond line` : data(i) }));
+    }
+    const written: string[] = [];
+    for (const n of names) {
+      const t = await readFile(path.join(dir, n), 'utf8');
+      assert.ok(Buffer.byteLength(t) <= 100_000, `${n} is ${Buffer.byteLength(t)} bytes`);
+      assert.equal(t.split('#Fields:').length, 2, `${n} has one header`);
+      written.push(...t.split('\r\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('\uFEFF')));
+    }
+    assert.equal(written.length, 3000);
+    assert.deepEqual(written, expected);
+  });
+});
+
 test('deletion by MaxAge and by MaxDirectorySize; the file being written is never deleted', async () => {
   await withDir(async (dir) => {
     const c = manualClock('2026-11-26T23:10:00.000Z');

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { BOM, CRLF } from './exchange-log-text.js';
+import { BOM } from './exchange-log-text.js';
 
 export interface RotatingLogSettings {
   directory: string;
@@ -38,9 +38,28 @@ export interface RotatingLogWriterOptions extends RotatingLogSettings {
   onError?: (e: unknown) => void;
 }
 
-type Op =
-  | { t: 'row'; at: Date; data: Buffer }
-  | { t: 'settings'; settings: Partial<RotatingLogSettings> };
+/** Rows of one hour, encoded one after another into a chunk as they are written. */
+interface Rows {
+  t: 'rows';
+  /** The first row's time: the hour, and the header of a file these rows start. */
+  at: Date;
+  hour: number;
+  buf: Buffer;
+  used: number;
+  /** Where each row ends in buf: a file that fills up mid-chunk is cut between rows. */
+  ends: number[];
+}
+
+type Op = Rows | { t: 'settings'; settings: Partial<RotatingLogSettings> };
+
+/**
+ * Rows are encoded straight into chunks of this size, reused once written: a Buffer, an
+ * object and a Date kept per row until the batch went out cost a verbose protocol log a
+ * fifth of the relay's rate in allocation and collection (docs/benchmarks.md).
+ */
+const CHUNK_BYTES = 64 * 1024;
+const SPARE_CHUNKS = 8;
+const HOUR_MS = 3_600_000;
 
 interface OpenFile {
   name: string;
@@ -76,6 +95,9 @@ export class RotatingLogWriter {
   private readonly name: string;
   private readonly onError: (e: unknown) => void;
   private queue: Op[] = [];
+  /** The chunk rows are being encoded into: the last op of the queue. */
+  private open: Rows | undefined;
+  private spare: Buffer[] = [];
   private queuedBytes = 0;
   private dropped = 0;
   private readonly maxBufferedBytes: number;
@@ -113,13 +135,26 @@ export class RotatingLogWriter {
     if (this.closed) return;
     // Encoded now, not at the drain: a row built by concatenation is a tree of string pieces that would otherwise
     // stay alive until the batch is written, long enough for the garbage collector to copy it into the old heap.
-    const data = Buffer.from(line + CRLF, 'utf8');
-    if (this.queuedBytes + data.length > this.maxBufferedBytes) {
+    const most = line.length * 3 + 2;
+    if (this.queuedBytes + most > this.maxBufferedBytes) {
       if (this.dropped++ === 0) this.onError(new Error(`${this.name} ${this.settings.directory}: disk too slow, dropping rows`));
       return;
     }
-    this.queuedBytes += data.length;
-    this.queue.push({ t: 'row', at, data });
+    const hour = Math.floor(at.getTime() / HOUR_MS);
+    let rows = this.open;
+    if (!rows || rows.hour !== hour || rows.buf.length - rows.used < most) {
+      const buf = most > CHUNK_BYTES ? Buffer.allocUnsafe(most) : (this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES));
+      rows = { t: 'rows', at, hour, buf, used: 0, ends: [] };
+      this.queue.push(rows);
+      this.open = rows;
+    }
+    const start = rows.used;
+    let end = start + rows.buf.write(line, start, 'utf8');
+    rows.buf[end++] = 0x0d;
+    rows.buf[end++] = 0x0a;
+    rows.used = end;
+    rows.ends.push(end);
+    this.queuedBytes += end - start;
     this.kick();
   }
 
@@ -130,6 +165,7 @@ export class RotatingLogWriter {
   /** Set-TransportService changes: take effect for rows written after the call. */
   updateSettings(settings: Partial<RotatingLogSettings>): void {
     this.queue.push({ t: 'settings', settings });
+    this.open = undefined;
     this.kick();
   }
 
@@ -194,46 +230,40 @@ export class RotatingLogWriter {
     while (this.queue.length > 0) {
       const ops = this.queue;
       this.queue = [];
+      this.open = undefined;
       this.queuedBytes = 0;
       this.dropped = 0;
-      // Rows bound for the same file go out in one write.
-      let batch: Buffer[] = [];
-      let batchBytes = 0;
-      let batchAt: Date | undefined;
-      const flushBatch = async (): Promise<void> => {
-        if (batch.length === 0 || !batchAt) return;
-        const text = batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes);
-        const at = batchAt;
-        batch = [];
-        batchBytes = 0;
-        batchAt = undefined;
-        try {
-          await this.append(at, text);
-        } catch (e) {
-          this.onError(e);
-          await this.closeCurrent();
-        }
-      };
       for (const op of ops) {
         if (op.t === 'settings') {
-          await flushBatch();
           const dirChanged = op.settings.directory !== undefined && op.settings.directory !== this.settings.directory;
           this.settings = { ...this.settings, ...stripUndefined(op.settings) };
           if (dirChanged) await this.closeCurrent();
           continue;
         }
-        const rowBytes = op.data.length;
-        if (batchAt !== undefined) {
-          const datePart = this.datePartOf(op.at);
-          const base = this.current?.datePart === datePart ? this.current.size : this.headerBytes(op.at);
-          const fits = unlimited(this.settings.maxFileSize) || base + batchBytes + rowBytes <= this.settings.maxFileSize;
-          if (this.datePartOf(batchAt) !== datePart || !fits) await flushBatch();
+        // One write for the chunk, unless the file fills up first: then it is cut between rows.
+        let from = 0;
+        while (from < op.used) {
+          let to = op.used;
+          if (!unlimited(this.settings.maxFileSize)) {
+            const datePart = this.datePartOf(op.at);
+            const base = this.current?.datePart === datePart ? this.current.size : this.headerBytes(op.at);
+            if (base + (to - from) > this.settings.maxFileSize) {
+              // As many rows as fit, at least one (a row larger than any file still goes into a fresh one).
+              const first = op.ends.findIndex((e) => e > from);
+              to = op.ends[first];
+              for (let i = first + 1; i < op.ends.length && base + (op.ends[i] - from) <= this.settings.maxFileSize; i++) to = op.ends[i];
+            }
+          }
+          try {
+            await this.append(op.at, op.buf.subarray(from, to));
+          } catch (e) {
+            this.onError(e);
+            await this.closeCurrent();
+          }
+          from = to;
         }
-        batch.push(op.data);
-        batchBytes += rowBytes;
-        batchAt ??= op.at;
+        if (op.buf.length === CHUNK_BYTES && this.spare.length < SPARE_CHUNKS) this.spare.push(op.buf);
       }
-      await flushBatch();
     }
   }
 

@@ -75,6 +75,7 @@ export function formatHeader(kind: ProtocolLogKind, created: Date): string {
  * returned unchanged.
  */
 export function joinMultilineReply(text: string): string {
+  if (!text.includes('\n')) return text;
   const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
   if (lines.length < 2) return text;
   const code = lines[0].slice(0, 3);
