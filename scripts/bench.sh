@@ -19,7 +19,8 @@
 # install-deps.sh when missing; BENCH_HARAKA=0 leaves it out); the harness ceiling (smtp-source straight to the
 # sink, no relay) in the plain cells. Then the cell with everything on: 100 sessions, 5 KB, STARTTLS to the next
 # hop, Verbose protocol logs on both connectors and message tracking (smtp-source cannot speak STARTTLS, so the
-# load comes in plain).
+# load comes in plain). In every cell Interchange also runs with all logs off (tracking off too) and all on
+# (Verbose on both connectors and tracking): what the logs cost.
 #   BENCH_ONLY=hostile  only the hostile cell and its quiet reference (20 sessions, 5 KB, plain), for both relays
 #   BENCH_ONLY=connectors  only scripts/bench/connector-scale.mjs: 10,000 Send connectors on a running transport
 #                    (time to apply a change, slowest SMTP greeting during reloads, RSS); one summary line,
@@ -140,6 +141,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
         msgs=$SMALL
         [ "$size" -gt 10000 ] && msgs=$LARGE
         run interchange "$RELAY" "$sessions" "$size" "$msgs" "$tls"
+        # What the logs cost in this cell: every log off, then Verbose protocol logs on both connectors and tracking.
+        BENCH_TRACKING=0 run interchange-logs-off "$RELAY" "$sessions" "$size" "$msgs" "$tls"
+        BENCH_RECEIVE_LOGGING=Verbose BENCH_SEND_LOGGING=Verbose run interchange-logs-on "$RELAY" "$sessions" "$size" "$msgs" "$tls"
         run postfix "$HARNESS/postfix-relay.sh" "$sessions" "$size" "$msgs" "$tls"
         if [ "$tls" = 1 ]; then
           POSTFIX_TLS_REUSE=yes run postfix-reuse "$HARNESS/postfix-relay.sh" "$sessions" "$size" "$msgs" "$tls"

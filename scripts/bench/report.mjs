@@ -94,6 +94,26 @@ if (peerRows.length) {
   }
   lines.push('');
 }
+const logRows = rows.filter((r) => r.relay === 'interchange-logs-off' || r.relay === 'interchange-logs-on');
+if (logRows.length) {
+  lines.push('## What the logs cost');
+  lines.push('');
+  lines.push(
+    'Interchange in each cell three ways: its defaults (message tracking on, protocol logging None, as a new Exchange connector), every log off (tracking off too), and every log on (Verbose protocol logs on the Receive and the Send connector, and tracking). The cost is the rate lost from all off to all on.',
+  );
+  lines.push('');
+  lines.push('| sessions | size | TLS to next hop | all off msgs/s | defaults msgs/s | all on msgs/s | cost | CPU ms/msg off / on |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const c of configs) {
+    const pick = (relay) => rows.filter((r) => r.relay === relay && r.sessions === c.sessions && r.size === c.size && r.tls === c.tls);
+    const rate = (relay) => median(pick(relay).map((r) => num(r, 'msgs_per_s')));
+    const cpu = (relay) => median(pick(relay).map((r) => num(r, 'relay_cpu_ms_per_msg')));
+    const [off, def, on] = ['interchange-logs-off', 'interchange', 'interchange-logs-on'].map(rate);
+    if (!Number.isFinite(off) || !Number.isFinite(on)) continue;
+    lines.push(`| ${c.sessions} | ${Number(c.size) / 1024} KB | ${c.tls === '1' ? 'STARTTLS' : 'plain'} | ${fmt(off)} | ${fmt(def)} | **${fmt(on)}** | ${fmt((100 * (off - on)) / off)} % | ${fmt(cpu('interchange-logs-off'), 2)} / ${fmt(cpu('interchange-logs-on'), 2)} |`);
+  }
+  lines.push('');
+}
 const everything = rows.filter((r) => r.relay.endsWith('-everything'));
 if (everything.length) {
   lines.push('## Everything on');
