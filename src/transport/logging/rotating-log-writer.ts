@@ -53,9 +53,9 @@ interface Rows {
 type Op = Rows | { t: 'settings'; settings: Partial<RotatingLogSettings> };
 
 /**
- * Rows are encoded straight into chunks of this size, reused once written: a Buffer, an
- * object and a Date kept per row until the batch went out cost a verbose protocol log a
- * fifth of the relay's rate in allocation and collection (docs/benchmarks.md).
+ * Rows are encoded straight into chunks of this size, reused once written. A Buffer, an
+ * object and a Date per row, kept until the batch went out, made the 16 rows of a receive
+ * session cost 32.6 µs of CPU; this way they cost 7.5 µs (docs/benchmarks.md).
  */
 const CHUNK_BYTES = 64 * 1024;
 const SPARE_CHUNKS = 8;

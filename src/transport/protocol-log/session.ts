@@ -49,8 +49,6 @@ export class ProtocolLogSession {
   readonly sessionId: string;
   readonly connectorId: string;
   private seq = 0;
-  private local: string | undefined;
-  private remote: string | undefined;
   /** The fields every row of the session repeats, escaped once: `,connector,session,` and `,local,remote,`. */
   private ids: string;
   private endpoints = ',,,';
@@ -72,8 +70,6 @@ export class ProtocolLogSession {
 
   /** Outbound sessions learn their local endpoint only once connected. */
   setEndpoints(localEndpoint: string | undefined, remoteEndpoint: string | undefined): void {
-    this.local = localEndpoint;
-    this.remote = remoteEndpoint;
     this.endpoints = `,${csvField(localEndpoint)},${csvField(remoteEndpoint)},`;
   }
 
