@@ -238,6 +238,32 @@ test('rows encoded into chunks: thousands of rows (several 64 KiB chunks, non-AS
   });
 });
 
+test('rows that keep coming are appended in batches (50 ms), not one write per row while the previous write runs', async () => {
+  await withDir(async (dir) => {
+    const w = new ProtocolLogWriter({ directory: dir, kind: 'Receive', maxFileSize: 0, maxDirectorySize: 0, maxAge: 0 });
+    let appends = 0;
+    const writer = w as unknown as { append: (...a: unknown[]) => Promise<void> };
+    const append = writer.append.bind(w);
+    writer.append = async (...a) => {
+      appends++;
+      await new Promise((r) => setTimeout(r, 2)); // a disk that takes its time
+      return append(...a);
+    };
+    const s = new ProtocolLogSession(w, { connectorId: 'EX01\\Default Frontend EX01' });
+    const until = Date.now() + 600;
+    let rows = 0;
+    while (Date.now() < until) {
+      s.received(`RCPT TO:<user${rows++}@fabrikam.com>`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await w.close();
+    const written = (await readFile(path.join(dir, (await readdir(dir))[0]), 'utf8')).split('\r\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('\uFEFF'));
+    assert.equal(written.length, rows);
+    // A row a millisecond for 600 ms: about 12 batches of 50 ms; a write of whatever came while the last one ran would be hundreds.
+    assert.ok(appends <= 20, `${appends} appends for ${rows} rows`);
+  });
+});
+
 test('deletion by MaxAge and by MaxDirectorySize; the file being written is never deleted', async () => {
   await withDir(async (dir) => {
     const c = manualClock('2026-11-26T23:10:00.000Z');
