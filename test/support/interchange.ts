@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { InvokeRequest, InvokeResponse, WireValue } from '../../src/cmdlets/contract.js';
+import { freePort } from './smtp-tools.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 export const CLI = path.join(REPO_ROOT, 'bin', 'interchange.js');
@@ -12,16 +12,9 @@ export async function tempDir(prefix: string): Promise<string> {
   return fs.promises.mkdtemp(path.join(os.tmpdir(), `icx-${prefix}-`));
 }
 
-/** A port the kernel just handed out and released: free for the test that asks next. */
+/** A port the kernel just handed out and released: free for the test that asks next (never the same twice in this process). */
 export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+  return freePort();
 }
 
 export interface ServerProcess {

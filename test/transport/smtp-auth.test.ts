@@ -13,7 +13,7 @@ import type { ProtocolLogRow } from '../../src/transport/protocol-log/index.js';
 import { secure } from '../support/interchange.js';
 import { startPostfixNextHop } from '../support/postfix.js';
 import { freePort, swaks } from '../support/smtp-tools.js';
-import { protocolLog, RawSmtp, startRecordingSink, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
+import { protocolLog, RawSmtp, startRecordingSink, startTestServer, startTestServers, waitFor, type TestServer } from '../support/transport-harness.js';
 
 const PASSWORD = 'Sm7p-Auth-Secret!';
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -288,8 +288,11 @@ test('inbound AUTH exchanges over raw SMTP: LOGIN prompts, * cancels, bad Base64
 
 test('outbound AUTH: a Send connector with SmartHostAuthMechanism BasicAuthRequireTLS authenticates to another Interchange server; a wrong credential and a smart host without STARTTLS leave the queue in Retry', { timeout: 120_000 }, async () => {
   const sink = await startRecordingSink();
-  const hop = await startTestServer({ name: 'EX02' });
-  const s = await startTestServer();
+  // Started together: if EX01 cannot start, EX02 and the sink are closed, not left holding the test process.
+  const [hop, s] = await startTestServers({ name: 'EX02' }, {}).catch(async (e) => {
+    await sink.stop();
+    throw e;
+  });
   const hopPort = await freePort();
   try {
     await newMailUser(hop, 'Relay', 'relay@fabrikam.com');
