@@ -9,6 +9,7 @@
 #   BENCH_RSS_LOG=FILE              sample the server's RSS into FILE once a second
 #   BENCH_TRACKING=0                message tracking off (Set-TransportService -MessageTrackingLogEnabled $false;
 #                                   on by default, as in Exchange)
+#   BENCH_LOGS_TO=DIR               the protocol and tracking logs under DIR (a tmpfs shows what the logs' disk writes cost)
 #   BENCH_ATTACK_DOMAIN=DOMAIN      route DOMAIN (the hostile cell's attack mail) to a next hop nobody listens on
 #                                   (127.0.0.3), so it waits in the queue and the sink counts ordinary mail only
 set -euo pipefail
@@ -52,6 +53,10 @@ invoke() {
 }
 if [ "${BENCH_TRACKING:-1}" = 0 ]; then invoke Set-TransportService '{"Identity":"BENCH","MessageTrackingLogEnabled":false}'; fi
 if [ -n "${BENCH_TRACKING_PATH:-}" ]; then invoke Set-TransportService "{\"Identity\":\"BENCH\",\"MessageTrackingLogPath\":\"$BENCH_TRACKING_PATH\"}"; fi
+if [ -n "${BENCH_LOGS_TO:-}" ]; then
+  invoke Set-TransportService "{\"Identity\":\"BENCH\",\"SendProtocolLogPath\":\"$BENCH_LOGS_TO/send\",\"ReceiveProtocolLogPath\":\"$BENCH_LOGS_TO/hub-recv\",\"MessageTrackingLogPath\":\"$BENCH_LOGS_TO/tracking\"}"
+  invoke Set-FrontendTransportService "{\"Identity\":\"BENCH\",\"ReceiveProtocolLogPath\":\"$BENCH_LOGS_TO/fe-recv\"}"
+fi
 REQUIRE_TLS=false
 [ "${BENCH_NEXT_HOP_TLS:-0}" = 1 ] && REQUIRE_TLS=true
 invoke New-SendConnector "{\"Name\":\"Bench next hop\",\"AddressSpaces\":[\"*\"],\"SmartHosts\":[\"127.0.0.1\"],\"Port\":$BENCH_NEXT_HOP_PORT,\"DNSRoutingEnabled\":false,\"RequireTLS\":$REQUIRE_TLS,\"ProtocolLoggingLevel\":\"${BENCH_SEND_LOGGING:-None}\"}"

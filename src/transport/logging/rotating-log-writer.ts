@@ -38,6 +38,12 @@ export interface RotatingLogWriterOptions extends RotatingLogSettings {
   onError?: (e: unknown) => void;
 }
 
+/** Where a row is encoded: the chunk, and the offset the row starts at. */
+export interface LogRowSpace {
+  readonly buf: Buffer;
+  readonly used: number;
+}
+
 /** Rows of one hour, encoded one after another into a chunk as they are written. */
 interface Rows {
   t: 'rows';
@@ -91,6 +97,7 @@ const BATCH_BYTES = 256 * 1024;
 export class RotatingLogWriter {
   private settings: RotatingLogSettings;
   protected readonly clock: () => Date;
+  private readonly clockMs: () => number;
   private readonly naming: LogFileNaming;
   private readonly name: string;
   private readonly onError: (e: unknown) => void;
@@ -116,7 +123,9 @@ export class RotatingLogWriter {
       maxDirectorySize: opts.maxDirectorySize,
       maxAge: opts.maxAge,
     };
-    this.clock = opts.clock ?? (() => new Date());
+    const clock = opts.clock;
+    this.clock = clock ?? (() => new Date());
+    this.clockMs = clock ? () => clock().getTime() : Date.now;
     this.onError = opts.onError ?? (() => undefined);
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
   }
@@ -130,30 +139,50 @@ export class RotatingLogWriter {
     return this.clock();
   }
 
+  /** now() in milliseconds, without a Date when the clock is the system's (a row's hot path). */
+  nowMs(): number {
+    return this.clockMs();
+  }
+
   /** Appends one line (without its line ending) stamped `at`, soon. Never throws for I/O. */
   writeLine(at: Date, line: string): void {
-    if (this.closed) return;
-    // Encoded now, not at the drain: a row built by concatenation is a tree of string pieces that would otherwise
-    // stay alive until the batch is written, long enough for the garbage collector to copy it into the old heap.
-    const most = line.length * 3 + 2;
+    // Encoded now, not at the drain: a row string kept until its batch is written lives long enough for the
+    // garbage collector to copy it into the old heap.
+    const rows = this.reserve(at.getTime(), line.length * 3);
+    if (rows) this.endRow(rows, rows.used + rows.buf.write(line, rows.used, 'utf8'));
+  }
+
+  /**
+   * Room for one row of at most `most` bytes (its line ending not counted) stamped `atMs`: the caller
+   * encodes the row at `buf[used…]` (row-bytes.ts) and hands its end to endRow(). Undefined when the
+   * row is dropped (the writer is closed, or the disk is too slow).
+   */
+  reserve(atMs: number, most: number): LogRowSpace | undefined {
+    if (this.closed) return undefined;
+    most += 2;
     if (this.queuedBytes + most > this.maxBufferedBytes) {
       if (this.dropped++ === 0) this.onError(new Error(`${this.name} ${this.settings.directory}: disk too slow, dropping rows`));
-      return;
+      return undefined;
     }
-    const hour = Math.floor(at.getTime() / HOUR_MS);
+    const hour = Math.floor(atMs / HOUR_MS);
     let rows = this.open;
     if (!rows || rows.hour !== hour || rows.buf.length - rows.used < most) {
       const buf = most > CHUNK_BYTES ? Buffer.allocUnsafe(most) : (this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES));
-      rows = { t: 'rows', at, hour, buf, used: 0, ends: [] };
+      rows = { t: 'rows', at: new Date(atMs), hour, buf, used: 0, ends: [] };
       this.queue.push(rows);
       this.open = rows;
     }
-    const start = rows.used;
-    let end = start + rows.buf.write(line, start, 'utf8');
-    rows.buf[end++] = 0x0d;
-    rows.buf[end++] = 0x0a;
-    rows.used = end;
-    rows.ends.push(end);
+    return rows;
+  }
+
+  /** The row reserved in `rows` ends at `end`: its line ending is added and it is queued. */
+  endRow(rows: LogRowSpace, end: number): void {
+    const r = rows as Rows;
+    const start = r.used;
+    r.buf[end++] = 0x0d;
+    r.buf[end++] = 0x0a;
+    r.used = end;
+    r.ends.push(end);
     this.queuedBytes += end - start;
     this.kick();
   }

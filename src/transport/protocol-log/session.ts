@@ -1,3 +1,4 @@
+import { fieldRoom, putBytes, putField, putInt, putTimestamp, TIMESTAMP_BYTES } from '../logging/row-bytes.js';
 import { csvField, formatDateTime, joinMultilineReply, type ProtocolLogEvent } from './format.js';
 import { describeTlsNegotiation, type EphemeralKeyInfo, type TlsCipherInfo } from './tls-description.js';
 import type { ProtocolLogWriter } from './writer.js';
@@ -15,6 +16,8 @@ export interface CertificateLogFacts {
   notAfter: Date;
   certificateDomains: string[];
 }
+
+const EMPTY_ENDPOINTS = Buffer.from(',,,');
 
 export const SENDING_CERTIFICATE_CONTEXT =
   'Sending certificate Subject Issuer name Serial number Thumbprint Not before Not after Subject alternate names';
@@ -49,9 +52,9 @@ export class ProtocolLogSession {
   readonly sessionId: string;
   readonly connectorId: string;
   private seq = 0;
-  /** The fields every row of the session repeats, escaped once: `,connector,session,` and `,local,remote,`. */
-  private ids: string;
-  private endpoints = ',,,';
+  /** The fields every row of the session repeats, escaped and encoded once: `,connector,session,` and `,local,remote,`. */
+  private readonly ids: Buffer;
+  private endpoints: Buffer = EMPTY_ENDPOINTS;
 
   constructor(
     private readonly writer: ProtocolLogWriter,
@@ -59,7 +62,7 @@ export class ProtocolLogSession {
   ) {
     this.connectorId = opts.connectorId;
     this.sessionId = opts.sessionId ?? writer.newSessionId();
-    this.ids = `,${csvField(this.connectorId)},${this.sessionId},`;
+    this.ids = Buffer.from(`,${csvField(this.connectorId)},${this.sessionId},`);
     this.setEndpoints(opts.localEndpoint, opts.remoteEndpoint);
   }
 
@@ -70,13 +73,29 @@ export class ProtocolLogSession {
 
   /** Outbound sessions learn their local endpoint only once connected. */
   setEndpoints(localEndpoint: string | undefined, remoteEndpoint: string | undefined): void {
-    this.endpoints = `,${csvField(localEndpoint)},${csvField(remoteEndpoint)},`;
+    this.endpoints = Buffer.from(`,${csvField(localEndpoint)},${csvField(remoteEndpoint)},`);
   }
 
-  /** formatRow's text, built from the session's fixed fields (a row per SMTP line is the hot path of a verbose log). */
+  /**
+   * formatRow's bytes, encoded into the writer's chunk from the session's fixed fields: a row per SMTP line
+   * is the hot path of a verbose log.
+   */
   private row(event: ProtocolLogEvent, data?: string, context?: string): void {
-    const at = this.writer.now();
-    this.writer.writeLine(at, formatDateTime(at) + this.ids + this.seq++ + this.endpoints + event + ',' + csvField(data) + ',' + csvField(context));
+    const w = this.writer;
+    const seq = this.seq++;
+    const at = w.nowMs();
+    const space = w.reserve(at, TIMESTAMP_BYTES + this.ids.length + 24 + this.endpoints.length + 3 + fieldRoom(data) + fieldRoom(context));
+    if (!space) return;
+    const buf = space.buf;
+    let p = putTimestamp(buf, space.used, at);
+    p = putBytes(buf, p, this.ids);
+    p = putInt(buf, p, seq);
+    p = putBytes(buf, p, this.endpoints);
+    buf[p++] = event.charCodeAt(0);
+    buf[p++] = 0x2c;
+    p = putField(buf, p, data);
+    buf[p++] = 0x2c;
+    w.endRow(space, putField(buf, p, context));
   }
 
   /** Send side, before the TCP connection: `*,,attempting to connect`. */

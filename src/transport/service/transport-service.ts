@@ -124,12 +124,13 @@ export class TransportService implements TransportServiceControl {
     const t = this.snapshot.server.transport;
     const onError = (e: unknown) => this.opts.logger.warn({ err: e }, 'Protocol log write failed');
     const server = this.snapshot.server;
-    this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...sendLogSettings(t), clock: this.clock, onError });
+    // The logs are given the test clock only: on their own they read Date.now(), without a Date per row.
+    this.sendLog = new ProtocolLogWriter({ kind: 'Send', ...sendLogSettings(t), clock: this.opts.clock, onError });
     this.receiveLogs = {
-      FrontendTransport: new ProtocolLogWriter({ kind: 'Receive', ...receiveProtocolLogSettings(server, 'FrontendTransport'), clock: this.clock, onError }),
-      HubTransport: new ProtocolLogWriter({ kind: 'Receive', ...receiveProtocolLogSettings(server, 'HubTransport'), clock: this.clock, onError }),
+      FrontendTransport: new ProtocolLogWriter({ kind: 'Receive', ...receiveProtocolLogSettings(server, 'FrontendTransport'), clock: this.opts.clock, onError }),
+      HubTransport: new ProtocolLogWriter({ kind: 'Receive', ...receiveProtocolLogSettings(server, 'HubTransport'), clock: this.opts.clock, onError }),
     };
-    this.trackingLog = new MessageTrackingLog(messageTrackingSettings(t), { clock: this.clock, onError: (e) => this.opts.logger.warn({ err: e }, 'Message tracking log write failed') });
+    this.trackingLog = new MessageTrackingLog(messageTrackingSettings(t), { clock: this.opts.clock, onError: (e) => this.opts.logger.warn({ err: e }, 'Message tracking log write failed') });
     this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal, messageMemory: this.messageMemory, metrics: this.metrics, tracking: this.trackingLog });
     this.listeners = new ReceiveListeners({
       snapshot: () => this.snapshot,

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { TransportServiceSettings } from '../../directory/records.js';
 import { RotatingLogWriter, type RotatingLogSettings } from '../logging/rotating-log-writer.js';
-import { formatTrackingRow, TRACKING_NAMING, type TrackingEvent } from './format.js';
+import { encodeTrackingEvent, TRACKING_NAMING, type TrackingEvent } from './format.js';
 
 export interface MessageTracking {
   /** False while MessageTrackingLogEnabled is $false: callers may skip building the event. */
@@ -52,8 +52,10 @@ export class MessageTrackingLog implements MessageTracking {
 
   track(event: TrackingEvent): void {
     if (!this.settings.enabled) return;
-    const at = this.writer.now();
-    this.writer.writeLine(at, formatTrackingRow(at, event, this.settings.subjectLoggingEnabled));
+    const row = encodeTrackingEvent(event, this.settings.subjectLoggingEnabled);
+    const at = this.writer.nowMs();
+    const space = this.writer.reserve(at, row.room);
+    if (space) this.writer.endRow(space, row.write(space.buf, space.used, at));
   }
 
   /** Set-TransportService changes: for events tracked after the call. */
