@@ -5,8 +5,9 @@
 // that is missing on one of its source servers at any point.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import net from 'node:net';
 import { test } from 'node:test';
-import { AdminApi, bytes, secure, startServerProcess, tempDir, type ServerProcess } from '../support/interchange.js';
+import { AdminApi, bytes, freeTcpPort, secure, startServerProcess, tempDir, type ServerProcess } from '../support/interchange.js';
 import { startPebble } from '../support/pebble.js';
 import { waitFor } from '../support/transport-harness.js';
 
@@ -26,12 +27,29 @@ async function connectorsCovered(api: AdminApi): Promise<string[]> {
 }
 
 test('EX01 is killed in the middle of a renewal: its lease runs out, EX02 takes over and finishes it, both servers get the new certificate, connectors never lose theirs', { timeout: 240_000 }, async () => {
-  // pebble waits up to 2 s before it validates, as it does by default: the renewal is in flight long enough to be cut.
-  const pebble = await startPebble({ vaSleepSeconds: 3 });
+  const pebble = await startPebble();
+  // pebble's validation reaches the http-01 answer through a proxy that holds each connection for 2 s, so a
+  // renewal is in flight long enough to be seen and cut. pebble's own random delay (0 to n-1 whole seconds)
+  // was sometimes 0: the renewal was over before the test saw it start.
+  const challengePort = await freeTcpPort();
+  const sockets = new Set<net.Socket>();
+  const proxy = net.createServer((client) => {
+    sockets.add(client);
+    client.on('error', () => undefined);
+    const timer = setTimeout(() => {
+      const upstream = net.connect(challengePort, '127.0.0.1');
+      sockets.add(upstream);
+      upstream.on('error', () => client.destroy());
+      upstream.once('close', () => (sockets.delete(upstream), client.destroy()));
+      client.pipe(upstream).pipe(client);
+    }, 2000);
+    client.once('close', () => (sockets.delete(client), clearTimeout(timer)));
+  });
   const dir = await tempDir('acme-takeover');
   const running: ServerProcess[] = [];
   let updating: Promise<unknown> = Promise.resolve();
   try {
+    await new Promise<void>((resolve, reject) => proxy.once('error', reject).listen(pebble.httpPort, '127.0.0.1', resolve));
     const ex01 = await startServerProcess({ dataDir: dir, serverName: 'EX01', env });
     running.push(ex01);
     const ex02 = await startServerProcess({ dataDir: dir, serverName: 'EX02', env });
@@ -45,7 +63,7 @@ test('EX01 is killed in the middle of a renewal: its lease runs out, EX02 takes 
     }
 
     // The certificate on both servers (exported from EX01 with its key, imported on EX02), named by a connector sourced on both.
-    const [first] = await api1.ok('Request-AcmeCertificate', { Server: 'EX01', DomainName: ['relay.contoso.com'], HttpPort: pebble.httpPort, Services: 'SMTP', PrivateKeyExportable: true });
+    const [first] = await api1.ok('Request-AcmeCertificate', { Server: 'EX01', DomainName: ['relay.contoso.com'], HttpPort: challengePort, Services: 'SMTP', PrivateKeyExportable: true });
     const [pfx] = await api1.ok('Export-ExchangeCertificate', { Server: 'EX01', Thumbprint: first.Thumbprint, BinaryEncoded: true, Password: secure('pw') });
     await api1.ok('Import-ExchangeCertificate', { Server: 'EX02', FileData: pfx.FileData, Password: secure('pw') });
     await api1.ok('New-SendConnector', { Name: 'Outbound', AddressSpaces: ['fabrikam.com'], SmartHosts: ['127.0.0.1'], Port: 25, DNSRoutingEnabled: false, SourceTransportServers: ['EX01', 'EX02'], TlsCertificateName: `<I>${first.Issuer}<S>${first.Subject}` });
@@ -53,10 +71,14 @@ test('EX01 is killed in the middle of a renewal: its lease runs out, EX02 takes 
 
     // EX01 renews; once it holds the lease and is at work, it dies.
     updating = api1.invoke('Update-AcmeCertificate', { Thumbprint: first.Thumbprint }, { confirmed: true }).catch((e) => e);
+    let last: unknown;
+    // Asked of EX01 itself: asked of EX02, the Renewing state of a short renewal went unseen (once in CI, once in 3
+    // runs here; the cause was not found). EX02's view is checked once EX01 is dead.
     await waitFor('EX01 renewing', async () => {
-      const [m] = await api2.ok('Get-AcmeCertificate');
+      const [m] = await api1.ok('Get-AcmeCertificate');
+      last = m;
       return m.RenewalState === 'Renewing' && m.RenewingServer === 'EX01';
-    }, 30_000);
+    }, 30_000).catch((e) => assert.fail(`${(e as Error).message}; Get-AcmeCertificate last said ${JSON.stringify(last)}`));
     await ex01.stop('SIGKILL');
     const cut = await api2.ok('Get-AcmeCertificate');
     assert.equal(cut[0].Thumbprint, first.Thumbprint, 'killed before it finished');
@@ -82,6 +104,8 @@ test('EX01 is killed in the middle of a renewal: its lease runs out, EX02 takes 
   } finally {
     for (const p of running) await p.stop();
     await updating;
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => proxy.close(resolve));
     await pebble.stop();
     await rm(dir, { recursive: true, force: true });
   }
