@@ -145,8 +145,9 @@ export function encodeTrackingEvent(e: TrackingEvent, withSubject: boolean): Enc
   const recipients = joinMultiValue(e.recipients);
   const statuses = joinMultiValue(e.recipientStatus);
   const subject = withSubject ? e.subject : undefined;
+  // 26 separators, and three numbers of at most 24 characters each (putInt).
   const room =
-    TIMESTAMP_BYTES + 24 + 3 * 24 + ROW_TAIL.length + e.source.length + e.eventId.length + (e.directionality?.length ?? 0) +
+    TIMESTAMP_BYTES + 32 + 3 * 24 + ROW_TAIL.length + e.source.length + e.eventId.length + (e.directionality?.length ?? 0) +
     fieldRoom(e.clientIp) + fieldRoom(e.clientHostname) + fieldRoom(e.serverIp) + fieldRoom(e.serverHostname) +
     fieldRoom(e.sourceContext) + fieldRoom(e.connectorId) + fieldRoom(e.messageId) + fieldRoom(e.networkMessageId) +
     fieldRoom(recipients) + fieldRoom(statuses) + fieldRoom(e.relatedRecipientAddress) + fieldRoom(e.reference) +
