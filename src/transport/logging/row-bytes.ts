@@ -2,8 +2,8 @@
 // string costs a concatenation tree that V8 flattens before encoding it, and a
 // Date per row; for the thirty-odd rows a message makes in Verbose protocol logs
 // and message tracking that was most of what the logs cost the transport
-// (docs/benchmarks.md). These helpers write the same bytes as the string
-// functions of exchange-log-text.ts, which are built on them.
+// (docs/benchmarks.md). These helpers write the same bytes as csvField() and
+// formatDateTime() of exchange-log-text.ts (test/transport/log-row-bytes.test.ts).
 import { csvField } from './exchange-log-text.js';
 
 const COMMA = 0x2c;
@@ -42,6 +42,13 @@ export function putField(buf: Buffer, pos: number, s: string | undefined): numbe
     buf[pos++] = c;
   }
   return pos;
+}
+
+/** putField, then the comma that ends the field. */
+export function putFieldComma(buf: Buffer, pos: number, s: string | undefined): number {
+  pos = putField(buf, pos, s);
+  buf[pos] = COMMA;
+  return pos + 1;
 }
 
 /** Bytes prepared once (a session's fixed fields). */

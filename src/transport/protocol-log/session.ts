@@ -1,4 +1,4 @@
-import { fieldRoom, putBytes, putField, putInt, putTimestamp, TIMESTAMP_BYTES } from '../logging/row-bytes.js';
+import { fieldRoom, putBytes, putField, putFieldComma, putInt, putTimestamp, TIMESTAMP_BYTES } from '../logging/row-bytes.js';
 import { csvField, formatDateTime, joinMultilineReply, type ProtocolLogEvent } from './format.js';
 import { describeTlsNegotiation, type EphemeralKeyInfo, type TlsCipherInfo } from './tls-description.js';
 import type { ProtocolLogWriter } from './writer.js';
@@ -93,8 +93,7 @@ export class ProtocolLogSession {
     p = putBytes(buf, p, this.endpoints);
     buf[p++] = event.charCodeAt(0);
     buf[p++] = 0x2c;
-    p = putField(buf, p, data);
-    buf[p++] = 0x2c;
+    p = putFieldComma(buf, p, data);
     w.endRow(space, putField(buf, p, context));
   }
 
