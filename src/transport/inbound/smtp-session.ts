@@ -19,6 +19,7 @@ import { sessionPermissionsText } from '../../connectors/receive-permissions.js'
 import type { SmtpExtendedRight, TransportConfigRecord } from '../../directory/records.js';
 import type { AcceptedDomainTable } from '../../organization/accepted-domains.js';
 import type { ProtocolLogSession } from '../protocol-log/index.js';
+import { TurnBudget } from './read-turns.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
 import { inboundDomainSecureRefusal } from '../routing/domain-secure.js';
 import { clientCertificateProblem, peerChain } from './client-certificate.js';
@@ -144,6 +145,9 @@ export class InboundSession {
   /** The certificate chain the client presented in TLS, leaf first; read only while a domain is domain-secured. */
   private clientChain: X509Certificate[] = [];
   private authFailures = 0;
+  private readonly turnBudget = new TurnBudget();
+  /** Reading stopped until the next turn of the event loop (read-turns.ts). */
+  private yielding = false;
   /** ConnectionTimeout: the whole session, however busy. */
   private sessionTimer: NodeJS.Timeout | undefined;
   /** The one delay a session can have pending (a tarpit or an AUTH wait): cleared on close, never more than one. */
@@ -193,7 +197,7 @@ export class InboundSession {
     socket.on('error', () => this.close(this.closeReason));
     socket.on('close', () => this.close(this.closeReason));
     socket.on('drain', () => {
-      if (this.state !== 'closed') socket.resume();
+      if (socket === this.socket && this.mayRead()) socket.resume();
     });
   }
 
@@ -209,7 +213,25 @@ export class InboundSession {
     this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
     // While a message is being stored nothing is read: what the client sends meanwhile waits in its socket, not here.
     if (this.state === 'busy' && this.buffer.length > READ_HIGH_WATER) this.socket.pause();
+    if (this.turnBudget.spend(chunk.length)) this.yieldTurn();
     this.process();
+  }
+
+  /** Stops reading until the next turn of the event loop, when the session resumes unless something else holds it. */
+  private yieldTurn(): void {
+    if (this.yielding) return;
+    this.yielding = true;
+    const socket = this.socket;
+    socket.pause();
+    setImmediate(() => {
+      this.yielding = false;
+      if (socket === this.socket && this.mayRead()) socket.resume();
+    });
+  }
+
+  /** Whether the session reads now: not while a message is stored, a reply is held, the client does not read what we write, or its turn is over. */
+  private mayRead(): boolean {
+    return (this.state === 'command' || this.state === 'data') && !this.yielding && this.socket.writableLength <= WRITE_HIGH_WATER;
   }
 
   /** Runs every complete command in the buffer (pipelining), then writes all replies at once. */
@@ -255,7 +277,7 @@ export class InboundSession {
     }
     this.flush();
     if (this.socket.writableLength > WRITE_HIGH_WATER) this.socket.pause();
-    else if (this.state !== 'busy' && this.state !== 'tarpit' && this.socket.isPaused()) this.socket.resume();
+    else if (this.mayRead() && this.socket.isPaused()) this.socket.resume();
   }
 
   /** `tarpit` false: the reply goes out at once, as the last before the session closes does. */
