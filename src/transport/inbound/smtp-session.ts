@@ -353,7 +353,12 @@ export class InboundSession {
     this.flush();
     this.log?.disconnect(reason);
     const socket = this.socket;
-    socket.end();
+    if (!this.secure && socket.writableLength === 0) {
+      // All we wrote is in the kernel, which sends it before the FIN: close now, as Postfix does after its 221.
+      // Half-closing and waiting for the client cost a read error (an Error with its stack) for every client
+      // that resets after QUIT. A TLS session ends with its close_notify alert instead (end()).
+      socket.destroy();
+    } else socket.end();
     // A client that never reads must not keep the socket open forever. The timer holds the socket only, and
     // goes when the socket closes: one holding the session kept every session of the last 5 s alive (10,000
     // at 2,000 sessions a second, half the live heap, and most of the collector's marking work).
