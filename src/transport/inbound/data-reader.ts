@@ -289,8 +289,9 @@ export class DataReader {
       return this.result(chunk.subarray(end));
     }
     this.size += chunk.length;
-    const last = Buffer.concat([this.tail, chunk]);
-    this.tail = last.subarray(Math.max(0, last.length - (TERMINATOR.length - 1)));
+    // Only the last bytes are kept, copied: joining the whole chunk to the tail copied every chunk of a refused message.
+    const keep = TERMINATOR.length - 1;
+    this.tail = chunk.length >= keep ? Buffer.from(chunk.subarray(chunk.length - keep)) : Buffer.concat([this.tail, chunk]).subarray(-keep);
     return undefined;
   }
 }
