@@ -88,8 +88,9 @@ const BATCH_BYTES = 256 * 1024;
 
 /**
  * Appends lines to Exchange-format log files (protocol logs, message tracking
- * logs). writeLine() only buffers (the SMTP session and the delivery never wait
- * on the disk); a single drain loop appends buffered lines in order, starting
+ * logs). Writing a row only encodes it into a chunk (reserve(), endRow()): the
+ * SMTP session and the delivery never wait on the disk. A single drain loop
+ * appends buffered lines in order, starting
  * files, rotating and deleting old ones as it goes. Settings changes are queued
  * with the lines, so lines written before setDirectory() land in the old folder
  * and lines after it in the new.
@@ -142,14 +143,6 @@ export class RotatingLogWriter {
   /** now() in milliseconds, without a Date when the clock is the system's (a row's hot path). */
   nowMs(): number {
     return this.clockMs();
-  }
-
-  /** Appends one line (without its line ending) stamped `at`, soon. Never throws for I/O. */
-  writeLine(at: Date, line: string): void {
-    // Encoded now, not at the drain: a row string kept until its batch is written lives long enough for the
-    // garbage collector to copy it into the old heap.
-    const rows = this.reserve(at.getTime(), line.length * 3);
-    if (rows) this.endRow(rows, rows.used + rows.buf.write(line, rows.used, 'utf8'));
   }
 
   /**
@@ -221,7 +214,7 @@ export class RotatingLogWriter {
   private kick(): void {
     if (this.draining || this.immediate) return;
     if (this.queuedBytes >= BATCH_BYTES) {
-      // Never in the writer's own turn: writeLine() stays a buffer append.
+      // Never in the writer's own turn: writing a row stays a buffer append.
       this.immediate = setImmediate(() => this.startDrain());
     } else if (!this.timer) {
       this.timer = setTimeout(() => this.startDrain(), BATCH_DELAY_MS);

@@ -1,5 +1,5 @@
 import { RotatingLogWriter, type LogFileNaming, type RotatingLogSettings, type RotatingLogWriterOptions } from '../logging/rotating-log-writer.js';
-import { FILE_NAME_PATTERN, fileDatePart, fileName, filePrefix, formatHeader, formatRow, type ProtocolLogKind, type ProtocolLogRowInput } from './format.js';
+import { FILE_NAME_PATTERN, fileDatePart, fileName, filePrefix, formatHeader, type ProtocolLogKind } from './format.js';
 
 export type ProtocolLogSettings = RotatingLogSettings;
 
@@ -47,11 +47,5 @@ export class ProtocolLogWriter extends RotatingLogWriter {
     if (ticks <= this.lastSessionTicks) ticks = this.lastSessionTicks + 1n;
     this.lastSessionTicks = ticks;
     return ticks.toString(16).toUpperCase().padStart(16, '0');
-  }
-
-  /** Formats the row now (with the current time) and appends it soon. Never throws for I/O. */
-  write(row: ProtocolLogRowInput): void {
-    const at = this.clock();
-    this.writeLine(at, formatRow(at, row));
   }
 }
