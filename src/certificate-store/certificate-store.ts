@@ -37,6 +37,16 @@ export function serverSideError(code: ConstructorParameters<typeof InterchangeEr
 const thumbprintOf = (der: Buffer) => crypto.createHash('sha1').update(der).digest('hex').toUpperCase();
 
 /** The read side of the certificate stores, all the transport gets: evaluated certificates and their keys for TLS. */
+export interface SelfSignedOptions {
+  subjectName: string;
+  domainNames: string[];
+  keySize: number;
+  friendlyName: string;
+  services: ExchangeService[];
+  privateKeyExportable: boolean;
+  validDays?: number;
+}
+
 export type CertificateReader = Pick<CertificateStore, 'server' | 'list' | 'privateKey' | 'openSecret'>;
 
 /** Each server's certificate store, kept in the directory: every server-side rule of the certificate cmdlets. */
@@ -128,10 +138,14 @@ export class CertificateStore {
     return this.deps.vault.open(secret);
   }
 
-  async createSelfSigned(
-    serverName: string,
-    opts: { subjectName: string; domainNames: string[]; keySize: number; friendlyName: string; services: ExchangeService[]; privateKeyExportable: boolean; validDays?: number },
-  ): Promise<CertificateRecord> {
+  async createSelfSigned(serverName: string, opts: SelfSignedOptions): Promise<CertificateRecord> {
+    const record = await this.newSelfSigned(serverName, opts);
+    await this.deps.directory.insertCertificate(record);
+    return record;
+  }
+
+  /** A self-signed certificate for the server, not yet in the directory: its key is made outside any directory lock. */
+  async newSelfSigned(serverName: string, opts: SelfSignedOptions): Promise<CertificateRecord> {
     const server = await this.server(serverName);
     const now = this.deps.clock();
     const notAfter = new Date(now.getTime() + (opts.validDays ?? 5 * 365) * 86_400_000);
@@ -148,7 +162,6 @@ export class CertificateStore {
       chain: [],
       createdAt: now,
     };
-    await this.deps.directory.insertCertificate(record);
     return record;
   }
 

@@ -147,16 +147,26 @@ export const AUTH_CERTIFICATE_SUBJECT = 'CN=Microsoft Exchange Server Auth Certi
  */
 async function installSetupCertificates(directory: DirectoryStore, certificates: CertificateStore, server: ServerRecord, own: CertificateRecord, clock: () => Date): Promise<void> {
   const name = server.name;
-  let auth: CertificateRecord | undefined;
-  for (const other of await directory.listServers()) {
-    if (other.name === name) continue;
-    auth = (await directory.listCertificates(other.name)).find((c) => c.der && c.privateKey && readCertificateFacts(c.der).subject === AUTH_CERTIFICATE_SUBJECT);
-    if (auth) break;
-  }
-  if (auth) {
-    await directory.insertCertificate({ ...auth, serverName: name, services: ['SMTP'], createdAt: clock() });
-  } else {
-    await certificates.createSelfSigned(name, { subjectName: AUTH_CERTIFICATE_SUBJECT, domainNames: [], keySize: 2048, friendlyName: 'Microsoft Exchange Server Auth Certificate', services: ['SMTP'], privateKeyExportable: true });
+  const organizationAuth = async (dir: DirectoryStore): Promise<CertificateRecord | undefined> => {
+    for (const other of await dir.listServers()) {
+      if (other.name === name) continue;
+      const auth = (await dir.listCertificates(other.name)).find((c) => c.der && c.privateKey && readCertificateFacts(c.der).subject === AUTH_CERTIFICATE_SUBJECT);
+      if (auth) return auth;
+    }
+    return undefined;
+  };
+  // Looked for and installed under the directory lock: two servers set up at once would otherwise each find
+  // none and make their own. A new one's key is made outside the lock, and used only if still none exists.
+  let made: CertificateRecord | undefined;
+  for (;;) {
+    const installed = await directory.exclusive(async (tx) => {
+      const auth = await organizationAuth(tx);
+      if (auth) await tx.insertCertificate({ ...auth, serverName: name, services: ['SMTP'], createdAt: clock() });
+      else if (made) await tx.insertCertificate(made);
+      return Boolean(auth || made);
+    });
+    if (installed) break;
+    made = await certificates.newSelfSigned(name, { subjectName: AUTH_CERTIFICATE_SUBJECT, domainNames: [], keySize: 2048, friendlyName: 'Microsoft Exchange Server Auth Certificate', services: ['SMTP'], privateKeyExportable: true });
   }
   const wmsvc = await certificates.createSelfSigned(name, { subjectName: `CN=WMSvc-${name}`, domainNames: [`WMSvc-${name}`], keySize: 2048, friendlyName: 'WMSVC', services: [], privateKeyExportable: true, validDays: 10 * 365 });
   for (const root of [own, wmsvc]) await directory.insertTrustedRoot({ serverName: name, thumbprint: root.thumbprint, der: root.der! });
