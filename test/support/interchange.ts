@@ -117,7 +117,14 @@ export interface TestOrganization {
 export async function startOrganization(prefix: string, names: string[]): Promise<TestOrganization> {
   const dataDir = await tempDir(prefix);
   const servers: ServerProcess[] = [];
-  for (const name of names) servers.push(await startServerProcess({ dataDir, serverName: name }));
+  try {
+    for (const name of names) servers.push(await startServerProcess({ dataDir, serverName: name }));
+  } catch (e) {
+    // A server that failed to start must not leave the ones before it running.
+    for (const s of servers.reverse()) await s.stop().catch(() => undefined);
+    await fs.promises.rm(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     dataDir,
     servers,
