@@ -9,7 +9,7 @@ import { createTestPki, pem, pfx } from '../support/pki.js';
 import { startPostfixNextHop } from '../support/postfix.js';
 import { freePort, swaks } from '../support/smtp-tools.js';
 import { startTestDns } from '../support/transport-dns.js';
-import { startRecordingSink, startTestServer, waitFor } from '../support/transport-harness.js';
+import { startRecordingSink, startTestServer, submitMessage, waitFor } from '../support/transport-harness.js';
 
 test('MX routing with ExternalDNSServers: lowest preference first, failover to the next MX, A fallback, NDR for a domain that does not exist', { timeout: 90_000 }, async () => {
   const sink = await startRecordingSink();
@@ -88,6 +88,49 @@ test('TlsAuthLevel DomainValidation checks TlsDomain against the next hop certif
     const clear = msgs.find((m) => m.raw.includes('Subject: in the clear'))!;
     assert.doesNotMatch(clear.raw.split('\n').slice(0, 3).join('\n'), /TLS/, 'Postfix records no TLS in its Received header:\n' + clear.raw.slice(0, 600));
     assert.equal((await pf.clientCertFingerprints()).length, before);
+  } finally {
+    await s.close();
+    await pf.stop();
+  }
+});
+
+test('message bodies reach the next hop byte for byte over STARTTLS and in the clear: short and long last blocks, dot lines anywhere', { timeout: 180_000 }, async () => {
+  const pki = await createTestPki();
+  const port = await freePort();
+  const hop = pki.viaIntermediate;
+  const pf = await startPostfixNextHop({ port, tls: { certPem: pem(hop).certificate + toPem(pki.intermediate.der, 'CERTIFICATE'), keyPem: pem(hop).privateKey, askClientCert: false } });
+  const s = await startTestServer();
+  try {
+    await s.api.ok('Import-ExchangeCertificate', { FileData: bytes(await pfx(pki.oldCert, 'pw', { withChain: true })), Password: secure('pw') });
+    await s.api.ok('New-SendConnector', { Name: 'Partner', AddressSpaces: ['*'], SmartHosts: ['127.0.0.1'], Port: port, DNSRoutingEnabled: false, RequireTLS: true });
+    await s.transport.reload();
+    const line = (i: number) => `line ${i} ${'x'.repeat(70)}`;
+    // What the next hop must get (lines, unstuffed): the client joins a short last block to the terminator, and
+    // over TLS writes a long one (past 16 KiB) on its own.
+    const bodies: Record<string, string[]> = {
+      short: ['a', '.dot in the middle', 'last'],
+      'long, no dots': Array.from({ length: 1300 }, (_, i) => line(i)),
+      'long, dot lines at both ends': ['.first', ...Array.from({ length: 1300 }, (_, i) => line(i)), '..', '.last'],
+    };
+    const send = async (tag: string, lines: string[]) => {
+      // On the wire to Interchange: stuffed.
+      const wire = lines.map((l) => (l.startsWith('.') ? '.' + l : l)).join('\r\n');
+      await submitMessage(s.smtpPort, { messageId: `${tag.replace(/\W+/g, '-')}@contoso.com`, to: 'bob@fabrikam.com', subject: tag, body: wire });
+    };
+    for (const [tag, lines] of Object.entries(bodies)) await send(`tls ${tag}`, lines);
+    let got = await pf.waitForMessages(3, 60_000);
+    await s.api.ok('Set-SendConnector', { Identity: 'Partner', RequireTLS: false, IgnoreSTARTTLS: true });
+    await s.transport.reload();
+    for (const [tag, lines] of Object.entries(bodies)) await send(`clear ${tag}`, lines);
+    got = await pf.waitForMessages(6, 60_000);
+    for (const way of ['tls', 'clear']) {
+      for (const [tag, lines] of Object.entries(bodies)) {
+        const m = got.find((x) => x.raw.includes(`Subject: ${way} ${tag}\n`));
+        assert.ok(m, `${way} ${tag} arrived`);
+        const body = m.raw.replace(/\r\n/g, '\n').split('\n\n').slice(1).join('\n\n');
+        assert.equal(body, lines.join('\n') + '\n', `${way} ${tag}: the body as sent`);
+      }
+    }
   } finally {
     await s.close();
     await pf.stop();

@@ -406,7 +406,8 @@ export class SmtpClientConnection {
   /**
    * Writes the message after 354, a block at a time as the peer takes it: never the whole stuffed copy queued
    * at once. The last block goes out with the terminator in one write: one segment and one wake-up of the
-   * peer fewer per message than writing the `.` on its own.
+   * peer fewer per message than writing the `.` on its own. A TLS socket copies the buffers of a gathered
+   * write into one before it encrypts them, so there only a short last block is joined to the terminator.
    */
   private async writeBody(body: Buffer | SpooledBody): Promise<void> {
     const stuffer = new DotStuffer();
@@ -424,10 +425,18 @@ export class SmtpClientConnection {
         }
       }
     }
-    if (!held) return this.writePaced(stuffer.end());
+    const end = stuffer.end();
+    if (!held) return this.writePaced(end);
+    if (this.socket instanceof tls.TLSSocket) {
+      if (held.length > TLS_JOIN_MOST) {
+        await this.writePaced(held);
+        return this.writePaced(end);
+      }
+      return this.writePaced(Buffer.concat([held, end]));
+    }
     this.socket.cork();
     this.socket.write(held);
-    this.socket.write(stuffer.end());
+    this.socket.write(end);
     this.socket.uncork();
     await this.paced();
   }
@@ -563,6 +572,9 @@ export class DotStuffer {
     return this.beforeLast === CR && this.last === LF ? END_AFTER_CRLF : END_WITH_CRLF;
   }
 }
+
+/** The longest last block copied to join the terminator over TLS: one TLS record's worth. */
+const TLS_JOIN_MOST = 16 * 1024;
 
 const DOT = 0x2e;
 const CR = 0x0d;
