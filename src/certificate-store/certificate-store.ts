@@ -36,7 +36,6 @@ export function serverSideError(code: ConstructorParameters<typeof InterchangeEr
 
 const thumbprintOf = (der: Buffer) => crypto.createHash('sha1').update(der).digest('hex').toUpperCase();
 
-/** The read side of the certificate stores, all the transport gets: evaluated certificates and their keys for TLS. */
 export interface SelfSignedOptions {
   subjectName: string;
   domainNames: string[];
@@ -47,6 +46,7 @@ export interface SelfSignedOptions {
   validDays?: number;
 }
 
+/** The read side of the certificate stores, all the transport gets: evaluated certificates and their keys for TLS. */
 export type CertificateReader = Pick<CertificateStore, 'server' | 'list' | 'privateKey' | 'openSecret'>;
 
 /** Each server's certificate store, kept in the directory: every server-side rule of the certificate cmdlets. */
