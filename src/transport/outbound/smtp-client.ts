@@ -412,19 +412,14 @@ export class SmtpClientConnection {
   private async writeBody(body: Buffer | SpooledBody): Promise<void> {
     const stuffer = new DotStuffer();
     let held: Buffer | undefined;
-    if (Buffer.isBuffer(body)) {
-      for (const block of stuffer.push(body)) {
+    const take = async (chunk: Buffer): Promise<void> => {
+      for (const block of stuffer.push(chunk)) {
         if (held) await this.writePaced(held);
         held = block;
       }
-    } else {
-      for await (const chunk of body.chunks()) {
-        for (const block of stuffer.push(chunk)) {
-          if (held) await this.writePaced(held);
-          held = block;
-        }
-      }
-    }
+    };
+    if (Buffer.isBuffer(body)) await take(body);
+    else for await (const chunk of body.chunks()) await take(chunk);
     const end = stuffer.end();
     if (!held) return this.writePaced(end);
     if (this.socket instanceof tls.TLSSocket) {
