@@ -65,8 +65,7 @@ test('a connector sourced on EX02 only: EX01 relays through EX02 to Postfix, and
     assert.deepEqual(send.map((e) => [e.ServerHostname, e.ConnectorId]), [['ex02.contoso.com', 'Intra-Organization SMTP Send Connector'], ['127.0.0.1', 'To Postfix']]);
     assert.equal(receive[1].ClientHostname, 'ex01.contoso.com', 'EX02 received it from EX01');
     const [postfixSend] = await ex01.api.ok('Get-MessageTrackingLog', { Server: 'EX02', MessageId: 'across@contoso.com', EventId: 'SEND' });
-    // Postfix's reply to BDAT LAST (it offers CHUNKING) counts the bytes.
-    assert.match(postfixSend.RecipientStatus[0], /^250 2\.0\.0 Ok: \d+ bytes queued as /, "Postfix's reply");
+    assert.match(postfixSend.RecipientStatus[0], /^250 2\.0\.0 Ok: queued as /, "Postfix's reply");
     // In time order: EX01 received it first and Postfix got it last. EX01 logs its SEND once EX02's 250 is
     // back, by when EX02 has logged its RECEIVE: those two are a millisecond apart, in either order.
     const order = events.filter((e) => e.EventId === 'RECEIVE' || e.EventId === 'SEND').map((e) => `${e.EventId}@${e.ServerHostname}`);

@@ -110,7 +110,7 @@ test('a message from EX01 through EX02 to Postfix: found by message ID and by se
   assert.equal(ex02Send.connector, 'EX02 to next hop');
   for (const e of events) assert.equal(e.recipients, recipient);
   assert.match(ex01Send.status, /^250 2\.6\.0 /, 'EX02 queued it');
-  assert.match(ex02Send.status, /^250 2\.0\.0 Ok: \d+ bytes queued as /, 'Postfix queued it (its reply to BDAT LAST)');
+  assert.match(ex02Send.status, /^250 2\.0\.0 Ok: queued as /, 'Postfix queued it');
   const times = events.map((e) => Date.parse(e.timestamp));
   assert.ok(times.every((t) => !Number.isNaN(t)));
   assert.deepEqual(times, [...times].sort((a, b) => a - b), 'in time order');

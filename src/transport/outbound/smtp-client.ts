@@ -8,9 +8,8 @@
 // send protocol log must record Exchange's rows (Sending certificate, the
 // peer's replies) as they happen, one connection carries many queued messages,
 // and a message that needs SMTPUTF8 must fail cleanly at a peer without it.
-// A body in memory goes with BDAT where the peer offers CHUNKING (as Exchange
-// sends), otherwise after DATA from the spool's blocks, dot-stuffed without a
-// per-line copy; either way paced by the socket's drain.
+// The body is written from the spool's blocks, dot-stuffed without a per-line
+// copy, and paced by the socket's drain.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -360,24 +359,15 @@ export class SmtpClientConnection {
     const mail = `MAIL FROM:<${msg.from}>${this.extensions.has('SIZE') ? ` SIZE=${msg.body.length}` : ''}${msg.smtpUtf8 && peerUtf8 ? ' SMTPUTF8' : ''}`;
     const rcpts = msg.recipients.map((r) => `RCPT TO:<${r}>`);
     const pipelining = this.extensions.has('PIPELINING');
-    // RFC 3030 CHUNKING, as Exchange sends when the peer offers it: `BDAT <n> LAST` and the message as it is, no
-    // dot-stuffing, and with PIPELINING the whole transaction in one write and one round trip instead of two.
-    // A body streamed from the spool goes with DATA, whose end needs no length up front.
-    const chunk = this.extensions.has('CHUNKING') && Buffer.isBuffer(msg.body) ? msg.body : undefined;
     let replies: Reply[];
     if (pipelining) {
-      if (chunk) await this.writeChunk([mail, ...rcpts], chunk);
-      else this.write([mail, ...rcpts, 'DATA']);
+      this.write([mail, ...rcpts, 'DATA']);
       replies = [];
       for (let i = 0; i < rcpts.length + 2; i++) replies.push(await this.read());
     } else {
       replies = [await this.command(mail)];
       if (replies[0].code === 250) for (const r of rcpts) replies.push(await this.command(r));
-      if (replies.slice(1).some((r) => r.code === 250 || r.code === 251)) {
-        if (chunk) await this.writeChunk([], chunk);
-        else this.write(['DATA']);
-        replies.push(await this.read());
-      }
+      if (replies.slice(1).some((r) => r.code === 250 || r.code === 251)) replies.push(await this.command('DATA'));
     }
     const mailReply = replies[0];
     const rejected: SendResult['rejected'] = [];
@@ -394,7 +384,6 @@ export class SmtpClientConnection {
       else rejected.push({ recipient, reply: r ? oneLine(r.text) : '451 4.4.0 No reply to RCPT', permanent: r ? r.code >= 500 : false });
     });
     const dataReply = replies[rcpts.length + 1];
-    if (chunk) return this.chunkResult(msg, accepted, rejected, dataReply);
     if (accepted.length === 0 || !dataReply || dataReply.code !== 354) {
       if (dataReply && dataReply.code === 354) await this.abortData();
       await this.reset();
@@ -412,46 +401,6 @@ export class SmtpClientConnection {
       return { accepted: [], rejected: msg.recipients.map((recipient) => ({ recipient, reply: e.reply, permanent: e.permanent })), reply: final.text };
     }
     return { accepted, rejected, reply: oneLine(final.text) };
-  }
-
-  /**
-   * The outcome of a transaction sent with BDAT: the reply to `BDAT … LAST` is the peer's verdict on the message
-   * for the recipients it accepted. After a refusal the transaction is reset, as RFC 3030 §2 asks.
-   */
-  private async chunkResult(msg: OutboundMessage, accepted: string[], rejected: SendResult['rejected'], final: Reply | undefined): Promise<SendResult> {
-    if (accepted.length === 0) {
-      await this.reset();
-      return { accepted: [], rejected, reply: '' };
-    }
-    if (!final || final.code !== 250) {
-      await this.reset();
-      const e = final ? replyError(final, false) : new DeliveryError('451 4.4.0 No reply to BDAT', false, false);
-      return { accepted: [], rejected: msg.recipients.map((recipient) => ({ recipient, reply: e.reply, permanent: e.permanent })), reply: final?.text ?? '' };
-    }
-    this.messagesSent++;
-    return { accepted, rejected, reply: oneLine(final.text) };
-  }
-
-  /**
-   * `commands` (MAIL and RCPT, when pipelined), `BDAT <n> LAST` and the message as it is: one gathered write in
-   * the clear. Over TLS a gathered write is copied into one buffer first, so only a body of one record's worth
-   * is joined to the commands.
-   */
-  private async writeChunk(commands: string[], body: Buffer): Promise<void> {
-    const bdat = `BDAT ${body.length} LAST`;
-    for (const c of commands) this.log?.sent(c);
-    this.log?.sent(bdat);
-    const head = Buffer.from(commands.map((c) => c + '\r\n').join('') + bdat + '\r\n');
-    if (this.socket instanceof tls.TLSSocket) {
-      if (body.length <= TLS_JOIN_MOST) return this.writePaced(Buffer.concat([head, body]));
-      this.socket.write(head);
-      return this.writePaced(body);
-    }
-    this.socket.cork();
-    this.socket.write(head);
-    this.socket.write(body);
-    this.socket.uncork();
-    await this.paced();
   }
 
   /**
