@@ -10,6 +10,8 @@
 #   BENCH_SUSTAINED (100000)  messages of the sustained run (100 sessions, 5 KB, plain; 0 skips it),
 #                    with Interchange's RSS sampled once a second to show memory stays flat
 #   BENCH_PROFILE=1  one more Interchange run (20 sessions, 5 KB) under node --cpu-prof
+#   BENCH_WARMUP (300)  messages each relay run sends before it measures (the harness's --warmup): a fresh process
+#                    on this VM needs more CPU per message at first, and that fell on whichever run of a cell came first
 # The hostile cell (both relays, after the matrix): 20 sessions relay 5 KB mail while
 # scripts/bench/dot-attack.mjs sends 34 MiB messages of ".." lines over 10 sessions from 127.0.0.2.
 #   BENCH_HOSTILE_MESSAGES (BENCH_MESSAGES_SMALL)  ordinary messages of the cell
@@ -41,6 +43,7 @@ HOSTILE_ROUNDS=${BENCH_HOSTILE_ROUNDS:-5}
 ONLY=${BENCH_ONLY:-}
 case "$ONLY" in ''|hostile|connectors|tracking) ;; *) echo "bench: BENCH_ONLY must be empty, 'hostile', 'connectors' or 'tracking', not '$ONLY'" >&2; exit 2 ;; esac
 LARGE=${BENCH_MESSAGES_LARGE:-3000}
+WARMUP=${BENCH_WARMUP:-300}
 LISTEN=${BENCH_LISTEN:-23525}
 NEXT_HOP=${BENCH_NEXT_HOP:-23526}
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/icx-bench.XXXXXX)}
@@ -74,7 +77,7 @@ run() { # name relay-cmd sessions size messages tls
   echo "=== $1 sessions=$3 size=$4 tls=$6" >&2
   local line
   line=$("$HARNESS/relay-bench.sh" --name "$1" --relay-cmd "$2" --listen "$LISTEN" --next-hop "$NEXT_HOP" \
-    --messages "$5" --sessions "$3" --size "$4" --timeout 600 "${tlsarg[@]}" 2>> "$OUT/stderr.log")
+    --messages "$5" --sessions "$3" --size "$4" --timeout 600 --warmup "$WARMUP" "${tlsarg[@]}" 2>> "$OUT/stderr.log")
   [ -n "$line" ] || line="relay=$1 messages=$5 sessions=$3 size=$4 tls=$6 status=harness_failed"
   echo "$line" | tee -a "$RESULTS"
   sleep 2
@@ -141,10 +144,15 @@ for ((rep = 1; rep <= REPS; rep++)); do
       for sessions in 20 100; do
         msgs=$SMALL
         [ "$size" -gt 10000 ] && msgs=$LARGE
-        run interchange "$RELAY" "$sessions" "$size" "$msgs" "$tls"
-        # What the logs cost in this cell: every log off, then Verbose protocol logs on both connectors and tracking.
-        BENCH_TRACKING=0 run interchange-logs-off "$RELAY" "$sessions" "$size" "$msgs" "$tls"
-        BENCH_RECEIVE_LOGGING=Verbose BENCH_SEND_LOGGING=Verbose run interchange-logs-on "$RELAY" "$sessions" "$size" "$msgs" "$tls"
+        # Interchange three ways: its defaults; what the logs cost, every log off, then Verbose protocol logs on
+        # both connectors and tracking. Each repetition starts with another of the three, so none is always first.
+        for ((v = 0; v < 3; v++)); do
+          case $(( (v + rep - 1) % 3 )) in
+            0) run interchange "$RELAY" "$sessions" "$size" "$msgs" "$tls" ;;
+            1) BENCH_TRACKING=0 run interchange-logs-off "$RELAY" "$sessions" "$size" "$msgs" "$tls" ;;
+            2) BENCH_RECEIVE_LOGGING=Verbose BENCH_SEND_LOGGING=Verbose run interchange-logs-on "$RELAY" "$sessions" "$size" "$msgs" "$tls" ;;
+          esac
+        done
         run postfix "$HARNESS/postfix-relay.sh" "$sessions" "$size" "$msgs" "$tls"
         if [ "$tls" = 1 ]; then
           POSTFIX_TLS_REUSE=yes run postfix-reuse "$HARNESS/postfix-relay.sh" "$sessions" "$size" "$msgs" "$tls"

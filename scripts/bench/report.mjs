@@ -46,13 +46,14 @@ const commandTxt = path.join(outDir, 'command.txt');
 lines.push(fs.existsSync(commandTxt) ? fs.readFileSync(commandTxt, 'utf8').trim() : `${reps > 1 ? `BENCH_REPS=${reps} ` : ''}${profiled ? 'BENCH_PROFILE=1 ' : ''}npm run bench`);
 lines.push('```');
 lines.push('');
-lines.push('Defaults: BENCH_REPS=1, BENCH_MESSAGES_SMALL=10000, BENCH_MESSAGES_LARGE=3000, BENCH_SUSTAINED=100000, BENCH_HOSTILE_MESSAGES=BENCH_MESSAGES_SMALL, BENCH_HOSTILE_ROUNDS=5; BENCH_PROFILE=1 adds a --cpu-prof run; BENCH_ONLY=hostile runs only the hostile cell and the quiet 20-session 5 KB plain cell.');
+lines.push('Defaults: BENCH_REPS=1, BENCH_MESSAGES_SMALL=10000, BENCH_MESSAGES_LARGE=3000, BENCH_WARMUP=300, BENCH_SUSTAINED=100000, BENCH_HOSTILE_MESSAGES=BENCH_MESSAGES_SMALL, BENCH_HOSTILE_ROUNDS=5; BENCH_PROFILE=1 adds a --cpu-prof run; BENCH_ONLY=hostile runs only the hostile cell and the quiet 20-session 5 KB plain cell.');
 lines.push('');
 lines.push(
   `Harness: \`../shared/bench/relay-bench.sh\`: \`smtp-source\` (one connection per message, no pipelining, HELO) → relay on 127.0.0.1 → \`smtp-sink\` (plain) or a Postfix \`smtpd\` with STARTTLS in front of \`smtp-sink\` (\`--tls\`). ` +
     'Both relays are durable: Postfix fsyncs its queue file before the 250; Interchange answers 250 only after `MailQueueStore.enqueue` resolved (its record appended to the spool log and fdatasynced, in a group commit). ' +
     'Interchange runs `scripts/bench/interchange-relay.sh`: a fresh server, a Receive connector on the listen port (AnonymousUsers with Exchange\'s anonymous relay grant, ms-Exch-SMTP-Accept-Any-Recipient, since the load goes to a domain that is not accepted; ProtocolLoggingLevel None, Exchange\'s default for a new connector) and a smart-host Send connector to the next hop (RequireTLS in the TLS runs; the client certificate is the server\'s default self-signed one, chosen by FQDN). ' +
-    'Postfix runs `postfix-relay.sh` with its stock settings (`--tls`: `smtp_tls_security_level = encrypt`, no connection reuse).',
+    'Postfix runs `postfix-relay.sh` with its stock settings (`--tls`: `smtp_tls_security_level = encrypt`, no connection reuse). ' +
+    'Every relay run (not the ceiling, not the hostile cell) first sends BENCH_WARMUP messages that are not measured.',
 );
 lines.push('');
 lines.push(`Machine: ${os.cpus().length} vCPU (${os.cpus()[0]?.model ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${run('uname', ['-sr'])}; Node ${process.version}; ${run('sh', ['-c', 'postconf -d mail_version 2>/dev/null || true']).replace('mail_version = ', 'Postfix ')}. Every process of the run (load generator, sink, TLS next hop, relay) shares these cores.`);
@@ -99,7 +100,7 @@ if (logRows.length) {
   lines.push('## What the logs cost');
   lines.push('');
   lines.push(
-    'Interchange in each cell three ways: its defaults (message tracking on, protocol logging None, as a new Exchange connector), every log off (tracking off too), and every log on (Verbose protocol logs on the Receive and the Send connector, and tracking). The cost is the rate lost from all off to all on.',
+    'Interchange in each cell three ways: its defaults (message tracking on, protocol logging None, as a new Exchange connector), every log off (tracking off too), and every log on (Verbose protocol logs on the Receive and the Send connector, and tracking). Each repetition starts the cell with another of the three. The cost is the rate lost from all off to all on.',
   );
   lines.push('');
   lines.push('| sessions | size | TLS to next hop | all off msgs/s | defaults msgs/s | all on msgs/s | cost | CPU ms/msg off / on |');
