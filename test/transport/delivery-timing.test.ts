@@ -61,3 +61,25 @@ test('connection reuse: up to SmtpMaxMessagesPerConnection messages per session 
     await sink.stop();
   }
 });
+
+test('a message that waits for a retry is sent from the spool byte for byte when the next hop comes back', { timeout: 60_000 }, async () => {
+  const port = await freeTcpPort();
+  const s = await startTestServer();
+  let sink: Awaited<ReturnType<typeof startRecordingSink>> | undefined;
+  try {
+    await s.api.ok('Set-TransportService', { Identity: 'EX01', TransientFailureRetryInterval: '00:00:01', OutboundConnectionFailureRetryInterval: '00:00:01' });
+    await s.api.ok('New-SendConnector', { Name: 'Later', AddressSpaces: ['fabrikam.com'], SmartHosts: ['127.0.0.1'], Port: port, DNSRoutingEnabled: false });
+    await s.transport.reload();
+    // 300 KB of numbered lines: a body the delivery had cached at receipt, dropped when the attempt failed.
+    const body = Array.from({ length: 5000 }, (_, i) => `line ${String(i).padStart(5, '0')} ${'x'.repeat(48)}`).join('\r\n');
+    await submitMessage(s.smtpPort, { messageId: 'waits@contoso.com', to: 'bob@fabrikam.com', body });
+    await waitFor('the failed attempt', async () => (await s.api.ok('Get-Queue', { Identity: 'EX01\\[127.0.0.1]' }))[0]?.LastError);
+    sink = await startRecordingSink(port);
+    await s.api.ok('Retry-Queue', { Identity: 'EX01\\[127.0.0.1]' });
+    const m = await waitFor('the delivery', async () => sink!.messages[0], 20_000);
+    assert.ok(m.raw.endsWith(`\r\n\r\n${body}\r\n`), 'the body arrives whole');
+  } finally {
+    await s.close();
+    await sink?.stop();
+  }
+});

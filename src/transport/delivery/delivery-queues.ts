@@ -74,7 +74,13 @@ export interface DeliveryDeps {
 
 /** How long an idle outbound connection waits for the next message before QUIT. */
 const IDLE_CONNECTION_MS = 200;
-const BODY_CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * Bodies kept from their receipt for their first delivery attempt. Only a lead over the deliveries is worth
+ * keeping: once the next hop falls behind, later bodies come from the spool anyway, and every cached byte is
+ * freed memory the process keeps (glibc keeps the high-water mark). At 64 MiB, 100 sessions of 100 KB mail to a
+ * STARTTLS next hop peaked at 258-283 MiB PSS; at 16 MiB at 232-249, at the same rate (docs/benchmarks.md).
+ */
+const BODY_CACHE_BYTES = 16 * 1024 * 1024;
 /** Bodies larger than this are sent from the spool a chunk at a time; the first this many bytes hold the header section. */
 const STREAMED_BODY_MIN = 1024 * 1024;
 const STREAM_CHUNK = 256 * 1024;
@@ -278,9 +284,12 @@ export class DeliveryEngine {
     q.incoming.add();
     this.messageQueue.set(msg.id, q.key);
     const due = msg.nextAttemptAt?.getTime() ?? 0;
-    if (msg.status === 'Suspended') return;
-    if (due > this.deps.clock().getTime()) this.waitingUntil.set(msg.id, due);
-    else this.enqueueReady(q, msg.id);
+    if (msg.status === 'Suspended') return this.dropBody(msg.id);
+    if (due > this.deps.clock().getTime()) {
+      // A retry is minutes away: its body is read from the spool then, and the cache serves fresh mail meanwhile.
+      this.dropBody(msg.id);
+      this.waitingUntil.set(msg.id, due);
+    } else this.enqueueReady(q, msg.id);
   }
 
   private unplace(id: number): void {
@@ -598,13 +607,16 @@ export class DeliveryEngine {
   /** The message needs nothing more: forget it everywhere and delete it from the spool. */
   private async finish(id: number): Promise<void> {
     this.unplace(id);
-    const body = this.bodies.get(id);
-    if (body) {
-      this.bodyBytes -= body.length;
-      this.bodies.delete(id);
-    }
+    this.dropBody(id);
     this.delaySent.delete(id);
     if (this.deps.store.get(id)) await this.deps.store.complete(id);
+  }
+
+  private dropBody(id: number): void {
+    const body = this.bodies.get(id);
+    if (!body) return;
+    this.bodyBytes -= body.length;
+    this.bodies.delete(id);
   }
 
   /** Sends a non-delivery report for these recipients (none for a message from the null sender). */
