@@ -20,6 +20,7 @@ import { dsnWanted } from './dsn-policy.js';
 import { redirectRoute, routeWithRedirect, sourceServerTargets, type RedirectTarget } from '../routing/redirect.js';
 import { intraOrganizationRuntime, intraOrganizationTarget } from '../outbound/intra-organization.js';
 import type { SendConnectorRuntime, TransportSnapshot } from '../service/config-snapshot.js';
+import type { BodyBuffers } from '../service/body-buffers.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
 import { DeliveryError, SmtpClientConnection, type ConnectTarget, type SpooledBody } from '../outbound/smtp-client.js';
 import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
@@ -66,6 +67,8 @@ export interface DeliveryDeps {
   journal: ProcessingTracker;
   /** Bodies read from the spool for delivery count here: however many connections, only so many large bodies are held at once. */
   messageMemory?: MessageMemoryBudget;
+  /** Where received bodies go back once nothing reads them (body-buffers.ts). */
+  bodyBuffers?: BodyBuffers;
   /** Where deliveries and sessions are counted, per Send connector (the server's metrics). */
   metrics?: TransportMetrics;
   /** The message tracking log: SEND, DEFER, FAIL, DSN as they happen. */
@@ -96,6 +99,8 @@ export class DeliveryEngine {
   /** Delivered messages whose removal from the spool is still being written. */
   private readonly completing = new Set<number>();
   private readonly bodies = new Map<number, Buffer>();
+  /** Sends under way of each cached body: it goes back to bodyBuffers only when none is. */
+  private readonly bodySends = new Map<number, number>();
   private bodyBytes = 0;
   private paused = true;
   private connections = 0;
@@ -191,6 +196,9 @@ export class DeliveryEngine {
     if (body && this.bodyBytes + body.length <= BODY_CACHE_BYTES) {
       this.bodies.set(msg.id, body);
       this.bodyBytes += body.length;
+    } else if (body) {
+      // Spooled (the 250 waited for it) and not kept: nothing reads it any more.
+      this.deps.bodyBuffers?.give(body);
     }
     await this.place(msg);
     this.kick();
@@ -504,8 +512,13 @@ export class DeliveryEngine {
       const streamed = !cached && msg.size > STREAMED_BODY_MIN;
       const taken = cached ? 0 : ((await this.deps.messageMemory?.take(streamed ? STREAMED_BODY_MIN + STREAM_CHUNK : msg.size)) ?? 0);
       let result;
+      /** A body read whole from the spool for this send: its buffer goes back once the next hop took it. */
+      let readWhole: Buffer | undefined;
       try {
-        const body = cached ?? (streamed ? await this.spooledBody(id, msg.size) : await this.deps.store.readBody(id));
+        const pool = this.deps.bodyBuffers;
+        if (!cached && !streamed) readWhole = await this.deps.store.readBody(id, pool ? (n) => pool.take(n) : undefined);
+        const body = cached ?? readWhole ?? (await this.spooledBody(id, msg.size));
+        if (cached) this.bodySends.set(id, (this.bodySends.get(id) ?? 0) + 1);
         try {
           result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId, smtpUtf8: msg.smtpUtf8 });
         } catch (e) {
@@ -517,7 +530,14 @@ export class DeliveryEngine {
         }
       } finally {
         if (taken > 0) this.deps.messageMemory?.give(taken);
+        if (cached) {
+          const sends = this.bodySends.get(id)! - 1;
+          if (sends > 0) this.bodySends.set(id, sends);
+          else this.bodySends.delete(id);
+        }
       }
+      // The next hop answered the end of the data: every byte was written, and nothing else reads this copy.
+      if (readWhole && result.accepted.length > 0) this.deps.bodyBuffers?.give(readWhole);
       q.outgoing.add();
       q.lastActivity = Date.now();
       const permanent = result.rejected.filter((r) => r.permanent).map((r) => ({ recipient: r.recipient, reply: r.reply }));
@@ -540,6 +560,9 @@ export class DeliveryEngine {
         // Removal from the spool runs in the background: the connection goes on with the next message
         // (a crash before the removal is durable means one duplicate, never a loss).
         this.finishInBackground(id);
+        // The next hop answered the end of the data, so every byte of the body was written; finish() dropped
+        // it from the cache, and no other send of it is under way: its buffer serves the next message.
+        if (cached && result.accepted.length > 0 && !this.bodySends.has(id) && !this.bodies.has(id)) this.deps.bodyBuffers?.give(cached);
         return true;
       }
       const now = this.deps.clock();

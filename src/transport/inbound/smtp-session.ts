@@ -25,6 +25,7 @@ import { inboundDomainSecureRefusal } from '../routing/domain-secure.js';
 import { clientCertificateProblem, peerChain } from './client-certificate.js';
 import { VerificationBusy, type AccountVerifier, type AuthenticatedUser } from './accounts.js';
 import type { AuthThrottle } from './auth-throttle.js';
+import type { BodyBuffers } from '../service/body-buffers.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
 import type { ReceiveConnectorCounters, TransportMetrics } from '../metrics/transport-metrics.js';
 import { DataReader, type DataRefusal, type DataResult } from './data-reader.js';
@@ -84,6 +85,8 @@ export interface SessionHost {
   authThrottle?: AuthThrottle;
   /** The service's budget for message data in memory; past it DATA gets 452 4.3.1. */
   messageMemory?: MessageMemoryBudget;
+  /** Where a message received whole gets its buffer (delivery gives it back); without it, fresh memory. */
+  bodyBuffers?: BodyBuffers;
   /** Where sessions and handshakes are counted (the server's metrics). */
   metrics?: TransportMetrics;
   /** False while the server's HubTransport drains or is inactive (Set-ServerComponentState): MAIL gets 421 4.3.2. */
@@ -777,7 +780,7 @@ export class InboundSession {
     const prefix = Buffer.from(received + (headers.messageId ? '' : `Message-ID: ${messageId}\r\n`), 'latin1');
     // Our trace headers, then the received blocks: joined for a small message, as they are for a large one.
     const whole = prefix.length + result.size <= WHOLE_BODY_MAX;
-    const body = whole ? Buffer.concat([prefix, ...result.blocks], prefix.length + result.size) : [prefix, ...result.blocks];
+    const body = whole ? joinBody(this.host.bodyBuffers, prefix, result.blocks, prefix.length + result.size) : [prefix, ...result.blocks];
     if (whole) reader.recycle();
     this.state = 'busy';
     this.log?.info(undefined, 'receiving message');
@@ -815,6 +818,15 @@ export class InboundSession {
         this.flush();
       });
   }
+}
+
+/** The trace headers and the received blocks in one buffer of `length` bytes. */
+function joinBody(pool: BodyBuffers | undefined, prefix: Buffer, blocks: readonly Buffer[], length: number): Buffer {
+  if (!pool) return Buffer.concat([prefix, ...blocks], length);
+  const body = pool.take(length);
+  let at = prefix.copy(body, 0);
+  for (const b of blocks) at += b.copy(body, at);
+  return body;
 }
 
 /**

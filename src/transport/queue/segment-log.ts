@@ -180,10 +180,10 @@ export class SegmentLog {
     }
   }
 
-  /** Reads `length` bytes of a segment. */
-  async read(segment: Segment, offset: number, length: number): Promise<Buffer> {
+  /** Reads `length` bytes of a segment, into a buffer from `alloc` (every byte of it is overwritten). */
+  async read(segment: Segment, offset: number, length: number, alloc: (length: number) => Buffer = Buffer.alloc): Promise<Buffer> {
     const fd = await segment.open(this.syncer);
-    const buf = Buffer.alloc(length);
+    const buf = alloc(length);
     let pos = 0;
     while (pos < length) {
       const n = await readFd(fd, buf, pos, length - pos, offset + pos);

@@ -376,11 +376,12 @@ export class MailQueueStore {
     );
   }
 
-  async readBody(id: number): Promise<Buffer> {
+  /** The whole body, into a buffer from `alloc` when given (delivery's pool of body buffers). */
+  async readBody(id: number, alloc?: (length: number) => Buffer): Promise<Buffer> {
     this.assertOpen();
     const e = this.mustGet(id);
     if (e.msg.size === 0) return Buffer.alloc(0);
-    return this.log.read(e.body, e.bodyOffset, e.msg.size);
+    return this.log.read(e.body, e.bodyOffset, e.msg.size, alloc);
   }
 
   /** `length` bytes of the body from `offset` (fewer at its end). */

@@ -38,6 +38,7 @@ import { certificateEvents } from '../events/certificate-events.js';
 import { TransportEventLog } from '../events/transport-event-log.js';
 import { TlsContextCache } from './tls-material.js';
 import { receiveProtocolLogSettings } from './service-log-settings.js';
+import { BodyBuffers } from './body-buffers.js';
 import { MessageMemoryBudget } from './message-memory-budget.js';
 
 export interface TransportServiceOptions {
@@ -89,6 +90,8 @@ export class TransportService implements TransportServiceControl {
   private closing: Promise<void> | undefined;
   /** Message data in memory, received or read for delivery: one budget for the whole service. */
   private readonly messageMemory = new MessageMemoryBudget();
+  /** Buffers of bodies received whole: the delivery gives them back for the next ones. */
+  private readonly bodyBuffers = new BodyBuffers();
   private readonly metrics: TransportMetrics;
 
   private constructor(
@@ -131,7 +134,7 @@ export class TransportService implements TransportServiceControl {
       HubTransport: new ProtocolLogWriter({ kind: 'Receive', ...receiveProtocolLogSettings(server, 'HubTransport'), clock: this.opts.clock, onError }),
     };
     this.trackingLog = new MessageTrackingLog(messageTrackingSettings(t), { clock: this.opts.clock, onError: (e) => this.opts.logger.warn({ err: e }, 'Message tracking log write failed') });
-    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal, messageMemory: this.messageMemory, metrics: this.metrics, tracking: this.trackingLog });
+    this.engine = new DeliveryEngine({ store: this.store, snapshot: () => this.snapshot, sendLog: this.sendLog, clock: this.clock, logger: this.opts.logger, serverName: this.serverName, journal: this.journal, messageMemory: this.messageMemory, bodyBuffers: this.bodyBuffers, metrics: this.metrics, tracking: this.trackingLog });
     this.listeners = new ReceiveListeners({
       snapshot: () => this.snapshot,
       receiveLogs: this.receiveLogs,
@@ -144,6 +147,7 @@ export class TransportService implements TransportServiceControl {
         acceptsNewMessages: () => acceptsNewMessages(this.snapshot.server.componentStates),
         accept: (m) => this.accept(m),
         messageMemory: this.messageMemory,
+        bodyBuffers: this.bodyBuffers,
         metrics: this.metrics,
       },
     });
