@@ -57,3 +57,10 @@ test('BodyBuffers: buffers it did not make, slices, and more than it may keep ar
   pool.give(big);
   assert.equal(pool.kept, 2 * bodyCapacity(100_000), 'bodies larger than any class are not pooled');
 });
+
+test('BodyBuffers.footprint: a pooled body counts its whole buffer, any other buffer its length', () => {
+  const pool = new BodyBuffers();
+  assert.equal(pool.footprint(pool.take(1000)), 4096);
+  assert.equal(pool.footprint(pool.take(100_000)), bodyCapacity(100_000));
+  assert.equal(pool.footprint(Buffer.from('a short DSN')), 11);
+});

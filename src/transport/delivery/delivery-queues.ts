@@ -80,8 +80,9 @@ const IDLE_CONNECTION_MS = 200;
 /**
  * Bodies kept from their receipt for their first delivery attempt. Only a lead over the deliveries is worth
  * keeping: once the next hop falls behind, later bodies come from the spool anyway, and every cached byte is
- * freed memory the process keeps (glibc keeps the high-water mark). At 64 MiB, 100 sessions of 100 KB mail to a
- * STARTTLS next hop peaked at 258-283 MiB PSS; at 16 MiB at 232-249, at the same rate (docs/benchmarks.md).
+ * freed memory the process keeps (glibc keeps the high-water mark). In four alternated pairs of 100 sessions of
+ * 100 KB mail to a STARTTLS next hop, 64 MiB peaked at 273-297 MiB PSS and 16 MiB at 234-267, at the same rate
+ * (docs/benchmarks.md). Counted in memory held (BodyBuffers.footprint), not in bytes of mail.
  */
 const BODY_CACHE_BYTES = 16 * 1024 * 1024;
 /** Bodies larger than this are sent from the spool a chunk at a time; the first this many bytes hold the header section. */
@@ -193,9 +194,9 @@ export class DeliveryEngine {
 
   /** A message just made durable (accepted over SMTP, or a DSN). */
   async accepted(msg: QueuedMessage, body: Buffer | undefined): Promise<void> {
-    if (body && this.bodyBytes + body.length <= BODY_CACHE_BYTES) {
+    if (body && this.bodyBytes + this.footprint(body) <= BODY_CACHE_BYTES) {
       this.bodies.set(msg.id, body);
-      this.bodyBytes += body.length;
+      this.bodyBytes += this.footprint(body);
     } else if (body) {
       // Spooled (the 250 waited for it) and not kept: nothing reads it any more.
       this.deps.bodyBuffers?.give(body);
@@ -638,8 +639,13 @@ export class DeliveryEngine {
   private dropBody(id: number): void {
     const body = this.bodies.get(id);
     if (!body) return;
-    this.bodyBytes -= body.length;
+    this.bodyBytes -= this.footprint(body);
     this.bodies.delete(id);
+  }
+
+  /** What a cached body counts against BODY_CACHE_BYTES: the memory it holds, a pooled buffer's capacity. */
+  private footprint(body: Buffer): number {
+    return this.deps.bodyBuffers?.footprint(body) ?? body.length;
   }
 
   /** Sends a non-delivery report for these recipients (none for a message from the null sender). */

@@ -4,8 +4,9 @@
 // Why not leave them to the collector: a body waits in the delivery's cache long enough to be
 // promoted to V8's old generation, and promoted Buffers are freed only by a full collection,
 // which V8 starts after 64 MiB more of them. glibc keeps the high-water mark of that garbage
-// resident: 100 sessions of 100 KB mail to a STARTTLS next hop peaked at 240-277 MiB PSS, and at
-// 206-209 MiB with a full collection forced every half second (docs/benchmarks.md).
+// resident: 100 sessions of 100 KB mail to a STARTTLS next hop peaked at 234-240 MiB PSS, and at
+// 202-204 MiB with a full collection forced every half second. With this pool, 223-229 MiB against
+// 235-251 in alternated pairs, at the same rate (docs/benchmarks.md).
 //
 // A body goes back only where the transport knows nothing reads it any more: not cached after it
 // was spooled, or delivered and acknowledged by the next hop (every byte written). Anywhere else
@@ -55,6 +56,11 @@ export class BodyBuffers {
     const fresh = new ArrayBuffer(capacity);
     this.ours.add(fresh);
     return Buffer.from(fresh, 0, length);
+  }
+
+  /** The memory `body` holds: its buffer's capacity when it came from take(), else its length. */
+  footprint(body: Buffer): number {
+    return this.ours.has(body.buffer as ArrayBuffer) ? body.buffer.byteLength : body.length;
   }
 
   /** `body` (from take()) is no longer read by anyone: its memory serves a later body. */
