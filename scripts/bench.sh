@@ -29,6 +29,8 @@
 #                    (time to apply a change, slowest SMTP greeting during reloads, RSS); one summary line,
 #                    docs/benchmarks.md left as it is
 #   BENCH_CONNECTORS (10000)  Send connectors of that run
+#   BENCH_ONLY=cell  only the matrix cell BENCH_CELL ("SESSIONS SIZE TLS", e.g. "100 102400 1"), with all its peers;
+#                    its page is written to $BENCH_OUT/benchmarks.md, docs/benchmarks.md left as it is
 #   BENCH_ONLY=tracking  only the quiet cell (20 sessions, 5 KB, plain) three ways: Interchange with message tracking
 #                    (its default), Interchange without it, Postfix; then scripts/bench/tracking-search.mjs
 #                    (Get-MessageTrackingLog's search over BENCH_TRACKING_GB (1) GB of MSGTRK files, beside grep);
@@ -41,7 +43,14 @@ SMALL=${BENCH_MESSAGES_SMALL:-10000}
 HOSTILE_MESSAGES=${BENCH_HOSTILE_MESSAGES:-$SMALL}
 HOSTILE_ROUNDS=${BENCH_HOSTILE_ROUNDS:-5}
 ONLY=${BENCH_ONLY:-}
-case "$ONLY" in ''|hostile|connectors|tracking) ;; *) echo "bench: BENCH_ONLY must be empty, 'hostile', 'connectors' or 'tracking', not '$ONLY'" >&2; exit 2 ;; esac
+case "$ONLY" in ''|hostile|connectors|tracking|cell) ;; *) echo "bench: BENCH_ONLY must be empty, 'hostile', 'cell', 'connectors' or 'tracking', not '$ONLY'" >&2; exit 2 ;; esac
+CELL=${BENCH_CELL:-}
+if [ "$ONLY" = cell ]; then
+  case "$CELL" in
+    '20 5120 0'|'100 5120 0'|'20 102400 0'|'100 102400 0'|'20 5120 1'|'100 5120 1'|'20 102400 1'|'100 102400 1') ;;
+    *) echo "bench: BENCH_CELL must be \"SESSIONS SIZE TLS\" of a cell of the matrix (sessions 20 or 100, size 5120 or 102400, TLS 0 or 1), not '$CELL'" >&2; exit 2 ;;
+  esac
+fi
 LARGE=${BENCH_MESSAGES_LARGE:-3000}
 WARMUP=${BENCH_WARMUP:-300}
 LISTEN=${BENCH_LISTEN:-23525}
@@ -142,6 +151,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
   for tls in 0 1; do
     for size in 5120 102400; do
       for sessions in 20 100; do
+        [ "$ONLY" = cell ] && [ "$sessions $size $tls" != "$CELL" ] && continue
         msgs=$SMALL
         [ "$size" -gt 10000 ] && msgs=$LARGE
         # Interchange three ways: its defaults; what the logs cost, every log off, then Verbose protocol logs on
@@ -171,6 +181,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 
 for ((rep = 1; rep <= REPS; rep++)); do
+  [ "$ONLY" = cell ] && break
   hostile interchange-hostile "$RELAY"
   hostile postfix-hostile "$REPO/scripts/bench/postfix-hostile-relay.sh"
 done
@@ -189,7 +200,7 @@ fi
 
 # Sections of separate runs (BENCH_ONLY=connectors, tracking), marked in the page, are carried over.
 cp "$REPO/docs/benchmarks.md" "$OUT/previous-benchmarks.md" 2>/dev/null || true
-if [ "$ONLY" = hostile ]; then
+if [ "$ONLY" = hostile ] || [ "$ONLY" = cell ]; then
   # One cell: its page goes beside the results, and the full run's page stays (copy a section over by hand).
   node "$REPO/scripts/bench/report.mjs" "$RESULTS" "$started" "$OUT" > "$OUT/benchmarks.md"
   echo "bench: results in $OUT, its page in $OUT/benchmarks.md (docs/benchmarks.md left as it is)" >&2

@@ -46,7 +46,7 @@ const commandTxt = path.join(outDir, 'command.txt');
 lines.push(fs.existsSync(commandTxt) ? fs.readFileSync(commandTxt, 'utf8').trim() : `${reps > 1 ? `BENCH_REPS=${reps} ` : ''}${profiled ? 'BENCH_PROFILE=1 ' : ''}npm run bench`);
 lines.push('```');
 lines.push('');
-lines.push('Defaults: BENCH_REPS=1, BENCH_MESSAGES_SMALL=10000, BENCH_MESSAGES_LARGE=3000, BENCH_WARMUP=300, BENCH_SUSTAINED=100000, BENCH_HOSTILE_MESSAGES=BENCH_MESSAGES_SMALL, BENCH_HOSTILE_ROUNDS=5; BENCH_PROFILE=1 adds a --cpu-prof run; BENCH_ONLY=hostile runs only the hostile cell and the quiet 20-session 5 KB plain cell.');
+lines.push('Defaults: BENCH_REPS=1, BENCH_MESSAGES_SMALL=10000, BENCH_MESSAGES_LARGE=3000, BENCH_WARMUP=300, BENCH_SUSTAINED=100000, BENCH_HOSTILE_MESSAGES=BENCH_MESSAGES_SMALL, BENCH_HOSTILE_ROUNDS=5; BENCH_PROFILE=1 adds a --cpu-prof run; BENCH_ONLY=hostile runs only the hostile cell and the quiet 20-session 5 KB plain cell; BENCH_ONLY=cell with BENCH_CELL="SESSIONS SIZE TLS" runs one cell of the matrix with its peers.');
 lines.push('');
 lines.push(
   `Harness: \`../shared/bench/relay-bench.sh\`: \`smtp-source\` (one connection per message, no pipelining, HELO) → relay on 127.0.0.1 → \`smtp-sink\` (plain) or a Postfix \`smtpd\` with STARTTLS in front of \`smtp-sink\` (\`--tls\`). ` +
