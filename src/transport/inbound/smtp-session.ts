@@ -826,7 +826,8 @@ function joinBody(pool: BodyBuffers | undefined, prefix: Buffer, blocks: readonl
   const body = pool.take(length);
   let at = prefix.copy(body, 0);
   for (const b of blocks) at += b.copy(body, at);
-  return body;
+  // A pooled buffer holds an earlier message: nothing past what was copied may ever be sent.
+  return at === length ? body : body.subarray(0, at);
 }
 
 /**
