@@ -361,6 +361,9 @@ test('queues: a queue in Retry with its messages and last error; suspend, resume
   // Named by its QueueInteger, as in Exchange.
   const queueId = (await queue())!.Identity as string;
   assert.match(queueId, /^EX01\\\d+$/);
+  // The cmdlet first: if the page below does not list the message, the fault is the page's, not the transport's.
+  const listed = await output(org.ex01, 'Get-Message', { Queue: queueId });
+  assert.ok(listed.some((m) => JSON.stringify(m.Recipients).includes('nancy@northwind.example')), `Get-Message -Queue ${queueId}: ${JSON.stringify(listed)}`);
 
   const page = browser.page;
   await openPage(page, 'Queues');
