@@ -151,15 +151,24 @@ export interface RecordingSink {
   stop(): Promise<void>;
 }
 
-/** A next hop that records every message (smtp-server, no TLS); `port` may be reused after stop(). It listens on `host` (loopback unless given). */
-export async function startRecordingSink(port?: number, host = '127.0.0.1'): Promise<RecordingSink> {
+/**
+ * A next hop that records every message (smtp-server, no TLS); `port` may be reused after stop(). It listens on `host`
+ * (loopback unless given). `deferRecipients`: the first that many recipients it is offered get 451, as a busy next hop.
+ */
+export async function startRecordingSink(port?: number, host = '127.0.0.1', opts: { deferRecipients?: number } = {}): Promise<RecordingSink> {
   const p = port ?? (await freeTcpPort());
   const messages: SinkMessage[] = [];
+  let toDefer = opts.deferRecipients ?? 0;
   const srv = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     size: 200 * 1024 * 1024,
+    onRcptTo(_address, _session, cb) {
+      if (toDefer <= 0) return cb();
+      toDefer--;
+      cb(Object.assign(new Error('4.2.0 Try again later'), { responseCode: 451 }));
+    },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));

@@ -3,7 +3,6 @@
 // bounded by SmtpMaxMessagesPerConnection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SMTPServer } from 'smtp-server';
 import { freeTcpPort } from '../support/interchange.js';
 import { startRecordingSink, startTestServer, submitMessage, waitFor, type TestServer } from '../support/transport-harness.js';
 
@@ -63,37 +62,8 @@ test('connection reuse: up to SmtpMaxMessagesPerConnection messages per session 
   }
 });
 
-/** A next hop that answers 451 to the first recipient it is offered, then records every message. */
-async function startOnceDeferringHop(): Promise<{ port: number; messages: string[]; stop(): Promise<void> }> {
-  const port = await freeTcpPort();
-  const messages: string[] = [];
-  let deferred = false;
-  const srv = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    size: 10 * 1024 * 1024,
-    onRcptTo(_address, _session, cb) {
-      if (deferred) return cb();
-      deferred = true;
-      cb(Object.assign(new Error('4.2.0 Try again later'), { responseCode: 451 }));
-    },
-    onData(stream, _session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        messages.push(Buffer.concat(chunks).toString('latin1'));
-        cb();
-      });
-    },
-  });
-  srv.on('error', () => undefined);
-  await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', () => resolve()));
-  return { port, messages, stop: () => new Promise<void>((resolve) => srv.close(() => resolve())) };
-}
-
 test('a message deferred by the next hop waits for its retry without its body in memory, and is then sent from the spool byte for byte', { timeout: 60_000 }, async () => {
-  const hop = await startOnceDeferringHop();
+  const hop = await startRecordingSink(undefined, '127.0.0.1', { deferRecipients: 1 });
   const s = await startTestServer();
   try {
     await s.api.ok('Set-TransportService', { Identity: 'EX01', MessageRetryInterval: '00:00:01' });
@@ -103,7 +73,7 @@ test('a message deferred by the next hop waits for its retry without its body in
     const body = Array.from({ length: 5000 }, (_, i) => `line ${String(i).padStart(5, '0')} ${'x'.repeat(48)}`).join('\r\n');
     await submitMessage(s.smtpPort, { messageId: 'waits@contoso.com', to: 'bob@fabrikam.com', body });
     const m = await waitFor('the delivery after the retry', async () => hop.messages[0], 20_000);
-    assert.ok(m.endsWith(`\r\n\r\n${body}\r\n`), 'the body arrives whole');
+    assert.ok(m.raw.endsWith(`\r\n\r\n${body}\r\n`), 'the body arrives whole');
     assert.equal(hop.messages.length, 1);
   } finally {
     await s.close();
