@@ -77,6 +77,17 @@ if ! command -v smtp-source >/dev/null 2>&1; then
   "$HARNESS/install-deps.sh" >> "$OUT/stderr.log" 2>&1 || { echo "bench: the harness's packages could not be installed (see $OUT/stderr.log)" >&2; exit 1; }
 fi
 (cd "$REPO" && npm run build --silent) || exit 1
+# The load generator, the same for every relay, used 1.6 to 6.8 s of CPU for the same 10,000 messages from run to
+# run, and where it was 6 s the relay on the other core was starved of it. perf put the difference in page faults
+# under memset: Postfix's allocator fills each connection's stream buffers when it allocates and frees them, and
+# whether glibc had given those pages back to the kernel in between depended on timing. So smtp-source runs with
+# malloc's trim threshold raised to 64 MiB: 1.6-2.8 s in every run since (scripts/bench/notes.md).
+SOURCE_DIR=$(mktemp -d /tmp/icx-bench-source.XXXXXX)
+trap 'rm -rf "$SOURCE_DIR"' EXIT
+SMTP_SOURCE=$(PATH="$PATH:/usr/sbin:/sbin" command -v smtp-source)
+printf '#!/bin/sh\nGLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864 exec %s "$@"\n' "$SMTP_SOURCE" > "$SOURCE_DIR/smtp-source"
+chmod +x "$SOURCE_DIR/smtp-source"
+export PATH="$SOURCE_DIR:$PATH"
 RELAY="$REPO/scripts/bench/interchange-relay.sh"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
