@@ -22,9 +22,10 @@ import { intraOrganizationRuntime, intraOrganizationTarget } from '../outbound/i
 import type { SendConnectorRuntime, TransportSnapshot } from '../service/config-snapshot.js';
 import type { BodyBuffers } from '../service/body-buffers.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
-import { DeliveryError, SmtpClientConnection, type ConnectTarget, type SpooledBody } from '../outbound/smtp-client.js';
+import { DeliveryError, SmtpClientConnection, type ConnectTarget } from '../outbound/smtp-client.js';
 import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
 import { buildDsn, headerSection, type DsnRecipient } from './dsn.js';
+import { MessageBodies } from './message-bodies.js';
 import { recordInterruptedProcessing } from './poison-detection.js';
 import { RateCounter } from './rate-counter.js';
 import { delayNotificationDue, messageRetryDelay, queueRetryDelay } from './retry-policy.js';
@@ -77,17 +78,6 @@ export interface DeliveryDeps {
 
 /** How long an idle outbound connection waits for the next message before QUIT. */
 const IDLE_CONNECTION_MS = 200;
-/**
- * Bodies kept from their receipt for their first delivery attempt. Only a lead over the deliveries is worth
- * keeping: once the next hop falls behind, later bodies come from the spool anyway, and every cached byte is
- * freed memory the process keeps (glibc keeps the high-water mark). In four alternated pairs of 100 sessions of
- * 100 KB mail to a STARTTLS next hop, 64 MiB peaked at 273-297 MiB PSS and 16 MiB at 234-267, at the same rate
- * (docs/benchmarks.md). Counted in memory held (BodyBuffers.footprint), not in bytes of mail.
- */
-const BODY_CACHE_BYTES = 16 * 1024 * 1024;
-/** Bodies larger than this are sent from the spool a chunk at a time; the first this many bytes hold the header section. */
-const STREAMED_BODY_MIN = 1024 * 1024;
-const STREAM_CHUNK = 256 * 1024;
 const EXPIRED_REPLY = '550 4.4.7 QUEUE.Expired; message expired';
 
 export class DeliveryEngine {
@@ -99,10 +89,7 @@ export class DeliveryEngine {
   private readonly delaySent = new Set<number>();
   /** Delivered messages whose removal from the spool is still being written. */
   private readonly completing = new Set<number>();
-  private readonly bodies = new Map<number, Buffer>();
-  /** Sends under way of each cached body: it goes back to bodyBuffers only when none is. */
-  private readonly bodySends = new Map<number, number>();
-  private bodyBytes = 0;
+  private readonly bodies: MessageBodies;
   private paused = true;
   private connections = 0;
   private readonly workers = new Set<Promise<void>>();
@@ -122,6 +109,7 @@ export class DeliveryEngine {
   constructor(private readonly deps: DeliveryDeps) {
     this.metrics = deps.metrics ?? NO_TRANSPORT_METRICS;
     this.tracking = deps.tracking ?? NO_MESSAGE_TRACKING;
+    this.bodies = new MessageBodies(deps);
   }
 
   /** One message tracking event about a queued message (nothing is built while tracking is off). */
@@ -194,13 +182,7 @@ export class DeliveryEngine {
 
   /** A message just made durable (accepted over SMTP, or a DSN). */
   async accepted(msg: QueuedMessage, body: Buffer | undefined): Promise<void> {
-    if (body && this.bodyBytes + this.footprint(body) <= BODY_CACHE_BYTES) {
-      this.bodies.set(msg.id, body);
-      this.bodyBytes += this.footprint(body);
-    } else if (body) {
-      // Spooled (the 250 waited for it) and not kept: nothing reads it any more.
-      this.deps.bodyBuffers?.give(body);
-    }
+    if (body) this.bodies.keep(msg.id, body);
     await this.place(msg);
     this.kick();
   }
@@ -293,10 +275,10 @@ export class DeliveryEngine {
     q.incoming.add();
     this.messageQueue.set(msg.id, q.key);
     const due = msg.nextAttemptAt?.getTime() ?? 0;
-    if (msg.status === 'Suspended') return this.dropBody(msg.id);
+    if (msg.status === 'Suspended') return this.bodies.forget(msg.id);
     if (due > this.deps.clock().getTime()) {
       // A retry is minutes away: its body is read from the spool then, and the cache serves fresh mail meanwhile.
-      this.dropBody(msg.id);
+      this.bodies.forget(msg.id);
       this.waitingUntil.set(msg.id, due);
     } else this.enqueueReady(q, msg.id);
   }
@@ -509,36 +491,19 @@ export class DeliveryEngine {
     this.active.add(id);
     this.deps.journal.begin(id);
     try {
-      const cached = this.bodies.get(id);
-      const streamed = !cached && msg.size > STREAMED_BODY_MIN;
-      const taken = cached ? 0 : ((await this.deps.messageMemory?.take(streamed ? STREAMED_BODY_MIN + STREAM_CHUNK : msg.size)) ?? 0);
+      const lease = await this.bodies.lease(id, msg.size);
       let result;
-      /** A body read whole from the spool for this send: its buffer goes back once the next hop took it. */
-      let readWhole: Buffer | undefined;
       try {
-        const pool = this.deps.bodyBuffers;
-        if (!cached && !streamed) readWhole = await this.deps.store.readBody(id, pool ? (n) => pool.take(n) : undefined);
-        const body = cached ?? readWhole ?? (await this.spooledBody(id, msg.size));
-        if (cached) this.bodySends.set(id, (this.bodySends.get(id) ?? 0) + 1);
-        try {
-          result = await conn.send({ id, from: msg.from, recipients, body, internetMessageId: msg.internetMessageId, smtpUtf8: msg.smtpUtf8 });
-        } catch (e) {
-          // The connection broke during this message: it goes back to the front of the queue.
-          this.trackMessage('DEFER', 'SMTP', msg, recipients, { connectorId: conn.connectorName, serverHostname: conn.target.name, recipientStatus: recipients.map(() => (e instanceof DeliveryError ? e.reply : `451 4.4.0 ${(e as Error).message}`)) });
-          this.enqueueReady(q, id, true);
-          await this.queueFailed(q, e);
-          return false;
-        }
-      } finally {
-        if (taken > 0) this.deps.messageMemory?.give(taken);
-        if (cached) {
-          const sends = this.bodySends.get(id)! - 1;
-          if (sends > 0) this.bodySends.set(id, sends);
-          else this.bodySends.delete(id);
-        }
+        result = await conn.send({ id, from: msg.from, recipients, body: lease.body, internetMessageId: msg.internetMessageId, smtpUtf8: msg.smtpUtf8 });
+      } catch (e) {
+        // The connection broke during this message: it goes back to the front of the queue.
+        lease.end();
+        this.trackMessage('DEFER', 'SMTP', msg, recipients, { connectorId: conn.connectorName, serverHostname: conn.target.name, recipientStatus: recipients.map(() => (e instanceof DeliveryError ? e.reply : `451 4.4.0 ${(e as Error).message}`)) });
+        this.enqueueReady(q, id, true);
+        await this.queueFailed(q, e);
+        return false;
       }
-      // The next hop answered the end of the data: every byte was written, and nothing else reads this copy.
-      if (readWhole && result.accepted.length > 0) this.deps.bodyBuffers?.give(readWhole);
+      lease.end();
       q.outgoing.add();
       q.lastActivity = Date.now();
       const permanent = result.rejected.filter((r) => r.permanent).map((r) => ({ recipient: r.recipient, reply: r.reply }));
@@ -561,11 +526,12 @@ export class DeliveryEngine {
         // Removal from the spool runs in the background: the connection goes on with the next message
         // (a crash before the removal is durable means one duplicate, never a loss).
         this.finishInBackground(id);
-        // The next hop answered the end of the data, so every byte of the body was written; finish() dropped
-        // it from the cache, and no other send of it is under way: its buffer serves the next message.
-        if (cached && result.accepted.length > 0 && !this.bodySends.has(id) && !this.bodies.has(id)) this.deps.bodyBuffers?.give(cached);
+        // The next hop answered the end of the data, so every byte of the body was written; finish() forgot
+        // the kept body: its buffer serves the next message unless another send of it is under way.
+        if (result.accepted.length > 0) lease.sent();
         return true;
       }
+      if (result.accepted.length > 0) lease.sent();
       const now = this.deps.clock();
       const patch = {
         pendingRecipients: pending,
@@ -631,21 +597,9 @@ export class DeliveryEngine {
   /** The message needs nothing more: forget it everywhere and delete it from the spool. */
   private async finish(id: number): Promise<void> {
     this.unplace(id);
-    this.dropBody(id);
+    this.bodies.forget(id);
     this.delaySent.delete(id);
     if (this.deps.store.get(id)) await this.deps.store.complete(id);
-  }
-
-  private dropBody(id: number): void {
-    const body = this.bodies.get(id);
-    if (!body) return;
-    this.bodyBytes -= this.footprint(body);
-    this.bodies.delete(id);
-  }
-
-  /** What a cached body counts against BODY_CACHE_BYTES: the memory it holds, a pooled buffer's capacity. */
-  private footprint(body: Buffer): number {
-    return this.deps.bodyBuffers?.footprint(body) ?? body.length;
   }
 
   /** Sends a non-delivery report for these recipients (none for a message from the null sender). */
@@ -659,16 +613,9 @@ export class DeliveryEngine {
     return true;
   }
 
-  /** A large body as its head (for the header section) and chunks read as the peer takes them: never held whole. */
-  private async spooledBody(id: number, size: number): Promise<SpooledBody> {
-    const store = this.deps.store;
-    const head = await store.readBodyRange(id, 0, STREAMED_BODY_MIN);
-    return { length: size, head, chunks: () => store.bodyChunks(id, STREAM_CHUNK) };
-  }
-
   private async sendDsn(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed'): Promise<void> {
     // The report quotes the header section only: a large original is not read whole for it.
-    const body = this.bodies.get(msg.id) ?? (await this.deps.store.readBodyRange(msg.id, 0, STREAMED_BODY_MIN).catch(() => Buffer.alloc(0)));
+    const body = await this.bodies.head(msg.id);
     const now = this.deps.clock();
     const dsn = buildDsn({
       kind,
