@@ -81,7 +81,7 @@ fi
 # run, and where it was 6 s the relay on the other core was starved of it. perf put the difference in page faults
 # under memset: Postfix's allocator fills each connection's stream buffers when it allocates and frees them, and
 # whether glibc had given those pages back to the kernel in between depended on timing. So smtp-source runs with
-# malloc's trim threshold raised to 64 MiB: 1.6-2.8 s in every run since (scripts/bench/notes.md).
+# malloc's trim threshold raised to 64 MiB: 1.9-3.2 s in 39 runs since (scripts/bench/notes.md).
 SOURCE_DIR=$(mktemp -d /tmp/icx-bench-source.XXXXXX)
 trap 'rm -rf "$SOURCE_DIR"' EXIT
 SMTP_SOURCE=$(PATH="$PATH:/usr/sbin:/sbin" command -v smtp-source)
