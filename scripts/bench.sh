@@ -78,7 +78,7 @@ if ! command -v smtp-source >/dev/null 2>&1; then
 fi
 (cd "$REPO" && npm run build --silent) || exit 1
 # The load generator, the same for every relay, used 1.6 to 6.8 s of CPU for the same 10,000 messages from run to
-# run, and where it was 6 s the relay on the other core was starved of it. perf put the difference in page faults
+# run, CPU the relay then did not have on the two cores (those runs were slower). perf put the difference in page faults
 # under memset: Postfix's allocator fills each connection's stream buffers when it allocates and frees them, and
 # whether glibc had given those pages back to the kernel in between depended on timing. So smtp-source runs with
 # malloc's trim threshold raised to 64 MiB: 1.9-3.2 s in 39 runs since (scripts/bench/notes.md).
