@@ -30,13 +30,23 @@ export function nextRetry(failures: number, now: Date, notAfter: Date): Date {
 
 export type RenewalAction = { kind: 'wait'; until: Date } | { kind: 'renew' } | { kind: 'leased'; holder: string; until: Date };
 
+/** Who holds a renewal lease: the server, and which run of its process (one process runs a server at a time). */
+export interface LeaseHolder {
+  holder: string;
+  process?: string;
+}
+
 /**
- * What a server does with a managed certificate at `now`: renew it (due, or forced, and no other server
- * holds the lease), leave it to the server holding the lease, or wait.
+ * What a server does with a managed certificate at `now`: renew it (due, or forced, and no one holds the
+ * lease), leave it to whoever holds the lease, or wait. A running lease of this server held by an earlier
+ * run of its process is taken over at once (that run died), but one held by this very process is not: the
+ * renewal service and Update-AcmeCertificate would otherwise renew the same certificate twice at once.
  */
-export function renewalAction(entry: { nextRenewal: Date; lease: { holder: string; until: Date } | null }, self: string, now: Date, force = false): RenewalAction {
-  if (entry.lease && entry.lease.until.getTime() > now.getTime() && entry.lease.holder.toLowerCase() !== self.toLowerCase()) {
-    return { kind: 'leased', holder: entry.lease.holder, until: entry.lease.until };
+export function renewalAction(entry: { nextRenewal: Date; lease: (LeaseHolder & { until: Date }) | null }, self: Required<LeaseHolder>, now: Date, force = false): RenewalAction {
+  const lease = entry.lease;
+  if (lease && lease.until.getTime() > now.getTime()) {
+    const ours = lease.holder.toLowerCase() === self.holder.toLowerCase();
+    if (!ours || lease.process === self.process) return { kind: 'leased', holder: lease.holder, until: lease.until };
   }
   if (force || entry.nextRenewal.getTime() <= now.getTime()) return { kind: 'renew' };
   return { kind: 'wait', until: entry.nextRenewal };

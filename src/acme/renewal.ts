@@ -11,6 +11,7 @@
 // switching intermediates), or left alone. The old certificate stays installed
 // for a grace period, so sessions and other servers' transports that still use
 // it finish with it, and is then removed from every server.
+import { randomUUID } from 'node:crypto';
 import type { CertificateStore } from '../certificate-store/certificate-store.js';
 import { rotateCertificate } from '../certificate-store/rotation.js';
 import { readCertificateFacts } from '../certificates/certificate-facts.js';
@@ -22,6 +23,9 @@ import { accountSettings, dnsUpdateTarget } from './acme-connection.js';
 import type { ChallengeChoice } from './challenges/challenge.js';
 import { issueCertificate } from './issuance.js';
 import { alertDue, nextRetry, renewalAction, renewalDue, retiredBy } from './renewal-policy.js';
+
+/** This run of the process, in the leases it takes: a lease of this server's name from another run is a dead run's. */
+const THIS_PROCESS = randomUUID();
 
 /** How long a lease holds without its holder finishing: longer than an issuance takes, short enough for a takeover. */
 export const DEFAULT_LEASE_MS = 10 * 60_000;
@@ -54,13 +58,13 @@ async function organization(directory: DirectoryStore): Promise<OrganizationReco
 const same = (a: string, b: string) => a.toUpperCase() === b.toUpperCase();
 
 /** Changes the entry of `thumbprint` in one transaction; `change` returns undefined to leave it. */
-async function updateEntry(directory: DirectoryStore, thumbprint: string, change: (e: AcmeManagedCertificateRecord) => AcmeManagedCertificateRecord | undefined): Promise<AcmeManagedCertificateRecord | undefined> {
+async function updateEntry(directory: DirectoryStore, thumbprint: string, change: (e: AcmeManagedCertificateRecord, org: OrganizationRecord) => AcmeManagedCertificateRecord | undefined): Promise<AcmeManagedCertificateRecord | undefined> {
   return directory.exclusive(async (tx) => {
     const org = await organization(tx);
     const entries = org.acmeCertificates ?? [];
     const i = entries.findIndex((e) => same(e.thumbprint, thumbprint));
     if (i < 0) return undefined;
-    const next = change(entries[i]);
+    const next = change(entries[i], org);
     if (!next) return undefined;
     await tx.updateOrganization({ ...org, acmeCertificates: entries.map((e, k) => (k === i ? next : e)) });
     return next;
@@ -100,7 +104,7 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
   const now = deps.clock();
   let refused: InterchangeError | undefined;
   const entry = await updateEntry(deps.directory, thumbprint, (e) => {
-    const action = renewalAction(e, deps.serverName, now, opts.force);
+    const action = renewalAction(e, { holder: deps.serverName, process: THIS_PROCESS }, now, opts.force);
     if (action.kind === 'leased') {
       if (opts.force) refused = new InterchangeError('ICX_ACME_RENEWAL_IN_PROGRESS', `${action.holder} is renewing the certificate ${e.thumbprint} (its lease runs until ${action.until.toISOString()}); Get-AcmeCertificate shows the outcome.`);
       return undefined;
@@ -108,7 +112,7 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
     if (action.kind === 'wait') return undefined;
     // Due from now on, even when forced early: if this server dies before it finishes, the others take over once the lease runs out.
     const nextRenewal = e.nextRenewal.getTime() > now.getTime() ? now : e.nextRenewal;
-    return { ...e, nextRenewal, lease: { holder: deps.serverName, until: new Date(now.getTime() + (deps.leaseMs ?? leaseFromEnvironment())) }, lastAttempt: now };
+    return { ...e, nextRenewal, lease: { holder: deps.serverName, process: THIS_PROCESS, until: new Date(now.getTime() + (deps.leaseMs ?? leaseFromEnvironment())) }, lastAttempt: now };
   });
   if (refused) throw refused;
   if (!entry) {
@@ -153,8 +157,15 @@ export async function renewCertificate(deps: RenewalDeps, thumbprint: string, op
     if (installed) await deps.directory.exclusive((tx) => tx.deleteCertificate(deps.serverName, installed!)).catch(() => undefined);
     const failed = deps.clock();
     const message = e instanceof Error ? e.message : String(e);
-    const recorded = await updateEntry(deps.directory, entry.thumbprint, (x) => ({ ...x, failures: x.failures + 1, lastError: message, nextRenewal: nextRetry(x.failures + 1, failed, x.notAfter), lease: null }));
-    if (recorded) await alertFailure(deps, recorded, failed).catch(() => undefined);
+    // The alert is claimed in the transaction that counts the failure, so two failures close together mail once.
+    let alert: { to: readonly string[]; before: Date | null } | undefined;
+    const recorded = await updateEntry(deps.directory, entry.thumbprint, (x, org) => {
+      const failures = x.failures + 1;
+      const to = org.acmeAccount?.alertRecipients ?? [];
+      alert = deps.sendAlert && to.length > 0 && alertDue(failures, x.alertedAt ?? null, failed) ? { to, before: x.alertedAt ?? null } : undefined;
+      return { ...x, failures, lastError: message, nextRenewal: nextRetry(failures, failed, x.notAfter), lease: null, ...(alert ? { alertedAt: failed } : {}) };
+    });
+    if (recorded && alert) await alertFailure(deps, recorded, alert.to, alert.before).catch(() => undefined);
     throw e;
   }
 }
@@ -169,25 +180,28 @@ function challengeOf(entry: AcmeManagedCertificateRecord, account: AcmeAccountRe
 }
 
 /** The mail an administrator asked for (Set-AcmeAccount -AlertRecipient) once a renewal keeps failing, sent through this server's transport. */
-async function alertFailure(deps: RenewalDeps, entry: AcmeManagedCertificateRecord, now: Date): Promise<void> {
-  if (!deps.sendAlert || !alertDue(entry.failures, entry.alertedAt ?? null, now)) return;
-  const to = (await organization(deps.directory)).acmeAccount?.alertRecipients ?? [];
-  if (to.length === 0) return;
-  await deps.sendAlert({
-    to,
-    subject: `Renewal of the certificate for ${entry.names.join(', ')} keeps failing`,
-    text: [
-      `The ACME renewal of the certificate ${entry.thumbprint} (${entry.names.join(', ')}) has failed ${entry.failures} times in a row.`,
-      '',
-      `Last error: ${entry.lastError ?? 'unknown'}`,
-      '',
-      `The certificate stays in use until it expires on ${entry.notAfter.toISOString()}. The next attempt is at ${entry.nextRenewal.toISOString()}.`,
-      `Once the cause is fixed, renew it now with: Update-AcmeCertificate -Thumbprint ${entry.thumbprint}`,
-      '',
-      `Sent by ${deps.serverName}.`,
-    ].join('\n'),
-  });
-  await updateEntry(deps.directory, entry.thumbprint, (x) => ({ ...x, alertedAt: now }));
+async function alertFailure(deps: RenewalDeps, entry: AcmeManagedCertificateRecord, to: readonly string[], alertedBefore: Date | null): Promise<void> {
+  try {
+    await deps.sendAlert!({
+      to,
+      subject: `Renewal of the certificate for ${entry.names.join(', ')} keeps failing`,
+      text: [
+        `The ACME renewal of the certificate ${entry.thumbprint} (${entry.names.join(', ')}) has failed ${entry.failures} times in a row.`,
+        '',
+        `Last error: ${entry.lastError ?? 'unknown'}`,
+        '',
+        `The certificate stays in use until it expires on ${entry.notAfter.toISOString()}. The next attempt is at ${entry.nextRenewal.toISOString()}.`,
+        `Once the cause is fixed, renew it now with: Update-AcmeCertificate -Thumbprint ${entry.thumbprint}`,
+        '',
+        `Sent by ${deps.serverName}.`,
+      ].join('\n'),
+    });
+  } catch (e) {
+    // Not sent: the next failure may try again.
+    const claimed = entry.alertedAt?.getTime();
+    await updateEntry(deps.directory, entry.thumbprint, (x) => (x.alertedAt?.getTime() === claimed ? { ...x, alertedAt: alertedBefore } : undefined));
+    throw e;
+  }
 }
 
 async function recordAccountUrl(directory: DirectoryStore, accountUrl: string): Promise<void> {

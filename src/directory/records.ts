@@ -59,8 +59,8 @@ export interface AcmeManagedCertificateRecord {
   failures: number;
   lastError: string | null;
   lastAttempt: Date | null;
-  /** The server renewing it now, until when: one server renews a certificate at a time. */
-  lease: { holder: string; until: Date } | null;
+  /** The server renewing it now (and which run of its process), until when: one renewal of a certificate at a time. */
+  lease: { holder: string; process?: string; until: Date } | null;
   /** When the last alert mail about failed renewals went out (absent: never, since the last success). */
   alertedAt?: Date | null;
   retiring: Array<{ thumbprint: string; removeAfter: Date }>;

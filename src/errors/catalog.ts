@@ -71,7 +71,7 @@ export const ERROR_CATALOG = {
   ICX_ACME_DNS_UPDATE_REFUSED: { category: 'InvalidOperation', httpStatus: 502, summary: 'The DNS update server refused a dynamic update (RFC 2136) or a query for the dns-01 challenge; the error names its RCODE (NOTAUTH for a key it does not accept, REFUSED, NOTZONE) and TSIG error.' },
   ICX_ACME_DNS_UPDATE_UNREACHABLE: { category: 'ConnectionError', httpStatus: 502, summary: 'The DNS update server of the dns-01 challenge cannot be reached or did not answer in time.' },
   ICX_ACME_DNS_UPDATE_UNVERIFIED: { category: 'InvalidData', httpStatus: 502, summary: "The DNS update server's answer is not signed with the TSIG key, or its signature does not verify." },
-  ICX_ACME_RENEWAL_IN_PROGRESS: { category: 'ResourceUnavailable', httpStatus: 409, summary: 'Another server of the organization holds the lease of this ACME certificate and is renewing it; Get-AcmeCertificate shows the outcome.' },
+  ICX_ACME_RENEWAL_IN_PROGRESS: { category: 'ResourceUnavailable', httpStatus: 409, summary: 'A renewal of this ACME certificate is under way (on another server of the organization, or already on this one) and holds its lease; Get-AcmeCertificate shows the outcome.' },
 
   // Connectors
   ICX_CONNECTOR_INVALID: { category: 'InvalidArgument', httpStatus: 400, summary: 'The connector settings break one of Exchange\'s rules.' },

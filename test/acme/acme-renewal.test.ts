@@ -69,8 +69,14 @@ test('an ACME certificate renewed after the CA changed its intermediate: the con
     assert.notEqual(newIntermediate.subject.replace(/\n/g, ', '), first.Issuer);
     await trustPebble(s, await pebble.issuingRootPem(), await pebble.issuingIntermediatePem());
 
-    const renewal = await s.api.invoke('Update-AcmeCertificate', { Thumbprint: first.Thumbprint }, { confirmed: true });
+    // Two renewals asked for at once on the same server (and the renewal service's own pass, every 500 ms): one runs, the other is refused.
+    const [renewal, concurrent] = await Promise.all([
+      s.api.invoke('Update-AcmeCertificate', { Thumbprint: first.Thumbprint }, { confirmed: true }),
+      new Promise((r) => setTimeout(r, 50)).then(() => s.api.invoke('Update-AcmeCertificate', { Thumbprint: first.Thumbprint }, { confirmed: true })),
+    ]);
     assert.ok(renewal.ok, JSON.stringify(renewal.error));
+    assert.equal(concurrent.error?.code, 'ICX_ACME_RENEWAL_IN_PROGRESS', JSON.stringify(concurrent.error));
+    assert.match(concurrent.error!.message, new RegExp(`^EX01 is renewing the certificate ${first.Thumbprint} `));
     const [renewed] = renewal.output as Array<Record<string, any>>;
     assert.notEqual(renewed.Thumbprint, first.Thumbprint);
     assert.equal(renewed.Issuer, newIntermediate.subject.replace(/\n/g, ', '));

@@ -35,21 +35,26 @@ test('nextRetry: backs off from 5 minutes to a day, but leaves room for three at
   for (const [failures, notAfter, wait] of rows) assert.equal(nextRetry(failures, now, notAfter).getTime() - now.getTime(), wait, `${failures} failures, notAfter ${notAfter.toISOString()}`);
 });
 
-test("renewalAction: renew when due or forced, unless another server's lease runs; an expired lease or our own does not hold us back", () => {
+test("renewalAction: renew when due or forced, unless a lease runs; an expired lease, or our server's from an earlier run of its process, does not hold us back; one this process holds does", () => {
   const now = d('2026-03-01T12:00:00Z');
   const due = d('2026-03-01T11:00:00Z');
   const later = d('2026-03-02T00:00:00Z');
-  const lease = (holder: string, until: string) => ({ holder, until: d(until) });
-  const rows: Array<[string, { nextRenewal: Date; lease: { holder: string; until: Date } | null }, boolean, string]> = [
+  const lease = (holder: string, until: string, process?: string) => ({ holder, until: d(until), process });
+  const rows: Array<[string, { nextRenewal: Date; lease: { holder: string; until: Date; process?: string } | null }, boolean, string]> = [
     ['due, no lease', { nextRenewal: due, lease: null }, false, 'renew'],
     ['not due', { nextRenewal: later, lease: null }, false, 'wait'],
     ['not due, forced', { nextRenewal: later, lease: null }, true, 'renew'],
-    ['due, EX02 holds the lease', { nextRenewal: due, lease: lease('EX02', '2026-03-01T12:05:00Z') }, false, 'leased'],
-    ['forced, EX02 holds the lease', { nextRenewal: due, lease: lease('EX02', '2026-03-01T12:05:00Z') }, true, 'leased'],
-    ["due, EX02's lease expired (EX02 died)", { nextRenewal: due, lease: lease('EX02', '2026-03-01T11:59:59Z') }, false, 'renew'],
-    ['due, our own lease (ex01, any case)', { nextRenewal: due, lease: lease('ex01', '2026-03-01T12:05:00Z') }, false, 'renew'],
+    ['due, EX02 holds the lease', { nextRenewal: due, lease: lease('EX02', '2026-03-01T12:05:00Z', 'run-9') }, false, 'leased'],
+    ['forced, EX02 holds the lease', { nextRenewal: due, lease: lease('EX02', '2026-03-01T12:05:00Z', 'run-9') }, true, 'leased'],
+    ['forced, EX02 holds the lease with our run id', { nextRenewal: due, lease: lease('EX02', '2026-03-01T12:05:00Z', 'run-2') }, true, 'leased'],
+    ["due, EX02's lease expired (EX02 died)", { nextRenewal: due, lease: lease('EX02', '2026-03-01T11:59:59Z', 'run-9') }, false, 'renew'],
+    ['due, our server, an earlier run (ex01, any case)', { nextRenewal: due, lease: lease('ex01', '2026-03-01T12:05:00Z', 'run-1') }, false, 'renew'],
+    ['due, our server, a lease from before runs were recorded', { nextRenewal: due, lease: lease('EX01', '2026-03-01T12:05:00Z') }, false, 'renew'],
+    ['due, this run holds it (a renewal in progress here)', { nextRenewal: due, lease: lease('EX01', '2026-03-01T12:05:00Z', 'run-2') }, false, 'leased'],
+    ['forced, this run holds it', { nextRenewal: due, lease: lease('EX01', '2026-03-01T12:05:00Z', 'run-2') }, true, 'leased'],
+    ['due, this run held it, expired', { nextRenewal: due, lease: lease('EX01', '2026-03-01T11:59:59Z', 'run-2') }, false, 'renew'],
   ];
-  for (const [what, entry, force, kind] of rows) assert.equal(renewalAction(entry, 'EX01', now, force).kind, kind, what);
+  for (const [what, entry, force, kind] of rows) assert.equal(renewalAction(entry, { holder: 'EX01', process: 'run-2' }, now, force).kind, kind, what);
 });
 
 test('retiredBy: the old certificates whose grace period is over', () => {

@@ -505,7 +505,7 @@ export function acmeCmdlets(store: CertificateStore): CmdletDeclaration[] {
     name: 'Update-AcmeCertificate',
     synopsis: 'Renews an ACME certificate now, as its automatic renewal would: the new certificate goes to every server that held the old one, Send connectors follow it when the issuer or subject changed, and the old one is removed after its grace period.',
     description:
-      "Runs on the server that answers the challenges (the one that requested the certificate, unless -Server names another), with the challenge type it was requested with. If another server is renewing the certificate at that moment, the command is refused and that server's renewal goes on. A failure is also recorded for Get-AcmeCertificate and Get-ExchangeCertificateAlert, and the old certificate stays in use.",
+      "Runs on the server that answers the challenges (the one that requested the certificate, unless -Server names another), with the challenge type it was requested with. If a renewal of it is under way at that moment (on another server, or already on this one), the command is refused and that renewal goes on. A failure is also recorded for Get-AcmeCertificate and Get-ExchangeCertificateAlert, and the old certificate stays in use.",
     parameters: [
       { name: 'Thumbprint', type: 'String', position: 0, mandatory: true, valueFromPipelineByPropertyName: true, description: 'The certificate to renew (the current one of its renewals).' },
       { name: 'Server', type: 'String', description: 'The server that renews it and answers the challenges. Default: the server that requested it.' },
