@@ -27,6 +27,19 @@ async function txtAt(named: Named, name: string): Promise<string[]> {
 /** named's log lines of successful updates (the server's own account of what was added and removed). */
 const updates = (named: Named, from: number) => named.output().slice(from).split('\n').filter((l) => /updating zone/.test(l));
 
+/**
+ * named's update lines since `from`, once each of `expected` is in one of them (or 5 s passed): its log
+ * comes through a pipe, which the test may read after the DNS answer that the request waited for.
+ */
+async function updatesWith(named: Named, from: number, expected: string[]): Promise<string[]> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const log = updates(named, from);
+    if (expected.every((e) => log.some((l) => l.includes(e))) || Date.now() > deadline) return log;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('Request-AcmeCertificate -ChallengeType Dns01 with BIND and pebble', { timeout: 300_000 }, () => {
   let named: Named;
   let pebble: Pebble;
@@ -104,8 +117,9 @@ describe('Request-AcmeCertificate -ChallengeType Dns01 with BIND and pebble', { 
     assert.match(pebble.output().slice(pebbleMark), /order-plz/, "pebble's log names the order requests (what the refusal above checks is absent)");
     assert.deepEqual((issued.CertificateDomains as { Address: string }[]).map((d) => d.Address), ['nohost.contoso.test', '*.contoso.test']);
     // Both records were added and each removed again, the wildcard's at the base name.
-    const log = updates(named, mark);
-    for (const name of ['_acme-challenge.nohost.contoso.test', '_acme-challenge.contoso.test']) {
+    const names = ['_acme-challenge.nohost.contoso.test', '_acme-challenge.contoso.test'];
+    const log = await updatesWith(named, mark, names.flatMap((name) => [`adding an RR at '${name}' TXT`, `deleting an RR at ${name} TXT`]));
+    for (const name of names) {
       assert.ok(log.some((l) => l.includes(`adding an RR at '${name}' TXT`)), `${name} added:\n${log.join('\n')}`);
       assert.ok(log.some((l) => l.includes(`deleting an RR at ${name} TXT`)), `${name} removed:\n${log.join('\n')}`);
       assert.deepEqual(await txtAt(named, name), [], `${name} answers no TXT any more`);
@@ -118,7 +132,7 @@ describe('Request-AcmeCertificate -ChallengeType Dns01 with BIND and pebble', { 
     const mark = named.output().length;
     const [renewed] = await s.api.ok('Update-AcmeCertificate', { Thumbprint: thumbprint });
     assert.notEqual(renewed.Thumbprint, thumbprint);
-    const log = updates(named, mark);
+    const log = await updatesWith(named, mark, ["adding an RR at '_acme-challenge.contoso.test' TXT", 'deleting an RR at _acme-challenge.contoso.test TXT']);
     assert.ok(log.some((l) => l.includes("adding an RR at '_acme-challenge.contoso.test' TXT")), log.join('\n'));
     assert.ok(log.some((l) => l.includes('deleting an RR at _acme-challenge.contoso.test TXT')), log.join('\n'));
     assert.deepEqual(await txtAt(named, '_acme-challenge.contoso.test'), []);
@@ -153,7 +167,7 @@ describe('Request-AcmeCertificate -ChallengeType Dns01 when the CA cannot see th
     assert.equal(r.error?.code, 'ICX_ACME_CHALLENGE_FAILED', JSON.stringify(r.error));
     assert.match(r.error!.message, /could not validate hidden\.contoso\.test by dns-01: .*_acme-challenge\.hidden\.contoso\.test/);
     assert.equal(r.error!.details?.challengeType, 'Dns01');
-    const log = updates(named, mark);
+    const log = await updatesWith(named, mark, ["adding an RR at '_acme-challenge.hidden.contoso.test' TXT", 'deleting an RR at _acme-challenge.hidden.contoso.test TXT']);
     assert.ok(log.some((l) => l.includes("adding an RR at '_acme-challenge.hidden.contoso.test' TXT")), log.join('\n'));
     assert.ok(log.some((l) => l.includes('deleting an RR at _acme-challenge.hidden.contoso.test TXT')), log.join('\n'));
     assert.deepEqual(await txtAt(named, '_acme-challenge.hidden.contoso.test'), []);
