@@ -83,7 +83,7 @@ export interface SClientResult {
  */
 export async function opensslSClientStartTls(
   port: number,
-  opts: { host?: string; servername?: string; ehloName?: string; certFile?: string; keyFile?: string; extraArgs?: string[]; timeoutMs?: number } = {},
+  opts: { host?: string; servername?: string; ehloName?: string; certFile?: string; keyFile?: string; extraArgs?: string[]; timeoutMs?: number; /** What to send after the handshake (default QUIT). */ input?: string } = {},
 ): Promise<SClientResult> {
   const args = ['s_client', '-connect', `${opts.host ?? '127.0.0.1'}:${port}`, '-starttls', 'smtp', '-showcerts'];
   if (opts.servername) args.push('-servername', opts.servername);
@@ -91,7 +91,7 @@ export async function opensslSClientStartTls(
   if (opts.certFile) args.push('-cert', opts.certFile);
   if (opts.keyFile) args.push('-key', opts.keyFile);
   args.push(...(opts.extraArgs ?? []));
-  const r = await runProcess('openssl', args, { input: 'QUIT\r\n', timeoutMs: opts.timeoutMs ?? 30_000 });
+  const r = await runProcess('openssl', args, { input: opts.input ?? 'QUIT\r\n', timeoutMs: opts.timeoutMs ?? 30_000 });
   const output = r.stdout + r.stderr;
   const chainPem = [...r.stdout.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => m[0] + '\n');
   if (chainPem.length === 0) throw new Error(`openssl s_client got no certificate (exit ${r.code}):\n${output}`);

@@ -16,7 +16,7 @@ import { issueCertificate } from '../../src/certificates/generate.js';
 import { bytes, secure } from '../support/interchange.js';
 import { createTestPki, pem, pfx, type TestPki } from '../support/pki.js';
 import { startPostfixNextHop, type PostfixNextHop } from '../support/postfix.js';
-import { freePort, swaks } from '../support/smtp-tools.js';
+import { freePort, opensslSClientStartTls, swaks } from '../support/smtp-tools.js';
 import { RawSmtp, startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
 
 const DAY = 86_400_000;
@@ -187,6 +187,24 @@ test("TLSReceiveDomainSecureList: a partner's sender is refused on a TLS connect
     const secured = await send('alice@fabrikam.com', ['--tls', ...(await files('partner', partner))]);
     assert.equal(secured.code, 0, secured.stdout + secured.stderr);
     assert.match(secured.stdout, /<~\s+250 2\.1\.0 Sender OK/);
+
+    // A partner that keeps TLS sessions (Debian's Postfix does by default) resumes on its next connection, and
+    // a resumed session carries only its leaf: the intermediate it showed the first time still validates it.
+    const inter = pki.intermediate;
+    const partnerViaIntermediate = await issueCertificate({ issuer: { der: inter.der, privateKeyPkcs8: inter.privateKeyPkcs8 }, subjectName: 'CN=fabrikam.com, O=Partner, C=US', domainNames: ['fabrikam.com'], notBefore: new Date(Date.now() - DAY) });
+    const [, certFile, , keyFile] = await files('partner-via-intermediate', { der: partnerViaIntermediate.der, privateKeyPkcs8: partnerViaIntermediate.privateKeyPkcs8! });
+    const chainFile = path.join(dir, 'intermediate.pem');
+    await writeFile(chainFile, toPem(inter.der, 'CERTIFICATE'));
+    const session = path.join(dir, 'session.pem');
+    const transaction = 'EHLO partner.fabrikam.com\r\nMAIL FROM:<alice@fabrikam.com>\r\nRCPT TO:<bob@contoso.com>\r\nQUIT\r\n';
+    for (const [sessionArg, handshake] of [['-sess_out', /^New, TLSv1\.3/m], ['-sess_in', /^Reused, TLSv1\.3/m]] as const) {
+      const r = await opensslSClientStartTls(port, { certFile, keyFile, input: transaction, extraArgs: ['-cert_chain', chainFile, sessionArg, session, '-nocommands', '-ign_eof'] });
+      assert.match(r.output, handshake, r.output);
+      assert.doesNotMatch(r.output, /alert/, r.output);
+      assert.match(r.output, /^250 2\.1\.0 Sender OK/m, r.output);
+      assert.match(r.output, /^250 2\.1\.5 Recipient OK/m, r.output);
+    }
+
     // Senders of other domains are not domain-secured.
     const other = await send('carol@tailspintoys.com', []);
     assert.equal(other.code, 0, other.stdout + other.stderr);

@@ -9,14 +9,43 @@ import type tls from 'node:tls';
 
 const MAX_DEPTH = 8;
 
-/** The chain a TLS peer presented, leaf first, as Node links it (issuerCertificate, ending in a self-reference). */
+/**
+ * The chains clients presented in full handshakes, by leaf: a resumed TLS session keeps only the leaf,
+ * and a partner's sender must validate the same whether its connection resumed or not. Only candidates:
+ * clientCertificateProblem still checks every signature. The oldest forgotten first.
+ */
+const presented = new Map<string, Buffer[]>();
+const PRESENTED_CHAINS = 1000;
+
+/**
+ * Call on each TLS handshake of a client that showed a certificate: a full handshake's chain is kept for
+ * the sessions that resume it (see peerChain).
+ */
+export function rememberPeerChain(socket: tls.TLSSocket): void {
+  if (socket.isSessionReused()) return;
+  const chain = linkedChain(socket);
+  if (chain.length < 2) return;
+  const leaf = chain[0].fingerprint256;
+  presented.delete(leaf);
+  presented.set(leaf, chain.map((c) => c.raw));
+  if (presented.size > PRESENTED_CHAINS) presented.delete(presented.keys().next().value!);
+}
+
+/** The chain a TLS peer presented, leaf first (for a resumed session, the one its full handshake showed). */
 export function peerChain(socket: tls.TLSSocket): X509Certificate[] {
-  const out: X509Certificate[] = [];
+  const linked = linkedChain(socket);
+  const raw = linked.length === 1 && socket.isSessionReused() ? (presented.get(linked[0].fingerprint256) ?? [linked[0].raw]) : linked.map((c) => c.raw);
+  return raw.map((der) => new X509Certificate(der));
+}
+
+/** The certificates as Node links them (issuerCertificate, ending in a self-reference). */
+function linkedChain(socket: tls.TLSSocket): tls.DetailedPeerCertificate[] {
+  const out: tls.DetailedPeerCertificate[] = [];
   let c = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
   const seen = new Set<string>();
   while (c && c.raw && !seen.has(c.fingerprint256) && out.length < MAX_DEPTH) {
     seen.add(c.fingerprint256);
-    out.push(new X509Certificate(c.raw));
+    out.push(c);
     c = c.issuerCertificate;
   }
   return out;

@@ -22,7 +22,7 @@ import type { ProtocolLogSession } from '../protocol-log/index.js';
 import { TurnBudget } from './read-turns.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
 import { inboundDomainSecureRefusal } from '../routing/domain-secure.js';
-import { clientCertificateProblem, peerChain } from './client-certificate.js';
+import { clientCertificateProblem, peerChain, rememberPeerChain } from './client-certificate.js';
 import { VerificationBusy, type AccountVerifier, type AuthenticatedUser } from './accounts.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { BodyBuffers } from '../service/body-buffers.js';
@@ -596,6 +596,7 @@ export class InboundSession {
       const peer = secure.getPeerCertificate();
       const thumbprint = peer && peer.raw ? crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() : undefined;
       if (thumbprint) this.log?.receivedCertificate({ thumbprint });
+      if (thumbprint) rememberPeerChain(secure);
       if (thumbprint && this.host.organization?.receiveDomainSecure.size) this.clientChain = peerChain(secure);
       // A fresh start after TLS: the client must say EHLO again (RFC 3207 also forgets any AUTH, which cannot have happened here).
       this.helo = undefined;

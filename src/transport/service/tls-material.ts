@@ -31,6 +31,13 @@ export function certificateLogFacts(c: EvaluatedCertificate): CertificateLogFact
   };
 }
 
+/**
+ * Receive connectors ask for a client certificate, and OpenSSL then refuses to resume a session whose
+ * context it was not told (a TLS alert 80, internal error, at every client that keeps sessions, as
+ * Debian's Postfix does by default): the context names the service the sessions belong to.
+ */
+const SESSION_ID_CONTEXT = 'interchange-smtp';
+
 /** Undefined when the key cannot be opened: the certificate is then unusable for TLS, as in Exchange. */
 export function buildTlsMaterial(store: CertificateReader, c: EvaluatedCertificate): TlsMaterial | undefined {
   const key = store.privateKey(c.record);
@@ -38,7 +45,7 @@ export function buildTlsMaterial(store: CertificateReader, c: EvaluatedCertifica
   try {
     const certPem = [c.record.der, ...c.record.chain.filter((d) => !isSelfSignedRoot(d))].map((d) => derToPem(d, 'CERTIFICATE')).join('');
     const keyPem = privateKeyToPem(key);
-    return { thumbprint: c.thumbprint, certPem, keyPem, secureContext: tls.createSecureContext({ cert: certPem, key: keyPem }), logFacts: certificateLogFacts(c), certificate: c };
+    return { thumbprint: c.thumbprint, certPem, keyPem, secureContext: tls.createSecureContext({ cert: certPem, key: keyPem, sessionIdContext: SESSION_ID_CONTEXT }), logFacts: certificateLogFacts(c), certificate: c };
   } catch {
     return undefined;
   }
