@@ -241,3 +241,58 @@ test('no certificate matches TlsCertificateName: the queue goes to Retry with 45
     await pf.stop();
   }
 });
+
+test('a Send connector resumes its TLS session with the next hop while its certificate stays the same, and makes a full handshake with the certificate that replaces it', { timeout: 180_000 }, async () => {
+  const pki = await createTestPki();
+  const port = await freePort();
+  // This Postfix issues session tickets (the other tests' Postfix does not, so that it logs every certificate).
+  const pf = await startPostfixNextHop({
+    port,
+    tls: { certPem: pem(pki.viaIntermediate).certificate + toPem(pki.intermediate.der, 'CERTIFICATE'), keyPem: pem(pki.viaIntermediate).privateKey, askClientCert: true, caPem: toPem(pki.ca.der, 'CERTIFICATE') },
+    mainCf: { tls_ssl_options: '' },
+  });
+  const s = await startTestServer();
+  const resumed = async () => (await pf.logLines()).filter((l) => /postfix\/smtpd\[.*Reusing old session/.test(l)).length;
+  try {
+    await install(s, pki.oldCert);
+    await s.api.ok('New-SendConnector', {
+      Name: 'Outbound',
+      AddressSpaces: ['fabrikam.com'],
+      SmartHosts: ['127.0.0.1'],
+      Port: port,
+      DNSRoutingEnabled: false,
+      RequireTLS: true,
+      // DomainValidation checks the next hop's certificate on every connection, a resumed one too.
+      TlsAuthLevel: 'DomainValidation',
+      TlsDomain: 'smtp.fabrikam.com',
+      ProtocolLoggingLevel: 'Verbose',
+      TlsCertificateName: tlsName(pki.oldCert),
+      SmtpMaxMessagesPerConnection: 1,
+    });
+    await s.transport.reload();
+
+    // One message per connection: the first makes a full handshake, the next two resume it.
+    for (let i = 1; i <= 3; i++) {
+      await send(s, `message ${i}`);
+      await pf.waitForMessages(i, 30_000);
+      await waitFor(`connection ${i} closed`, async () => (await sendRows(s)).filter((r) => r.event === '-').length === i, 30_000);
+    }
+    assert.equal(await resumed(), 2, (await pf.logLines()).filter((l) => /smtpd/.test(l)).join('\n'));
+    // Each session, resumed or not, logs the certificate it sent and the one the next hop showed (kept with the session).
+    const rows = await sendRows(s);
+    assert.equal(rows.filter((r) => r.context.startsWith('Sending certificate')).length, 3);
+    assert.deepEqual(rows.filter((r) => r.context === 'Certificate thumbprint').map((r) => r.data), Array(3).fill(pki.viaIntermediate.facts.thumbprint));
+    assert.deepEqual([...new Set(await pf.clientCertFingerprints())], [pki.oldCert.facts.thumbprint]);
+
+    // The renewed certificate takes over: no session of the old one is resumed, the next hop sees the new certificate.
+    await install(s, pki.renewedCert);
+    await s.transport.reload();
+    await send(s, 'message 4');
+    await pf.waitForMessages(4, 30_000);
+    assert.equal(await resumed(), 2, 'the fourth connection made a full handshake');
+    assert.equal((await pf.clientCertFingerprints()).at(-1), pki.renewedCert.facts.thumbprint);
+  } finally {
+    await s.close();
+    await pf.stop();
+  }
+});

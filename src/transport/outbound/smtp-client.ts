@@ -17,6 +17,7 @@ import type { ProtocolLogSession } from '../protocol-log/index.js';
 import type { SendConnectorRuntime } from '../service/config-snapshot.js';
 import { outboundTlsPolicy, type OutboundTlsPolicy } from '../routing/domain-secure.js';
 import { checkRemoteCertificate } from './tls-policy.js';
+import { forgetSession, keepSession, refuseResumption, sessionFor } from './tls-sessions.js';
 
 /** A failure with the reply that goes into the queue's LastError. */
 export class DeliveryError extends Error {
@@ -310,11 +311,30 @@ export class SmtpClientConnection {
     plain.removeAllListeners('error');
     plain.removeAllListeners('close');
     const servername = net.isIP(this.target.name.replace(/^\[|\]$/g, '')) ? undefined : this.target.name;
+    const context = this.runtime.secureContext;
+    const hop = `${this.target.host}:${this.target.port}/${servername ?? ''}`;
+    const kept = sessionFor(context, hop);
+    let refused = false;
+    const refuse = (reply: string): DeliveryError => {
+      refused = true;
+      forgetSession(context, hop);
+      return new DeliveryError(reply, false, true);
+    };
     const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
       // Chain validation only: the name check is TlsAuthLevel's business (tls-policy), against TlsDomain, not the host we dialled.
-      const s = tls.connect({ socket: plain, secureContext: this.runtime.secureContext, servername, rejectUnauthorized: false, checkServerIdentity: () => undefined });
-      s.once('secureConnect', () => resolve(s));
+      const s = tls.connect({ socket: plain, secureContext: context, servername, session: kept?.session, rejectUnauthorized: false, checkServerIdentity: () => undefined });
+      s.on('session', (session: Buffer) => {
+        const peer = s.isSessionReused() ? kept?.peer : s.getPeerCertificate();
+        if (peer?.raw && !refused) keepSession(context, hop, { session, peer });
+      });
+      let connected = false;
+      s.once('secureConnect', () => {
+        connected = true;
+        resolve(s);
+      });
       s.once('error', (e) => {
+        refused = true;
+        if (kept && !connected) refuseResumption(context, hop);
         this.log?.tlsFailed(e.message);
         reject(new DeliveryError(`451 4.4.317 TLS negotiation with ${this.target.name} failed: ${e.message}`, false, true));
       });
@@ -324,21 +344,21 @@ export class SmtpClientConnection {
     this.secure = true;
     const cipher = secure.getCipher();
     this.log?.tlsNegotiated(secure.getProtocol() ?? 'TLSv1.2', { name: cipher.name, standardName: cipher.standardName, version: cipher.version }, secure.getEphemeralKeyInfo() as never);
-    const peer = secure.getPeerCertificate();
+    const peer = secure.isSessionReused() && kept ? kept.peer : secure.getPeerCertificate();
     const peerThumbprint = peer && peer.raw ? crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() : undefined;
     if (peerThumbprint) this.log?.receivedCertificate({ thumbprint: peerThumbprint });
     const mismatch = pinMismatch(this.runtime.pinnedServerThumbprint, peerThumbprint, this.target);
     if (mismatch) {
       this.log?.info(undefined, mismatch);
-      throw new DeliveryError(mismatch, false, true);
+      throw refuse(mismatch);
     }
-    const problem = checkRemoteCertificate({ name: record.name, tlsAuthLevel: policy.tlsAuthLevel, tlsDomain: policy.tlsDomain }, secure, tlsDomainFallback);
+    const problem = checkRemoteCertificate({ name: record.name, tlsAuthLevel: policy.tlsAuthLevel, tlsDomain: policy.tlsDomain }, { authorized: secure.authorized, authorizationError: secure.authorizationError, certificate: peer }, tlsDomainFallback);
     if (problem && policy.domainSecure) {
       const reply = `${problem}; mail to ${policy.domainSecure} (TLSSendDomainSecureList) waits for a next hop whose certificate validates for it`;
       this.log?.info(undefined, reply);
-      throw new DeliveryError(reply, false, true);
+      throw refuse(reply);
     }
-    if (problem) throw new DeliveryError(problem, false, true);
+    if (problem) throw refuse(problem);
     await this.ehlo();
   }
 

@@ -5,16 +5,24 @@
 import tls from 'node:tls';
 import type { SendConnectorRecord } from '../../directory/records.js';
 
+/** What the TLS handshake showed of the next hop (for a resumed session, what its first handshake showed). */
+export interface RemoteCertificate {
+  /** The chain validated against the roots this server trusts. */
+  authorized: boolean;
+  authorizationError?: Error | string;
+  certificate: tls.PeerCertificate;
+}
+
 /** Undefined when the certificate satisfies the connector; otherwise the LastError text. */
-export function checkRemoteCertificate(record: Pick<SendConnectorRecord, 'tlsAuthLevel' | 'tlsDomain' | 'name'>, socket: tls.TLSSocket, fallbackDomain: string): string | undefined {
+export function checkRemoteCertificate(record: Pick<SendConnectorRecord, 'tlsAuthLevel' | 'tlsDomain' | 'name'>, remote: RemoteCertificate, fallbackDomain: string): string | undefined {
   const level = record.tlsAuthLevel;
   if (!level || level === 'EncryptionOnly') return undefined;
-  if (!socket.authorized) {
-    return `454 4.7.5 The remote certificate failed validation for Send connector ${record.name} (TlsAuthLevel ${level}): ${String(socket.authorizationError ?? 'unknown error')}`;
+  if (!remote.authorized) {
+    return `454 4.7.5 The remote certificate failed validation for Send connector ${record.name} (TlsAuthLevel ${level}): ${String(remote.authorizationError ?? 'unknown error')}`;
   }
   if (level === 'DomainValidation') {
     const domain = record.tlsDomain ?? fallbackDomain;
-    return domainMismatch(socket.getPeerCertificate(), domain, record.name);
+    return domainMismatch(remote.certificate, domain, record.name);
   }
   return undefined;
 }
