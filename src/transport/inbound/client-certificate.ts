@@ -6,6 +6,7 @@
 // does not require one); so the check is done here, when a sender needs it.
 import { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
+import { BoundedMap } from '../../security/bounded-map.js';
 
 const MAX_DEPTH = 8;
 
@@ -14,8 +15,7 @@ const MAX_DEPTH = 8;
  * and a partner's sender must validate the same whether its connection resumed or not. Only candidates:
  * clientCertificateProblem still checks every signature. The oldest forgotten first.
  */
-const presented = new Map<string, Buffer[]>();
-const PRESENTED_CHAINS = 1000;
+const presented = new BoundedMap<string, Buffer[]>(1000);
 
 /**
  * Call on each TLS handshake of a client that showed a certificate: a full handshake's chain is kept for
@@ -25,10 +25,7 @@ export function rememberPeerChain(socket: tls.TLSSocket): void {
   if (socket.isSessionReused()) return;
   const chain = linkedChain(socket);
   if (chain.length < 2) return;
-  const leaf = chain[0].fingerprint256;
-  presented.delete(leaf);
-  presented.set(leaf, chain.map((c) => c.raw));
-  if (presented.size > PRESENTED_CHAINS) presented.delete(presented.keys().next().value!);
+  presented.set(chain[0].fingerprint256, chain.map((c) => c.raw));
 }
 
 /** The chain a TLS peer presented, leaf first (for a resumed session, the one its full handshake showed). */

@@ -10,29 +10,23 @@
 // again, and the logs, the pin and TlsAuthLevel still need it (the session's
 // keys prove the peer is the one that showed it).
 import type tls from 'node:tls';
+import { BoundedMap } from '../../security/bounded-map.js';
 
 export interface ResumableSession {
   session: Buffer;
   peer: tls.PeerCertificate;
 }
 
-/** Next hops remembered per client context, the oldest forgotten first. */
+/** Next hops remembered per client context (a DNS-routed connector meets many), the oldest forgotten first. */
 const HOPS_PER_CONTEXT = 1000;
 
 /** null: the hop failed a handshake that offered a session, so it gets full handshakes only. */
-const byContext = new WeakMap<tls.SecureContext, Map<string, ResumableSession | null>>();
-
-function hops(context: tls.SecureContext): Map<string, ResumableSession | null> {
-  let m = byContext.get(context);
-  if (!m) byContext.set(context, (m = new Map()));
-  return m;
-}
+const byContext = new WeakMap<tls.SecureContext, BoundedMap<string, ResumableSession | null>>();
 
 function put(context: tls.SecureContext, hop: string, value: ResumableSession | null): void {
-  const m = hops(context);
-  m.delete(hop);
-  m.set(hop, value);
-  if (m.size > HOPS_PER_CONTEXT) m.delete(m.keys().next().value!);
+  let hops = byContext.get(context);
+  if (!hops) byContext.set(context, (hops = new BoundedMap(HOPS_PER_CONTEXT)));
+  hops.set(hop, value);
 }
 
 /** The session to offer `hop`, if any. */
