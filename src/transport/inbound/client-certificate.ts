@@ -4,7 +4,7 @@
 // leaf's names. Node checks client chains only against the server context's
 // CAs, which carry no roots (a Receive connector asks for a certificate, it
 // does not require one); so the check is done here, when a sender needs it.
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
 import { BoundedMap } from '../../security/bounded-map.js';
 
@@ -18,21 +18,18 @@ const MAX_DEPTH = 8;
 const presented = new BoundedMap<string, Buffer[]>(1000);
 
 /**
- * Call on each TLS handshake of a client that showed a certificate: a full handshake's chain is kept for
- * the sessions that resume it (see peerChain).
+ * The chain a TLS client presented, leaf first, as DER. A full handshake's chain is remembered for the
+ * sessions that resume it; a resumed session shows only its leaf, and gets the chain remembered for it.
  */
-export function rememberPeerChain(socket: tls.TLSSocket): void {
-  if (socket.isSessionReused()) return;
-  const chain = linkedChain(socket);
-  if (chain.length < 2) return;
-  presented.set(chain[0].fingerprint256, chain.map((c) => c.raw));
-}
-
-/** The chain a TLS peer presented, leaf first (for a resumed session, the one its full handshake showed). */
-export function peerChain(socket: tls.TLSSocket): X509Certificate[] {
+export function presentedChain(socket: tls.TLSSocket): Buffer[] {
   const linked = linkedChain(socket);
-  const raw = linked.length === 1 && socket.isSessionReused() ? (presented.get(linked[0].fingerprint256) ?? [linked[0].raw]) : linked.map((c) => c.raw);
-  return raw.map((der) => new X509Certificate(der));
+  const raw = linked.map((c) => c.raw);
+  if (linked.length === 0) return raw;
+  if (!socket.isSessionReused()) {
+    if (raw.length > 1) presented.set(linked[0].fingerprint256, raw);
+    return raw;
+  }
+  return raw.length === 1 ? (presented.get(linked[0].fingerprint256) ?? raw) : raw;
 }
 
 /** The certificates as Node links them (issuerCertificate, ending in a self-reference). */

@@ -12,7 +12,7 @@
 // means owning what a hardened MTA gives: RFC 5321/6531 limits, no smuggling,
 // bounded buffers and timers, checked against Postfix in the tests.
 import { isUtf8 } from 'node:buffer';
-import crypto, { type X509Certificate } from 'node:crypto';
+import crypto, { X509Certificate } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { sessionPermissionsText } from '../../connectors/receive-permissions.js';
@@ -22,7 +22,7 @@ import type { ProtocolLogSession } from '../protocol-log/index.js';
 import { TurnBudget } from './read-turns.js';
 import type { ReceiveConnectorRuntime } from '../service/config-snapshot.js';
 import { inboundDomainSecureRefusal } from '../routing/domain-secure.js';
-import { clientCertificateProblem, peerChain, rememberPeerChain } from './client-certificate.js';
+import { clientCertificateProblem, presentedChain } from './client-certificate.js';
 import { VerificationBusy, type AccountVerifier, type AuthenticatedUser } from './accounts.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { BodyBuffers } from '../service/body-buffers.js';
@@ -596,8 +596,10 @@ export class InboundSession {
       const peer = secure.getPeerCertificate();
       const thumbprint = peer && peer.raw ? crypto.createHash('sha1').update(peer.raw).digest('hex').toUpperCase() : undefined;
       if (thumbprint) this.log?.receivedCertificate({ thumbprint });
-      if (thumbprint) rememberPeerChain(secure);
-      if (thumbprint && this.host.organization?.receiveDomainSecure.size) this.clientChain = peerChain(secure);
+      if (thumbprint) {
+        const chain = presentedChain(secure);
+        if (this.host.organization?.receiveDomainSecure.size) this.clientChain = chain.map((der) => new X509Certificate(der));
+      }
       // A fresh start after TLS: the client must say EHLO again (RFC 3207 also forgets any AUTH, which cannot have happened here).
       this.helo = undefined;
       this.user = undefined;
