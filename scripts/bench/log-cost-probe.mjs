@@ -13,7 +13,7 @@ const { ProtocolLogSession } = await load('protocol-log/session.js');
 const { ProtocolLogWriter } = await load('protocol-log/writer.js');
 const { MessageTrackingLog } = await load('tracking/message-tracking.js');
 const { TransportService } = await load('service/transport-service.js');
-const { DeliveryEngine } = await load('delivery/delivery-queues.js');
+const { DeliveryTracking } = await load('delivery/delivery-tracking.js');
 
 const totals = new Map();
 let depth = 0;
@@ -44,7 +44,7 @@ function time(proto, method, label) {
 time(ProtocolLogSession.prototype, 'row', 'protocol log row');
 time(ProtocolLogWriter.prototype, 'newSessionId', 'protocol log session id');
 time(TransportService.prototype, 'trackReceived', 'tracking RECEIVE (built and written)');
-time(DeliveryEngine.prototype, 'trackMessage', 'tracking SEND and others (built and written)');
+time(DeliveryTracking.prototype, 'track', 'tracking SEND and others (built and written)');
 time(MessageTrackingLog.prototype, 'track', 'tracking other events');
 
 process.on('exit', () => {

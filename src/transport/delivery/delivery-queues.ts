@@ -9,50 +9,24 @@ import { poisonDetectionSettings } from '../../directory/records.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import { classifySessionFailure } from '../metrics/failure-reason.js';
 import { NO_TRANSPORT_METRICS, type SendConnectorCounters, type TransportMetrics } from '../metrics/transport-metrics.js';
-import { ProtocolLogSession, type ProtocolLogWriter } from '../protocol-log/index.js';
-import { formatDateTime } from '../logging/exchange-log-text.js';
-import { networkMessageId, type TrackingEvent, type TrackingEventId, type TrackingSource } from '../tracking/format.js';
-import { NO_MESSAGE_TRACKING, type MessageTracking } from '../tracking/message-tracking.js';
+import type { ProtocolLogWriter } from '../protocol-log/index.js';
+import type { MessageTracking } from '../tracking/message-tracking.js';
 import type { MailQueueStore, QueuedMessage, QueuedMessagePatch } from '../queue/index.js';
 import type { ProcessingTracker } from '../queue/processing-journal.js';
 import { queueKey, selectSendConnector, type Route } from '../routing/route.js';
-import { dsnWanted } from './dsn-policy.js';
-import { redirectRoute, routeWithRedirect, sourceServerTargets, type RedirectTarget } from '../routing/redirect.js';
-import { intraOrganizationRuntime, intraOrganizationTarget } from '../outbound/intra-organization.js';
-import type { SendConnectorRuntime, TransportSnapshot } from '../service/config-snapshot.js';
+import { redirectRoute, routeWithRedirect, type RedirectTarget } from '../routing/redirect.js';
+import type { TransportSnapshot } from '../service/config-snapshot.js';
 import type { BodyBuffers } from '../service/body-buffers.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
-import { DeliveryError, SmtpClientConnection, type ConnectTarget } from '../outbound/smtp-client.js';
-import { createResolver, resolveTargets, type Resolver } from '../outbound/targets.js';
-import { buildDsn, headerSection, type DsnRecipient } from './dsn.js';
+import { NextHopConnector } from '../outbound/next-hops.js';
+import { DeliveryError, type SmtpClientConnection } from '../outbound/smtp-client.js';
+import type { DsnRecipient } from './dsn.js';
+import { enqueueReady, newDeliveryQueue, nextReady, QUEUE_MAX_IDLE_MS, queueMatches, wakeAll, type DeliveryQueue } from './delivery-queue.js';
+import { DeliveryReports } from './delivery-reports.js';
+import { DeliveryTracking } from './delivery-tracking.js';
 import { MessageBodies } from './message-bodies.js';
 import { recordInterruptedProcessing } from './poison-detection.js';
-import { RateCounter } from './rate-counter.js';
-import { delayNotificationDue, messageRetryDelay, queueRetryDelay } from './retry-policy.js';
-
-export type QueueStatus = 'Active' | 'Ready' | 'Retry' | 'Suspended';
-
-export interface DeliveryQueue {
-  key: string;
-  route: Route;
-  identity: string;
-  suspended: boolean;
-  inRetry: boolean;
-  /** Messages waiting for a connection, in arrival order. */
-  ready: number[];
-  /** Every message whose current next hop is this queue. */
-  members: Set<number>;
-  connections: number;
-  lastError: string | undefined;
-  retryCount: number;
-  firstRetryTime: Date | undefined;
-  lastRetryTime: Date | undefined;
-  nextRetryTime: Date | undefined;
-  lastActivity: number;
-  incoming: RateCounter;
-  outgoing: RateCounter;
-  waiters: Array<() => void>;
-}
+import { expiredReply, expiryAction, messageRetryDelay, queueRetryDelay } from './retry-policy.js';
 
 export interface DeliveryDeps {
   store: MailQueueStore;
@@ -76,10 +50,6 @@ export interface DeliveryDeps {
   tracking?: MessageTracking;
 }
 
-/** How long an idle outbound connection waits for the next message before QUIT. */
-const IDLE_CONNECTION_MS = 200;
-const EXPIRED_REPLY = '550 4.4.7 QUEUE.Expired; message expired';
-
 export class DeliveryEngine {
   private readonly queues = new Map<string, DeliveryQueue>();
   private readonly messageQueue = new Map<number, string>();
@@ -99,36 +69,27 @@ export class DeliveryEngine {
   private timer: NodeJS.Timeout | undefined;
   private lastScan = 0;
   private routedRevision = -1;
-  private resolver: { servers: string; resolver: Resolver | undefined } | undefined;
   /** Redirect-Message's route for every message, until the service restarts; undefined: the server's own routing. */
   private redirect: Route | undefined;
 
   private readonly metrics: TransportMetrics;
-  private readonly tracking: MessageTracking;
+  private readonly tracking: DeliveryTracking;
+  private readonly reports: DeliveryReports;
+  private readonly nextHops: NextHopConnector;
 
   constructor(private readonly deps: DeliveryDeps) {
     this.metrics = deps.metrics ?? NO_TRANSPORT_METRICS;
-    this.tracking = deps.tracking ?? NO_MESSAGE_TRACKING;
+    this.tracking = new DeliveryTracking(deps.serverName, deps.tracking);
     this.bodies = new MessageBodies(deps);
-  }
-
-  /** One message tracking event about a queued message (nothing is built while tracking is off). */
-  trackMessage(eventId: TrackingEventId, source: TrackingSource, msg: QueuedMessage, recipients: readonly string[], extra: Partial<TrackingEvent> = {}): void {
-    if (!this.tracking.enabled) return;
-    this.tracking.track({
-      eventId,
-      source,
-      internalMessageId: msg.id,
-      messageId: msg.internetMessageId,
-      networkMessageId: networkMessageId(this.deps.serverName, msg.id, msg.receivedAt),
-      recipients,
-      totalBytes: msg.size,
-      subject: msg.subject,
-      sender: msg.from,
-      returnPath: msg.from,
-      messageInfo: formatDateTime(msg.receivedAt),
-      directionality: msg.originating ? 'Originating' : 'Incoming',
-      ...extra,
+    this.nextHops = new NextHopConnector(deps.sendLog);
+    this.reports = new DeliveryReports({
+      store: deps.store,
+      snapshot: deps.snapshot,
+      clock: deps.clock,
+      tracking: this.tracking,
+      head: (id) => this.bodies.head(id),
+      processing: (id, work) => this.tracked(id, work),
+      accepted: (report, body) => this.accepted(report, body),
     });
   }
 
@@ -152,7 +113,7 @@ export class DeliveryEngine {
     });
     for (const id of poisoned) {
       const m = this.deps.store.get(id);
-      if (m) this.trackMessage('POISONMESSAGE', 'POISONMESSAGE', m, m.pendingRecipients);
+      if (m) this.tracking.track('POISONMESSAGE', 'POISONMESSAGE', m, m.pendingRecipients);
     }
     for (const m of this.deps.store.list()) await this.place(m);
     this.routedRevision = this.deps.snapshot().revision;
@@ -169,7 +130,7 @@ export class DeliveryEngine {
     this.paused = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const q of this.queues.values()) for (const w of q.waiters.splice(0)) w();
+    for (const q of this.queues.values()) wakeAll(q);
     const all = Promise.allSettled([...this.workers]);
     const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
     if (timedOut) {
@@ -208,7 +169,7 @@ export class DeliveryEngine {
       if (this.active.has(m.id) || this.completing.has(m.id) || m.poison) continue;
       await this.place(m);
       const q = this.queueOf(m.id);
-      if (q && this.waitingUntil.delete(m.id)) this.enqueueReady(q, m.id);
+      if (q && this.waitingUntil.delete(m.id)) enqueueReady(q, m.id);
       if (q) moved++;
     }
     this.kick();
@@ -265,7 +226,7 @@ export class DeliveryEngine {
     }
     if (failed.length > 0) {
       const stillPending = msg.pendingRecipients.filter((r) => !failed.some((f) => f.recipient === r));
-      await this.bounce(msg, failed);
+      await this.reports.report(msg, failed);
       if (stillPending.length === 0) return this.finish(msg.id);
       msg = await this.deps.store.update(msg.id, { pendingRecipients: stillPending, failedRecipients: [...msg.failedRecipients, ...failed] });
     }
@@ -280,7 +241,7 @@ export class DeliveryEngine {
       // A retry is minutes away: its body is read from the spool then, and the cache serves fresh mail meanwhile.
       this.bodies.forget(msg.id);
       this.waitingUntil.set(msg.id, due);
-    } else this.enqueueReady(q, msg.id);
+    } else enqueueReady(q, msg.id);
   }
 
   private unplace(id: number): void {
@@ -296,37 +257,12 @@ export class DeliveryEngine {
     this.waitingUntil.delete(id);
   }
 
-  private enqueueReady(q: DeliveryQueue, id: number, front = false): void {
-    if (front) q.ready.unshift(id);
-    else q.ready.push(id);
-    const w = q.waiters.shift();
-    if (w) w();
-  }
-
   private queueFor(route: Route): DeliveryQueue {
     const key = queueKey(route);
     let q = this.queues.get(key);
     if (!q) {
-      q = {
-        key,
-        route,
-        // Exchange names a delivery queue by its QueueInteger (`EX01\\3`); the next hop is its NextHopDomain.
-        identity: `${this.deps.serverName}\\${this.nextQueueInteger++}`,
-        suspended: false,
-        inRetry: false,
-        ready: [],
-        members: new Set(),
-        connections: 0,
-        lastError: undefined,
-        retryCount: 0,
-        firstRetryTime: undefined,
-        lastRetryTime: undefined,
-        nextRetryTime: undefined,
-        lastActivity: Date.now(),
-        incoming: new RateCounter(),
-        outgoing: new RateCounter(),
-        waiters: [],
-      };
+      // Exchange names a delivery queue by its QueueInteger (`EX01\\3`); the next hop is its NextHopDomain.
+      q = newDeliveryQueue(key, route, `${this.deps.serverName}\\${this.nextQueueInteger++}`);
       this.queues.set(key, q);
     }
     q.route = route;
@@ -377,50 +313,12 @@ export class DeliveryEngine {
     this.workers.add(p);
   }
 
-  private resolverFor(s: TransportSnapshot): Resolver | undefined {
-    const servers = s.server.transport.externalDnsServers;
-    const key = servers.join(',');
-    if (!this.resolver || this.resolver.servers !== key) this.resolver = { servers: key, resolver: servers.length ? createResolver(servers) : undefined };
-    return this.resolver.resolver;
-  }
-
-  /** Each next hop of a queue with the connector runtime that sends to it, in the order they are tried. */
-  private async hops(q: DeliveryQueue, snapshot: TransportSnapshot): Promise<Array<{ runtime: SendConnectorRuntime; target: ConnectTarget }>> {
-    const route = q.route;
-    if (route.redirectTo) return [{ runtime: intraOrganizationRuntime(snapshot, route.redirectTo), target: intraOrganizationTarget(route.redirectTo) }];
-    if (route.relayTo) {
-      const { targets, reasons } = sourceServerTargets(route.relayTo, snapshot.server.name, snapshot.organizationServers);
-      if (targets.length === 0) throw new DeliveryError(`451 4.4.0 No source server of the Send connector "${route.connector.name}" can take the mail. ${reasons.join(' ')}`.trimEnd(), false, true);
-      return targets.map((t) => ({ runtime: intraOrganizationRuntime(snapshot, t), target: intraOrganizationTarget(t) }));
-    }
-    const runtime = snapshot.sendRuntime.get(route.connector.guid);
-    if (!runtime) throw new DeliveryError('451 4.4.0 The Send connector of this queue is no longer available on this server', false, true);
-    return (await resolveTargets(route, this.resolverFor(snapshot))).map((target) => ({ runtime, target }));
-  }
-
-  private async connect(q: DeliveryQueue, snapshot: TransportSnapshot): Promise<SmtpClientConnection> {
-    let last: unknown;
-    for (const { runtime, target: t } of await this.hops(q, snapshot)) {
-      const log =
-        runtime.record.protocolLoggingLevel === 'Verbose' ? new ProtocolLogSession(this.deps.sendLog, { connectorId: runtime.record.name }) : undefined;
-      try {
-        return await SmtpClientConnection.open(runtime, t, log, q.route.deliveryType === 'DnsConnectorDelivery' ? q.route.nextHopDomain : t.name, q.route.redirectTo || q.route.relayTo ? undefined : q.route.domainSecure);
-      } catch (e) {
-        last = e;
-        log?.disconnect('Local');
-        // The certificate problem is ours, not the target's: no point trying the next host.
-        if (e instanceof DeliveryError && e.reply.startsWith('454 4.7.5 The certificate specified')) break;
-      }
-    }
-    throw last;
-  }
-
   private async runConnection(q: DeliveryQueue): Promise<void> {
     const snapshot = this.deps.snapshot();
     let conn: SmtpClientConnection;
     const counters = this.counters(q);
     try {
-      conn = await this.connect(q, snapshot);
+      conn = await this.nextHops.connect(q.route, snapshot);
     } catch (e) {
       const failure = classifySessionFailure(e instanceof DeliveryError ? e.reply : '');
       counters.sessionFailed(failure.reason);
@@ -440,10 +338,10 @@ export class DeliveryEngine {
     try {
       // A configuration change ends reuse: the next message gets a new session with the new certificate and settings.
       while (conn.messagesSent < max && !this.paused && !q.suspended && !conn.closed && this.deps.snapshot().revision === snapshot.revision) {
-        const id = await this.nextReady(q);
+        const id = await nextReady(q, () => this.paused);
         if (id === undefined) break;
         if (this.deps.snapshot().revision !== snapshot.revision) {
-          this.enqueueReady(q, id, true);
+          enqueueReady(q, id, true);
           break;
         }
         const ok = await this.deliverOne(conn, q, id);
@@ -452,27 +350,6 @@ export class DeliveryEngine {
     } finally {
       this.openConnections.delete(conn);
       await conn.quit();
-    }
-  }
-
-  private async nextReady(q: DeliveryQueue): Promise<number | undefined> {
-    for (;;) {
-      const id = q.ready.shift();
-      if (id !== undefined) return id;
-      if (this.paused || q.suspended) return undefined;
-      const got = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          const i = q.waiters.indexOf(wake);
-          if (i >= 0) q.waiters.splice(i, 1);
-          resolve(false);
-        }, IDLE_CONNECTION_MS);
-        const wake = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-        q.waiters.push(wake);
-      });
-      if (!got) return undefined;
     }
   }
 
@@ -498,8 +375,8 @@ export class DeliveryEngine {
       } catch (e) {
         // The connection broke during this message: it goes back to the front of the queue.
         lease.end();
-        this.trackMessage('DEFER', 'SMTP', msg, recipients, { connectorId: conn.connectorName, serverHostname: conn.target.name, recipientStatus: recipients.map(() => (e instanceof DeliveryError ? e.reply : `451 4.4.0 ${(e as Error).message}`)) });
-        this.enqueueReady(q, id, true);
+        this.tracking.track('DEFER', 'SMTP', msg, recipients, { connectorId: conn.connectorName, serverHostname: conn.target.name, recipientStatus: recipients.map(() => (e instanceof DeliveryError ? e.reply : `451 4.4.0 ${(e as Error).message}`)) });
+        enqueueReady(q, id, true);
         await this.queueFailed(q, e);
         return false;
       }
@@ -512,15 +389,15 @@ export class DeliveryEngine {
       const counters = this.counters(q);
       if (this.tracking.enabled) {
         const hop = { clientIp: conn.localIp, clientHostname: this.deps.snapshot().server.fqdn, serverIp: conn.remoteIp, serverHostname: conn.target.name, connectorId: conn.connectorName };
-        if (result.accepted.length > 0) this.trackMessage('SEND', 'SMTP', msg, result.accepted, { ...hop, recipientStatus: result.accepted.map(() => result.reply) });
-        if (transient.length > 0) this.trackMessage('DEFER', 'SMTP', msg, transient.map((r) => r.recipient), { ...hop, recipientStatus: transient.map((r) => r.reply) });
-        if (permanent.length > 0) this.trackMessage('FAIL', 'SMTP', msg, permanent.map((r) => r.recipient), { ...hop, recipientStatus: permanent.map((r) => r.reply) });
+        if (result.accepted.length > 0) this.tracking.track('SEND', 'SMTP', msg, result.accepted, { ...hop, recipientStatus: result.accepted.map(() => result.reply) });
+        if (transient.length > 0) this.tracking.track('DEFER', 'SMTP', msg, transient.map((r) => r.recipient), { ...hop, recipientStatus: transient.map((r) => r.reply) });
+        if (permanent.length > 0) this.tracking.track('FAIL', 'SMTP', msg, permanent.map((r) => r.recipient), { ...hop, recipientStatus: permanent.map((r) => r.reply) });
       }
       if (result.accepted.length > 0 && transient.length === 0) counters.sent((this.deps.clock().getTime() - msg.receivedAt.getTime()) / 1000);
       if (transient.length > 0) counters.deferred();
       if (permanent.length > 0) {
         counters.failed();
-        if (await this.bounce(msg, permanent)) counters.ndr();
+        if (await this.reports.report(msg, permanent)) counters.ndr();
       }
       if (pending.length === 0) {
         // Removal from the spool runs in the background: the connection goes on with the next message
@@ -568,8 +445,8 @@ export class DeliveryEngine {
         const msg = this.deps.store.get(id);
         if (!msg) continue;
         counters.failed();
-        this.trackMessage('FAIL', 'SMTP', msg, msg.pendingRecipients, { connectorId: q.route.connector.name, recipientStatus: msg.pendingRecipients.map(() => reply) });
-        if (await this.bounce(msg, msg.pendingRecipients.map((recipient) => ({ recipient, reply })))) counters.ndr();
+        this.tracking.track('FAIL', 'SMTP', msg, msg.pendingRecipients, { connectorId: q.route.connector.name, recipientStatus: msg.pendingRecipients.map(() => reply) });
+        if (await this.reports.report(msg, msg.pendingRecipients.map((recipient) => ({ recipient, reply })))) counters.ndr();
         await this.finish(id);
       }
       return;
@@ -579,7 +456,7 @@ export class DeliveryEngine {
     q.firstRetryTime ??= now;
     q.lastRetryTime = now;
     q.nextRetryTime = new Date(now.getTime() + queueRetryDelay(q.retryCount, this.deps.snapshot().server.transport));
-    for (const w of q.waiters.splice(0)) w();
+    wakeAll(q);
   }
 
   private finishInBackground(id: number): void {
@@ -602,53 +479,6 @@ export class DeliveryEngine {
     if (this.deps.store.get(id)) await this.deps.store.complete(id);
   }
 
-  /** Sends a non-delivery report for these recipients (none for a message from the null sender). */
-  /** True when a report was sent. */
-  private async bounce(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed' = 'failed'): Promise<boolean> {
-    if (!msg.from || recipients.length === 0) return false;
-    const s = this.deps.snapshot();
-    if (!dsnWanted(kind, msg.from, { acceptedDomains: s.acceptedDomains, remoteDomains: s.remoteDomains, config: s.transportConfig })) return false;
-    // Reading and quoting the original's headers is processing of the original, as delivering it is.
-    await this.tracked(msg.id, () => this.sendDsn(msg, recipients, kind));
-    return true;
-  }
-
-  private async sendDsn(msg: QueuedMessage, recipients: DsnRecipient[], kind: 'failed' | 'delayed'): Promise<void> {
-    // The report quotes the header section only: a large original is not read whole for it.
-    const body = await this.bodies.head(msg.id);
-    const now = this.deps.clock();
-    const dsn = buildDsn({
-      kind,
-      reportingMta: this.deps.snapshot().server.fqdn,
-      originalFrom: msg.from,
-      originalSubject: msg.subject,
-      arrivalDate: msg.receivedAt,
-      recipients,
-      originalHeaders: headerSection(body),
-      now,
-    });
-    const queued = await this.deps.store.enqueue({
-      from: '',
-      recipients: [msg.from],
-      body: dsn,
-      receivedAt: now,
-      sourceConnector: 'DSN',
-      subject: `${kind === 'failed' ? 'Undeliverable' : 'Delivery delayed'}: ${msg.subject ?? ''}`,
-      expiresAt: new Date(now.getTime() + this.deps.snapshot().server.transport.messageExpirationTimeout),
-      // Its recipient is the original's sender, and it quotes the original's addresses and headers.
-      smtpUtf8: msg.smtpUtf8,
-      originating: true,
-    });
-    // Exchange's DSN row: the report is a new message, its reference the original's Message-ID.
-    this.trackMessage('DSN', 'DSN', queued, [msg.from], {
-      reference: msg.internetMessageId,
-      relatedRecipientAddress: recipients.map((r) => r.recipient).join(';'),
-      recipientStatus: recipients.map((r) => r.reply),
-      customData: kind === 'delayed' ? 'S:DsnType=Delay' : undefined,
-    });
-    await this.accepted(queued, dsn);
-  }
-
   // ---- time --------------------------------------------------------------
 
   private tick(): void {
@@ -656,15 +486,14 @@ export class DeliveryEngine {
     const now = this.deps.clock().getTime();
     for (const q of this.queues.values()) {
       if (q.inRetry && q.nextRetryTime && q.nextRetryTime.getTime() <= now) q.inRetry = false;
-      // Empty queues disappear after QueueMaxIdleTime (3 minutes), as in Exchange.
-      if (q.members.size === 0 && q.connections === 0 && Date.now() - q.lastActivity > 180_000) this.queues.delete(q.key);
+      if (q.members.size === 0 && q.connections === 0 && Date.now() - q.lastActivity > QUEUE_MAX_IDLE_MS) this.queues.delete(q.key);
     }
     for (const [id, due] of this.waitingUntil) {
       if (due > now) continue;
       this.waitingUntil.delete(id);
       const key = this.messageQueue.get(id);
       const q = key ? this.queues.get(key) : undefined;
-      if (q) this.enqueueReady(q, id);
+      if (q) enqueueReady(q, id);
     }
     if (now - this.lastScan >= 5000) {
       this.lastScan = now;
@@ -683,21 +512,21 @@ export class DeliveryEngine {
       const now = this.deps.clock();
       const settings = this.deps.snapshot().server.transport;
       for (const m of this.deps.store.list()) {
-        // A poison message never expires: it waits for an administrator.
-        if (this.active.has(m.id) || this.completing.has(m.id) || m.poison) continue;
-        const key = this.messageQueue.get(m.id);
-        const qErr = key ? this.queues.get(key)?.lastError : undefined;
-        if (m.expiresAt.getTime() <= now.getTime()) {
-          const reason = m.lastError ?? qErr;
-          const expiredIn = key ? this.queues.get(key) : undefined;
-          if (expiredIn) this.counters(expiredIn).failed();
-          this.trackMessage('FAIL', 'SMTP', m, m.pendingRecipients, { connectorId: expiredIn?.route.connector.name, recipientStatus: m.pendingRecipients.map(() => (reason ? `${EXPIRED_REPLY}. Last error: ${reason}` : EXPIRED_REPLY)) });
-          const reported = await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: reason ? `${EXPIRED_REPLY}. Last error: ${reason}` : EXPIRED_REPLY })));
-          if (reported && expiredIn) this.counters(expiredIn).ndr();
+        if (this.active.has(m.id) || this.completing.has(m.id)) continue;
+        const action = expiryAction(m, now, settings.delayNotificationTimeout, this.delaySent.has(m.id));
+        if (action === 'wait') continue;
+        const q = this.queueOf(m.id);
+        if (action === 'expire') {
+          const reply = expiredReply(m.lastError ?? q?.lastError);
+          if (q) this.counters(q).failed();
+          this.tracking.track('FAIL', 'SMTP', m, m.pendingRecipients, { connectorId: q?.route.connector.name, recipientStatus: m.pendingRecipients.map(() => reply) });
+          const reported = await this.reports.report(m, m.pendingRecipients.map((recipient) => ({ recipient, reply })));
+          if (reported && q) this.counters(q).ndr();
           await this.finish(m.id);
-        } else if (m.from && m.sourceConnector !== 'DSN' && delayNotificationDue(m.receivedAt, now, settings.delayNotificationTimeout, this.delaySent.has(m.id))) {
+        } else {
           this.delaySent.add(m.id);
-          await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply: m.lastError ?? qErr ?? '400 4.4.7 Message delayed' })), 'delayed');
+          const reply = m.lastError ?? q?.lastError ?? '400 4.4.7 Message delayed';
+          await this.reports.report(m, m.pendingRecipients.map((recipient) => ({ recipient, reply })), 'delayed');
         }
       }
     } finally {
@@ -709,13 +538,6 @@ export class DeliveryEngine {
 
   queueList(): DeliveryQueue[] {
     return [...this.queues.values()];
-  }
-
-  queueStatus(q: DeliveryQueue): QueueStatus {
-    if (q.suspended) return 'Suspended';
-    if (q.inRetry) return 'Retry';
-    if (q.connections > 0) return 'Active';
-    return 'Ready';
   }
 
   messageStatus(m: QueuedMessage): 'Active' | 'Ready' | 'Retry' | 'Suspended' {
@@ -733,14 +555,8 @@ export class DeliveryEngine {
   }
 
   findQueue(identity: string): DeliveryQueue {
-    const wanted = identity.toLowerCase();
-    const server = `${this.deps.serverName.toLowerCase()}\\`;
-    const q = [...this.queues.values()].find((x) => {
-      const hop = x.route.nextHopDomain.toLowerCase();
-      return x.identity.toLowerCase() === wanted || hop === wanted || server + hop === wanted;
-    });
-    if (!q) throw new InterchangeError('ICX_QUEUE_NOT_FOUND', `The queue "${identity}" couldn't be found on server ${this.deps.serverName}.`);
-    return q;
+    for (const q of this.queues.values()) if (queueMatches(q, identity, this.deps.serverName)) return q;
+    throw new InterchangeError('ICX_QUEUE_NOT_FOUND', `The queue "${identity}" couldn't be found on server ${this.deps.serverName}.`);
   }
 
   retryQueue(q: DeliveryQueue): void {
@@ -753,7 +569,7 @@ export class DeliveryEngine {
 
   suspendQueue(q: DeliveryQueue): void {
     q.suspended = true;
-    for (const w of q.waiters.splice(0)) w();
+    wakeAll(q);
   }
 
   resumeQueue(q: DeliveryQueue): void {
@@ -776,7 +592,7 @@ export class DeliveryEngine {
     if (m.poison) Object.assign(patch, { poison: false, crashCount: 0 });
     const updated = await this.deps.store.update(id, patch);
     // Exchange logs a message leaving the Poison queue as it logs one entering it.
-    if (m.poison) this.trackMessage('POISONMESSAGE', 'ADMIN', m, m.pendingRecipients);
+    if (m.poison) this.tracking.track('POISONMESSAGE', 'ADMIN', m, m.pendingRecipients);
     await this.place(updated);
     this.kick();
   }
@@ -786,8 +602,8 @@ export class DeliveryEngine {
     if (this.active.has(id)) throw new InterchangeError('ICX_PARAM_INVALID', `The message ${id} is being delivered and can't be removed now.`);
     const reply = withNdr ? '550 5.7.1 The message was deleted by an administrator' : '550 4.3.2 QUEUE.Admin; message deleted by administrative action';
     // Exchange's Source for what an administrator did to a queued message: ADMIN.
-    this.trackMessage('FAIL', 'ADMIN', m, m.pendingRecipients, { recipientStatus: m.pendingRecipients.map(() => reply) });
-    if (withNdr) await this.bounce(m, m.pendingRecipients.map((recipient) => ({ recipient, reply })));
+    this.tracking.track('FAIL', 'ADMIN', m, m.pendingRecipients, { recipientStatus: m.pendingRecipients.map(() => reply) });
+    if (withNdr) await this.reports.report(m, m.pendingRecipients.map((recipient) => ({ recipient, reply })));
     await this.finish(id);
   }
 

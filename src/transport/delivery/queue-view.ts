@@ -5,7 +5,8 @@ import { formatByteQuantifiedSize } from '../../cmdlets/framework/units.js';
 import { InterchangeError } from '../../errors/interchange-error.js';
 import type { MailQueueStore, QueuedMessage } from '../queue/index.js';
 import type { QueueLength } from '../metrics/transport-metrics.js';
-import type { DeliveryEngine, DeliveryQueue } from './delivery-queues.js';
+import type { DeliveryEngine } from './delivery-queues.js';
+import { queueStatus, type DeliveryQueue } from './delivery-queue.js';
 
 const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
 
@@ -37,7 +38,7 @@ export function createQueueViewer(deps: QueueViewDeps): QueueViewer {
       NextHopConnector: q.route.connector.guid,
       // Mail to another server of the organization stays inside it.
       NextHopCategory: q.route.redirectTo || q.route.relayTo ? 'Internal' : 'External',
-      Status: engine.queueStatus(q),
+      Status: queueStatus(q),
       MessageCount: messages.length,
       DeferredMessageCount: messages.filter((m) => engine.messageStatus(m) === 'Retry').length,
       LockedMessageCount: 0,
