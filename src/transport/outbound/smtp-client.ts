@@ -425,9 +425,11 @@ export class SmtpClientConnection {
 
   /**
    * Writes the message after 354, a block at a time as the peer takes it: never the whole stuffed copy queued
-   * at once. The last block goes out with the terminator in one write: one segment and one wake-up of the
-   * peer fewer per message than writing the `.` on its own. A TLS socket copies the buffers of a gathered
-   * write into one before it encrypts them, so there only a short last block is joined to the terminator.
+   * at once. The last block goes out with the terminator in one gathered write: one segment and one wake-up of
+   * the peer fewer per message than writing the `.` on its own. A TLS socket copies a gathered write into one
+   * buffer before it encrypts it; that copy of a 100 KB block still costs less CPU than a second record and
+   * write, and far less than joining the two in a new Buffer, whose fresh pages fault in
+   * (scripts/bench/tls-write.mjs: 84-87, 89-105 and 242-365 µs per 100 KB message; docs/benchmarks.md).
    */
   private async writeBody(body: Buffer | SpooledBody): Promise<void> {
     const stuffer = new DotStuffer();
@@ -442,13 +444,6 @@ export class SmtpClientConnection {
     else for await (const chunk of body.chunks()) await take(chunk);
     const end = stuffer.end();
     if (!held) return this.writePaced(end);
-    if (this.socket instanceof tls.TLSSocket) {
-      if (held.length > TLS_JOIN_MOST) {
-        await this.writePaced(held);
-        return this.writePaced(end);
-      }
-      return this.writePaced(Buffer.concat([held, end]));
-    }
     this.socket.cork();
     this.socket.write(held);
     this.socket.write(end);
@@ -587,9 +582,6 @@ export class DotStuffer {
     return this.beforeLast === CR && this.last === LF ? END_AFTER_CRLF : END_WITH_CRLF;
   }
 }
-
-/** The longest last block copied to join the terminator over TLS: one TLS record's worth. */
-const TLS_JOIN_MOST = 16 * 1024;
 
 const DOT = 0x2e;
 const CR = 0x0d;
