@@ -87,7 +87,17 @@ export function sessionRights(c: ReceiveConnectorRecord, as: boolean | SessionPr
   return granted;
 }
 
-/** The "Set Session Permissions" text of the protocol log. */
+/**
+ * The "Set Session Permissions" text of the protocol log. Written at the start of every verbose session from a
+ * connector runtime's rights, which never change once built: the text is made once per set of rights.
+ */
 export function sessionPermissionsText(rights: ReadonlySet<SmtpExtendedRight>): string {
-  return SMTP_EXTENDED_RIGHTS.filter((r) => rights.has(r.right)).map((r) => r.token).join(' ');
+  let text = PERMISSIONS_TEXT.get(rights);
+  if (text === undefined) {
+    text = SMTP_EXTENDED_RIGHTS.filter((r) => rights.has(r.right)).map((r) => r.token).join(' ');
+    PERMISSIONS_TEXT.set(rights, text);
+  }
+  return text;
 }
+
+const PERMISSIONS_TEXT = new WeakMap<ReadonlySet<SmtpExtendedRight>, string>();
