@@ -19,6 +19,16 @@ import { startTestServer, waitFor, type TestServer } from '../support/transport-
 
 const tlsName = (c: TestCert, lowerTags = false) => (lowerTags ? `<i>${c.facts.issuer}<s>${c.facts.subject}` : `<I>${c.facts.issuer}<S>${c.facts.subject}`);
 
+/** Postfix as smtp.fabrikam.com: the certificate the intermediate issued, with its chain, asking for the client's. */
+function startFabrikamHop(pki: Awaited<ReturnType<typeof createTestPki>>, port: number, mainCf?: Record<string, string>) {
+  const hop = pem(pki.viaIntermediate);
+  return startPostfixNextHop({
+    port,
+    tls: { certPem: hop.certificate + toPem(pki.intermediate.der, 'CERTIFICATE'), keyPem: hop.privateKey, askClientCert: true, caPem: toPem(pki.ca.der, 'CERTIFICATE') },
+    ...(mainCf ? { mainCf } : {}),
+  });
+}
+
 async function install(s: TestServer, c: TestCert): Promise<void> {
   await s.api.ok('Import-ExchangeCertificate', { FileData: bytes(await pfx(c, 'pw', { withChain: true })), Password: secure('pw') });
   // SMTP, without taking over as the internal transport certificate (so it stays removable).
@@ -42,10 +52,7 @@ test('the Send connector presents the certificate TlsCertificateName selects, be
   const pki = await createTestPki();
   const port = await freePort();
   const hopCert = pki.viaIntermediate;
-  const pf = await startPostfixNextHop({
-    port,
-    tls: { certPem: pem(hopCert).certificate + toPem(pki.intermediate.der, 'CERTIFICATE'), keyPem: pem(hopCert).privateKey, askClientCert: true, caPem: toPem(pki.ca.der, 'CERTIFICATE') },
-  });
+  const pf = await startFabrikamHop(pki, port);
   const s = await startTestServer();
   try {
     await install(s, pki.oldCert);
@@ -246,11 +253,7 @@ test('a Send connector resumes its TLS session with the next hop while its certi
   const pki = await createTestPki();
   const port = await freePort();
   // This Postfix issues session tickets (the other tests' Postfix does not, so that it logs every certificate).
-  const pf = await startPostfixNextHop({
-    port,
-    tls: { certPem: pem(pki.viaIntermediate).certificate + toPem(pki.intermediate.der, 'CERTIFICATE'), keyPem: pem(pki.viaIntermediate).privateKey, askClientCert: true, caPem: toPem(pki.ca.der, 'CERTIFICATE') },
-    mainCf: { tls_ssl_options: '' },
-  });
+  const pf = await startFabrikamHop(pki, port, { tls_ssl_options: '' });
   const s = await startTestServer();
   const resumed = async () => (await pf.logLines()).filter((l) => /postfix\/smtpd\[.*Reusing old session/.test(l)).length;
   try {
