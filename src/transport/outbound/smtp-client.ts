@@ -10,6 +10,12 @@
 // and a message that needs SMTPUTF8 must fail cleanly at a peer without it.
 // The body is written from the spool's blocks, dot-stuffed without a per-line
 // copy, and paced by the socket's drain.
+//
+// A next hop is a remote party like any client: what it sends is bounded as
+// Postfix's smtp client bounds it (smtp_chat.c): reply lines are read to
+// line_length_limit and the rest dropped, a multi-line reply's text is kept up
+// to a limit, a reply that goes on past MAX_REPLY_BYTES fails the connection,
+// and replies read ahead of the commands that wait for them stop the reading.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -78,10 +84,24 @@ interface Reply {
 
 const TIMEOUT_MS = 60_000;
 
+/** RFC 5321 §4.5.3.1.5 allows 512 octets per reply line; Postfix reads to its line_length_limit (2048) and drops the rest. */
+const MAX_REPLY_LINE = 2048;
+/** The text kept of one multi-line reply (EHLO's extensions are read from it; an EHLO reply is usually a few hundred). */
+const MAX_REPLY_TEXT = 8192;
+/** One reply longer than this, over all its lines, is not SMTP: the connection fails instead of reading on. */
+const MAX_REPLY_BYTES = 64 * 1024;
+/** Replies that arrived before a command waits for them (pipelined RCPTs); beyond it the socket stops reading until they are taken. */
+const MAX_QUEUED_REPLIES = 1000;
+
 export class SmtpClientConnection {
   private socket: net.Socket;
+  /** The reply line being read, at most MAX_REPLY_LINE characters; `dropping` once it passed that, until its end. */
   private buffer = '';
+  private dropping = false;
   private lines: string[] = [];
+  /** Characters of the lines kept in `lines`, and of the whole reply so far. */
+  private textChars = 0;
+  private replyChars = 0;
   private waiting: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }> = [];
   private replies: Reply[] = [];
   private failure: Error | undefined;
@@ -178,26 +198,53 @@ export class SmtpClientConnection {
   }
 
   private onData(d: string): void {
-    this.buffer += d;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(nl + 1);
-      this.lines.push(line);
-      if (line.length < 4 || line[3] !== '-') {
-        const text = this.lines.join('\n');
-        this.lines = [];
-        this.log?.received(text);
-        const r = { code: Number(line.slice(0, 3)) || 0, text };
-        const w = this.waiting.shift();
-        if (w) w.resolve(r);
-        else this.replies.push(r);
+    let from = 0;
+    while (from < d.length && !this.failure) {
+      const nl = d.indexOf('\n', from);
+      const end = nl < 0 ? d.length : nl;
+      this.replyChars += end - from + (nl < 0 ? 0 : 1);
+      if (this.replyChars > MAX_REPLY_BYTES) {
+        this.fail(new DeliveryError(`451 4.4.0 ${this.target.name} sent a reply longer than ${MAX_REPLY_BYTES} bytes`, false, true));
+        this.socket.destroy();
+        return;
       }
+      if (!this.dropping) {
+        const room = MAX_REPLY_LINE - this.buffer.length;
+        if (end - from > room) this.dropping = true;
+        const piece = d.slice(from, from + Math.min(room, end - from));
+        this.buffer = this.buffer ? this.buffer + piece : piece;
+      }
+      if (nl < 0) return;
+      from = nl + 1;
+      const raw = this.buffer;
+      const line = raw.charCodeAt(raw.length - 1) === 0x0d ? raw.slice(0, -1) : raw;
+      this.buffer = '';
+      this.dropping = false;
+      if (this.textChars + line.length <= MAX_REPLY_TEXT) {
+        this.lines.push(line);
+        this.textChars += line.length + 1;
+      }
+      if (line.length < 4 || line[3] !== '-') this.replyEnded(line);
     }
+  }
+
+  /** The reply's last line was read: it goes to the command waiting for it, or waits for one. */
+  private replyEnded(last: string): void {
+    const text = this.lines.length ? this.lines.join('\n') : last;
+    this.lines = [];
+    this.textChars = 0;
+    this.replyChars = 0;
+    this.log?.received(text);
+    const r = { code: Number(last.slice(0, 3)) || 0, text };
+    const w = this.waiting.shift();
+    if (w) return w.resolve(r);
+    this.replies.push(r);
+    if (this.replies.length >= MAX_QUEUED_REPLIES) this.socket.pause();
   }
 
   private read(): Promise<Reply> {
     const r = this.replies.shift();
+    if (this.replies.length === MAX_QUEUED_REPLIES - 1 && !this.failure) this.socket.resume();
     if (r) return Promise.resolve(r);
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));

@@ -1,0 +1,110 @@
+// A next hop is a remote party too: a hostile or broken one must not grow the
+// Send connector's memory. Each next hop here is a raw TCP server of the test
+// that writes as fast as the client takes it; how much it managed to write
+// shows whether the client bounded its reading.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { freePort, swaks } from '../support/smtp-tools.js';
+import { startTestServer, waitFor } from '../support/transport-harness.js';
+
+interface HostileHop {
+  port: number;
+  /** Bytes written to each connection so far, in the order they came. */
+  written: number[];
+  closed: number;
+  stop(): Promise<void>;
+}
+
+const CHUNK = 64 * 1024;
+/** Far more than any bound of the client: a client that reads all of it holds hundreds of MiB. */
+const MOST = 256 * 1024 * 1024;
+
+/** `greeting` first; then, once `after` arrived (or at once), `fill` without end, paced by the socket. */
+async function startHostileHop(greeting: string, fill: string, after?: RegExp): Promise<HostileHop> {
+  const port = await freePort();
+  const chunk = Buffer.from(fill.repeat(Math.ceil(CHUNK / fill.length)));
+  const written: number[] = [];
+  const sockets = new Set<net.Socket>();
+  const hop: HostileHop = { port, written, closed: 0, stop: async () => undefined };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    const i = written.push(0) - 1;
+    let flooding = false;
+    let heard = '';
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      hop.closed++;
+    });
+    const flood = (): void => {
+      if (flooding) return;
+      flooding = true;
+      const pump = (): void => {
+        while (!socket.destroyed && written[i] < MOST) {
+          written[i] += chunk.length;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+      };
+      pump();
+    };
+    socket.on('data', (d) => {
+      heard += d.toString('latin1');
+      if (after?.test(heard)) flood();
+    });
+    socket.write(greeting);
+    if (!after) flood();
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  hop.stop = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return hop;
+}
+
+const cases = [
+  { name: 'a reply line without end', greeting: '220 ', fill: 'x', after: undefined, error: /^451 4\.4\.0 127\.0\.0\.1 sent a reply longer than 65536 bytes$/ },
+  { name: 'an EHLO reply of endless continuation lines', greeting: '220 hostile.test ESMTP\r\n', fill: '250-HOSTILE\r\n', after: /^EHLO /m, error: /^451 4\.4\.0 127\.0\.0\.1 sent a reply longer than 65536 bytes$/ },
+];
+
+for (const c of cases) {
+  test(`a next hop that sends ${c.name}: the connection fails at 64 KiB of one reply, the message waits in Retry`, { timeout: 60_000 }, async () => {
+    const hop = await startHostileHop(c.greeting, c.fill, c.after);
+    const s = await startTestServer();
+    try {
+      await s.api.ok('New-SendConnector', { Name: 'Hostile', AddressSpaces: ['fabrikam.test'], SmartHosts: ['127.0.0.1'], Port: hop.port, DNSRoutingEnabled: false });
+      await s.transport.reload();
+      const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@fabrikam.test']);
+      assert.equal(r.code, 0, r.stdout);
+      const q = await waitFor('the queue in Retry', async () => (await s.api.ok('Get-Queue', {})).find((x) => x.NextHopDomain === '[127.0.0.1]' && x.Status === 'Retry'), 30_000);
+      assert.match(q.LastError ?? '', c.error);
+      assert.equal(q.MessageCount, 1, 'the message waits for the next retry');
+      await waitFor('the next hop saw the connection closed', async () => hop.closed >= 1);
+      // What the client read, and what was still in the sockets' buffers when it closed.
+      assert.ok(hop.written[0] < 16 * 1024 * 1024, `the next hop wrote ${hop.written[0]} bytes before the client closed`);
+    } finally {
+      await s.close();
+      await hop.stop();
+    }
+  });
+}
+
+test('a next hop that floods replies nobody asked for: the client stops reading after 1,000 of them, the peer is held back by TCP', { timeout: 60_000 }, async () => {
+  const hop = await startHostileHop('220 hostile.test ESMTP\r\n', '250 ok\r\n');
+  const s = await startTestServer();
+  try {
+    await s.api.ok('New-SendConnector', { Name: 'Hostile', AddressSpaces: ['fabrikam.test'], SmartHosts: ['127.0.0.1'], Port: hop.port, DNSRoutingEnabled: false });
+    await s.transport.reload();
+    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@fabrikam.test']);
+    assert.equal(r.code, 0, r.stdout);
+    await waitFor('a connection to the next hop', async () => hop.written.length >= 1);
+    // Reading all of it, the client takes several MiB a second; paused, only the sockets' buffers fill.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const total = hop.written.reduce((a, b) => a + b, 0);
+    assert.ok(total < 16 * 1024 * 1024, `the next hop wrote ${total} bytes in 3 s over ${hop.written.length} connection(s)`);
+  } finally {
+    await s.close();
+    await hop.stop();
+  }
+});
