@@ -90,6 +90,37 @@ for (const c of cases) {
   });
 }
 
+test('a next hop that trickles a reply that never ends: the connection fails at ConnectionInactivityTimeOut, though it is never silent that long', { timeout: 60_000 }, async () => {
+  const port = await freePort();
+  let connections = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  const server = net.createServer((socket) => {
+    connections++;
+    socket.on('error', () => undefined);
+    // A greeting line every 300 ms: never 2 s of silence, never 64 KiB.
+    const t = setInterval(() => socket.write('220-hostile.test\r\n'), 300);
+    timers.add(t);
+    socket.on('close', () => clearInterval(t));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const s = await startTestServer();
+  try {
+    await s.api.ok('New-SendConnector', { Name: 'Hostile', AddressSpaces: ['fabrikam.test'], SmartHosts: ['127.0.0.1'], Port: port, DNSRoutingEnabled: false, ConnectionInactivityTimeOut: '00:00:02' });
+    await s.transport.reload();
+    const started = Date.now();
+    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@fabrikam.test']);
+    assert.equal(r.code, 0, r.stdout);
+    const q = await waitFor('the queue in Retry', async () => (await s.api.ok('Get-Queue', {})).find((x) => x.NextHopDomain === '[127.0.0.1]' && x.Status === 'Retry'), 30_000);
+    assert.equal(q.LastError, '451 4.4.2 Timeout waiting for the remote server');
+    assert.ok(Date.now() - started < 15_000, 'failed within the timeout, not at the 64 KiB bound');
+    assert.equal(connections, 1);
+  } finally {
+    await s.close();
+    for (const t of timers) clearInterval(t);
+    server.close();
+  }
+});
+
 test('a next hop that floods replies nobody asked for: the client stops reading after 1,000 of them, the peer is held back by TCP', { timeout: 60_000 }, async () => {
   const hop = await startHostileHop('220 hostile.test ESMTP\r\n', '250 ok\r\n');
   const s = await startTestServer();

@@ -14,8 +14,9 @@
 // A next hop is a remote party like any client: what it sends is bounded as
 // Postfix's smtp client bounds it (smtp_chat.c): reply lines are read to
 // line_length_limit and the rest dropped, a multi-line reply's text is kept up
-// to a limit, a reply that goes on past MAX_REPLY_BYTES fails the connection,
-// and replies read ahead of the commands that wait for them stop the reading.
+// to a limit, a reply that goes on past MAX_REPLY_BYTES or past the
+// connector's ConnectionInactivityTimeOut fails the connection, and replies
+// read ahead of the commands that wait for them stop the reading.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -83,6 +84,7 @@ interface Reply {
 }
 
 const TIMEOUT_MS = 60_000;
+const REPLY_TIMEOUT = '451 4.4.2 Timeout waiting for the remote server';
 
 /** RFC 5321 §4.5.3.1.5 allows 512 octets per reply line; Postfix reads to its line_length_limit (2048) and drops the rest. */
 const MAX_REPLY_LINE = 2048;
@@ -102,6 +104,8 @@ export class SmtpClientConnection {
   /** Characters of the lines kept in `lines`, and of the whole reply so far. */
   private textChars = 0;
   private replyChars = 0;
+  /** When the first byte of the reply being read came: a reply trickled a byte at a time never lets the idle timeout fire. */
+  private replyStarted = 0;
   private waiting: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }> = [];
   private replies: Reply[] = [];
   private failure: Error | undefined;
@@ -182,11 +186,16 @@ export class SmtpClientConnection {
     }
   }
 
+  /** ConnectionInactivityTimeOut, at most 10 minutes: for silence, and for the whole of one reply. */
+  private get inactivityMs(): number {
+    return Math.min(this.runtime.record.connectionInactivityTimeOut || TIMEOUT_MS, 10 * 60_000);
+  }
+
   private attach(socket: net.Socket): void {
     socket.setEncoding('latin1');
-    socket.setTimeout(Math.min(this.runtime.record.connectionInactivityTimeOut || TIMEOUT_MS, 10 * 60_000));
+    socket.setTimeout(this.inactivityMs);
     socket.on('data', (d: string) => this.onData(d));
-    socket.on('timeout', () => this.fail(new DeliveryError('451 4.4.2 Timeout waiting for the remote server', false, true)));
+    socket.on('timeout', () => this.fail(new DeliveryError(REPLY_TIMEOUT, false, true)));
     socket.on('error', (e) => this.fail(new DeliveryError(`451 4.4.0 Connection error: ${e.message}`, false, true)));
     socket.on('close', () => this.fail(new DeliveryError('451 4.4.0 The remote server closed the connection', false, true)));
   }
@@ -198,10 +207,17 @@ export class SmtpClientConnection {
   }
 
   private onData(d: string): void {
+    const now = Date.now();
+    if (this.replyChars > 0 && now - this.replyStarted > this.inactivityMs) {
+      this.fail(new DeliveryError(REPLY_TIMEOUT, false, true));
+      this.socket.destroy();
+      return;
+    }
     let from = 0;
     while (from < d.length && !this.failure) {
       const nl = d.indexOf('\n', from);
       const end = nl < 0 ? d.length : nl;
+      if (this.replyChars === 0) this.replyStarted = now;
       this.replyChars += end - from + (nl < 0 ? 0 : 1);
       if (this.replyChars > MAX_REPLY_BYTES) {
         this.fail(new DeliveryError(`451 4.4.0 ${this.target.name} sent a reply longer than ${MAX_REPLY_BYTES} bytes`, false, true));
