@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { freePort, swaks } from '../support/smtp-tools.js';
+import { startTestDns } from '../support/transport-dns.js';
 import { startTestServer, waitFor } from '../support/transport-harness.js';
 
 interface HostileHop {
@@ -137,5 +138,31 @@ test('a next hop that floods replies nobody asked for: the client stops reading 
   } finally {
     await s.close();
     await hop.stop();
+  }
+});
+
+test('a recipient domain whose DNS names many mail exchangers: only the first 10 addresses, lowest preference first, are looked up and tried', { timeout: 60_000 }, async () => {
+  const mx: Array<{ priority: number; exchange: string }> = [];
+  const a: Record<string, string[]> = {};
+  // 16 mail exchangers of two addresses each, where nothing listens: each attempt is refused at once.
+  for (let i = 1; i <= 16; i++) {
+    mx.push({ priority: i, exchange: `m${i}.x.test` });
+    a[`m${i}.x.test`] = [`127.0.${i}.1`, `127.0.${i}.2`];
+  }
+  const dns = await startTestDns({ mx: { 'x.test': mx.reverse() }, a });
+  const s = await startTestServer();
+  try {
+    await s.api.ok('Set-TransportService', { Identity: 'EX01', ExternalDNSServers: [`127.0.0.1:${dns.port}`] });
+    await s.api.ok('New-SendConnector', { Name: 'Internet', AddressSpaces: ['x.test'], DNSRoutingEnabled: true, Port: await freePort() });
+    await s.transport.reload();
+    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@x.test']);
+    assert.equal(r.code, 0, r.stdout);
+    const q = await waitFor('the queue in Retry', async () => (await s.api.ok('Get-Queue', {})).find((x) => x.NextHopDomain === 'x.test' && x.Status === 'Retry'), 30_000);
+    assert.match(q.LastError ?? '', /^451 4\.4\.0 .*127\.0\.5\.2:/, 'the last address tried is the tenth');
+    const looked = dns.queries.filter((x) => x.startsWith('A m')).map((x) => x.slice(2));
+    assert.deepEqual([...new Set(looked)], ['m1.x.test', 'm2.x.test', 'm3.x.test', 'm4.x.test', 'm5.x.test']);
+  } finally {
+    await s.close();
+    await dns.stop();
   }
 });

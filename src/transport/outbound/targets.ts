@@ -8,6 +8,14 @@ import { DeliveryError, type ConnectTarget } from './smtp-client.js';
 
 export type Resolver = Pick<dns.Resolver, 'resolveMx' | 'resolve4'>;
 
+/**
+ * The recipient domain's DNS decides how many mail exchangers and addresses an MX route has: hundreds would hold
+ * one delivery attempt on as many lookups (3 s, twice, for each that does not answer) and connections. So, as
+ * Postfix's smtp_mx_address_limit (5) does, only the first are used, lowest preference first.
+ */
+const MAX_MX_HOSTS = 10;
+const MAX_MX_ADDRESSES = 10;
+
 /** `['10.0.0.53', '127.0.0.1:5353']`; empty = the system resolver. */
 export function createResolver(servers: readonly string[]): Resolver {
   const r = new dns.Resolver({ timeout: 3000, tries: 2 });
@@ -57,8 +65,11 @@ export async function resolveTargets(route: Route, resolver: Resolver | undefine
     if (code === 'ENOTFOUND') throw new DeliveryError(`550 5.4.310 DNS domain ${domain} does not exist`, true, true);
     if (code !== 'ENODATA') throw new DeliveryError(`451 4.4.0 DNS query failed for ${domain}: ${code ?? (e as Error).message}`, false, true);
   }
-  const hosts = mx.length ? mx.sort((a, b) => a.priority - b.priority).map((m) => m.exchange) : [domain];
-  for (const h of hosts) for (const a of await addressesOf(h, r)) out.push({ host: a, port: c.port, name: h });
+  const hosts = mx.length ? mx.sort((a, b) => a.priority - b.priority).slice(0, MAX_MX_HOSTS).map((m) => m.exchange) : [domain];
+  for (const h of hosts) {
+    for (const a of await addressesOf(h, r)) if (out.length < MAX_MX_ADDRESSES) out.push({ host: a, port: c.port, name: h });
+    if (out.length >= MAX_MX_ADDRESSES) break;
+  }
   if (out.length === 0) throw new DeliveryError(`451 4.4.0 DNS query failed: no address for the mail exchangers of ${domain}`, false, true);
   return out;
 }
