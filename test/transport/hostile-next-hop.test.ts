@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { freePort, swaks } from '../support/smtp-tools.js';
 import { startTestDns } from '../support/transport-dns.js';
-import { startTestServer, waitFor } from '../support/transport-harness.js';
+import { startTestServer, waitFor, type TestServer } from '../support/transport-harness.js';
 
 interface HostileHop {
   port: number;
@@ -64,6 +64,14 @@ async function startHostileHop(greeting: string, fill: string, after?: RegExp): 
   return hop;
 }
 
+/** A smart-host Send connector to the hostile next hop, and a message for it through the Default Frontend. */
+async function sendThrough(s: TestServer, port: number, connector: Record<string, unknown> = {}): Promise<void> {
+  await s.api.ok('New-SendConnector', { Name: 'Hostile', AddressSpaces: ['fabrikam.test'], SmartHosts: ['127.0.0.1'], Port: port, DNSRoutingEnabled: false, ...connector });
+  await s.transport.reload();
+  const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@fabrikam.test']);
+  assert.equal(r.code, 0, r.stdout);
+}
+
 const cases = [
   { name: 'a reply line without end', greeting: '220 ', fill: 'x', after: undefined, error: /^451 4\.4\.0 127\.0\.0\.1 sent a reply longer than 65536 bytes$/ },
   { name: 'an EHLO reply of endless continuation lines', greeting: '220 hostile.test ESMTP\r\n', fill: '250-HOSTILE\r\n', after: /^EHLO /m, error: /^451 4\.4\.0 127\.0\.0\.1 sent a reply longer than 65536 bytes$/ },
@@ -74,10 +82,7 @@ for (const c of cases) {
     const hop = await startHostileHop(c.greeting, c.fill, c.after);
     const s = await startTestServer();
     try {
-      await s.api.ok('New-SendConnector', { Name: 'Hostile', AddressSpaces: ['fabrikam.test'], SmartHosts: ['127.0.0.1'], Port: hop.port, DNSRoutingEnabled: false });
-      await s.transport.reload();
-      const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@fabrikam.test']);
-      assert.equal(r.code, 0, r.stdout);
+      await sendThrough(s, hop.port);
       const q = await waitFor('the queue in Retry', async () => (await s.api.ok('Get-Queue', {})).find((x) => x.NextHopDomain === '[127.0.0.1]' && x.Status === 'Retry'), 30_000);
       assert.match(q.LastError ?? '', c.error);
       assert.equal(q.MessageCount, 1, 'the message waits for the next retry');
@@ -106,11 +111,8 @@ test('a next hop that trickles a reply that never ends: the connection fails at 
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const s = await startTestServer();
   try {
-    await s.api.ok('New-SendConnector', { Name: 'Hostile', AddressSpaces: ['fabrikam.test'], SmartHosts: ['127.0.0.1'], Port: port, DNSRoutingEnabled: false, ConnectionInactivityTimeOut: '00:00:02' });
-    await s.transport.reload();
     const started = Date.now();
-    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@fabrikam.test']);
-    assert.equal(r.code, 0, r.stdout);
+    await sendThrough(s, port, { ConnectionInactivityTimeOut: '00:00:02' });
     const q = await waitFor('the queue in Retry', async () => (await s.api.ok('Get-Queue', {})).find((x) => x.NextHopDomain === '[127.0.0.1]' && x.Status === 'Retry'), 30_000);
     assert.equal(q.LastError, '451 4.4.2 Timeout waiting for the remote server');
     assert.ok(Date.now() - started < 15_000, 'failed within the timeout, not at the 64 KiB bound');
@@ -126,10 +128,7 @@ test('a next hop that floods replies nobody asked for: the client stops reading 
   const hop = await startHostileHop('220 hostile.test ESMTP\r\n', '250 ok\r\n');
   const s = await startTestServer();
   try {
-    await s.api.ok('New-SendConnector', { Name: 'Hostile', AddressSpaces: ['fabrikam.test'], SmartHosts: ['127.0.0.1'], Port: hop.port, DNSRoutingEnabled: false });
-    await s.transport.reload();
-    const r = await swaks(['--server', `127.0.0.1:${s.smtpPort}`, '--from', 'alice@contoso.com', '--to', 'bob@fabrikam.test']);
-    assert.equal(r.code, 0, r.stdout);
+    await sendThrough(s, hop.port);
     await waitFor('a connection to the next hop', async () => hop.written.length >= 1);
     // Reading all of it, the client takes several MiB a second; paused, only the sockets' buffers fill.
     await new Promise((resolve) => setTimeout(resolve, 3000));
