@@ -108,7 +108,7 @@ if (logRows.length) {
   lines.push('## What the logs cost');
   lines.push('');
   lines.push(
-    'Interchange in each cell three ways: its defaults (message tracking on, protocol logging None, as a new Exchange connector), every log off (tracking off too), and every log on (Verbose protocol logs on the Receive and the Send connector, and tracking). Each repetition starts the cell with another of the three. The cost is the rate lost from all off to all on, of the medians; "by repetition" compares the two runs of each repetition, which ran minutes apart, and shows how far identical runs on this host differ.',
+    'Interchange in each cell three ways: its defaults (message tracking on, protocol logging None, as a new Exchange connector), every log off (tracking off too), and every log on (Verbose protocol logs on the Receive and the Send connector, and tracking). Each repetition starts the cell with another of the three. The cost is the rate lost from all off to all on, of the medians; "by repetition" compares the two runs of each repetition, which ran one after the other, and shows how far identical runs on this host differ.',
   );
   lines.push('');
   lines.push('| sessions | size | TLS to next hop | all off msgs/s | defaults msgs/s | all on msgs/s | cost | cost by repetition | CPU ms/msg off / on |');
