@@ -41,6 +41,36 @@ test('swaks submits to the default Receive connector; the message is queued with
   }
 });
 
+test('Subject and Message-ID come from the header section wherever it ends, never from the body', { timeout: 60_000 }, async () => {
+  const s = await startTestServer();
+  try {
+    await holdingConnector(s);
+    const c = await RawSmtp.connect(s.smtpPort);
+    assert.match((await c.reply())!, /^220 /);
+    assert.match((await c.command('EHLO client.test'))!, /^250-/);
+    const send = async (content: string): Promise<string> => {
+      assert.match((await c.command('MAIL FROM:<a@contoso.com>'))!, /^250 /);
+      assert.match((await c.command('RCPT TO:<b@fabrikam.com>'))!, /^250 /);
+      assert.match((await c.command('DATA'))!, /^354 /);
+      c.write(content + '.\r\n');
+      const reply = (await c.reply())!;
+      assert.match(reply, /^250 2\.6\.0 /);
+      return reply;
+    };
+    // Headers longer than the first block the content is read into (16 KB): the fields after it still count.
+    const padding = Array.from({ length: 300 }, (_, i) => `X-Padding-${i}: ${'p'.repeat(70)}\r\n`).join('');
+    assert.match(await send(padding + 'Subject: long header\r\nMessage-ID: <late@contoso.com>\r\n\r\n' + 'body\r\n'.repeat(20_000)), /^250 2\.6\.0 <late@contoso\.com> /);
+    // A blank line early, then header-like lines deep in a large body: they are content, not headers.
+    const queued = await send('Subject: short header\r\n\r\n' + 'body\r\n'.repeat(5_000) + 'Message-ID: <body@contoso.com>\r\n' + 'body\r\n'.repeat(20_000));
+    assert.doesNotMatch(queued, /body@contoso\.com/);
+    assert.match(queued, /^250 2\.6\.0 <[^>]+@ex01\.contoso\.com> /);
+    assert.deepEqual((await messages(s)).map((m) => m.Subject).sort(), ['long header', 'short header']);
+    c.close();
+  } finally {
+    await s.close();
+  }
+});
+
 test('openssl s_client sees the certificate Exchange would select: the default self-signed one, then a CA-issued one for the connector FQDN (newest), then the TlsCertificateName one', { timeout: 120_000 }, async () => {
   const pki = await createTestPki();
   const s = await startTestServer();

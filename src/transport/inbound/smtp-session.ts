@@ -769,7 +769,7 @@ export class InboundSession {
       return this.reply(REFUSAL_REPLY[result.refusal]);
     }
     const receivedAt = this.host.clock();
-    const headers = headerSummary(result.blocks.length === 1 ? result.blocks[0] : Buffer.concat(result.blocks.slice(0, 2)));
+    const headers = headerSummary(headerPart(result.blocks));
     if (headers.received >= MAX_HOP_COUNT) {
       // A mail loop (two servers routing a domain to each other): refused here, the previous hop reports it to the sender.
       reader.recycle();
@@ -875,6 +875,15 @@ function noParameters<T>(text: string, value: T): { ok: true; value: T } | { ok:
 
 function sanitize(s: string): string {
   return s.replace(/[^\x21-\x7e]/g, '').slice(0, 255);
+}
+
+/**
+ * The blocks that hold the header section (as much of it as headerSummary reads): the first block alone
+ * when the blank line is in it, so that a large message is not copied to read its headers.
+ */
+function headerPart(blocks: readonly Buffer[]): Buffer {
+  if (blocks.length <= 1) return blocks[0] ?? Buffer.alloc(0);
+  return blocks[0].indexOf('\r\n\r\n') >= 0 ? blocks[0] : Buffer.concat(blocks.slice(0, 2));
 }
 
 /** Subject and Message-ID from the header section (unfolded), without parsing the whole message. */
