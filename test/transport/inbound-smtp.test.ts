@@ -64,7 +64,13 @@ test('Subject and Message-ID come from the header section wherever it ends, neve
     const queued = await send('Subject: short header\r\n\r\n' + 'body\r\n'.repeat(5_000) + 'Message-ID: <body@contoso.com>\r\n' + 'body\r\n'.repeat(20_000));
     assert.doesNotMatch(queued, /body@contoso\.com/);
     assert.match(queued, /^250 2\.6\.0 <[^>]+@ex01\.contoso\.com> /);
-    assert.deepEqual((await messages(s)).map((m) => m.Subject).sort(), ['long header', 'short header']);
+    // No header section at all (the content starts with its blank line): its first paragraph is body too.
+    const headerless = await send('\r\nSubject: not a header\r\nMessage-ID: <paragraph@contoso.com>\r\n\r\nbody\r\n');
+    assert.doesNotMatch(headerless, /paragraph@contoso\.com/);
+    assert.match(headerless, /^250 2\.6\.0 <[^>]+@ex01\.contoso\.com> /);
+    const subjects = (await messages(s)).map((m) => m.Subject);
+    assert.equal(subjects.length, 3);
+    assert.deepEqual(subjects.filter((x) => x).sort(), ['long header', 'short header']);
     c.close();
   } finally {
     await s.close();

@@ -269,6 +269,10 @@ test('headerSummary and headerSection read only the header part', () => {
   assert.deepEqual(headerSummary(msg), { subject: 'hello world', messageId: '<m1@x>', received: 0 });
   assert.equal(headerSummary(Buffer.from('Received: a\r\nReceived: b\r\n c\r\nX: y\r\n\r\nReceived: body\r\n')).received, 2);
   assert.equal(headerSection(msg).toString(), 'Subject: hello\r\n world\r\nMessage-ID: <m1@x>\r\n');
+  // Content that starts with its blank line has no header section; what follows is body, even a 'Received:' line.
+  const headerless = Buffer.from('\r\nReceived: a\r\nSubject: body\r\n\r\nmore\r\n');
+  assert.deepEqual(headerSummary(headerless), { received: 0 });
+  assert.equal(headerSection(headerless).length, 0);
 });
 
 test('DSN: RFC 3464 multipart/report with per-recipient status from the reply', () => {

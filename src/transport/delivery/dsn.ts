@@ -2,6 +2,7 @@
 // reports for failed recipients and delay notifications, sent from the null
 // reverse path so that they never bounce back.
 import crypto from 'node:crypto';
+import { headerSectionLength } from '../content/header-section.js';
 
 export interface DsnRecipient {
   recipient: string;
@@ -36,8 +37,8 @@ function rfc2822Date(d: Date): string {
 
 /** The header section of a stored message (up to the empty line). */
 export function headerSection(body: Buffer): Buffer {
-  const end = body.indexOf('\r\n\r\n');
-  return end < 0 ? body.subarray(0, Math.min(body.length, 65536)) : body.subarray(0, end + 2);
+  const length = headerSectionLength(body);
+  return body.subarray(0, length < 0 ? Math.min(body.length, 65536) : length);
 }
 
 export function buildDsn(input: DsnInput): Buffer {

@@ -29,6 +29,7 @@ import type { BodyBuffers } from '../service/body-buffers.js';
 import type { MessageMemoryBudget } from '../service/message-memory-budget.js';
 import type { ReceiveConnectorCounters, TransportMetrics } from '../metrics/transport-metrics.js';
 import { DataReader, type DataRefusal, type DataResult } from './data-reader.js';
+import { headerSectionLength } from '../content/header-section.js';
 import { REPLY } from './replies.js';
 import {
   COMMAND_LINE_MAX,
@@ -883,14 +884,13 @@ function sanitize(s: string): string {
  */
 function headerPart(blocks: readonly Buffer[]): Buffer {
   if (blocks.length <= 1) return blocks[0] ?? Buffer.alloc(0);
-  return blocks[0].indexOf('\r\n\r\n') >= 0 ? blocks[0] : Buffer.concat(blocks.slice(0, 2));
+  return headerSectionLength(blocks[0]) >= 0 ? blocks[0] : Buffer.concat(blocks.slice(0, 2));
 }
 
 /** Subject and Message-ID from the header section (unfolded), without parsing the whole message. */
 export function headerSummary(body: Buffer): { subject?: string; messageId?: string; received: number } {
-  let end = body.indexOf('\r\n\r\n');
-  if (end < 0) end = Math.min(body.length, 65536);
-  const text = body.subarray(0, Math.min(end, 65536)).toString('utf8').replace(/\r\n[ \t]+/g, ' ');
+  const length = headerSectionLength(body);
+  const text = body.subarray(0, Math.min(length < 0 ? body.length : length, 65536)).toString('utf8').replace(/\r\n[ \t]+/g, ' ');
   const out: { subject?: string; messageId?: string; received: number } = { received: 0 };
   for (const line of text.split('\r\n')) {
     const colon = line.indexOf(':');

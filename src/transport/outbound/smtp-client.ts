@@ -25,6 +25,7 @@ import type { SendConnectorRuntime } from '../service/config-snapshot.js';
 import { outboundTlsPolicy, type OutboundTlsPolicy } from '../routing/domain-secure.js';
 import { checkRemoteCertificate } from './tls-policy.js';
 import { forgetSession, keepSession, refuseResumption, sessionFor } from './tls-sessions.js';
+import { headerSectionLength } from '../content/header-section.js';
 
 /** A failure with the reply that goes into the queue's LastError. */
 export class DeliveryError extends Error {
@@ -579,8 +580,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
 function needsSmtpUtf8(msg: OutboundMessage): boolean {
   if (NON_ASCII.test(msg.from) || msg.recipients.some((r) => NON_ASCII.test(r))) return true;
   const start = Buffer.isBuffer(msg.body) ? msg.body : msg.body.head;
-  const end = start.indexOf('\r\n\r\n');
-  const headers = start.subarray(0, end < 0 ? start.length : end);
+  const length = headerSectionLength(start);
+  const headers = start.subarray(0, length < 0 ? start.length : length);
   for (let i = 0; i < headers.length; i++) if (headers[i] > 0x7f) return true;
   return false;
 }
